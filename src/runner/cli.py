@@ -1,0 +1,184 @@
+"""The `run` command: validate the command line fast, then hand it to Hydra.
+
+Before Hydra starts (and long before TensorFlow is imported), every override is checked by
+composing the config it asks for: an unknown group option, key, type or value ends here with one
+line and exit code 2, and no run dir is created. `--help` and the other Hydra flags go straight to
+Hydra, which never imports TensorFlow on those paths either.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from runner.errors import RunnerError
+from runner.registry import did_you_mean, unknown_name_message
+from runner.schema import register_schema
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+# Flags that make Hydra print something instead of running a job: nothing to validate.
+_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
+               "--shell-completion", "-sc", "--resolve", "--package", "-p"}
+_FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
+                     "--experimental-rerun", "--cfg", "-c", "--package", "-p", "--info", "-i"}
+_MAX_VALIDATED_JOBS = 64
+
+register_schema()
+
+
+def config_groups(conf_dir: Path = CONF_DIR) -> dict[str, list[str]]:
+    """Every config group under conf/ (e.g. 'model', 'experiment') and its options."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(conf_dir.rglob("*.yaml")):
+        rel = path.relative_to(conf_dir)
+        if len(rel.parts) < 2:
+            continue
+        top = rel.parts[0]
+        # experiment/book/table_1_3_3.yaml is option 'book/table_1_3_3' of group 'experiment'
+        groups.setdefault(top, []).append(str(rel.with_suffix("").relative_to(top)))
+    return groups
+
+
+def split_argv(argv: list[str]) -> tuple[list[str], bool]:
+    """The overrides among `argv` and whether -m/--multirun was given."""
+    overrides, multirun, skip = [], False, False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("-m", "--multirun"):
+            multirun = True
+        elif arg in _FLAGS_WITH_VALUE:
+            skip = True
+        elif arg.startswith("-"):
+            continue
+        else:
+            overrides.append(arg)
+    return overrides, multirun
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _flat_keys(cfg: Any, prefix: str = "") -> list[str]:
+    keys = []
+    if isinstance(cfg, DictConfig):
+        for key in cfg.keys():
+            full = f"{prefix}{key}"
+            keys.append(full)
+            keys.extend(_flat_keys(cfg._get_node(key), f"{full}."))
+    return keys
+
+
+def composition_error(exc: Exception, override_list: list[str], base_keys: list[str]) -> str:
+    """Turn a Hydra/OmegaConf composition failure into one line naming the bad override."""
+    if isinstance(exc, RunnerError):
+        return str(exc)
+    text = str(exc)
+    if text.startswith("Could not override '"):
+        key = text.split("'")[1]
+        return (f"unknown config key '{key}'{did_you_mean(key, base_keys)}; "
+                f"see `run --cfg job` for the keys, or add a new one with +{key}=...")
+    cause = exc.__cause__
+    if text.startswith("Error merging override") and cause is not None:
+        return f"{text[len('Error merging override '):].strip()}: {_one_line(cause)}"
+    detail = f" ({_one_line(cause)})" if cause is not None else ""
+    return f"{_one_line(exc)}{detail} [overrides: {' '.join(override_list)}]"
+
+
+def validate(overrides: list[str], multirun: bool) -> str | None:
+    """None if every job the command line describes composes and passes the schema checks,
+    else the one-line error."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as exc:
+        return f"cannot parse the command line: {_one_line(exc)}"
+    groups = config_groups()
+    per_key: list[list[str]] = []
+    for override in parsed:
+        key = override.key_or_group
+        if key.startswith("hydra"):
+            continue  # Hydra's own settings: Hydra checks them itself
+        if override.is_sweep_override() and not multirun:
+            return f"'{override.input_line}' is a sweep: add -m (--multirun) to run one job per value"
+        if override.is_sweep_override() and not override.is_discrete_sweep():
+            per_key.append([])  # interval(...) for an optimizing sweeper: nothing to enumerate
+            continue
+        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
+        if key in groups and not override.is_delete():
+            for value in values:
+                if value not in groups[key] and value != "null":
+                    return unknown_name_message(key, value, groups[key])
+        prefix = "+" if override.is_add() else "++" if override.is_force_add() else "~" if override.is_delete() else ""
+        per_key.append([f"{prefix}{key}={value}" for value in values] if not override.is_delete() else [override.input_line])
+    jobs = [list(job) for job in itertools.islice(itertools.product(*[v for v in per_key if v]), _MAX_VALIDATED_JOBS)]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
+        base_keys = _flat_keys(compose("config"))
+        for job in jobs or [[]]:
+            try:
+                cfg = compose("config", overrides=job)
+                OmegaConf.to_object(cfg)
+            except Exception as exc:  # Hydra and OmegaConf raise many types; all end in one line
+                return composition_error(exc, job, base_keys)
+            rows = OmegaConf.select(cfg, "table.rows") if multirun else None
+            for i, row in enumerate(rows or []):
+                row_job = job + list(row.get("overrides", []))
+                try:
+                    OmegaConf.to_object(compose("config", overrides=row_job))
+                except Exception as exc:
+                    return f"table row {i}: {composition_error(exc, row_job, base_keys)}"
+    return None
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _hydra_entry(cfg: DictConfig) -> Any:
+    from runner.tasks import run_task  # TensorFlow is imported here, once a job really runs
+
+    try:
+        return run_task(cfg)
+    except RunnerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `run` console script; returns the exit code."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set
+    if not any(arg in _INFO_FLAGS for arg in argv):
+        overrides, multirun = split_argv(argv)
+        problem = validate(overrides, multirun)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+    saved_argv = sys.argv
+    sys.argv = ["run", *argv]
+    try:
+        _hydra_entry()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        print("error: interrupted; re-run the same command with the same hydra.run.dir to resume "
+              "from the last completed epoch", file=sys.stderr)
+        return 130
+    finally:
+        sys.argv = saved_argv
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Optimizers by name, with typed options and the book's Keras-2 `decay` mapped explicitly.
+
+Keras 3 silently ignores `decay=`; Keras 2 applied lr / (1 + decay * step), which is exactly
+InverseTimeDecay(lr, decay_steps=1, decay_rate=decay), so that is what `decay > 0` builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+
+from runner.registry import Registry
+
+OPTIMIZERS: Registry[Any] = Registry("optimizer")
+
+
+@dataclass
+class AdamOptions:
+    learning_rate: float = 1e-3
+    """Initial learning rate."""
+    beta_1: float = 0.9
+    """Decay of the first-moment estimate."""
+    beta_2: float = 0.999
+    """Decay of the second-moment estimate."""
+    epsilon: float = 1e-7
+    """Numerical stabiliser."""
+    decay: float = 0.0
+    """Keras-2 style time decay: lr / (1 + decay * step)."""
+
+
+@dataclass
+class SGDOptions:
+    learning_rate: float = 0.01
+    """Learning rate."""
+    momentum: float = 0.0
+    """Momentum (0: plain SGD, the book's default)."""
+    nesterov: bool = False
+    """Nesterov momentum."""
+    decay: float = 0.0
+    """Keras-2 style time decay: lr / (1 + decay * step)."""
+
+
+@dataclass
+class RMSpropOptions:
+    learning_rate: float = 1e-3
+    """Learning rate."""
+    rho: float = 0.9
+    """Decay of the squared-gradient average."""
+    momentum: float = 0.0
+    """Momentum."""
+    epsilon: float = 1e-7
+    """Numerical stabiliser."""
+    decay: float = 0.0
+    """Keras-2 style time decay: lr / (1 + decay * step)."""
+
+
+def _learning_rate(opts: Any) -> Any:
+    if opts.decay > 0:
+        return keras.optimizers.schedules.InverseTimeDecay(opts.learning_rate, decay_steps=1, decay_rate=opts.decay)
+    return opts.learning_rate
+
+
+@OPTIMIZERS.register("adam", options=AdamOptions)
+def adam(opts: AdamOptions) -> keras.optimizers.Optimizer:
+    return keras.optimizers.Adam(_learning_rate(opts), beta_1=opts.beta_1, beta_2=opts.beta_2, epsilon=opts.epsilon)
+
+
+@OPTIMIZERS.register("sgd", options=SGDOptions)
+def sgd(opts: SGDOptions) -> keras.optimizers.Optimizer:
+    return keras.optimizers.SGD(_learning_rate(opts), momentum=opts.momentum, nesterov=opts.nesterov)
+
+
+@OPTIMIZERS.register("rmsprop", options=RMSpropOptions)
+def rmsprop(opts: RMSpropOptions) -> keras.optimizers.Optimizer:
+    return keras.optimizers.RMSprop(_learning_rate(opts), rho=opts.rho, momentum=opts.momentum, epsilon=opts.epsilon)

@@ -1,0 +1,48 @@
+"""Training-curve PNGs from history.csv (matplotlib, Agg: no display needed)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+from runner.rundir import RunDir  # noqa: E402
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """Columns of a Keras CSVLogger file as float lists (empty when the file is absent)."""
+    if not path.exists():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            try:
+                columns.setdefault(key, []).append(float(value))
+            except (TypeError, ValueError):
+                continue
+    return columns
+
+
+def plot_curves(rundir: RunDir, history: dict[str, list[float]]) -> list[Path]:
+    """One PNG per metric with its train and validation curves: loss.png, accuracy.png, ..."""
+    written = []
+    epochs = [int(e) + 1 for e in history.get("epoch", [])]
+    for metric in sorted(k for k in history if k != "epoch" and not k.startswith("val_")):
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.plot(epochs, history[metric], label=f"train {metric}")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], label=f"test {metric}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        written.append(rundir.write_atomic(rundir.file(f"{metric}.png"), lambda p: fig.savefig(p, format="png", dpi=100)))
+        plt.close(fig)
+    return written

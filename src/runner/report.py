@@ -1,0 +1,469 @@
+"""Book tables: compare the runs of a `run -m experiment=book/<table>` sweep with the book's numbers.
+
+A table spec is the `table` node of a book experiment config (conf/experiment/book/*.yaml):
+`columns` (label columns; optional `headers` maps them to display titles, optional `name`
+replaces the "Table <id>" heading, optional `notes` are printed under it), `metrics` (measured key in metrics.json vs. book key, with display
+label, scale and decimals), optional `references` (book-side numbers shown but not compared, such
+as the original paper's) and `rows` (labels, overrides, book values). Each job of the sweep wrote
+`config.yaml` (with `table.row`) and `metrics.json` into its run dir; this module groups those runs
+by row, averages repeated runs (seeds), and writes `table.md` and `table.csv` into the sweep dir.
+
+Pure Python on purpose (no TensorFlow): it runs inside Hydra's end-of-multirun callback and as the
+`run-report` console script on machines that only hold results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import math
+import os
+import shlex
+import statistics
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from runner.errors import RunnerError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOLERANCE = 0.6  # percentage points: about the seed-to-seed spread of the MNIST rows
+MISSING = "—"  # shown for a measured value or difference that has no finished run
+NOT_AVAILABLE = "NA"  # shown for a book value the book does not give (e.g. the paper's ResNet56 v2)
+COMPLETED = "completed"
+_CONF_DIR = Path(__file__).resolve().parent / "conf"  # src/runner/conf -> repo conf/ (symlink)
+
+
+class ReportError(RunnerError):
+    """A sweep dir or table spec that cannot give a table; the message is one line."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Table specs
+
+
+def _to_plain(node: Any) -> Any:
+    """A DictConfig/ListConfig as plain containers; interpolations stay unresolved (multirun.yaml
+    may hold `${now:...}` whose resolver only exists inside Hydra)."""
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=False)
+    return node
+
+
+def validate_spec(spec: Any) -> dict[str, Any]:
+    """Check a table spec's shape and return it as a plain dict; ReportError names the first problem."""
+    spec = _to_plain(spec)
+    if not isinstance(spec, dict):
+        raise ReportError("the table spec is not a mapping (expected the `table` node of a book experiment)")
+    for key in ("columns", "metrics", "rows"):
+        if not isinstance(spec.get(key), list) or not spec[key]:
+            raise ReportError(f"table {spec.get('id', '?')}: `{key}` must be a non-empty list")
+    keys = [m.get("key") if isinstance(m, dict) else None for m in spec["metrics"]]
+    for i, m in enumerate(spec["metrics"]):
+        if not isinstance(m, dict) or not m.get("key") or not m.get("book"):
+            raise ReportError(f"table {spec.get('id', '?')}: metrics[{i}] needs `key` and `book`")
+    if len(set(keys)) != len(keys):
+        raise ReportError(f"table {spec.get('id', '?')}: metric keys must be unique, got {keys}")
+    book_keys = [m["book"] for m in spec["metrics"]] + [r["book"] for r in spec.get("references") or []]
+    for i, row in enumerate(spec["rows"]):
+        if not isinstance(row, dict):
+            raise ReportError(f"table {spec.get('id', '?')}: rows[{i}] is not a mapping")
+        labels, book = row.get("labels") or {}, row.get("book") or {}
+        missing = [c for c in spec["columns"] if c not in labels] + [b for b in book_keys if b not in book]
+        if missing:
+            raise ReportError(f"table {spec.get('id', '?')}: rows[{i}] lacks {', '.join(missing)}")
+    return spec
+
+
+def load_table_spec(path: str | Path) -> dict[str, Any]:
+    """The `table` node of a YAML file: a sweep's multirun.yaml or a book experiment config.
+
+    `path` may also name a packaged experiment, e.g. `book/table_1_3_3`.
+    """
+    p = Path(path)
+    if not p.is_file():
+        packaged = _CONF_DIR / "experiment" / f"{str(path).removesuffix('.yaml')}.yaml"
+        if not packaged.is_file():
+            raise ReportError(f"no such table config: {path}")
+        p = packaged
+    try:
+        cfg = OmegaConf.load(p)
+    except Exception as e:  # YAML errors are multi-line
+        raise ReportError(f"cannot read {p}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    table = OmegaConf.select(cfg, "table", default=None) if isinstance(cfg, DictConfig) else None
+    if table is None:
+        raise ReportError(f"{p} has no `table` node (not a book table sweep?)")
+    return validate_spec(table)
+
+
+def sweep_command(sweep_dir: Path) -> Optional[str]:
+    """The `run -m ...` command line that produced the sweep, from multirun.yaml's task overrides."""
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return None
+    try:
+        overrides = OmegaConf.select(OmegaConf.load(path), "hydra.overrides.task", default=None)
+    except Exception:
+        return None
+    if overrides is None:
+        return None
+    return " ".join(["run", "-m", *(shlex.quote(str(o)) for o in _to_plain(overrides))])
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting runs
+
+
+@dataclass
+class Run:
+    """One finished-or-not job of the sweep."""
+
+    path: Path
+    row: int
+    metrics: dict[str, Any]
+
+    @property
+    def completed(self) -> bool:
+        # A metrics.json without a status comes from an older writer: treat it as finished.
+        return self.metrics.get("status", COMPLETED) == COMPLETED
+
+
+@dataclass
+class Collection:
+    """The runs of a sweep dir grouped by table row, plus what was skipped and why."""
+
+    by_row: dict[int, list[Run]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # "<dir>: <reason>"
+
+    def completed(self, row: int) -> list[Run]:
+        return [r for r in self.by_row.get(row, []) if r.completed]
+
+
+def _job_dirs(sweep_dir: Path) -> list[Path]:
+    """Every dir under the sweep holding both config.yaml and metrics.json, in job-number order."""
+    found = [Path(d) for d, _, files in os.walk(sweep_dir) if "config.yaml" in files and "metrics.json" in files]
+
+    def order(p: Path) -> tuple[Any, ...]:
+        rel = p.relative_to(sweep_dir).parts
+        return tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in rel)
+
+    return sorted(found, key=order)
+
+
+def collect_runs(sweep_dir: str | Path, spec: dict[str, Any]) -> Collection:
+    """Read every job dir of `sweep_dir` and group its metrics by `table.row`.
+
+    Jobs of another table (a different `table.id`), without a row, or with unreadable files are
+    skipped and listed in `Collection.skipped`.
+    """
+    sweep_dir = Path(sweep_dir)
+    out = Collection()
+    for d in _job_dirs(sweep_dir):
+        name = str(d.relative_to(sweep_dir))
+        try:
+            cfg = OmegaConf.load(d / "config.yaml")
+            metrics = json.loads((d / "metrics.json").read_text())
+        except Exception as e:
+            out.skipped.append(f"{name}: unreadable ({type(e).__name__})")
+            continue
+        row = OmegaConf.select(cfg, "table.row", default=None, throw_on_resolution_failure=False)
+        job_table = OmegaConf.select(cfg, "table.id", default=None, throw_on_resolution_failure=False)
+        if job_table is not None and spec.get("id") is not None and str(job_table) != str(spec["id"]):
+            out.skipped.append(f"{name}: belongs to table {job_table}")
+        elif not isinstance(row, int) or not 0 <= row < len(spec["rows"]) or not isinstance(metrics, dict):
+            out.skipped.append(f"{name}: no valid table.row")
+        else:
+            out.by_row.setdefault(row, []).append(Run(d, row, metrics))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the table
+
+
+@dataclass
+class Cell:
+    """One metric of one row: book value, measured mean (scaled), sample std, diff; None = absent."""
+
+    book: Optional[float]
+    measured: Optional[float]
+    std: Optional[float]
+    diff: Optional[float]
+    decimals: int
+    flagged: bool = False
+
+
+@dataclass
+class TableRow:
+    """A row of the output table."""
+
+    index: int
+    labels: dict[str, Any]
+    cells: dict[str, Cell]  # metric key -> cell
+    references: dict[str, Optional[float]]  # reference book key -> value
+    n: int  # completed runs averaged
+    not_completed: list[str]  # statuses of runs that did not finish
+    epochs: Optional[float]
+
+    def title(self, columns: Sequence[str]) -> str:
+        return " / ".join(str(self.labels.get(c, "")) for c in columns)
+
+
+def _number(x: Any) -> Optional[float]:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or math.isnan(x):
+        return None
+    return float(x)
+
+
+def _round(x: float, decimals: int) -> float:
+    r = round(x, decimals)
+    return 0.0 if r == 0 else r  # no "-0.0"
+
+
+def build_rows(spec: dict[str, Any], runs: Collection, tolerance: float = DEFAULT_TOLERANCE) -> list[TableRow]:
+    """The output rows: per metric, the mean over the row's completed runs, scaled and rounded.
+
+    The difference is taken between the rounded measured value and the book value, so the table
+    reads consistently (what is shown minus what the book shows); it is flagged when its magnitude
+    exceeds `tolerance` (in displayed units, i.e. percentage points for accuracies).
+    """
+    rows: list[TableRow] = []
+    for i, row in enumerate(spec["rows"]):
+        done = runs.completed(i)
+        cells: dict[str, Cell] = {}
+        for m in spec["metrics"]:
+            scale, decimals = float(m.get("scale", 1)), int(m.get("decimals", 2))
+            book = _number(row["book"].get(m["book"]))
+            values = [v * scale for v in (_number(r.metrics.get(m["key"])) for r in done) if v is not None]
+            measured = _round(statistics.fmean(values), decimals) if values else None
+            std = _round(statistics.stdev(values), decimals) if len(values) > 1 else None
+            diff = _round(measured - book, decimals) if measured is not None and book is not None else None
+            flagged = diff is not None and abs(diff) > tolerance + 1e-9
+            cells[m["key"]] = Cell(book, measured, std, diff, decimals, flagged)
+        epochs = [e for e in (_number(r.metrics.get("epochs_completed")) for r in done) if e is not None]
+        rows.append(
+            TableRow(
+                index=i,
+                labels=dict(row["labels"]),
+                cells=cells,
+                references={r["book"]: _number(row["book"].get(r["book"])) for r in spec.get("references") or []},
+                n=len(done),
+                not_completed=[str(r.metrics.get("status")) for r in runs.by_row.get(i, []) if not r.completed],
+                epochs=statistics.fmean(epochs) if epochs else None,
+            )
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _fmt(x: Optional[float], decimals: int, absent: str = MISSING, signed: bool = False) -> str:
+    if x is None:
+        return absent
+    return f"{x:+.{decimals}f}" if signed and x != 0 else f"{x:.{decimals}f}"
+
+
+def _headers(spec: dict[str, Any]) -> dict[str, str]:
+    titles = spec.get("headers") or {}
+    return {c: str(titles.get(c, c)) for c in spec["columns"]}
+
+
+def render_csv(spec: dict[str, Any], rows: list[TableRow]) -> str:
+    """table.csv: label columns, reference values, then book/measured/std/diff per metric, runs, epochs."""
+    refs = spec.get("references") or []
+    header = ["row", *spec["columns"], *(f"{r['book']}_book" for r in refs)]
+    for m in spec["metrics"]:
+        header += [f"{m['key']}_book", m["key"], f"{m['key']}_std", f"{m['key']}_diff"]
+    header += ["runs", "epochs_completed"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        line: list[Any] = [r.index, *(r.labels.get(c, "") for c in spec["columns"])]
+        line += ["" if r.references[x["book"]] is None else r.references[x["book"]] for x in refs]
+        for m in spec["metrics"]:
+            c = r.cells[m["key"]]
+            line += [_fmt(c.book, c.decimals, ""), _fmt(c.measured, c.decimals, ""), _fmt(c.std, c.decimals, "")]
+            line += [_fmt(c.diff, c.decimals, "")]
+        line += [r.n, "" if r.epochs is None else f"{r.epochs:g}"]
+        w.writerow(line)
+    return buf.getvalue()
+
+
+def render_markdown(
+    spec: dict[str, Any],
+    rows: list[TableRow],
+    *,
+    command: Optional[str] = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    skipped: Sequence[str] = (),
+) -> str:
+    """table.md: title, source, command, the comparison table, then missing rows and flagged diffs."""
+    refs = spec.get("references") or []
+    heads = _headers(spec)
+    show_runs = any(r.n > 1 for r in rows)
+    header = [heads[c] for c in spec["columns"]] + [str(x.get("label", x["book"])) for x in refs]
+    for m in spec["metrics"]:
+        label = str(m.get("label", m["key"]))
+        header += [f"{label} book", f"{label} measured", "Diff"]
+    if show_runs:
+        header.append("Runs")
+    name = spec.get("name") or f"Table {spec.get('id', '?')}"
+    lines = [f"# {name}: {spec.get('title', '')}".rstrip(": "), ""]
+    if spec.get("source"):
+        lines.append(f"Source: {spec['source']}")
+    if command:
+        lines.append(f"Command: `{command}`")
+    for note in spec.get("notes") or []:
+        lines.append(f"Note: {note}")
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [str(r.labels.get(c, "")) for c in spec["columns"]]
+        cells += [_fmt(r.references[x["book"]], int(x.get("decimals", 2)), NOT_AVAILABLE) for x in refs]
+        for m in spec["metrics"]:
+            c = r.cells[m["key"]]
+            measured = _fmt(c.measured, c.decimals)
+            if c.std is not None:
+                measured += f" ± {_fmt(c.std, c.decimals)}"
+            diff = _fmt(c.diff, c.decimals, signed=True)
+            cells += [_fmt(c.book, c.decimals, NOT_AVAILABLE), measured, f"**{diff}**" if c.flagged else diff]
+        if show_runs:
+            cells.append(str(r.n))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if show_runs:
+        lines.append("Measured values are the mean ± sample standard deviation over the row's runs.")
+    epochs = sorted({r.epochs for r in rows if r.epochs is not None})
+    if epochs:
+        lines.append(f"Epochs completed: {', '.join(f'{e:g}' for e in epochs)}.")
+    missing = [r for r in rows if r.n == 0]
+    if missing:
+        lines.append(f"Missing rows ({len(missing)} of {len(rows)}, no finished run):")
+        for r in missing:
+            why = f" (runs with status {', '.join(sorted(set(r.not_completed)))})" if r.not_completed else ""
+            lines.append(f"- row {r.index}: {r.title(spec['columns'])}{why}")
+    flagged = [(r, m) for r in rows for m in spec["metrics"] if r.cells[m["key"]].flagged]
+    if flagged:
+        lines.append(f"Differences beyond ±{tolerance:g} points ({len(flagged)}):")
+        for r, m in flagged:
+            c = r.cells[m["key"]]
+            label = m.get("label", m["key"])
+            lines.append(f"- row {r.index}: {r.title(spec['columns'])}: {label} {_fmt(c.diff, c.decimals, signed=True)}")
+    elif any(c.diff is not None for r in rows for c in r.cells.values()):
+        lines.append(f"All differences are within ±{tolerance:g} points.")
+    if skipped:
+        lines.append(f"Skipped run dirs ({len(skipped)}): " + "; ".join(skipped))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same dir + os.replace, so readers never see half a table."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass
+class Report:
+    """What write_table produced."""
+
+    markdown: str
+    csv: str
+    rows: list[TableRow]
+    paths: tuple[Path, Path]
+
+
+def write_table(
+    sweep_dir: str | Path,
+    spec: Optional[Any] = None,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Report:
+    """Build the table of `sweep_dir` and write table.md and table.csv into it.
+
+    `spec` is the table node (dict or DictConfig); by default it is read from the sweep's
+    multirun.yaml. Raises ReportError when the dir, the spec or every finished run is missing.
+    """
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise ReportError(f"no such sweep dir: {sweep_dir}")
+    if spec is None:
+        if not (sweep_dir / "multirun.yaml").is_file():
+            raise ReportError(f"{sweep_dir} has no multirun.yaml; pass the table with --table")
+        spec = load_table_spec(sweep_dir / "multirun.yaml")
+    spec = validate_spec(spec)
+    runs = collect_runs(sweep_dir, spec)
+    if not any(runs.completed(i) for i in range(len(spec["rows"]))):
+        raise ReportError(f"no finished runs of table {spec.get('id', '?')} in {sweep_dir}")
+    rows = build_rows(spec, runs, tolerance)
+    md = render_markdown(spec, rows, command=sweep_command(sweep_dir), tolerance=tolerance, skipped=runs.skipped)
+    text_csv = render_csv(spec, rows)
+    paths = (sweep_dir / "table.md", sweep_dir / "table.csv")
+    _write_atomic(paths[0], md)
+    _write_atomic(paths[1], text_csv)
+    return Report(md, text_csv, rows, paths)
+
+
+class BookTableCallback(Callback):
+    """Hydra callback: at the end of a book-table multirun, write and print the table.
+
+    Registered by each book table config under `hydra.callbacks.book_table`.
+    """
+
+    def __init__(self, tolerance: float = DEFAULT_TOLERANCE) -> None:
+        self.tolerance = float(tolerance)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        table = OmegaConf.select(config, "table", default=None)
+        if table is None:
+            return  # a multirun of something else that kept the callback: nothing to tabulate
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            report = write_table(sweep_dir, table, tolerance=self.tolerance)
+        except ReportError as e:
+            # Hydra would turn a raise into a warning anyway; say it the way run-report does.
+            print(f"error: {e}", file=sys.stderr)
+            return
+        print(report.markdown)
+        log.info(f"Book table written to {report.paths[0]} and {report.paths[1]}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """`run-report SWEEP_DIR [--tolerance 0.6] [--table FILE]`: rebuild table.md/table.csv."""
+    parser = argparse.ArgumentParser(
+        prog="run-report", description="Compare a book-table sweep with the book and write table.md/table.csv."
+    )
+    parser.add_argument("sweep_dir", help="the multirun dir (holds multirun.yaml and one dir per job)")
+    parser.add_argument(
+        "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="flag |diff| above this many points (0.6)"
+    )
+    parser.add_argument(
+        "--table", help="table config (a YAML file or a name like book/table_1_3_3); default: SWEEP_DIR/multirun.yaml"
+    )
+    args = parser.parse_args(argv)
+    try:
+        spec = load_table_spec(args.table) if args.table else None
+        report = write_table(args.sweep_dir, spec, tolerance=args.tolerance)
+    except ReportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report.markdown, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The run directory: its layout, and every file the runner writes there, written atomically.
+
+Layout of a run dir (Hydra creates it and its .hydra/ folder):
+    config.yaml        the resolved config of the job
+    metrics.json       one flat JSON object, the same schema for every model family
+    run.json           versions, device, git commit, wall time, seed, command line
+    history.csv        one row per epoch (Keras CSVLogger)
+    summary.txt        the model summary with parameter counts
+    *.png              training curves
+    checkpoints/       best.keras, last.keras, state.json (resume bookkeeping)
+    tensorboard/       event files
+A file is first written beside its target and then renamed over it, so a killed run never leaves
+a half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from runner.errors import RunnerError
+
+
+class RunDir:
+    """One run's output folder."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+
+    # -- layout --------------------------------------------------------------------------------
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / "last.keras"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints / "best.keras"
+
+    @property
+    def state_file(self) -> Path:
+        return self.checkpoints / "state.json"
+
+    def has_run(self) -> bool:
+        """Whether an earlier job already left results here (so this one resumes, or must not delete)."""
+        return self.last_checkpoint.exists() or self.file("metrics.json").exists()
+
+    # -- checks --------------------------------------------------------------------------------
+    def ensure_writable(self) -> None:
+        """Fail before any training if the run dir cannot be written."""
+        try:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.path, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise RunnerError(f"run dir {self.path} is not writable ({exc.strerror}); choose another hydra.run.dir") from None
+
+    @contextlib.contextmanager
+    def removed_if_failed_fresh(self) -> Iterator[None]:
+        """Delete the run dir when setup fails before this job wrote anything of its own.
+
+        Hydra creates the dir (and .hydra/) before the job starts; an unknown option or an
+        impossible model/dataset pair found at that point should leave nothing behind.
+        """
+        fresh = not self.has_run()
+        try:
+            yield
+        except RunnerError:
+            if fresh:
+                shutil.rmtree(self.path, ignore_errors=True)
+            raise
+
+    # -- writing -------------------------------------------------------------------------------
+    def write_atomic(self, target: Path, write: Callable[[Path], None]) -> Path:
+        """Call `write(tmp)` on a temporary path beside `target`, then rename it over `target`."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.write_atomic(self.file(name), lambda p: p.write_text(text))
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        return self.write_text(name, json.dumps(obj, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+    def read_json(self, name: str) -> dict[str, Any] | None:
+        path = self.file(name)
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunnerError(f"{path} is not valid JSON ({exc}); move it away to start over") from None
+
+
+def _jsonable(value: Any) -> Any:
+    """numpy scalars and paths in metrics become plain JSON values."""
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

@@ -1,0 +1,190 @@
+"""Structured configs: the types and checks of every config group that the runner itself reads.
+
+Registered with Hydra's ConfigStore as `schema`, which `conf/config.yaml` puts first in its
+defaults list, so a value of the wrong type or a key that does not exist fails at composition,
+before anything is built. Model, dataset-loader and optimizer options are typed by their own
+dataclasses next to their builders and checked by `runner.resolve` when the job starts.
+No TensorFlow here: the CLI validates overrides with these before importing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+
+from runner.errors import ConfigError
+
+
+class Task(str, Enum):
+    train = "train"
+    evaluate = "evaluate"
+    export = "export"
+
+
+class LabelEncoding(str, Enum):
+    onehot = "onehot"
+    sparse = "sparse"
+
+
+@dataclass
+class PathsConfig:
+    root_dir: str = "."
+    """Project root; relative run dirs are made under `output_dir`."""
+    data_dir: str = "data"
+    """Folder laid out like shared/datasets (mnist/mnist.npz, fashion-mnist/, cifar10/, drinks/)."""
+    output_dir: str = "outputs"
+    """Where run dirs and sweep dirs are created."""
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "mnist"
+    """Registered dataset name (see `run --help`)."""
+    labels: LabelEncoding = LabelEncoding.onehot
+    """onehot for categorical_crossentropy (the book), sparse for sparse_categorical_crossentropy."""
+    augment: bool = False
+    """Random horizontal flip and +-10% shifts with nearest fill (the book's CIFAR ImageDataGenerator)."""
+    subtract_pixel_mean: bool = False
+    """Subtract the per-pixel mean of the training images from train and test (book ResNet)."""
+    train_limit: Optional[int] = None
+    """Use only the first N training examples (None: all)."""
+    test_limit: Optional[int] = None
+    """Use only the first N test examples (None: all)."""
+    verify_checksums: bool = True
+    """Check known files against their published checksums before reading them."""
+    download: bool = False
+    """Allow downloading missing files from their upstream URLs (off: offline-first)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Loader-specific options, typed by the loader (e.g. cifar10: variant=auto|full|subset)."""
+
+    def __post_init__(self) -> None:
+        for key in ("train_limit", "test_limit"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"dataset.{key} must be a positive integer or null, got {value}")
+
+
+@dataclass
+class CheckpointConfig:
+    monitor: str = "val_accuracy"
+    """Metric that decides the best checkpoint."""
+    mode: str = "max"
+    """max or min: which direction of `monitor` is better."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("max", "min"):
+            raise ConfigError(f"trainer.checkpoint.mode must be 'max' or 'min', got '{self.mode}'")
+
+
+@dataclass
+class LRScheduleConfig:
+    boundaries: list[int] = field(default_factory=list)
+    """Epoch indices (0-based) after which the next factor applies: factor k for epoch > boundaries[k-1]."""
+    factors: list[float] = field(default_factory=lambda: [1.0])
+    """Multipliers of optimizer.learning_rate; one more than boundaries."""
+
+    def __post_init__(self) -> None:
+        if len(self.factors) != len(self.boundaries) + 1:
+            raise ConfigError(
+                f"trainer.lr_schedule needs one more factor than boundaries, got "
+                f"{len(self.factors)} factors for {len(self.boundaries)} boundaries"
+            )
+        if list(self.boundaries) != sorted(self.boundaries):
+            raise ConfigError(f"trainer.lr_schedule.boundaries must increase, got {list(self.boundaries)}")
+
+
+@dataclass
+class PlateauConfig:
+    monitor: str = "val_loss"
+    """Metric watched for a plateau."""
+    factor: float = 0.31622776601683794
+    """Multiply the learning rate by this on a plateau (book: sqrt(0.1))."""
+    patience: int = 5
+    """Epochs without improvement before reducing."""
+    cooldown: int = 0
+    """Epochs to wait after a reduction before watching again."""
+    min_lr: float = 5e-7
+    """Lower bound of the learning rate."""
+    book_compat: bool = False
+    """The book's callback order let the step schedule overwrite each plateau reduction at the next
+    epoch start (so reductions lasted one epoch). False: reductions persist and multiply the schedule."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.factor < 1:
+            raise ConfigError(f"trainer.plateau.factor must be in (0, 1), got {self.factor}")
+        if self.patience < 0 or self.cooldown < 0:
+            raise ConfigError("trainer.plateau.patience and cooldown must be >= 0")
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 20
+    """Training epochs."""
+    batch_size: int = 128
+    """Examples per step."""
+    validate: bool = True
+    """Evaluate on the test split after every epoch (the book's 'validation data' is the test set)."""
+    steps_per_epoch: Optional[int] = None
+    """Batches per epoch (None: one pass over the training split)."""
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    """Best-checkpoint selection."""
+    lr_schedule: Optional[LRScheduleConfig] = None
+    """Step learning-rate schedule (book ResNet/DenseNet); None: constant."""
+    plateau: Optional[PlateauConfig] = None
+    """ReduceLROnPlateau; None: off."""
+    deterministic: bool = False
+    """Deterministic TF ops (slower): same seed, same weights."""
+    jit_compile: str = "auto"
+    """XLA: auto (Keras: on for GPU, off for CPU), true or false. XLA is 3-7x slower on CPU."""
+    verbose: str = "auto"
+    """Progress output: auto (a bar on a terminal, one line per epoch otherwise), bar, line or none."""
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"trainer.epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ConfigError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ConfigError(f"trainer.steps_per_epoch must be >= 1 or null, got {self.steps_per_epoch}")
+        if self.jit_compile not in ("auto", "true", "false", "True", "False"):
+            raise ConfigError(f"trainer.jit_compile must be auto, true or false, got '{self.jit_compile}'")
+        if self.verbose not in ("auto", "bar", "line", "none"):
+            raise ConfigError(f"trainer.verbose must be auto, bar, line or none, got '{self.verbose}'")
+
+
+@dataclass
+class LoggerConfig:
+    tensorboard: bool = True
+    """Write TensorBoard event files under <run>/tensorboard."""
+    plots: bool = True
+    """Write training-curve PNGs at the end."""
+    summary: bool = True
+    """Write summary.txt (model summary with parameter counts)."""
+
+
+@dataclass
+class Config:
+    seed: int = 42
+    """Seed for Python, NumPy and TensorFlow."""
+    task: Task = Task.train
+    """train, evaluate (needs ckpt) or export (SavedModel for serving; needs ckpt)."""
+    ckpt: Optional[str] = None
+    """A .keras checkpoint for evaluate/export."""
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    optimizer: dict[str, Any] = field(default_factory=dict)
+    """Typed by the optimizer's options dataclass (runner.optim)."""
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    model: dict[str, Any] = field(default_factory=dict)
+    """Typed by the model's options dataclass, next to its builder."""
+    table: Optional[Any] = None
+    """A book table (experiment/book/*): its rows and the book's numbers."""
+
+
+def register_schema() -> None:
+    """Make `schema` available to the defaults list of conf/config.yaml."""
+    ConfigStore.instance().store(name="schema", node=Config)

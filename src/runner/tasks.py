@@ -1,0 +1,282 @@
+"""The tasks `run` can do, one function each: train, evaluate, export."""
+
+from __future__ import annotations
+
+import logging
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+import tensorflow as tf
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from data.pipeline import ArrayPipeline, PipelineOptions
+from data.store import DataStore
+from runner.errors import CheckpointError, IncompatibleError, RunnerError
+from runner.loops.fit import FitData, fit
+from runner.plots import plot_curves, read_history
+from runner.provenance import run_info
+from runner.resolve import Job, resolve
+from runner.rundir import RunDir
+from runner.schema import DatasetConfig
+
+log = logging.getLogger("runner")
+
+
+def run_task(cfg: DictConfig) -> dict[str, Any]:
+    """Dispatch on `cfg.task`; returns the metrics it wrote."""
+    rundir = RunDir(HydraConfig.get().runtime.output_dir)
+    tasks: dict[str, Callable[[DictConfig, RunDir], dict[str, Any]]] = {
+        "train": train,
+        "evaluate": evaluate,
+        "export": export,
+    }
+    return tasks[str(cfg.task.value if hasattr(cfg.task, "value") else cfg.task)](cfg, rundir)
+
+
+# -- shared pieces ---------------------------------------------------------------------------------
+def configure_tensorflow(job: Job) -> None:
+    keras.backend.clear_session()  # fresh layer names and graph state for every job of a process
+    keras.utils.set_random_seed(job.seed)
+    if job.trainer.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def make_pipeline(job: Job, dataset: DatasetConfig, view: str, inputs: int) -> tuple[ArrayPipeline, str]:
+    """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline."""
+    store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
+    splits = job.dataset.build(store, job.dataset_options)
+    x_train, y_train = splits.x_train[: dataset.train_limit], splits.y_train[: dataset.train_limit]
+    x_test, y_test = splits.x_test[: dataset.test_limit], splits.y_test[: dataset.test_limit]
+    options = PipelineOptions(
+        view=view,
+        inputs=inputs,
+        onehot=dataset.labels.value == "onehot",
+        batch_size=job.trainer.batch_size,
+        augment=dataset.augment,
+        subtract_pixel_mean=dataset.subtract_pixel_mean,
+        seed=job.seed,
+    )
+    pipeline = ArrayPipeline(x_train, y_train, x_test, y_test, len(splits.class_names), options)
+    return pipeline, dataset.name
+
+
+def load_checkpoint(path: str | Path) -> keras.Model:
+    """Load a .keras file in safe mode (no arbitrary code from lambdas), or a one-line error."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist; pass ckpt=<run dir>/checkpoints/best.keras or last.keras")
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise CheckpointError(f"checkpoint {path} is not a Keras .keras file (a zip archive written by model.save)")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a damaged or foreign archive
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path} could not be loaded as a Keras model: {first_line}") from None
+
+
+def compile_classifier(model: keras.Model, job: Job, optimizer: keras.optimizers.Optimizer) -> None:
+    onehot = job.dataset_config.labels.value == "onehot"
+    jit = {"auto": "auto", "true": True, "false": False}[job.trainer.jit_compile.lower()]
+    model.compile(
+        optimizer=optimizer,
+        loss="categorical_crossentropy" if onehot else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit,
+    )
+
+
+def model_summary(model: keras.Model) -> str:
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=100)
+    trainable = sum(int(tf.size(w)) for w in model.trainable_weights)
+    lines.append(f"Total params (count_params, incl. non-trainable): {model.count_params():,}")
+    lines.append(f"Trainable params: {trainable:,}")
+    return "\n".join(lines) + "\n"
+
+
+def write_config(rundir: RunDir, cfg: DictConfig) -> None:
+    rundir.write_text("config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def check_resumable(rundir: RunDir, cfg: DictConfig) -> None:
+    """Refuse to resume a run of another model or dataset in the same dir."""
+    saved_path = rundir.file("config.yaml")
+    if not saved_path.exists():
+        return
+    saved = OmegaConf.load(saved_path)
+    for key in ("model", "dataset", "optimizer"):
+        if OmegaConf.to_container(saved.get(key), resolve=True) != OmegaConf.to_container(cfg.get(key), resolve=True):
+            raise RunnerError(
+                f"run dir {rundir.path} holds a run with a different {key} config; "
+                f"re-run with its own config to resume, or choose a new hydra.run.dir"
+            )
+
+
+# -- train -----------------------------------------------------------------------------------------
+def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    started = time.time()
+    with rundir.removed_if_failed_fresh():
+        job = resolve(cfg)
+        rundir.ensure_writable()
+        configure_tensorflow(job)
+        view, inputs = job.model.meta["view"], job.model.meta.get("inputs", 1)
+        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs)
+        resuming = rundir.last_checkpoint.exists()
+        if resuming:
+            check_resumable(rundir, cfg)
+            model = load_checkpoint(rundir.last_checkpoint)
+        else:
+            try:
+                model = job.model.build(job.model_options, pipeline.input_shape, pipeline.num_classes)
+            except IncompatibleError as exc:
+                raise IncompatibleError(f"model '{job.model.name}' cannot run on dataset '{dataset_name}': {exc}") from None
+            optimizer = job.optimizer.build(job.optimizer_options)
+            compile_classifier(model, job, optimizer)
+    write_config(rundir, cfg)
+    if job.logger.summary:
+        rundir.write_text("summary.txt", model_summary(model))
+
+    steps = job.trainer.steps_per_epoch or pipeline.steps_per_epoch()
+    initial_epoch = int(model.optimizer.iterations.numpy()) // steps
+    if resuming:
+        log.info("resuming from %s: %d of %d epochs done", rundir.last_checkpoint, initial_epoch, job.trainer.epochs)
+    if initial_epoch < job.trainer.epochs:
+        data = FitData(
+            train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
+            steps_per_epoch=steps,
+            validation=pipeline.test() if job.trainer.validate else None,
+        )
+        fit(
+            model,
+            data,
+            job.trainer,
+            rundir,
+            initial_epoch=initial_epoch,
+            base_lr=job.optimizer_options.learning_rate,
+            tensorboard=job.logger.tensorboard,
+            resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
+        )
+    else:
+        log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
+
+    test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
+    history = read_history(rundir.file("history.csv"))
+    state = rundir.read_json("checkpoints/state.json") or {}
+    metrics = {
+        "task": "train",
+        "model": job.model.name,
+        "dataset": dataset_name,
+        "seed": job.seed,
+        "params": model.count_params(),
+        "trainable_params": sum(int(tf.size(w)) for w in model.trainable_weights),
+        "epochs_completed": int(model.optimizer.iterations.numpy()) // steps,
+        "test_loss": float(test["loss"]),
+        "test_accuracy": float(test["accuracy"]),
+        "train_loss": _last(history, "loss"),
+        "train_accuracy": _last(history, "accuracy"),
+        "val_accuracy": _last(history, "val_accuracy"),
+        "best_val_accuracy": max(history["val_accuracy"]) if history.get("val_accuracy") else None,
+        "best_epoch": state.get("best_epoch"),
+        "resumed_from_epoch": initial_epoch if resuming else None,
+        "status": "completed",
+    }
+    return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
+
+
+def _last(history: dict[str, list[float]], key: str) -> float | None:
+    values = history.get(key)
+    return values[-1] if values else None
+
+
+def _finish(
+    rundir: RunDir, cfg: DictConfig, seed: int, started: float, metrics: dict[str, Any],
+    history: dict[str, list[float]] | None,
+) -> dict[str, Any]:
+    if history:
+        plot_curves(rundir, history)
+    finished = time.time()
+    metrics["wall_time_s"] = round(finished - started, 3)
+    rundir.write_json("metrics.json", metrics)
+    rundir.write_json("run.json", run_info(seed, started, finished, {"task": metrics["task"]}))
+    if metrics.get("test_accuracy") is not None:
+        print(f"Test accuracy: {100 * metrics['test_accuracy']:.1f}%")
+    log.info("metrics: %s", {k: v for k, v in metrics.items() if v is not None})
+    log.info("run dir: %s", rundir.path)
+    return metrics
+
+
+# -- evaluate / export -----------------------------------------------------------------------------
+def _checkpoint_dataset(cfg: DictConfig, ckpt: Path) -> DatasetConfig:
+    """The dataset to evaluate on: the one on the command line, else the checkpoint's own run's."""
+    chosen_on_cli = any(o.split("=")[0].lstrip("+~") == "dataset" or o.startswith("dataset.")
+                        for o in HydraConfig.get().overrides.task)
+    source = ckpt.resolve().parent.parent / "config.yaml"
+    node = cfg.dataset if chosen_on_cli or not source.exists() else OmegaConf.load(source).dataset
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DatasetConfig), node))  # type: ignore[return-value]
+
+
+def _view_of(model: keras.Model) -> tuple[str, int]:
+    """The input view a model takes, read from its input shape: (view, number of inputs)."""
+    rank = len(model.inputs[0].shape) - 1
+    return {1: "flat", 2: "sequence", 3: "image"}[rank], len(model.inputs)
+
+
+def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    started = time.time()
+    with rundir.removed_if_failed_fresh():
+        if not cfg.ckpt:
+            raise RunnerError("task=evaluate needs ckpt=<path to a .keras checkpoint>")
+        ckpt = Path(cfg.ckpt)
+        model = load_checkpoint(ckpt)
+        job = resolve(cfg)
+        job.dataset_config = _checkpoint_dataset(cfg, ckpt)
+        job.dataset, job.dataset_options = _dataset_entry(job.dataset_config)
+        configure_tensorflow(job)
+        view, inputs = _view_of(model)
+        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs)
+        expected = tuple(model.inputs[0].shape[1:])
+        if expected != pipeline.input_shape:
+            raise IncompatibleError(
+                f"checkpoint {ckpt} takes inputs of shape {expected}, dataset '{dataset_name}' gives {pipeline.input_shape}"
+            )
+    if not model.compiled:
+        compile_classifier(model, job, keras.optimizers.Adam())
+    write_config(rundir, cfg)
+    test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
+    metrics = {
+        "task": "evaluate",
+        "checkpoint": str(ckpt),
+        "model": model.name,
+        "dataset": dataset_name,
+        "seed": job.seed,
+        "params": model.count_params(),
+        "test_loss": float(test["loss"]),
+        "test_accuracy": float(test.get("accuracy", float("nan"))),
+        "status": "completed",
+    }
+    return _finish(rundir, cfg, job.seed, started, metrics, None)
+
+
+def _dataset_entry(dataset: DatasetConfig) -> tuple[Any, Any]:
+    from runner.registry import DATASETS
+    from runner.resolve import typed_options
+
+    return typed_options(DATASETS, {"name": dataset.name, **dataset.options}, "dataset.options")
+
+
+def export(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    """Write a TensorFlow SavedModel (signatures `serve`, `serving_default`) for serving."""
+    started = time.time()
+    with rundir.removed_if_failed_fresh():
+        if not cfg.ckpt:
+            raise RunnerError("task=export needs ckpt=<path to a .keras checkpoint>")
+        model = load_checkpoint(cfg.ckpt)
+    target = rundir.file("saved_model")
+    model.export(str(target), verbose=False)
+    metrics = {"task": "export", "checkpoint": str(cfg.ckpt), "model": model.name, "params": model.count_params(),
+               "saved_model": str(target), "status": "completed"}
+    return _finish(rundir, cfg, int(cfg.seed), started, metrics, None)

@@ -1,0 +1,59 @@
+"""Shared fixtures: fake datasets in the real formats, and the real `run` entry point in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def fake_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir laid out like shared/datasets, holding small learnable fakes."""
+    from data.synthetic import write_cifar10, write_fashion_mnist, write_mnist_npz
+
+    root = tmp_path_factory.mktemp("data")
+    write_mnist_npz(root, n_train=256, n_test=64)
+    write_fashion_mnist(root, n_train=256, n_test=64)
+    write_cifar10(root, variant="subset", n_per_batch=40)
+    return root
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+    run_dir: Path
+
+    def metrics(self) -> dict:
+        return json.loads((self.run_dir / "metrics.json").read_text())
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path, fake_data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Call `run` in-process with a run dir under tmp_path; fake files need checksums off."""
+    from runner.cli import main
+
+    monkeypatch.setenv("RUNNER_DATA_DIR", str(fake_data_dir))
+
+    def call(*args: str, run_dir: Path | None = None, checksums: bool = False) -> Result:
+        run_dir = run_dir or tmp_path / "run"
+        argv = list(args)
+        if "-m" not in argv:
+            argv.append(f"hydra.run.dir={run_dir}")
+        if not checksums and not any(a.startswith("dataset.verify_checksums") for a in argv):
+            argv.append("dataset.verify_checksums=false")
+        code = main(argv)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err, run_dir)
+
+    return call
