@@ -1,0 +1,254 @@
+"""Chapter 1-2 MNIST classifiers: MLP (Listing 1.3.2), CNN (1.4.1 / 2.1.1), RNN (1.5.1), Y-Network (2.1.2).
+
+Each builder returns an uncompiled functional `keras.Model` ending in a softmax over `num_classes`.
+The small validation helpers at the top are shared with the ResNet and DenseNet modules so that every
+family reports bad options as `ConfigError` and impossible inputs as `IncompatibleError`.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import keras
+from keras import layers
+
+from runner.errors import ConfigError, IncompatibleError
+from runner.registry import MODELS
+
+# ---------------------------------------------------------------------------------------------------
+# Shared helpers (also used by models.resnet and models.densenet)
+# ---------------------------------------------------------------------------------------------------
+
+
+def shape_text(input_shape: Sequence[int]) -> str:
+    """`(28, 28, 1)` -> '28x28x1', the way error messages name an input."""
+    return "x".join(str(d) for d in input_shape)
+
+
+def require_rank(model: str, input_shape: Sequence[int], rank: int, view: str) -> tuple[int, ...]:
+    """The shape as a tuple; IncompatibleError when it is not `rank`-D (the runner fed the wrong view)."""
+    shape = tuple(int(d) for d in input_shape)
+    if len(shape) != rank:
+        raise IncompatibleError(f"{model} needs {view} inputs of rank {rank}, got shape {shape_text(shape)}")
+    return shape
+
+
+def check_rate(model: str, key: str, value: float) -> None:
+    """Dropout-like rates must lie in [0, 1); Keras would raise a bare ValueError otherwise."""
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"{model}: {key} must be in [0, 1), got {value}")
+
+
+def check_positive(model: str, key: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{model}: {key} must be >= 1, got {value}")
+
+
+def check_choice(model: str, key: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{model}: unknown {key} '{value}'; valid: {', '.join(choices)}")
+
+
+def l2_or_none(value: float, model: str) -> keras.regularizers.Regularizer | None:
+    """A kernel L2 regularizer for `value > 0`; no regularizer at all for 0 (not an L2(0) no-op)."""
+    if value < 0:
+        raise ConfigError(f"{model}: l2 must be >= 0, got {value}")
+    return keras.regularizers.L2(value) if value > 0 else None
+
+
+def softmax_output(x: keras.KerasTensor, num_classes: int) -> keras.KerasTensor:
+    """Chapter-1 head: `Dense(num_classes)` then a separate softmax Activation, as in the listings."""
+    x = layers.Dense(num_classes)(x)
+    return layers.Activation("softmax")(x)
+
+
+# ---------------------------------------------------------------------------------------------------
+# MLP: Listing 1.3.2 / Table 1.3.3
+# ---------------------------------------------------------------------------------------------------
+
+MLP_ACTIVATIONS = ("relu", "none")
+
+
+@dataclass
+class MLPOptions:
+    """Multilayer perceptron of Listing 1.3.2 / Table 1.3.3."""
+
+    hidden_units: list[int] = field(default_factory=lambda: [256, 256])
+    """Units of each hidden Dense layer, in order (Table 1.3.3's 'Layers' column, e.g. [256,512,256])."""
+    activation: str = "relu"
+    """Hidden activation: 'relu', or 'none' for a linear network (Table 1.3.3's 'ReLU None' row)."""
+    dropout: float = 0.45
+    """Dropout rate after each hidden layer's activation; 0 leaves the Dropout layers out."""
+    l2: float = 0.0
+    """Kernel L2 factor on every hidden Dense layer (Table 1.3.3 uses 0.001 and 0.01); 0 = none."""
+
+
+@MODELS.register("mlp", options=MLPOptions, view="flat")
+def build_mlp(opts: MLPOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+    """Per hidden layer Dense -> Activation -> Dropout, then Dense(num_classes) -> softmax."""
+    shape = require_rank("mlp", input_shape, 1, "flat")
+    if not opts.hidden_units:
+        raise ConfigError("mlp: hidden_units must list at least one layer")
+    for units in opts.hidden_units:
+        check_positive("mlp", "hidden_units", units)
+    check_choice("mlp", "activation", opts.activation, MLP_ACTIVATIONS)
+    check_rate("mlp", "dropout", opts.dropout)
+    regularizer = l2_or_none(opts.l2, "mlp")
+
+    inputs = keras.Input(shape=shape)
+    x = inputs
+    for units in opts.hidden_units:
+        x = layers.Dense(units, kernel_regularizer=regularizer)(x)
+        if opts.activation != "none":
+            x = layers.Activation(opts.activation)(x)
+        if opts.dropout > 0:
+            x = layers.Dropout(opts.dropout)(x)
+    return keras.Model(inputs, softmax_output(x, num_classes), name="mlp")
+
+
+# ---------------------------------------------------------------------------------------------------
+# CNN: Listing 1.4.1 (and its functional rewrite 2.1.1, which only changes dropout to 0.3)
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CNNOptions:
+    """Conv-MaxPool stack of Listing 1.4.1 (Listing 2.1.1 is the same network with dropout 0.3)."""
+
+    filters: list[int] = field(default_factory=lambda: [64, 64, 64])
+    """Filters of each 'valid' Conv2D; every conv but the last is followed by MaxPooling2D."""
+    kernel_size: int = 3
+    """Square kernel size of every Conv2D."""
+    pool_size: int = 2
+    """Square MaxPooling2D window (and stride)."""
+    dropout: float = 0.2
+    """Dropout rate after Flatten (Table 1.4.1 also tries 0.4; Listing 2.1.1 uses 0.3); 0 = none."""
+
+
+def _cnn_final_size(size: int, opts: CNNOptions) -> int:
+    """Spatial size after the conv/pool stack: 'valid' conv shrinks by k-1, pooling floors by p."""
+    for i in range(len(opts.filters)):
+        size -= opts.kernel_size - 1
+        if i < len(opts.filters) - 1 and size > 0:
+            size //= opts.pool_size
+    return size
+
+
+@MODELS.register("cnn", options=CNNOptions, view="image")
+def build_cnn(opts: CNNOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+    """Conv-MaxPool-...-Conv (no pool after the last conv) -> Flatten -> Dropout -> Dense -> softmax."""
+    shape = require_rank("cnn", input_shape, 3, "image")
+    if not opts.filters:
+        raise ConfigError("cnn: filters must list at least one layer")
+    for f in opts.filters:
+        check_positive("cnn", "filters", f)
+    check_positive("cnn", "kernel_size", opts.kernel_size)
+    check_positive("cnn", "pool_size", opts.pool_size)
+    check_rate("cnn", "dropout", opts.dropout)
+    # 'valid' convs and pools shrink the map; fail with a message rather than a Keras shape error.
+    if min(_cnn_final_size(shape[0], opts), _cnn_final_size(shape[1], opts)) < 1:
+        raise IncompatibleError(
+            f"cnn: input {shape_text(shape)} is too small for {len(opts.filters)} 'valid' "
+            f"{opts.kernel_size}x{opts.kernel_size} convs with {opts.pool_size}x{opts.pool_size} pooling"
+        )
+
+    inputs = keras.Input(shape=shape)
+    x = inputs
+    for i, filters in enumerate(opts.filters):
+        x = layers.Conv2D(filters, opts.kernel_size, activation="relu")(x)
+        if i < len(opts.filters) - 1:
+            x = layers.MaxPooling2D(opts.pool_size)(x)
+    x = layers.Flatten()(x)
+    if opts.dropout > 0:
+        x = layers.Dropout(opts.dropout)(x)
+    return keras.Model(inputs, softmax_output(x, num_classes), name="cnn")
+
+
+# ---------------------------------------------------------------------------------------------------
+# RNN: Listing 1.5.1 (LSTM/GRU are the drop-in replacements the book mentions)
+# ---------------------------------------------------------------------------------------------------
+
+RNN_CELLS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
+
+
+@dataclass
+class RNNOptions:
+    """Recurrent classifier of Listing 1.5.1: one recurrent layer reading image rows as timesteps."""
+
+    cell: str = "simple"
+    """Recurrent layer: 'simple' (SimpleRNN, the book's), 'lstm' or 'gru' (the book's drop-in mentions)."""
+    units: int = 256
+    """Units of the recurrent layer (Table 1.5.1 also tries 512)."""
+    dropout: float = 0.2
+    """The recurrent layer's input `dropout=` rate (not recurrent_dropout)."""
+
+
+@MODELS.register("rnn", options=RNNOptions, view="sequence")
+def build_rnn(opts: RNNOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+    """Recurrent layer (last state only) -> Dense(num_classes) -> softmax."""
+    shape = require_rank("rnn", input_shape, 2, "sequence")
+    check_choice("rnn", "cell", opts.cell, tuple(RNN_CELLS))
+    check_positive("rnn", "units", opts.units)
+    check_rate("rnn", "dropout", opts.dropout)
+
+    inputs = keras.Input(shape=shape)
+    x = RNN_CELLS[opts.cell](opts.units, dropout=opts.dropout)(inputs)
+    return keras.Model(inputs, softmax_output(x, num_classes), name=f"rnn_{opts.cell}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Y-Network: Listing 2.1.2 (the same image fed to two branches)
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class YNetOptions:
+    """Two-branch Y-Network of Listing 2.1.2; the model takes the same image twice."""
+
+    filters: int = 32
+    """Filters of the first Conv2D of each branch; doubled at every following layer (32, 64, 128)."""
+    n_layers: int = 3
+    """Conv2D-Dropout-MaxPooling2D layers per branch."""
+    kernel_size: int = 3
+    """Square kernel size of every Conv2D."""
+    dropout: float = 0.4
+    """Dropout rate after every conv and after Flatten; 0 = none."""
+    dilation_rate: int = 2
+    """Dilation of the right branch's convs (the left branch is undilated)."""
+
+
+def _ynet_branch(x: keras.KerasTensor, opts: YNetOptions, dilation_rate: int) -> keras.KerasTensor:
+    filters = opts.filters
+    for _ in range(opts.n_layers):
+        x = layers.Conv2D(
+            filters, opts.kernel_size, padding="same", activation="relu", dilation_rate=dilation_rate
+        )(x)
+        if opts.dropout > 0:
+            x = layers.Dropout(opts.dropout)(x)
+        x = layers.MaxPooling2D()(x)
+        filters *= 2
+    return x
+
+
+@MODELS.register("ynet", options=YNetOptions, view="image", inputs=2)
+def build_ynet(opts: YNetOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+    """Left and right conv branches -> concatenate -> Flatten -> Dropout -> Dense softmax."""
+    shape = require_rank("ynet", input_shape, 3, "image")
+    for key in ("filters", "n_layers", "kernel_size", "dilation_rate"):
+        check_positive("ynet", key, getattr(opts, key))
+    check_rate("ynet", "dropout", opts.dropout)
+    # 'same' convs keep the size; each 2x2 pool halves it (floored), so it must stay >= 1.
+    if min(shape[:2]) < 2**opts.n_layers:
+        raise IncompatibleError(
+            f"ynet: input {shape_text(shape)} is too small for {opts.n_layers} 2x2 poolings "
+            f"(needs at least {2**opts.n_layers}x{2**opts.n_layers})"
+        )
+
+    left_inputs = keras.Input(shape=shape, name="left_input")
+    right_inputs = keras.Input(shape=shape, name="right_input")
+    x = _ynet_branch(left_inputs, opts, dilation_rate=1)
+    y = _ynet_branch(right_inputs, opts, dilation_rate=opts.dilation_rate)
+    z = layers.Flatten()(layers.concatenate([x, y]))
+    if opts.dropout > 0:
+        z = layers.Dropout(opts.dropout)(z)
+    outputs = layers.Dense(num_classes, activation="softmax")(z)
+    return keras.Model([left_inputs, right_inputs], outputs, name="ynet")
