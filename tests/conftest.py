@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -10,6 +12,15 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import sys  # noqa: E402
+
+import tensorflow  # noqa: E402,F401
+from absl import logging as absl_logging  # noqa: E402
+
+# absl's handler writes to the stderr of its import (here: pytest's capture of collection) and
+# closes that stream whenever logging is reconfigured, which Hydra does for every job; pytest's
+# own reporting then loses its stderr. Point it at the real stderr, which absl never closes.
+absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "datasets"
@@ -39,7 +50,7 @@ class Result:
 
 
 @pytest.fixture
-def run_cli(tmp_path: Path, fake_data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+def run_cli(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     """Call `run` in-process with a run dir under tmp_path; fake files need checksums off."""
     from runner.cli import main
 
@@ -52,8 +63,11 @@ def run_cli(tmp_path: Path, fake_data_dir: Path, capsys: pytest.CaptureFixture[s
             argv.append(f"hydra.run.dir={run_dir}")
         if not checksums and not any(a.startswith("dataset.verify_checksums") for a in argv):
             argv.append("dataset.verify_checksums=false")
-        code = main(argv)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err, run_dir)
+        # Our own buffers rather than capsys: Hydra's log handlers keep the stream they were given,
+        # and these stay open after the call.
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        return Result(code, out.getvalue(), err.getvalue(), run_dir)
 
     return call

@@ -131,7 +131,9 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
                 OmegaConf.to_object(cfg)
             except Exception as exc:  # Hydra and OmegaConf raise many types; all end in one line
                 return composition_error(exc, job, base_keys)
-            rows = OmegaConf.select(cfg, "table.rows") if multirun else None
+            rows = OmegaConf.select(cfg, "table.rows")
+            if rows and not multirun:
+                return "this experiment is a book table (one job per row): run it with -m, e.g. run -m experiment=..."
             for i, row in enumerate(rows or []):
                 row_job = job + list(row.get("overrides", []))
                 try:

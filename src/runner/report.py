@@ -1,10 +1,11 @@
 """Book tables: compare the runs of a `run -m experiment=book/<table>` sweep with the book's numbers.
 
 A table spec is the `table` node of a book experiment config (conf/experiment/book/*.yaml):
-`columns` (label columns; optional `headers` maps them to display titles, optional `name`
-replaces the "Table <id>" heading, optional `notes` are printed under it), `metrics` (measured key in metrics.json vs. book key, with display
-label, scale and decimals), optional `references` (book-side numbers shown but not compared, such
-as the original paper's) and `rows` (labels, overrides, book values). Each job of the sweep wrote
+`id`, `title`, `source`, `columns` (label columns), `metrics` (measured key in metrics.json vs.
+book key, with display label, scale and decimals), optional `references` (book-side numbers shown
+but not compared, such as the original paper's) and `rows` (labels, overrides, book values).
+Optional display keys: `headers` (column -> title), `name` (replaces the "Table <id>" heading) and
+`notes` (lines printed under the heading). Each job of the sweep wrote
 `config.yaml` (with `table.row`) and `metrics.json` into its run dir; this module groups those runs
 by row, averages repeated runs (seeds), and writes `table.md` and `table.csv` into the sweep dir.
 
@@ -35,7 +36,7 @@ from runner.errors import RunnerError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOLERANCE = 0.6  # percentage points: about the seed-to-seed spread of the MNIST rows
+DEFAULT_TOLERANCE = 0.6  # percentage points; |diff| above it is flagged (the book gives no error bars)
 MISSING = "—"  # shown for a measured value or difference that has no finished run
 NOT_AVAILABLE = "NA"  # shown for a book value the book does not give (e.g. the paper's ResNet56 v2)
 COMPLETED = "completed"
@@ -72,6 +73,9 @@ def validate_spec(spec: Any) -> dict[str, Any]:
             raise ReportError(f"table {spec.get('id', '?')}: metrics[{i}] needs `key` and `book`")
     if len(set(keys)) != len(keys):
         raise ReportError(f"table {spec.get('id', '?')}: metric keys must be unique, got {keys}")
+    for i, r in enumerate(spec.get("references") or []):
+        if not isinstance(r, dict) or not r.get("book"):
+            raise ReportError(f"table {spec.get('id', '?')}: references[{i}] needs `book`")
     book_keys = [m["book"] for m in spec["metrics"]] + [r["book"] for r in spec.get("references") or []]
     for i, row in enumerate(spec["rows"]):
         if not isinstance(row, dict):
@@ -382,7 +386,7 @@ class Report:
     """What write_table produced."""
 
     markdown: str
-    csv: str
+    csv_text: str
     rows: list[TableRow]
     paths: tuple[Path, Path]
 

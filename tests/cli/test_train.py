@@ -48,9 +48,9 @@ def test_mlp_learns_the_synthetic_task(run_cli) -> None:
     assert result.metrics()["test_accuracy"] > 0.5  # chance is 0.1
 
 
-def test_real_format_files_through_each_loader(run_cli) -> None:
+def test_real_format_files_through_each_loader(run_cli, tmp_path: Path) -> None:
     for dataset, model in (("mnist", "mlp"), ("fashion_mnist", "cnn"), ("cifar10", "mlp")):
-        result = run_cli(f"model={model}", f"dataset={dataset}", *SMOKE, run_dir=None)
+        result = run_cli(f"model={model}", f"dataset={dataset}", *SMOKE, run_dir=tmp_path / dataset)
         assert result.code == 0, (dataset, result.err)
         assert result.metrics()["dataset"] == dataset
 

@@ -1,0 +1,202 @@
+"""Loaders for the classic image-classification sets: MNIST, Fashion-MNIST and CIFAR-10.
+
+They read the upstream file formats straight from the data root (never through keras.datasets,
+which downloads on a cache miss and fails offline) and return uint8 (N, H, W, C) arrays.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import pickle
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from data.splits import ArraySplits, NoOptions
+from data.store import CIFAR_ARCHIVE, CIFAR_BATCHES, CIFAR_FULL_DIR, CIFAR_SUBSET_DIR, DataStore, one_line
+from runner.errors import ConfigError, DataError
+from runner.registry import DATASETS, unknown_name_message
+
+MNIST_CLASSES = tuple(str(i) for i in range(10))
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"
+)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+IDX_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+IDX_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+
+
+def _corrupt(path: Path, what: str, exc: BaseException | str) -> DataError:
+    detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else exc
+    return DataError(one_line(f"{path} is not a valid {what} ({detail}); replace it with a good copy"))
+
+
+def _checked(
+    path: Path, what: str, x: Any, y: Any, image_shape: tuple[int, ...], num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) as uint8 images and int32 labels, after checking that they fit together."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.shape[1:] != image_shape:
+        got = f"{x.dtype} {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise _corrupt(path, what, f"images are {got}, expected uint8 (N, {', '.join(map(str, image_shape))})")
+    y = np.asarray(y)
+    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+        raise _corrupt(path, what, f"{len(x)} images but labels of shape {y.shape} and dtype {y.dtype}")
+    if len(y) and (y.min() < 0 or y.max() >= num_classes):
+        raise _corrupt(path, what, f"labels span {y.min()}..{y.max()}, expected 0..{num_classes - 1}")
+    return x, y.astype(np.int32)
+
+
+# -- MNIST -------------------------------------------------------------------------------------
+
+
+@DATASETS.register("mnist", options=NoOptions)
+def load_mnist(store: DataStore, opts: NoOptions) -> ArraySplits:
+    """MNIST digits from the Keras mnist.npz: 60000/10000 images of 28x28x1."""
+    path = store.file("mnist/mnist.npz")
+    try:
+        # allow_pickle=False: an npz holds plain arrays, so a pickle inside is an attack or junk.
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    except Exception as exc:  # BadZipFile, EOFError, zlib.error, KeyError, ValueError...
+        raise _corrupt(path, "MNIST .npz", exc) from None
+    x_train, y_train = _checked(path, "MNIST .npz", arrays["x_train"], arrays["y_train"], (28, 28), 10)
+    x_test, y_test = _checked(path, "MNIST .npz", arrays["x_test"], arrays["y_test"], (28, 28), 10)
+    return ArraySplits(x_train[..., None], y_train, x_test[..., None], y_test, MNIST_CLASSES)
+
+
+# -- Fashion-MNIST -----------------------------------------------------------------------------
+
+
+def read_idx_gz(path: Path, magic: int) -> np.ndarray:
+    """The uint8 array in a gzipped idx file, after checking its magic number and its length."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except Exception as exc:  # BadGzipFile (OSError), EOFError when truncated, zlib.error
+        raise _corrupt(path, "gzipped idx file", exc) from None
+    if len(raw) < 4 or int.from_bytes(raw[:4], "big") != magic:
+        got = f"0x{int.from_bytes(raw[:4], 'big'):08x}" if len(raw) >= 4 else f"only {len(raw)} bytes"
+        raise _corrupt(path, "gzipped idx file", f"magic number {got}, expected 0x{magic:08x}")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise _corrupt(path, "gzipped idx file", "truncated inside its header")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    size = math.prod(dims)
+    if len(raw) - header != size:
+        found = len(raw) - header
+        raise _corrupt(path, "gzipped idx file", f"its header promises {size} data bytes {dims}, found {found}")
+    # .copy(): frombuffer over bytes is read-only, which surprises anyone normalising in place.
+    return np.frombuffer(raw, np.uint8, count=size, offset=header).reshape(dims).copy()
+
+
+def _fashion_split(store: DataStore, prefix: str) -> tuple[np.ndarray, np.ndarray]:
+    images = store.file(f"fashion-mnist/{prefix}-images-idx3-ubyte.gz")
+    labels = store.file(f"fashion-mnist/{prefix}-labels-idx1-ubyte.gz")
+    x = read_idx_gz(images, IDX_IMAGES_MAGIC)
+    y = read_idx_gz(labels, IDX_LABELS_MAGIC)
+    if len(y) != len(x):
+        raise _corrupt(labels, "Fashion-MNIST label file", f"{len(y)} labels for the {len(x)} images of {images.name}")
+    x, y = _checked(images, "Fashion-MNIST image file", x, y, (28, 28), 10)
+    return x[..., None], y
+
+
+@DATASETS.register("fashion_mnist", options=NoOptions)
+def load_fashion_mnist(store: DataStore, opts: NoOptions) -> ArraySplits:
+    """Fashion-MNIST from the four upstream idx .gz files: 60000/10000 images of 28x28x1."""
+    x_train, y_train = _fashion_split(store, "train")
+    x_test, y_test = _fashion_split(store, "t10k")
+    return ArraySplits(x_train, y_train, x_test, y_test, FASHION_CLASSES)
+
+
+# -- CIFAR-10 ----------------------------------------------------------------------------------
+
+CIFAR_VARIANTS = ("auto", "full", "subset")
+
+
+@dataclass
+class CifarOptions:
+    """Options of the cifar10 dataset."""
+
+    variant: str = "auto"
+    """Which copy to load: "full" (cifar10/cifar-10-batches-py/, 50000/10000 images), "subset"
+    (cifar10/cifar-10-batches-py-subset/, the first 1000 images of each batch: 5000/1000), or
+    "auto" (full if present, else the subset if present, else download full if allowed)."""
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR batches only: numpy arrays, nothing else can be constructed.
+
+    Pickles can run arbitrary code, and with verify_checksums=false nothing else vouches for the
+    file. The batches need just numpy's array reconstruction (under its numpy 1 and 2 module
+    names) and `_codecs.encode`, which Python 3 protocol-2 pickles use for bytes.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load the global {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, 32, 32, 3) uint8, labels (N,) int32) from one python-pickle CIFAR-10 batch."""
+    try:
+        with path.open("rb") as f:
+            batch = _BatchUnpickler(f, encoding="bytes").load()
+        data, labels = batch[b"data"], batch[b"labels"]
+    except Exception as exc:  # UnpicklingError, EOFError when truncated, KeyError, TypeError...
+        raise _corrupt(path, "CIFAR-10 batch", exc) from None
+    data, labels = _checked(path, "CIFAR-10 batch", data, labels, (3072,), 10)
+    # Rows are channel-major (R plane, G plane, B plane): (N, 3, 32, 32) -> (N, 32, 32, 3).
+    return np.ascontiguousarray(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)), labels
+
+
+def _has_all(store: DataStore, folder: str) -> bool:
+    return all(store.exists(f"{folder}/{name}") for name in CIFAR_BATCHES)
+
+
+def cifar_folder(store: DataStore, variant: str) -> str:
+    """The relpath of the batch folder that `variant` selects in `store`."""
+    if variant not in CIFAR_VARIANTS:
+        raise ConfigError(unknown_name_message("cifar10 variant", variant, list(CIFAR_VARIANTS)))
+    if variant == "full":
+        return CIFAR_FULL_DIR
+    if variant == "subset":
+        return CIFAR_SUBSET_DIR
+    if _has_all(store, CIFAR_FULL_DIR) or store.exists(CIFAR_ARCHIVE):
+        return CIFAR_FULL_DIR
+    if _has_all(store, CIFAR_SUBSET_DIR):
+        return CIFAR_SUBSET_DIR
+    if store.download:
+        return CIFAR_FULL_DIR
+    raise DataError(
+        f"cifar10 not found in {store.root}: neither {CIFAR_FULL_DIR}/ nor {CIFAR_SUBSET_DIR}/ holds all of "
+        f"{', '.join(CIFAR_BATCHES)} (set RUNNER_DATA_DIR or paths.data_dir to a folder laid out like "
+        "shared/datasets, or allow dataset.download=true to fetch the full set)"
+    )
+
+
+@DATASETS.register("cifar10", options=CifarOptions)
+def load_cifar10(store: DataStore, opts: CifarOptions) -> ArraySplits:
+    """CIFAR-10 from the python-pickle batches: 32x32x3 images, full set or local subset."""
+    folder = cifar_folder(store, opts.variant)
+    # Every file is resolved (verified, or fetched) before any is unpickled.
+    paths = [store.file(f"{folder}/{name}") for name in CIFAR_BATCHES]
+    train = [read_cifar_batch(p) for p in paths[:-1]]
+    x_test, y_test = read_cifar_batch(paths[-1])
+    x_train = np.concatenate([x for x, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    return ArraySplits(x_train, y_train, x_test, y_test, CIFAR10_CLASSES)
