@@ -1,0 +1,127 @@
+"""Every bad input named in the foundation issue ends in one line, exit code 2, and no run dir."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from data.synthetic import write_mnist_npz
+
+SMOKE = ("debug=smoke", "logger.tensorboard=false")
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.code == 2, (result.code, result.err)
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.err
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("model=mlpp", ("unknown model 'mlpp'", "did you mean 'mlp'", "valid: cnn")),
+        ("dataset=mnst", ("unknown dataset 'mnst'", "did you mean 'mnist'")),
+        ("optimizer=adamw", ("unknown optimizer 'adamw'", "did you mean 'adam'", "rmsprop")),
+        ("trainer=fast", ("unknown trainer 'fast'", "valid: default")),
+        ("experiment=book/table_9", ("unknown experiment 'book/table_9'",)),
+        ("trainer.epochs=abc", ("trainer.epochs=abc", "could not be converted to Integer")),
+        ("trainer.batch_size=-4", ("trainer.batch_size must be >= 1, got -4",)),
+        ("trainer.epochs=0", ("trainer.epochs must be >= 1",)),
+        ("foo=1", ("unknown config key 'foo'", "+foo=")),
+        ("model.dropot=0.1", ("unknown config key 'model.dropot'", "did you mean 'model.dropout'")),
+        ("task=bogus", ("task=bogus", "expected one of [train, evaluate, export]")),
+        ("optimizer=adam,sgd", ("is a sweep: add -m",)),
+        ("experiment=book/table_1_5_1", ("book table", "run it with -m")),
+    ],
+)
+def test_bad_command_line_fails_before_hydra_starts(run_cli, override: str, fragments: tuple[str, ...]) -> None:
+    result = run_cli(override)
+    assert_one_line_error(result, *fragments)
+    assert not result.run_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragments"),
+    [
+        (("model.dropout=abc",), ("model.dropout", "abc")),
+        (("model=rnn", "model.cell=transformer"), ("transformer",)),
+        (("model=resnet", "dataset=mnist"), ("model 'resnet' cannot run on dataset 'mnist'", "32x32", "28x28x1")),
+        (("model=densenet_bc", "dataset=synthetic"), ("model 'densenet_bc' cannot run on dataset 'synthetic'",)),
+        (("dataset=cifar10", "dataset.options.variant=ful"), ("unknown cifar10 variant 'ful'", "did you mean 'full'")),
+        (("dataset=cifar10", "+dataset.options.colour=1"), ("dataset.options.colour is not an option",)),
+    ],
+)
+def test_bad_job_config_leaves_no_run_dir(run_cli, overrides: tuple[str, ...], fragments: tuple[str, ...]) -> None:
+    result = run_cli(*overrides, *SMOKE)
+    assert_one_line_error(result, *fragments)
+    assert not result.run_dir.exists()
+
+
+def test_missing_dataset_file_names_it_and_where_it_was_looked_for(run_cli, tmp_path: Path, monkeypatch) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("RUNNER_DATA_DIR", str(empty))
+    result = run_cli("dataset=mnist", *SMOKE)
+    assert_one_line_error(result, "mnist/mnist.npz not found in", str(empty), "RUNNER_DATA_DIR")
+    assert not result.run_dir.exists()
+
+
+def test_corrupt_dataset_file_fails_its_checksum_and_is_kept(run_cli, tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "data"
+    path = write_mnist_npz(root, n_train=64, n_test=16)
+    before = path.read_bytes()
+    monkeypatch.setenv("RUNNER_DATA_DIR", str(root))
+    result = run_cli("dataset=mnist", *SMOKE, checksums=True)
+    assert_one_line_error(result, "checksum mismatch", "mnist.npz", "kept")
+    assert path.read_bytes() == before
+
+
+def test_checkpoint_that_does_not_exist(run_cli, tmp_path: Path) -> None:
+    result = run_cli("task=evaluate", f"ckpt={tmp_path / 'nope.keras'}")
+    assert_one_line_error(result, "nope.keras does not exist")
+    assert not result.run_dir.exists()
+
+
+@pytest.mark.parametrize("name", ["model.keras", "model.h5"])
+def test_checkpoint_that_is_not_a_keras_file(run_cli, tmp_path: Path, name: str) -> None:
+    bogus = tmp_path / name
+    bogus.write_text("not a zip archive")
+    result = run_cli("task=evaluate", f"ckpt={bogus}")
+    assert_one_line_error(result, "is not a Keras .keras file")
+    assert bogus.read_text() == "not a zip archive"
+
+
+def test_evaluate_needs_a_checkpoint(run_cli) -> None:
+    assert_one_line_error(run_cli("task=evaluate"), "task=evaluate needs ckpt=")
+
+
+def test_console_script_exit_code_and_no_tensorflow_on_the_error_path(tmp_path: Path) -> None:
+    code = (
+        "import sys; from runner.cli import main; rc = main(['model=mlpp']); "
+        "assert 'tensorflow' not in sys.modules; sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == (
+        "error: unknown model 'mlpp' (did you mean 'mlp'?); "
+        "valid: cnn, cnn_functional, densenet_bc, mlp, resnet, rnn, ynet"
+    )
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
+    code = (
+        "import sys; from runner.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'tensorflow' not in sys.modules"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "model: cnn, cnn_functional, densenet_bc, mlp, resnet, rnn, ynet" in proc.stdout
+    assert "experiment/book: densenet, table_1_3_3" in proc.stdout

@@ -1,0 +1,58 @@
+"""Every config group option composes against the schema, and every model config is typed."""
+
+from __future__ import annotations
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from runner.cli import CONF_DIR, config_groups
+from runner.optim import OPTIMIZERS
+from runner.registry import DATASETS, MODELS, load_families
+from runner.resolve import typed_options
+
+OPTIONS = [(group, option) for group, options in config_groups().items() for option in options]
+
+
+def _compose(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_every_option_composes_and_passes_the_schema(group: str, option: str) -> None:
+    cfg = _compose(f"{group}={option}")
+    OmegaConf.to_object(cfg)
+
+
+@pytest.mark.parametrize("model", config_groups()["model"])
+def test_every_model_config_is_typed_by_its_builder(model: str) -> None:
+    load_families()
+    cfg = _compose(f"model={model}")
+    entry, options = typed_options(MODELS, cfg.model, "model")
+    assert entry.name == cfg.model.name
+    assert options is not None
+    typed_options(OPTIMIZERS, cfg.optimizer, "optimizer")
+    typed_options(DATASETS, {"name": cfg.dataset.name, **cfg.dataset.options}, "dataset.options")
+
+
+def test_model_file_brings_the_book_hyperparameters() -> None:
+    rnn = _compose("model=rnn")
+    assert (rnn.optimizer.name, rnn.trainer.epochs, rnn.trainer.batch_size) == ("sgd", 20, 128)
+    resnet = _compose("model=resnet")
+    assert (resnet.dataset.name, resnet.optimizer.name, resnet.trainer.epochs, resnet.trainer.batch_size) == (
+        "cifar10", "adam", 200, 32)
+    assert resnet.trainer.lr_schedule.boundaries == [80, 120, 160, 180]
+    densenet = _compose("model=densenet_bc")
+    assert densenet.optimizer.name == "rmsprop"
+
+
+def test_command_line_beats_the_model_file() -> None:
+    cfg = _compose("model=rnn", "optimizer=adam", "trainer.epochs=2")
+    assert (cfg.optimizer.name, cfg.trainer.epochs) == ("adam", 2)
+
+
+def test_data_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNNER_DATA_DIR", "/some/where")
+    assert _compose().paths.data_dir == "/some/where"
+    assert _compose("paths.data_dir=/else").paths.data_dir == "/else"
