@@ -34,6 +34,21 @@ def progress_verbosity(setting: str) -> int:
     return {"bar": 1, "line": 2, "none": 0}[setting]
 
 
+def trim_history(rundir: RunDir, epochs_kept: int) -> None:
+    """Drop history rows of epochs after the checkpoint we resume from.
+
+    A kill after the CSV row of an epoch was written but before its checkpoint was saved leaves
+    a row for an epoch that will be trained again.
+    """
+    path = rundir.file("history.csv")
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epochs_kept]
+    if kept != lines:
+        rundir.write_text("history.csv", "".join(kept))
+
+
 def fit(
     model: keras.Model,
     data: FitData,
@@ -54,6 +69,8 @@ def fit(
     monitor = trainer.checkpoint.monitor
     if data.validation is None and monitor.startswith("val_"):
         monitor = monitor[len("val_"):]  # no validation data: judge the best epoch on training metrics
+    if initial_epoch > 0:
+        trim_history(rundir, initial_epoch)
     checkpoints = Checkpoints(rundir, monitor, trainer.checkpoint.mode, [lr_control] if lr_control else [])
     if resume_state:
         checkpoints.restore(resume_state)

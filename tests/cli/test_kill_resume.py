@@ -1,0 +1,41 @@
+"""A run killed with SIGKILL mid-training resumes from its last completed epoch when re-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_resumes(tmp_path: Path, fake_data_dir: Path) -> None:
+    run_dir = tmp_path / "run"
+    argv = [sys.executable, "-m", "runner.cli", "model=mlp", "dataset=synthetic", "dataset.options.n_train=2048",
+            "trainer.epochs=6", "trainer.batch_size=16", "logger.tensorboard=false", f"hydra.run.dir={run_dir}"]
+    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = run_dir / "checkpoints" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if state.exists() and json.loads(state.read_text())["epochs_completed"] >= 2:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before_kill = json.loads(state.read_text())["epochs_completed"]
+    assert 2 <= done_before_kill < 6, "the run finished before it could be killed; make it longer"
+    assert not (run_dir / "metrics.json").exists()
+
+    rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= done_before_kill
+    assert metrics["epochs_completed"] == 6
+    epochs = [line.split(",")[0] for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == [str(e) for e in range(6)]
