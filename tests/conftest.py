@@ -22,6 +22,12 @@ from absl import logging as absl_logging  # noqa: E402
 # own reporting then loses its stderr. Point it at the real stderr, which absl never closes.
 absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
 
+from hydra.core.plugins import Plugins  # noqa: E402
+
+# Hydra's first plugin scan re-executes plugin modules even when already imported, redefining
+# their classes; scan now, before test modules import the book-table sweeper.
+Plugins.instance()
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "datasets"
 

@@ -58,19 +58,17 @@ class LearningRateControl(keras.callbacks.Callback):
     scheduler] did: the scheduler overwrote each reduction before any step used it.
     """
 
-    def __init__(self, base_lr: float, schedule: LRScheduleConfig | None, plateau: PlateauConfig | None) -> None:
+    def __init__(self, base_lr: float, schedule: LRScheduleConfig, plateau: PlateauConfig) -> None:
         super().__init__()
         self.base_lr = base_lr
         self.schedule = schedule
-        self.plateau = plateau
+        self.plateau = plateau if plateau.enabled else None
         self.multiplier = 1.0
         self.wait = 0
         self.cooldown_left = 0
         self.best = math.inf
 
     def schedule_factor(self, epoch: int) -> float:
-        if self.schedule is None:
-            return 1.0
         passed = sum(1 for boundary in self.schedule.boundaries if epoch > boundary)
         return float(self.schedule.factors[passed])
 

@@ -74,7 +74,7 @@ def resolve(cfg: DictConfig) -> Job:
     )
     optimizer, optimizer_options = typed_options(OPTIMIZERS, cfg.optimizer, "optimizer")
     trainer: TrainerConfig = schema_view.trainer
-    if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule or trainer.plateau):
+    if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule.boundaries or trainer.plateau.enabled):
         raise ConfigError("optimizer.decay cannot be combined with trainer.lr_schedule or trainer.plateau; set one of them")
     return Job(
         seed=cfg.seed,

@@ -81,6 +81,8 @@ class CheckpointConfig:
 
 @dataclass
 class LRScheduleConfig:
+    """No boundaries (the default): a constant learning rate."""
+
     boundaries: list[int] = field(default_factory=list)
     """Epoch indices (0-based) after which the next factor applies: factor k for epoch > boundaries[k-1]."""
     factors: list[float] = field(default_factory=lambda: [1.0])
@@ -98,6 +100,8 @@ class LRScheduleConfig:
 
 @dataclass
 class PlateauConfig:
+    enabled: bool = False
+    """Reduce the learning rate when `monitor` stops improving (ReduceLROnPlateau)."""
     monitor: str = "val_loss"
     """Metric watched for a plateau."""
     factor: float = 0.31622776601683794
@@ -131,10 +135,10 @@ class TrainerConfig:
     """Batches per epoch (None: one pass over the training split)."""
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     """Best-checkpoint selection."""
-    lr_schedule: Optional[LRScheduleConfig] = None
-    """Step learning-rate schedule (book ResNet/DenseNet); None: constant."""
-    plateau: Optional[PlateauConfig] = None
-    """ReduceLROnPlateau; None: off."""
+    lr_schedule: LRScheduleConfig = field(default_factory=LRScheduleConfig)
+    """Step learning-rate schedule (book ResNet/DenseNet); no boundaries: constant."""
+    plateau: PlateauConfig = field(default_factory=PlateauConfig)
+    """ReduceLROnPlateau (plateau.enabled=true)."""
     deterministic: bool = False
     """Deterministic TF ops (slower): same seed, same weights."""
     jit_compile: str = "auto"

@@ -211,11 +211,16 @@ def _finish(
 
 # -- evaluate / export -----------------------------------------------------------------------------
 def _checkpoint_dataset(cfg: DictConfig, ckpt: Path) -> DatasetConfig:
-    """The dataset to evaluate on: the one on the command line, else the checkpoint's own run's."""
-    chosen_on_cli = any(o.split("=")[0].lstrip("+~") == "dataset" or o.startswith("dataset.")
-                        for o in HydraConfig.get().overrides.task)
+    """The dataset to evaluate on: `dataset=` from the command line if given, else the data the
+    checkpoint's own run trained on (its name, loader options and preprocessing). Where the files
+    are and whether they are verified stay as this command says."""
+    chosen_on_cli = any(o.split("=")[0].lstrip("+~") == "dataset" for o in HydraConfig.get().overrides.task)
     source = ckpt.resolve().parent.parent / "config.yaml"
-    node = cfg.dataset if chosen_on_cli or not source.exists() else OmegaConf.load(source).dataset
+    node = cfg.dataset
+    if not chosen_on_cli and source.exists():
+        trained_on = OmegaConf.load(source).dataset
+        identity = {key: trained_on[key] for key in ("name", "options", "labels", "subtract_pixel_mean") if key in trained_on}
+        node = {**OmegaConf.to_container(cfg.dataset, resolve=True), **identity, "augment": False}
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DatasetConfig), node))  # type: ignore[return-value]
 
 

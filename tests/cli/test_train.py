@@ -43,9 +43,10 @@ def test_smoke_train_writes_the_run_dir(run_cli, model: str, extra: tuple[str, .
 
 
 def test_mlp_learns_the_synthetic_task(run_cli) -> None:
-    result = run_cli("model=mlp", "dataset=synthetic", "trainer.epochs=3", "trainer.batch_size=32", "logger.tensorboard=false")
+    result = run_cli("model=mlp", "dataset=synthetic", "trainer.epochs=3", "trainer.batch_size=32")
     assert result.code == 0, result.err
     assert result.metrics()["test_accuracy"] > 0.5  # chance is 0.1
+    assert list((result.run_dir / "tensorboard").rglob("events.out.tfevents.*"))
 
 
 def test_real_format_files_through_each_loader(run_cli, tmp_path: Path) -> None:

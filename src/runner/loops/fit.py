@@ -63,7 +63,7 @@ def fit(
     """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch."""
     lr_control = (
         LearningRateControl(base_lr, trainer.lr_schedule, trainer.plateau)
-        if trainer.lr_schedule is not None or trainer.plateau is not None
+        if trainer.lr_schedule.boundaries or trainer.plateau.enabled
         else None
     )
     monitor = trainer.checkpoint.monitor

@@ -1,0 +1,546 @@
+"""`make bench`: the runner's costs as ratios against plain Python/Keras, measured side by side.
+
+Every figure comes from one invocation that alternates the things it compares (A, B, B, A, ...)
+and keeps the median of several repetitions, so that a shared, noisy machine slows both sides
+alike. Nothing here passes or fails on absolute time: targets are reported, never enforced.
+
+    .venv/bin/python benchmarks/run.py                   # everything (minutes on 2 CPU cores)
+    .venv/bin/python benchmarks/run.py --quick           # seconds-scale settings (the test uses these)
+    .venv/bin/python benchmarks/run.py --only fit_overhead --reps 5
+
+Writes benchmarks/results/<YYYY-MM-DD>T<HHMMSS>.json (raw timings, medians, ratios, machine info)
+and a Markdown summary next to it (.md), and prints the Markdown. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))  # the runner's own pieces, also without an editable install
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SCHEMA_VERSION = 1
+STARTUP_TARGET_S = 1.5  # from the issue: `run --help` and a bad-override error both under 1.5 s
+BATCH = 128
+QUICK_TRAIN = 4096
+MLP_MACS = 784 * 256 + 256 * 256 + 256 * 10  # multiply-accumulates per sample, forward pass
+MATMUL_N = 2048
+
+
+@dataclass(frozen=True)
+class Settings:
+    quick: bool
+    reps: int
+    out: Path
+    data_dir: Path | None  # holds mnist/mnist.npz, else None (synthetic data, no memory benchmark)
+
+
+# -- shared helpers ----------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def alternate(cases: dict[str, Callable[[], Any]], reps: int) -> dict[str, list[Any]]:
+    """Call every case once per repetition, reversing the order every other repetition (ABBA...),
+    so that drift in the machine's load hits every case alike; returns case -> results in order."""
+    results: dict[str, list[Any]] = {name: [] for name in cases}
+    names = list(cases)
+    for rep in range(reps):
+        for name in names if rep % 2 == 0 else reversed(names):
+            results[name].append(cases[name]())
+    return results
+
+
+def ratio(a: float, b: float) -> float | None:
+    return a / b if b > 0 else None  # None, not NaN: the JSON stays strict
+
+
+def target(value: float | None, op: str, limit: float) -> dict[str, Any]:
+    met = value is not None and (value <= limit if op == "<=" else value >= limit)
+    return {"value": None if value is None else round(value, 4), "op": op, "limit": limit, "met": bool(met)}
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def run_command() -> list[str]:
+    """The `run` console script beside this interpreter, else the module (cli.py has a __main__)."""
+    script = Path(sys.executable).parent / "run"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "runner.cli"]
+
+
+def child_env(data_dir: Path | str | None = None) -> dict[str, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    if data_dir is not None:
+        env["RUNNER_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def timed_process(argv: list[str], expect: int, env: dict[str, str], cwd: Path) -> float:
+    """Wall seconds of one subprocess; RuntimeError unless it exits with `expect`."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != expect:
+        tail = proc.stderr.strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(argv[:4])}... exited {proc.returncode}, expected {expect}: {' | '.join(tail)}")
+    return elapsed
+
+
+def peak_rss_mb(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Peak resident set size (ru_maxrss) of one child process, in MB; RuntimeError unless it exits 0."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's maximum
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"{' '.join(argv[:4])}... exited {proc.returncode}: {' | '.join(tail)}")
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return usage.ru_maxrss * scale / 1e6
+
+
+def summarize(timings: dict[str, list[float]]) -> dict[str, float]:
+    return {name: round(median(values), 6) for name, values in timings.items()}
+
+
+# -- data and models for the in-process fits ------------------------------------------------------------
+
+
+def mnist_arrays(s: Settings) -> tuple[Any, Any, str]:
+    """uint8 (n, 28, 28, 1) images and int labels: real MNIST if present, else synthetic."""
+    n = QUICK_TRAIN if s.quick else None
+    if s.data_dir is not None:
+        from data.store import DataStore
+        from data.vision import NoOptions, load_mnist
+
+        splits = load_mnist(DataStore(s.data_dir), NoOptions())
+        return splits.x_train[:n], splits.y_train[:n], "mnist"
+    from data.synthetic import make_splits
+
+    splits = make_splits((28, 28, 1), 10, n or 60000, 256, 0)  # the test split is not used
+    return splits.x_train, splits.y_train, "synthetic"
+
+
+def plain_model(name: str):
+    """The same networks as models.classifiers, written out the way a plain Keras script would."""
+    import keras
+    from keras import layers
+
+    if name == "mlp":
+        return keras.Sequential([
+            keras.Input((784,)),
+            layers.Dense(256), layers.Activation("relu"), layers.Dropout(0.45),
+            layers.Dense(256), layers.Activation("relu"), layers.Dropout(0.45),
+            layers.Dense(10), layers.Activation("softmax"),
+        ])
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.Flatten(), layers.Dropout(0.2), layers.Dense(10), layers.Activation("softmax"),
+    ])
+
+
+def epoch_timer():
+    """A Keras callback that records the wall time of every epoch (begin to end)."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list[float] = []
+            self._start = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self._start)
+
+    return EpochTimer()
+
+
+def fit_plain(name: str, x, y, epochs: int) -> list[float]:
+    """Epoch times of `model.fit` on NumPy float arrays with Keras defaults."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    model = plain_model(name)
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    timer = epoch_timer()
+    model.fit(x, y, batch_size=BATCH, epochs=epochs, callbacks=[timer], verbose=0)
+    return timer.times
+
+
+def fit_runner(name: str, pipeline, epochs: int) -> list[float]:
+    """Epoch times of the runner's path: registry model, runner optimizer, tf.data pipeline."""
+    import keras
+
+    from runner.optim import AdamOptions, adam
+    from runner.registry import MODELS, load_families
+
+    load_families()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    entry = MODELS.get(name)
+    model = entry.build(entry.meta["options"](), pipeline.input_shape, pipeline.num_classes)
+    # as runner.tasks.compile_classifier does for one-hot labels and trainer.jit_compile=auto
+    model.compile(optimizer=adam(AdamOptions()), loss="categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile="auto")
+    timer = epoch_timer()
+    model.fit(pipeline.train(0, epochs), epochs=epochs, steps_per_epoch=pipeline.steps_per_epoch(),
+              callbacks=[timer], shuffle=False, verbose=0)
+    return timer.times
+
+
+def fit_cases(name: str, x_u8, y, epochs: int) -> dict[str, Callable[[], list[float]]]:
+    """{'plain': ..., 'runner': ...}: each call trains a fresh model and returns its epoch times."""
+    import numpy as np
+
+    from data.pipeline import ArrayPipeline, PipelineOptions
+
+    view = "flat" if name == "mlp" else "image"
+    x = x_u8.astype(np.float32) / 255.0
+    x = x.reshape(len(x), -1) if view == "flat" else x
+    y_onehot = np.eye(10, dtype=np.float32)[y]
+    options = PipelineOptions(view=view, onehot=True, batch_size=BATCH, seed=0)
+    pipeline = ArrayPipeline(x_u8, y, x_u8[:BATCH], y[:BATCH], 10, options)  # no validation is used
+    return {"plain": lambda: fit_plain(name, x, y_onehot, epochs),
+            "runner": lambda: fit_runner(name, pipeline, epochs)}
+
+
+def steady(epoch_times: list[float]) -> float:
+    """Median epoch time without the first epoch (tracing)."""
+    return median(epoch_times[1:] if len(epoch_times) > 1 else epoch_times)
+
+
+# -- benchmarks ---------------------------------------------------------------------------------------
+
+
+def cli_startup(s: Settings) -> dict[str, Any]:
+    """`run --help`, `run model=mlpp` (exit 2) and a 1-step job, against a bare `python -c pass`."""
+    run = run_command()
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = child_env(tmp)  # the job's data is synthetic: any data dir will do
+        quick_cases = {
+            "python_pass": lambda: timed_process([sys.executable, "-c", "pass"], 0, env, tmp),
+            "run_help": lambda: timed_process([*run, "--help"], 0, env, tmp),
+            "run_bad_model": lambda: timed_process([*run, "model=mlpp"], 2, env, tmp),
+        }
+        timings = alternate(quick_cases, s.reps)
+        counter = iter(range(10**6))
+
+        def job() -> float:
+            run_dir = tmp / f"job{next(counter)}"  # a fresh dir every time: an old one would resume
+            return timed_process([*run, "model=mlp", "dataset=synthetic", "debug=smoke", "trainer.steps_per_epoch=1",
+                                  "logger.tensorboard=false", "logger.plots=false", "dataset.verify_checksums=false",
+                                  f"hydra.run.dir={run_dir}"], 0, env, tmp)
+
+        job_reps = min(s.reps, 2) if s.quick else s.reps
+        timings.update(alternate({"python_pass_job": quick_cases["python_pass"], "job_1_step": job}, job_reps))
+    med = summarize(timings)
+    return {
+        "units": "seconds (wall, per process)",
+        "command": run,
+        "timings": timings,
+        "medians": med,
+        "ratios": {
+            "run_help_vs_python": ratio(med["run_help"], med["python_pass"]),
+            "run_bad_model_vs_python": ratio(med["run_bad_model"], med["python_pass"]),
+            "job_1_step_vs_python": ratio(med["job_1_step"], med["python_pass_job"]),
+        },
+        "targets": {
+            "run_help_s": target(med["run_help"], "<=", STARTUP_TARGET_S),
+            "run_bad_model_s": target(med["run_bad_model"], "<=", STARTUP_TARGET_S),
+        },
+    }
+
+
+def fit_overhead(s: Settings) -> dict[str, Any]:
+    """Steady-state epoch time of the runner's fit path over plain `model.fit` on arrays."""
+    x_u8, y, source = mnist_arrays(s)
+    # (model, epochs per fit, repetitions per side): a CNN epoch on full MNIST is 20-30 s on 2 cores
+    plan = [("mlp", 4, s.reps)] + ([] if s.quick else [("cnn", 3, min(s.reps, 3))])
+    timings: dict[str, list[float]] = {}
+    epoch_times: dict[str, list[list[float]]] = {}
+    ratios, targets, paired = {}, {}, {}
+    for name, epochs, reps in plan:
+        log(f"fit_overhead: {name}, {len(x_u8)} examples, {epochs} epochs x {reps} reps per side")
+        runs = alternate(fit_cases(name, x_u8, y, epochs), reps)
+        for side, per_rep in runs.items():
+            epoch_times[f"{name}_{side}"] = [[round(t, 6) for t in rep] for rep in per_rep]
+            timings[f"{name}_{side}"] = [steady(rep) for rep in per_rep]
+        ratios[f"{name}_runner_vs_plain"] = ratio(median(timings[f"{name}_runner"]), median(timings[f"{name}_plain"]))
+        paired[name] = [ratio(r, p) for r, p in zip(timings[f"{name}_runner"], timings[f"{name}_plain"])]
+        targets[f"{name}_runner_vs_plain"] = target(ratios[f"{name}_runner_vs_plain"], "<=", 1.0)
+    return {
+        "units": "seconds per steady-state epoch (first epoch dropped, median of the rest)",
+        "data": {"source": source, "train_examples": int(len(x_u8)), "batch_size": BATCH,
+                 "epochs_per_fit": {name: epochs for name, epochs, _ in plan}},
+        "epoch_times": epoch_times,
+        "timings": timings,
+        "medians": summarize(timings),
+        "paired_ratios": paired,
+        "ratios": ratios,
+        "targets": targets,
+    }
+
+
+def peak_fraction(s: Settings) -> dict[str, Any]:
+    """Achieved FLOP/s of the MLP fit over a measured float32 matmul peak in the same process."""
+    if s.quick:
+        return {"skipped": "--quick"}
+    import tensorflow as tf
+
+    x_u8, y, source = mnist_arrays(s)
+    cases = fit_cases("mlp", x_u8, y, 3)
+    a = tf.random.uniform((MATMUL_N, MATMUL_N), dtype=tf.float32)
+    b = tf.random.uniform((MATMUL_N, MATMUL_N), dtype=tf.float32)
+    for _ in range(3):  # warm-up: thread pools, oneDNN primitives
+        tf.matmul(a, b).numpy()
+
+    def matmul() -> float:
+        start = time.perf_counter()
+        for _ in range(5):
+            float(tf.matmul(a, b)[0, 0])  # eager CPU ops run synchronously; the read makes sure
+        return (time.perf_counter() - start) / 5
+
+    log(f"peak_fraction: matmul {MATMUL_N}^2 and the MLP fit, {s.reps} reps")
+    runs = alternate({"matmul": matmul, "mlp_plain": cases["plain"], "mlp_runner": cases["runner"]}, s.reps)
+    timings = {"matmul": runs["matmul"], "mlp_plain": [steady(r) for r in runs["mlp_plain"]],
+               "mlp_runner": [steady(r) for r in runs["mlp_runner"]]}
+    med = summarize(timings)
+    peak = 2 * MATMUL_N**3 / med["matmul"]
+    flops_per_sample = 3 * 2 * MLP_MACS  # forward + backward (about twice the forward)
+    achieved = {side: flops_per_sample * len(x_u8) / med[f"mlp_{side}"] for side in ("plain", "runner")}
+    return {
+        "units": "seconds (matmul: per call; mlp: per steady-state epoch)",
+        "data": {"source": source, "train_examples": int(len(x_u8))},
+        "timings": timings,
+        "medians": med,
+        "gflops": {"matmul_peak": peak / 1e9, **{f"mlp_{k}": v / 1e9 for k, v in achieved.items()}},
+        "ratios": {f"mlp_{k}_fraction_of_peak": v / peak for k, v in achieved.items()},
+    }
+
+
+def memory(s: Settings) -> dict[str, Any]:
+    """Peak RSS of a 1-epoch `run` MLP job on MNIST, over the size of the dataset's arrays."""
+    if s.data_dir is None:
+        return {"skipped": "no real MNIST (mnist/mnist.npz under RUNNER_DATA_DIR)"}
+    import numpy as np
+
+    with np.load(s.data_dir / "mnist" / "mnist.npz", allow_pickle=False) as z:
+        dataset_mb = sum(z[k].nbytes for k in ("x_train", "y_train", "x_test", "y_test")) / 1e6
+    run = run_command()
+    reps = 1 if s.quick else min(s.reps, 2)
+    with tempfile.TemporaryDirectory(prefix="bench-mem-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = child_env(s.data_dir)
+        counter = iter(range(10**6))
+        # logger.tensorboard=false: the TensorBoard callback needs the tensorboard package, which
+        # tensorflow-cpu 2.21 does not install
+        job = lambda: peak_rss_mb([*run, "model=mlp", "trainer.epochs=1", "logger.tensorboard=false",  # noqa: E731
+                                   f"hydra.run.dir={tmp / f'job{next(counter)}'}"], env, tmp)
+        baseline = lambda: peak_rss_mb([sys.executable, "-c", "import tensorflow, keras"], env, tmp)  # noqa: E731
+        log(f"memory: 1-epoch MLP job on MNIST, {reps} rep(s)")
+        peaks = alternate({"import_tf_keras": baseline, "job_mlp_1_epoch": job}, reps)
+    med = summarize(peaks)
+    return {
+        "units": "MB (peak RSS, 1e6 bytes)",
+        "dataset_mb": dataset_mb,
+        "timings": peaks,
+        "medians": med,
+        "ratios": {
+            "job_peak_vs_dataset": ratio(med["job_mlp_1_epoch"], dataset_mb),
+            "job_above_import_vs_dataset": ratio(med["job_mlp_1_epoch"] - med["import_tf_keras"], dataset_mb),
+        },
+    }
+
+
+BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
+    "cli_startup": cli_startup,
+    "fit_overhead": fit_overhead,
+    "peak_fraction": peak_fraction,
+    "memory": memory,
+}
+
+
+# -- report -------------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    def version(*dists: str) -> str | None:
+        for dist in dists:
+            try:
+                return importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return None
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_avg_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "python": platform.python_version(),
+        "tensorflow": version("tensorflow-cpu", "tensorflow"),
+        "keras": version("keras"),
+        "numpy": version("numpy"),
+        "hydra_core": version("hydra-core"),
+    }
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"# adl-runner benchmarks, {report['started']}",
+        "",
+        f"{m['cpus_usable']} usable CPUs (of {m['cpu_count']}), load average at start "
+        f"{', '.join(f'{v:.2f}' for v in m['load_avg_at_start'] or [])}; TF {m['tensorflow']}, Keras {m['keras']}, "
+        f"Python {m['python']}. Options: {json.dumps(report['options'])}.",
+        "",
+        "Medians of alternated repetitions; on a shared machine quote the ratios, not the seconds.",
+    ]
+    for name, result in report["benchmarks"].items():
+        lines += ["", f"## {name}", ""]
+        if result["status"] != "ok":
+            lines.append(f"{result['status']}: {result.get('reason', '')}")
+            continue
+        lines += [f"Units: {result.get('units', '')}. Took {result['seconds']:.0f} s.", "",
+                  "| case | median | reps |", "|---|---|---|"]
+        lines += [f"| {case} | {fmt(value)} | {len(result['timings'][case])} |" for case, value in result["medians"].items()]
+        targets = result.get("targets", {})
+        lines += ["", "| ratio | value | target |", "|---|---|---|"]
+        for key, value in result["ratios"].items():
+            t = targets.get(key)
+            lines.append(f"| {key} | {fmt(value)} | {fmt_target(t)} |")
+        for key, t in targets.items():
+            if key not in result["ratios"]:
+                lines.append(f"| {key} (absolute) | {fmt(t['value'])} | {fmt_target(t)} |")
+        if "gflops" in result:
+            lines += ["", "GFLOP/s: " + ", ".join(f"{k} {v:.1f}" for k, v in result["gflops"].items())]
+        if "dataset_mb" in result:
+            lines += ["", f"Dataset arrays (uint8, train+test): {result['dataset_mb']:.1f} MB"]
+        if "data" in result:
+            lines += ["", "Data: " + ", ".join(f"{k}={v}" for k, v in result["data"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def fmt_target(t: dict[str, Any] | None) -> str:
+    return "" if t is None else f"{t['op']} {t['limit']} ({'met' if t['met'] else 'NOT met'})"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")  # benchmarks/results/*.tmp is git-ignored
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def result_stem(out: Path, started: dt.datetime) -> Path:
+    stem = out / started.strftime("%Y-%m-%dT%H%M%S")
+    n = 1
+    while stem.with_suffix(".json").exists():  # two invocations within a second
+        stem, n = out / f"{started.strftime('%Y-%m-%dT%H%M%S')}-{n}", n + 1
+    return stem
+
+
+def default_data_dir() -> Path | None:
+    """RUNNER_DATA_DIR, else ../shared/datasets beside this checkout (as the Makefile does), if it
+    holds mnist/mnist.npz."""
+    env = os.environ.get("RUNNER_DATA_DIR")
+    root = Path(env).expanduser() if env else REPO.parent / "shared" / "datasets"
+    return root if (root / "mnist" / "mnist.npz").is_file() else None
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny settings (seconds): few reps, 4096 training examples, "
+                   "MLP only, no peak_fraction")
+    p.add_argument("--reps", type=int, default=None, help="repetitions per case (default 5, or 3 with --quick)")
+    p.add_argument("--only", action="append", default=None, metavar="NAME",
+                   help=f"run only these benchmarks (repeat or comma-separate): {', '.join(BENCHMARKS)}")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="results folder")
+    args = p.parse_args(argv)
+    names = [n for item in args.only or list(BENCHMARKS) for n in item.split(",") if n]
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        p.error(f"unknown benchmark {', '.join(unknown)}; valid: {', '.join(BENCHMARKS)}")
+    args.only = names
+    if args.reps is None:
+        args.reps = 3 if args.quick else 5
+    if args.reps < 1:
+        p.error("--reps must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = dt.datetime.now()
+    s = Settings(quick=args.quick, reps=args.reps, out=args.out, data_dir=default_data_dir())
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "started": started.isoformat(timespec="seconds"),
+        "options": {"quick": s.quick, "reps": s.reps, "only": args.only,
+                    "data_dir": str(s.data_dir) if s.data_dir else None},
+        "machine": machine_info(),
+        "benchmarks": {},
+    }
+    failed = False
+    for name in args.only:
+        log(f"{name} ...")
+        t0 = time.perf_counter()
+        try:
+            result = BENCHMARKS[name](s)
+            status = "skipped" if "skipped" in result else "ok"
+            result = {"status": status, "reason": result["skipped"]} if status == "skipped" else {"status": status, **result}
+        except Exception as exc:  # one broken benchmark must not lose the others' numbers
+            failed = True
+            result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+        result["seconds"] = round(time.perf_counter() - t0, 3)
+        report["benchmarks"][name] = result
+        log(f"{name}: {result['status']} in {result['seconds']:.1f} s")
+    report["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+    report["machine"]["load_avg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+    s.out.mkdir(parents=True, exist_ok=True)
+    stem = result_stem(s.out, started)
+    text = markdown(report)
+    write_atomic(stem.with_suffix(".json"), json.dumps(report, indent=2) + "\n")
+    write_atomic(stem.with_suffix(".md"), text)
+    print(text)
+    print(f"results: {stem.with_suffix('.json')} and {stem.with_suffix('.md')}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
