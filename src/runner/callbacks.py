@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import time
 
 import keras
 import numpy as np
@@ -29,10 +30,13 @@ class Checkpoints(keras.callbacks.Callback):
         self.best = -math.inf if mode == "max" else math.inf
         self.best_epoch: int | None = None
         self.extra_state = extra_state
+        self.started = time.time()
+        self.earlier_seconds = 0.0  # training time of earlier, interrupted invocations
 
     def restore(self, state: dict) -> None:
         self.best = state.get("best", self.best)
         self.best_epoch = state.get("best_epoch")
+        self.earlier_seconds = float(state.get("train_seconds", 0.0))
         for cb in self.extra_state:
             cb.set_state(state.get(type(cb).__name__, {}))  # type: ignore[attr-defined]
 
@@ -45,7 +49,13 @@ class Checkpoints(keras.callbacks.Callback):
             self.rundir.write_atomic(
                 self.rundir.best_checkpoint, lambda p: shutil.copyfile(self.rundir.last_checkpoint, p)
             )
-        state = {"epochs_completed": epoch + 1, "monitor": self.monitor, "best": self.best, "best_epoch": self.best_epoch}
+        state = {
+            "epochs_completed": epoch + 1,
+            "monitor": self.monitor,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "train_seconds": round(self.earlier_seconds + time.time() - self.started, 3),
+        }
         state.update({type(cb).__name__: cb.get_state() for cb in self.extra_state})  # type: ignore[attr-defined]
         self.rundir.write_json("checkpoints/state.json", state)
 

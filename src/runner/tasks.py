@@ -122,6 +122,11 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     with rundir.removed_if_failed_fresh():
         job = resolve(cfg)
         rundir.ensure_writable()
+        done = rundir.read_json("metrics.json")
+        if done and done.get("status") == "completed" and done.get("epochs_completed", 0) >= job.trainer.epochs:
+            check_resumable(rundir, cfg)
+            log.info("%s already holds this completed run; nothing to do", rundir.path)
+            return done
         configure_tensorflow(job)
         view, inputs = job.model.meta["view"], job.model.meta.get("inputs", 1)
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs)
@@ -182,6 +187,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "best_val_accuracy": max(history["val_accuracy"]) if history.get("val_accuracy") else None,
         "best_epoch": state.get("best_epoch"),
         "resumed_from_epoch": initial_epoch if resuming else None,
+        "train_seconds": state.get("train_seconds"),
         "status": "completed",
     }
     return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
