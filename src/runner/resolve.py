@@ -63,15 +63,18 @@ def typed_options(registry: Registry[Any], node: Any, where: str) -> tuple[Entry
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None
 
 
+def dataset_entry(dataset: DatasetConfig) -> tuple[Entry[Any], Any]:
+    """The loader of `dataset` and its typed loader options."""
+    return typed_options(DATASETS, {"name": dataset.name, **dataset.options}, "dataset.options")
+
+
 def resolve(cfg: DictConfig) -> Job:
     """Check the whole job config and look up its builders."""
     load_families()
     schema_view: Any = OmegaConf.to_object(cfg)  # runs the schema's __post_init__ checks
     model, model_options = typed_options(MODELS, cfg.model, "model")
     dataset_config: DatasetConfig = schema_view.dataset
-    dataset, dataset_options = typed_options(
-        DATASETS, {"name": dataset_config.name, **dataset_config.options}, "dataset.options"
-    )
+    dataset, dataset_options = dataset_entry(dataset_config)
     optimizer, optimizer_options = typed_options(OPTIMIZERS, cfg.optimizer, "optimizer")
     trainer: TrainerConfig = schema_view.trainer
     if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule.boundaries or trainer.plateau.enabled):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -19,9 +21,9 @@ from runner.errors import CheckpointError, IncompatibleError, RunnerError
 from runner.loops.fit import FitData, fit
 from runner.plots import plot_curves, read_history
 from runner.provenance import run_info
-from runner.resolve import Job, resolve
+from runner.resolve import Job, dataset_entry, resolve
 from runner.rundir import RunDir
-from runner.schema import DatasetConfig
+from runner.schema import DatasetConfig, Task
 
 log = logging.getLogger("runner")
 
@@ -34,7 +36,7 @@ def run_task(cfg: DictConfig) -> dict[str, Any]:
         "evaluate": evaluate,
         "export": export,
     }
-    return tasks[str(cfg.task.value if hasattr(cfg.task, "value") else cfg.task)](cfg, rundir)
+    return tasks[Task(cfg.task).value](cfg, rundir)
 
 
 # -- shared pieces ---------------------------------------------------------------------------------
@@ -62,6 +64,13 @@ def make_pipeline(job: Job, dataset: DatasetConfig, view: str, inputs: int) -> t
     )
     pipeline = ArrayPipeline(x_train, y_train, x_test, y_test, len(splits.class_names), options)
     return pipeline, dataset.name
+
+
+def checkpoint_of(cfg: DictConfig) -> tuple[Path, keras.Model]:
+    """The `ckpt=` of a task that needs one, loaded."""
+    if not cfg.ckpt:
+        raise RunnerError(f"task={Task(cfg.task).value} needs ckpt=<path to a .keras checkpoint>")
+    return Path(cfg.ckpt), load_checkpoint(cfg.ckpt)
 
 
 def load_checkpoint(path: str | Path) -> keras.Model:
@@ -239,13 +248,10 @@ def _view_of(model: keras.Model) -> tuple[str, int]:
 def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     with rundir.removed_if_failed_fresh():
-        if not cfg.ckpt:
-            raise RunnerError("task=evaluate needs ckpt=<path to a .keras checkpoint>")
-        ckpt = Path(cfg.ckpt)
-        model = load_checkpoint(ckpt)
+        ckpt, model = checkpoint_of(cfg)
         job = resolve(cfg)
         job.dataset_config = _checkpoint_dataset(cfg, ckpt)
-        job.dataset, job.dataset_options = _dataset_entry(job.dataset_config)
+        job.dataset, job.dataset_options = dataset_entry(job.dataset_config)
         configure_tensorflow(job)
         view, inputs = _view_of(model)
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs)
@@ -272,22 +278,17 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     return _finish(rundir, cfg, job.seed, started, metrics, None)
 
 
-def _dataset_entry(dataset: DatasetConfig) -> tuple[Any, Any]:
-    from runner.registry import DATASETS
-    from runner.resolve import typed_options
-
-    return typed_options(DATASETS, {"name": dataset.name, **dataset.options}, "dataset.options")
-
-
 def export(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     """Write a TensorFlow SavedModel (signatures `serve`, `serving_default`) for serving."""
     started = time.time()
     with rundir.removed_if_failed_fresh():
-        if not cfg.ckpt:
-            raise RunnerError("task=export needs ckpt=<path to a .keras checkpoint>")
-        model = load_checkpoint(cfg.ckpt)
+        ckpt, model = checkpoint_of(cfg)
     target = rundir.file("saved_model")
-    model.export(str(target), verbose=False)
-    metrics = {"task": "export", "checkpoint": str(cfg.ckpt), "model": model.name, "params": model.count_params(),
+    partial = rundir.file(".saved_model.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.export(str(partial), verbose=False)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)  # a killed export never leaves a half-written saved_model/
+    metrics = {"task": "export", "checkpoint": str(ckpt), "model": model.name, "params": model.count_params(),
                "saved_model": str(target), "status": "completed"}
     return _finish(rundir, cfg, int(cfg.seed), started, metrics, None)

@@ -122,3 +122,13 @@ def test_sweep_gives_each_job_its_run_dir(run_cli, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     for job in ("0", "1"):
         assert (sweep / job / "metrics.json").exists()
+
+
+def test_rerunning_a_completed_run_changes_nothing(run_cli) -> None:
+    args = ("model=mlp", "dataset=synthetic", *SMOKE)
+    first = run_cli(*args)
+    assert first.code == 0, first.err
+    before = (first.run_dir / "metrics.json").read_text()
+    again = run_cli(*args)
+    assert again.code == 0, again.err
+    assert (again.run_dir / "metrics.json").read_text() == before
