@@ -28,7 +28,7 @@ MODELS = [
 
 
 @pytest.mark.parametrize(("model", "extra"), MODELS, ids=lambda v: "-".join(v) if isinstance(v, tuple) else v)
-def test_smoke_train_writes_the_run_dir(run_cli, model: str, extra: tuple[str, ...]) -> None:
+def test_smoke_train_then_evaluate(run_cli, tmp_path: Path, model: str, extra: tuple[str, ...]) -> None:
     result = run_cli(f"model={model}", "dataset=synthetic", *SMOKE, *extra)
     assert result.code == 0, result.err
     metrics = result.metrics()
@@ -40,6 +40,9 @@ def test_smoke_train_writes_the_run_dir(run_cli, model: str, extra: tuple[str, .
         assert (result.run_dir / name).exists(), name
     assert f"{metrics['params']:,}" in (result.run_dir / "summary.txt").read_text()
     assert "Test accuracy:" in result.out
+    evaluated = run_cli("task=evaluate", f"ckpt={result.run_dir / 'checkpoints/best.keras'}", run_dir=tmp_path / "eval")
+    assert evaluated.code == 0, evaluated.err
+    assert evaluated.metrics()["params"] == metrics["params"]
 
 
 def test_mlp_learns_the_synthetic_task(run_cli) -> None:
