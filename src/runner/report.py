@@ -33,6 +33,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from runner.errors import RunnerError
+from runner.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -374,13 +375,6 @@ def render_markdown(
 # Writing
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same dir + os.replace, so readers never see half a table."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 @dataclass
 class Report:
     """What write_table produced."""
@@ -416,9 +410,8 @@ def write_table(
     rows = build_rows(spec, runs, tolerance)
     md = render_markdown(spec, rows, command=sweep_command(sweep_dir), tolerance=tolerance, skipped=runs.skipped)
     text_csv = render_csv(spec, rows)
-    paths = (sweep_dir / "table.md", sweep_dir / "table.csv")
-    _write_atomic(paths[0], md)
-    _write_atomic(paths[1], text_csv)
+    out = RunDir(sweep_dir)  # readers never see half a table
+    paths = (out.write_text("table.md", md), out.write_text("table.csv", text_csv))
     return Report(md, text_csv, rows, paths)
 
 
