@@ -205,7 +205,7 @@ def fit_runner(name: str, pipeline, epochs: int) -> list[float]:
     keras.utils.set_random_seed(0)
     entry = MODELS.get(name)
     model = entry.build(entry.meta["options"](), pipeline.input_shape, pipeline.num_classes)
-    # as runner.tasks.compile_classifier does for one-hot labels and trainer.jit_compile=auto
+    # as runner.tasks.compile_model does for one-hot labels and trainer.jit_compile=auto
     model.compile(optimizer=adam(AdamOptions()), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile="auto")
     timer = epoch_timer()

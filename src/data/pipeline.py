@@ -18,6 +18,7 @@ import tensorflow as tf
 from runner.errors import ConfigError
 
 VIEWS = ("flat", "image", "sequence")
+TARGETS = ("labels", "images", "none")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class PipelineOptions:
     """How many copies of the image the model takes (the Y-network takes two)."""
     onehot: bool = True
     """One-hot labels (categorical_crossentropy) or integer labels (sparse)."""
+    targets: str = "labels"
+    """What a batch pairs its inputs with: labels (classifiers), images (the input itself, for
+    reconstruction) or none (models whose own train_step computes their losses)."""
     batch_size: int = 128
     augment: bool = False
     """Random horizontal flip and +-10% shifts, nearest fill (the book's ImageDataGenerator)."""
@@ -120,9 +124,12 @@ class ArrayPipeline:
         if training and self._augment is not None:
             x = self._augment(x, training=True)
         x = tf.reshape(x, (-1, *self.input_shape))
-        y = tf.one_hot(y, self.num_classes) if self.options.onehot else y
         inputs = x if self.options.inputs == 1 else tuple([x] * self.options.inputs)
-        return inputs, y
+        if self.options.targets == "images":
+            return inputs, x
+        if self.options.targets == "none":
+            return inputs
+        return inputs, tf.one_hot(y, self.num_classes) if self.options.onehot else y
 
 
 def _augmenter(seed: int) -> keras.Sequential:

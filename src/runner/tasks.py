@@ -19,6 +19,7 @@ from data.pipeline import ArrayPipeline, PipelineOptions
 from data.store import DataStore
 from runner.errors import CheckpointError, IncompatibleError, RunnerError
 from runner.loops.fit import FitData, fit
+from runner.objectives import Objective, objective_of
 from runner.plots import plot_curves, read_history
 from runner.provenance import run_info
 from runner.resolve import Job, dataset_entry, resolve
@@ -47,7 +48,9 @@ def configure_tensorflow(job: Job) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def make_pipeline(job: Job, dataset: DatasetConfig, view: str, inputs: int) -> tuple[ArrayPipeline, str]:
+def make_pipeline(
+    job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective
+) -> tuple[ArrayPipeline, str]:
     """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline."""
     store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
     splits = job.dataset.build(store, job.dataset_options)
@@ -57,6 +60,7 @@ def make_pipeline(job: Job, dataset: DatasetConfig, view: str, inputs: int) -> t
         view=view,
         inputs=inputs,
         onehot=dataset.labels.value == "onehot",
+        targets=objective.targets,
         batch_size=job.trainer.batch_size,
         augment=dataset.augment,
         subtract_pixel_mean=dataset.subtract_pixel_mean,
@@ -87,15 +91,10 @@ def load_checkpoint(path: str | Path) -> keras.Model:
         raise CheckpointError(f"checkpoint {path} could not be loaded as a Keras model: {first_line}") from None
 
 
-def compile_classifier(model: keras.Model, job: Job, optimizer: keras.optimizers.Optimizer) -> None:
-    onehot = job.dataset_config.labels.value == "onehot"
+def compile_model(model: keras.Model, job: Job, optimizer: keras.optimizers.Optimizer, objective: Objective) -> None:
     jit = {"auto": "auto", "true": True, "false": False}[job.trainer.jit_compile.lower()]
-    model.compile(
-        optimizer=optimizer,
-        loss="categorical_crossentropy" if onehot else "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit,
-    )
+    onehot = job.dataset_config.labels.value == "onehot"
+    model.compile(optimizer=optimizer, jit_compile=jit, **objective.compile_args(job.model.meta.get("loss"), onehot))
 
 
 def model_summary(model: keras.Model) -> str:
@@ -138,7 +137,8 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
             return done
         configure_tensorflow(job)
         view, inputs = job.model.meta["view"], job.model.meta.get("inputs", 1)
-        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs)
+        objective = objective_of(job.model.meta)
+        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
         resuming = rundir.last_checkpoint.exists()
         if resuming:
             check_resumable(rundir, cfg)
@@ -149,7 +149,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
             except IncompatibleError as exc:
                 raise IncompatibleError(f"model '{job.model.name}' cannot run on dataset '{dataset_name}': {exc}") from None
             optimizer = job.optimizer.build(job.optimizer_options)
-            compile_classifier(model, job, optimizer)
+            compile_model(model, job, optimizer, objective)
     write_config(rundir, cfg)
     if job.logger.summary:
         rundir.write_text("summary.txt", model_summary(model))
@@ -188,23 +188,16 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "params": model.count_params(),
         "trainable_params": sum(int(tf.size(w)) for w in model.trainable_weights),
         "epochs_completed": int(model.optimizer.iterations.numpy()) // steps,
-        "test_loss": float(test["loss"]),
-        "test_accuracy": float(test["accuracy"]),
-        "train_loss": _last(history, "loss"),
-        "train_accuracy": _last(history, "accuracy"),
-        "val_accuracy": _last(history, "val_accuracy"),
-        "best_val_accuracy": max(history["val_accuracy"]) if history.get("val_accuracy") else None,
+        **{f"test_{key}": float(value) for key, value in test.items()},
+        **{f"train_{key}": values[-1] for key, values in history.items() if key != "epoch" and not key.startswith(("val_", "learning_rate"))},
+        **{key: values[-1] for key, values in history.items() if key.startswith("val_")},
+        f"best_{state.get('monitor', job.trainer.checkpoint.monitor)}": state.get("best"),
         "best_epoch": state.get("best_epoch"),
         "resumed_from_epoch": initial_epoch if resuming else None,
         "train_seconds": state.get("train_seconds"),
         "status": "completed",
     }
     return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
-
-
-def _last(history: dict[str, list[float]], key: str) -> float | None:
-    values = history.get(key)
-    return values[-1] if values else None
 
 
 def _finish(
@@ -239,6 +232,17 @@ def _checkpoint_dataset(cfg: DictConfig, ckpt: Path) -> DatasetConfig:
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DatasetConfig), node))  # type: ignore[return-value]
 
 
+def _checkpoint_model_meta(ckpt: Path, job: Job) -> dict[str, Any]:
+    """The registry meta of the model family a checkpoint's run trained (this command's model
+    when the checkpoint has no run dir around it)."""
+    source = ckpt.resolve().parent.parent / "config.yaml"
+    if not source.exists():
+        return job.model.meta
+    from runner.registry import MODELS
+
+    return MODELS.get(str(OmegaConf.load(source).model.name)).meta
+
+
 def _view_of(model: keras.Model) -> tuple[str, int]:
     """The input view a model takes, read from its input shape: (view, number of inputs)."""
     rank = len(model.inputs[0].shape) - 1
@@ -254,14 +258,15 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         job.dataset, job.dataset_options = dataset_entry(job.dataset_config)
         configure_tensorflow(job)
         view, inputs = _view_of(model)
-        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs)
+        objective = objective_of(_checkpoint_model_meta(ckpt, job))
+        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
         expected = tuple(model.inputs[0].shape[1:])
         if expected != pipeline.input_shape:
             raise IncompatibleError(
                 f"checkpoint {ckpt} takes inputs of shape {expected}, dataset '{dataset_name}' gives {pipeline.input_shape}"
             )
     if not model.compiled:
-        compile_classifier(model, job, keras.optimizers.Adam())
+        compile_model(model, job, keras.optimizers.Adam(), objective)
     write_config(rundir, cfg)
     test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
     metrics = {
@@ -271,8 +276,7 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "dataset": dataset_name,
         "seed": job.seed,
         "params": model.count_params(),
-        "test_loss": float(test["loss"]),
-        "test_accuracy": float(test.get("accuracy", float("nan"))),
+        **{f"test_{key}": float(value) for key, value in test.items()},
         "status": "completed",
     }
     return _finish(rundir, cfg, job.seed, started, metrics, None)

@@ -79,3 +79,10 @@ def test_augmentation_changes_training_images_only() -> None:
     tp, _ = next(plain.test().as_numpy_iterator())
     ta, _ = next(augmented.test().as_numpy_iterator())
     np.testing.assert_array_equal(tp, ta)
+
+
+def test_reconstruction_targets_are_the_inputs_and_self_trained_models_get_inputs_only() -> None:
+    x, target = next(_pipeline(targets="images").test().as_numpy_iterator())
+    np.testing.assert_array_equal(x, target)
+    only = next(_pipeline(targets="none").test().as_numpy_iterator())
+    assert only.shape == (30, 28, 28, 1)

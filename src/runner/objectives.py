@@ -1,0 +1,44 @@
+"""How the runner compiles, feeds and reports each kind of model, chosen by the `objective` a
+model family registers (`@MODELS.register(..., objective="reconstruct")`; default: classify).
+
+A new family picks one of these instead of forking the train task: the fit loop, checkpoints,
+resume and run-dir files stay the same for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from runner.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Objective:
+    targets: str
+    """What the pipeline pairs inputs with: labels, images, or none (the model's own train_step)."""
+    metrics: tuple[str, ...] = ()
+    """Compiled metrics besides the loss."""
+
+    def compile_args(self, loss: Any, onehot: bool) -> dict[str, Any]:
+        """Keyword arguments of `model.compile` besides the optimizer."""
+        if self.targets == "labels":
+            loss = loss or ("categorical_crossentropy" if onehot else "sparse_categorical_crossentropy")
+        args: dict[str, Any] = {"metrics": list(self.metrics)} if self.metrics else {}
+        if loss is not None:
+            args["loss"] = loss
+        return args
+
+
+OBJECTIVES = {
+    "classify": Objective(targets="labels", metrics=("accuracy",)),
+    "reconstruct": Objective(targets="images"),
+    "self": Objective(targets="none"),
+}
+
+
+def objective_of(meta: dict[str, Any]) -> Objective:
+    name = meta.get("objective", "classify")
+    if name not in OBJECTIVES:
+        raise ConfigError(f"unknown objective '{name}'; valid: {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[name]
