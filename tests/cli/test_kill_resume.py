@@ -39,3 +39,26 @@ def test_kill_9_then_rerun_resumes(tmp_path: Path, fake_data_dir: Path) -> None:
     assert metrics["epochs_completed"] == 6
     epochs = [line.split(",")[0] for line in (run_dir / "history.csv").read_text().splitlines()[1:]]
     assert epochs == [str(e) for e in range(6)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_with_one_line_and_the_rerun_resumes(tmp_path: Path, fake_data_dir: Path) -> None:
+    run_dir = tmp_path / "run"
+    argv = [sys.executable, "-m", "runner.cli", "model=mlp", "dataset=synthetic", "dataset.options.n_train=2048",
+            "trainer.epochs=6", "trainer.batch_size=16", "logger.tensorboard=false", f"hydra.run.dir={run_dir}"]
+    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    state = run_dir / "checkpoints" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and not state.exists():
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == ["error: interrupted; re-run the same command with the same hydra.run.dir to resume "
+                      "from the last completed epoch"], err
+    rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= 1 and metrics["epochs_completed"] == 6
