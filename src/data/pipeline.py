@@ -111,9 +111,13 @@ class ArrayPipeline:
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def test(self) -> tf.data.Dataset:
-        bs = self.options.batch_size
-        ds = tf.data.Dataset.range(self.n_test).batch(bs)
-        ds = ds.map(lambda idx: self._batch(self._test, idx, training=False), num_parallel_calls=tf.data.AUTOTUNE)
+        return self.evaluation("test")
+
+    def evaluation(self, split: str) -> tf.data.Dataset:
+        """The `split` ("train" or "test") in order, without augmentation, for evaluation."""
+        arrays, n = (self._train, self.n_train) if split == "train" else (self._test, self.n_test)
+        ds = tf.data.Dataset.range(n).batch(self.options.batch_size)
+        ds = ds.map(lambda idx: self._batch(arrays, idx, training=False), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def _batch(self, arrays: tuple[tf.Tensor, tf.Tensor], idx: tf.Tensor, training: bool):

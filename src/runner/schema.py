@@ -24,6 +24,11 @@ class Task(str, Enum):
     export = "export"
 
 
+class Split(str, Enum):
+    train = "train"
+    test = "test"
+
+
 class LabelEncoding(str, Enum):
     onehot = "onehot"
     sparse = "sparse"
@@ -177,6 +182,8 @@ class Config:
     """train, evaluate (needs ckpt) or export (SavedModel for serving; needs ckpt)."""
     ckpt: Optional[str] = None
     """A .keras checkpoint for evaluate/export."""
+    split: Split = Split.test
+    """The split task=evaluate measures: test, or train (in inference mode: no dropout, no augmentation)."""
     paths: PathsConfig = field(default_factory=PathsConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     optimizer: dict[str, Any] = field(default_factory=dict)

@@ -24,7 +24,7 @@ from runner.plots import plot_curves, read_history
 from runner.provenance import run_info
 from runner.resolve import Job, dataset_entry, resolve
 from runner.rundir import RunDir
-from runner.schema import DatasetConfig, Task
+from runner.schema import DatasetConfig, Split, Task
 
 log = logging.getLogger("runner")
 
@@ -210,8 +210,9 @@ def _finish(
     metrics["wall_time_s"] = round(finished - started, 3)
     rundir.write_json("metrics.json", metrics)
     rundir.write_json("run.json", run_info(seed, started, finished, {"task": metrics["task"]}))
-    if metrics.get("test_accuracy") is not None:
-        print(f"Test accuracy: {100 * metrics['test_accuracy']:.1f}%")
+    split = metrics.get("split", "test")  # what the final evaluation measured
+    if metrics.get(f"{split}_accuracy") is not None:
+        print(f"{split.capitalize()} accuracy: {100 * metrics[f'{split}_accuracy']:.1f}%")  # the book's line
     log.info("metrics: %s", {k: v for k, v in metrics.items() if v is not None})
     log.info("run dir: %s", rundir.path)
     return metrics
@@ -268,15 +269,17 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     if not model.compiled:
         compile_model(model, job, keras.optimizers.Adam(), objective)
     write_config(rundir, cfg)
-    test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
+    split = Split(cfg.split).value
+    results = model.evaluate(pipeline.evaluation(split), return_dict=True, verbose=0)
     metrics = {
         "task": "evaluate",
+        "split": split,
         "checkpoint": str(ckpt),
         "model": model.name,
         "dataset": dataset_name,
         "seed": job.seed,
         "params": model.count_params(),
-        **{f"test_{key}": float(value) for key, value in test.items()},
+        **{f"{split}_{key}": float(value) for key, value in results.items()},
         "status": "completed",
     }
     return _finish(rundir, cfg, job.seed, started, metrics, None)

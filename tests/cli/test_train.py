@@ -105,6 +105,10 @@ def test_evaluate_and_export_a_checkpoint(run_cli, tmp_path: Path) -> None:
     assert evaluated.code == 0, evaluated.err
     assert evaluated.metrics()["dataset"] == "synthetic"  # taken from the checkpoint's run
     assert evaluated.metrics()["test_accuracy"] == pytest.approx(trained.metrics()["test_accuracy"])
+    on_train = run_cli("task=evaluate", "split=train", f"ckpt={ckpt}", run_dir=tmp_path / "eval_train")
+    assert on_train.code == 0, on_train.err
+    assert 0.0 <= on_train.metrics()["train_accuracy"] <= 1.0 and "test_accuracy" not in on_train.metrics()
+    assert "Train accuracy:" in on_train.out
     exported = run_cli("task=export", f"ckpt={ckpt}", run_dir=tmp_path / "export")
     assert exported.code == 0, exported.err
     assert (exported.run_dir / "saved_model" / "saved_model.pb").exists()
