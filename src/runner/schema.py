@@ -144,6 +144,9 @@ class TrainerConfig:
     """Step learning-rate schedule (book ResNet/DenseNet); no boundaries: constant."""
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     """ReduceLROnPlateau (plateau.enabled=true)."""
+    evaluate_train: bool = True
+    """After training, also evaluate on the training split in inference mode (train_eval_* metrics):
+    what the book's 'train accuracy' columns report."""
     deterministic: bool = False
     """Deterministic TF ops (slower): same seed, same weights."""
     jit_compile: str = "auto"

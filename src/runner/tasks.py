@@ -178,6 +178,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
     test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
+    train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
     metrics = {
@@ -189,6 +190,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "trainable_params": sum(int(tf.size(w)) for w in model.trainable_weights),
         "epochs_completed": int(model.optimizer.iterations.numpy()) // steps,
         **{f"test_{key}": float(value) for key, value in test.items()},
+        **{f"train_eval_{key}": float(value) for key, value in train_eval.items()},
         **{f"train_{key}": values[-1] for key, values in history.items() if key != "epoch" and not key.startswith(("val_", "learning_rate"))},
         **{key: values[-1] for key, values in history.items() if key.startswith("val_")},
         f"best_{state.get('monitor', job.trainer.checkpoint.monitor)}": state.get("best"),

@@ -32,7 +32,8 @@ def test_smoke_train_then_evaluate(run_cli, tmp_path: Path, model: str, extra: t
     result = run_cli(f"model={model}", "dataset=synthetic", *SMOKE, *extra)
     assert result.code == 0, result.err
     metrics = result.metrics()
-    for key in ("test_accuracy", "test_loss", "train_accuracy", "params", "epochs_completed", "wall_time_s"):
+    for key in ("test_accuracy", "test_loss", "train_accuracy", "train_eval_accuracy", "params", "epochs_completed",
+                "wall_time_s"):
         assert metrics[key] is not None, key
     assert metrics["epochs_completed"] == 1
     for name in ("config.yaml", "run.json", "history.csv", "summary.txt", "loss.png", "accuracy.png",

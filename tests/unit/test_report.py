@@ -86,6 +86,7 @@ def metrics(test: float, train: float = 0.99, **extra: Any) -> dict[str, Any]:
         "test_accuracy": test,
         "test_loss": 0.1,
         "train_accuracy": train,
+        "train_eval_accuracy": train,
         "best_val_accuracy": test,
         "params": 1,
         "epochs_completed": 20,
@@ -169,15 +170,16 @@ def test_report_values_diffs_and_missing(tmp_path: Path) -> None:
     # row 0: train 93.70 vs 93.65 (+0.05), test 92.5 vs 92.5 (diff of the shown values: 0.0)
     assert md_row(md, "256-256-256 | None | SGD | None") == [
         "256-256-256", "None", "SGD", "None", "93.65", "93.70", "+0.05", "92.5", "92.5", "0.0",
+        "93.65", "93.70", "+0.05",
     ]
     # row 2: test 95.0 vs 96.7 -> -1.7, flagged
-    assert md_row(md, "256-256-256 | L2(0.01)")[7:] == ["96.7", "95.0", "**-1.7**"]
+    assert md_row(md, "256-256-256 | L2(0.01)")[7:10] == ["96.7", "95.0", "**-1.7**"]
     assert "Differences beyond ±0.6 points (1):" in md
     assert "- row 2: 256-256-256 / L2(0.01) / SGD / Yes: Test acc (%) -1.7" in md
     # 16 rows never ran; row 3 had a job without metrics.json: missing as well
     assert "Missing rows (16 of 18, no finished run):" in md
     assert "- row 3: 256-256-256 / None / SGD / Yes" in md
-    assert md_row(md, "128-128-128")[4:] == ["98.70", "—", "—", "97.7", "—", "—"]
+    assert md_row(md, "128-128-128")[4:] == ["98.70", "—", "—", "97.7", "—", "—", "98.70", "—", "—"]
     assert "Runs" not in md  # single runs: no mean ± std column
     rows = read_csv(sweep / "table.csv")
     assert len(rows) == 18
@@ -198,7 +200,7 @@ def test_report_mean_std_for_repeated_rows(tmp_path: Path) -> None:
     cells = md_row(md, "64-64-64 | Adam | Dropout(0.2)")
     # mean 99.40, sample std 0.40 over 3 seeds; train mean 99.80 ± 0.10
     assert cells == ["64-64-64", "Adam", "Dropout(0.2)", "99.75", "99.80 ± 0.10", "+0.05",
-                     "99.40", "99.40 ± 0.40", "0.00", "3"]
+                     "99.40", "99.40 ± 0.40", "0.00", "99.75", "99.80 ± 0.10", "+0.05", "3"]
     assert "Runs |" in md and "mean ± sample standard deviation" in md
     row = read_csv(sweep / "table.csv")[2]
     assert (row["test_accuracy"], row["test_accuracy_std"], row["runs"]) == ("99.40", "0.40", "3")
@@ -427,7 +429,7 @@ def test_hydra_multirun_through_sweeper_and_callback(tmp_path: Path) -> None:
     md = (sweep / "table.md").read_text()
     assert md in proc.stdout  # the callback printed it
     assert "Command: `run -m experiment=book/table_1_4_1 seed=1,2 optimizer=adam" in md
-    assert md_row(md, "64-64-64 | Adam | Dropout(0.4)")[6:] == ["99.30", "94.00 ± 0.00", "**-5.30**", "2"]
+    assert md_row(md, "64-64-64 | Adam | Dropout(0.4)")[6:] == ["99.30", "94.00 ± 0.00", "**-5.30**", "99.64", "—", "—", "2"]
     assert "their row values win" in proc.stdout + proc.stderr
 
     # a failing row: Hydra stops the multirun before the callback; run-report tabulates the rest
