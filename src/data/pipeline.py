@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from runner.errors import ConfigError
+from runner.errors import ConfigError, IncompatibleError
 
 VIEWS = ("flat", "image", "sequence")
 TARGETS = ("labels", "images", "none")
@@ -37,6 +37,14 @@ class PipelineOptions:
     """Random horizontal flip and +-10% shifts, nearest fill (the book's ImageDataGenerator)."""
     subtract_pixel_mean: bool = False
     """Subtract the training set's per-pixel mean from every image."""
+    noise_sigma: float | None = None
+    """Inputs get N(noise_mean, noise_sigma) noise clipped to [0,1], targets stay clean (denoising)."""
+    noise_mean: float = 0.5
+    noise_seed: int = 1337
+    """The noise of an example is a function of (seed, split, index): fixed across epochs and runs,
+    as the book's once-drawn noise arrays were."""
+    gray_input: bool = False
+    """Inputs are the luminance 0.299R + 0.587G + 0.114B of the RGB targets (colorization)."""
     seed: int = 0
 
 
@@ -64,7 +72,13 @@ class ArrayPipeline:
         self.options = options
         self.num_classes = num_classes
         self.image_shape = tuple(int(d) for d in x_train.shape[1:])
-        self.input_shape = view_shape(self.image_shape, options.view)  # type: ignore[arg-type]
+        if options.gray_input and self.image_shape[-1] != 3:
+            raise IncompatibleError(f"gray-to-colour inputs need RGB images, these have {self.image_shape[-1]} channel(s)")
+        if options.noise_sigma is not None and options.noise_sigma < 0:
+            raise ConfigError(f"the noise sigma must be >= 0, got {options.noise_sigma}")
+        h, w, c = self.image_shape
+        self.target_shape = view_shape((h, w, c), options.view)
+        self.input_shape = view_shape((h, w, 1 if options.gray_input else c), options.view)
         self.n_train = len(x_train)
         self.n_test = len(x_test)
         self._train = (tf.constant(x_train), tf.constant(y_train.astype(np.int32)))
@@ -106,7 +120,7 @@ class ArrayPipeline:
                 .take((epochs - initial_epoch) * steps_per_epoch)
             )
         ds = indices.map(
-            lambda idx: self._batch(self._train, idx, training=True), num_parallel_calls=tf.data.AUTOTUNE
+            lambda idx: self._batch(self._train, idx, split=0), num_parallel_calls=tf.data.AUTOTUNE
         )
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -116,24 +130,48 @@ class ArrayPipeline:
     def evaluation(self, split: str) -> tf.data.Dataset:
         """The `split` ("train" or "test") in order, without augmentation, for evaluation."""
         arrays, n = (self._train, self.n_train) if split == "train" else (self._test, self.n_test)
+        split_id = 0 if split == "train" else 1
         ds = tf.data.Dataset.range(n).batch(self.options.batch_size)
-        ds = ds.map(lambda idx: self._batch(arrays, idx, training=False), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda idx: self._batch(arrays, idx, split=split_id, augment=False), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def _batch(self, arrays: tuple[tf.Tensor, tf.Tensor], idx: tf.Tensor, training: bool):
+    def labels(self, split: str) -> np.ndarray:
+        """Integer labels of a split, in order (for plots coloured by class)."""
+        return (self._train if split == "train" else self._test)[1].numpy()
+
+    def _batch(self, arrays: tuple[tf.Tensor, tf.Tensor], idx: tf.Tensor, split: int, augment: bool = True):
         x = tf.cast(tf.gather(arrays[0], idx), tf.float32) / 255.0
         y = tf.gather(arrays[1], idx)
         if self._mean is not None:
             x = x - self._mean
-        if training and self._augment is not None:
+        if augment and self._augment is not None:
             x = self._augment(x, training=True)
-        x = tf.reshape(x, (-1, *self.input_shape))
-        inputs = x if self.options.inputs == 1 else tuple([x] * self.options.inputs)
+        x_in = self._corrupt(x, idx, split)
+        x, x_in = tf.reshape(x, (-1, *self.target_shape)), tf.reshape(x_in, (-1, *self.input_shape))
+        inputs = x_in if self.options.inputs == 1 else tuple([x_in] * self.options.inputs)
         if self.options.targets == "images":
             return inputs, x
         if self.options.targets == "none":
             return inputs
         return inputs, tf.one_hot(y, self.num_classes) if self.options.onehot else y
+
+    def _corrupt(self, x: tf.Tensor, idx: tf.Tensor, split: int) -> tf.Tensor:
+        """The model's input made from the clean image: noisy, gray, or the image itself."""
+        opts = self.options
+        if opts.gray_input:
+            x = tf.reduce_sum(x * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+        if opts.noise_sigma is not None:
+            shape = tf.shape(x)[1:]
+            noise = tf.map_fn(
+                lambda i: tf.random.stateless_normal(
+                    shape, seed=tf.stack([tf.constant(opts.noise_seed * 2 + split, tf.int64), i]),
+                    mean=opts.noise_mean, stddev=opts.noise_sigma,
+                ),
+                tf.cast(idx, tf.int64),
+                fn_output_signature=tf.float32,
+            )
+            x = tf.clip_by_value(x + noise, 0.0, 1.0)
+        return x
 
 
 def _augmenter(seed: int) -> keras.Sequential:

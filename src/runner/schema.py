@@ -22,6 +22,7 @@ class Task(str, Enum):
     train = "train"
     evaluate = "evaluate"
     export = "export"
+    sample = "sample"
 
 
 class Split(str, Enum):
@@ -54,6 +55,14 @@ class DatasetConfig:
     """Random horizontal flip and +-10% shifts with nearest fill (the book's CIFAR ImageDataGenerator)."""
     subtract_pixel_mean: bool = False
     """Subtract the per-pixel mean of the training images from train and test (book ResNet)."""
+    sigma: Optional[float] = None
+    """Denoising inputs: add N(noise_mean, sigma) noise, clipped to [0,1]; targets stay clean."""
+    noise_mean: float = 0.5
+    """Mean of the input noise (the book: 0.5)."""
+    noise_seed: int = 1337
+    """Seed of the input noise, fixed per example (the book: np.random.seed(1337))."""
+    gray_input: bool = False
+    """Colorization inputs: the luminance 0.299R + 0.587G + 0.114B of the RGB targets."""
     train_limit: Optional[int] = None
     """Use only the first N training examples (None: all)."""
     test_limit: Optional[int] = None
@@ -66,6 +75,8 @@ class DatasetConfig:
     """Loader-specific options, typed by the loader (e.g. cifar10: variant=auto|full|subset)."""
 
     def __post_init__(self) -> None:
+        if self.sigma is not None and self.sigma < 0:
+            raise ConfigError(f"dataset.sigma must be >= 0, got {self.sigma}")
         for key in ("train_limit", "test_limit"):
             value = getattr(self, key)
             if value is not None and value < 1:
@@ -178,15 +189,33 @@ class LoggerConfig:
 
 
 @dataclass
+class SampleConfig:
+    label: Optional[int] = None
+    """Class (digit) to generate, for conditional models; None: unconditional or all classes."""
+    n: int = 16
+    """How many samples a grid holds."""
+    grid: int = 30
+    """Points per side of a latent-manifold grid."""
+    latent: Optional[list[float]] = None
+    """One latent point to decode; None: a grid or random draws, as the family decides."""
+
+    def __post_init__(self) -> None:
+        if self.n < 1 or self.grid < 1:
+            raise ConfigError(f"sample.n and sample.grid must be >= 1, got {self.n} and {self.grid}")
+
+
+@dataclass
 class Config:
     seed: int = 42
     """Seed for Python, NumPy and TensorFlow."""
     task: Task = Task.train
-    """train, evaluate (needs ckpt) or export (SavedModel for serving; needs ckpt)."""
+    """train, evaluate or sample (need ckpt), or export (SavedModel for serving; needs ckpt)."""
     ckpt: Optional[str] = None
     """A .keras checkpoint for evaluate/export."""
     split: Split = Split.test
     """The split task=evaluate measures: test, or train (in inference mode: no dropout, no augmentation)."""
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    """What task=sample draws from a generative model's checkpoint."""
     paths: PathsConfig = field(default_factory=PathsConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     optimizer: dict[str, Any] = field(default_factory=dict)

@@ -17,14 +17,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from data.pipeline import ArrayPipeline, PipelineOptions
 from data.store import DataStore
+from runner.artifacts import ArtifactData, ArtifactWriter
 from runner.errors import CheckpointError, IncompatibleError, RunnerError
 from runner.loops.fit import FitData, fit
 from runner.objectives import Objective, objective_of
 from runner.plots import plot_curves, read_history
 from runner.provenance import run_info
+from runner.registry import MODELS
 from runner.resolve import Job, dataset_entry, resolve
 from runner.rundir import RunDir
-from runner.schema import DatasetConfig, Split, Task
+from runner.schema import DatasetConfig, SampleConfig, Split, Task
 
 log = logging.getLogger("runner")
 
@@ -36,6 +38,7 @@ def run_task(cfg: DictConfig) -> dict[str, Any]:
         "train": train,
         "evaluate": evaluate,
         "export": export,
+        "sample": sample,
     }
     return tasks[Task(cfg.task).value](cfg, rundir)
 
@@ -64,9 +67,16 @@ def make_pipeline(
         batch_size=job.trainer.batch_size,
         augment=dataset.augment,
         subtract_pixel_mean=dataset.subtract_pixel_mean,
+        noise_sigma=dataset.sigma,
+        noise_mean=dataset.noise_mean,
+        noise_seed=dataset.noise_seed,
+        gray_input=dataset.gray_input,
         seed=job.seed,
     )
-    pipeline = ArrayPipeline(x_train, y_train, x_test, y_test, len(splits.class_names), options)
+    try:
+        pipeline = ArrayPipeline(x_train, y_train, x_test, y_test, len(splits.class_names), options)
+    except IncompatibleError as exc:
+        raise IncompatibleError(f"dataset '{dataset.name}': {exc}") from None
     return pipeline, dataset.name
 
 
@@ -199,6 +209,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "train_seconds": state.get("train_seconds"),
         "status": "completed",
     }
+    write_family_artifacts = job.model.meta.get("artifacts")
+    if write_family_artifacts is not None and job.logger.plots:
+        write_family_artifacts(model, ArtifactData(pipeline), ArtifactWriter(rundir))
     return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
 
 
@@ -235,15 +248,14 @@ def _checkpoint_dataset(cfg: DictConfig, ckpt: Path) -> DatasetConfig:
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DatasetConfig), node))  # type: ignore[return-value]
 
 
-def _checkpoint_model_meta(ckpt: Path, job: Job) -> dict[str, Any]:
-    """The registry meta of the model family a checkpoint's run trained (this command's model
-    when the checkpoint has no run dir around it)."""
+def _checkpoint_model(ckpt: Path, job: Job) -> tuple[str, dict[str, Any]]:
+    """Name and registry meta of the model family a checkpoint's run trained (this command's
+    model when the checkpoint has no run dir around it)."""
     source = ckpt.resolve().parent.parent / "config.yaml"
     if not source.exists():
-        return job.model.meta
-    from runner.registry import MODELS
-
-    return MODELS.get(str(OmegaConf.load(source).model.name)).meta
+        return job.model.name, job.model.meta
+    entry = MODELS.get(str(OmegaConf.load(source).model.name))
+    return entry.name, entry.meta
 
 
 def _view_of(model: keras.Model) -> tuple[str, int]:
@@ -261,7 +273,7 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         job.dataset, job.dataset_options = dataset_entry(job.dataset_config)
         configure_tensorflow(job)
         view, inputs = _view_of(model)
-        objective = objective_of(_checkpoint_model_meta(ckpt, job))
+        objective = objective_of(_checkpoint_model(ckpt, job)[1])
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
         expected = tuple(model.inputs[0].shape[1:])
         if expected != pipeline.input_shape:
@@ -301,3 +313,23 @@ def export(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     metrics = {"task": "export", "checkpoint": str(ckpt), "model": model.name, "params": model.count_params(),
                "saved_model": str(target), "status": "completed"}
     return _finish(rundir, cfg, int(cfg.seed), started, metrics, None)
+
+
+def sample(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    """Draw from a generative model's checkpoint with the family's own controls, no training."""
+    started = time.time()
+    with rundir.removed_if_failed_fresh():
+        ckpt, model = checkpoint_of(cfg)
+        job = resolve(cfg)
+        family, meta = _checkpoint_model(ckpt, job)
+        draw = meta.get("sample")
+        if draw is None:
+            raise IncompatibleError(f"checkpoint {ckpt} holds a '{family}' model, which cannot sample; "
+                                    f"task=sample needs a generative model (a decoder or generator)")
+        configure_tensorflow(job)
+        options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SampleConfig), cfg.sample))
+    write_config(rundir, cfg)
+    written = draw(model, options, ArtifactWriter(rundir))
+    metrics = {"task": "sample", "checkpoint": str(ckpt), "model": family, "params": model.count_params(),
+               "files": [str(p) for p in written or []], "status": "completed"}
+    return _finish(rundir, cfg, job.seed, started, metrics, None)

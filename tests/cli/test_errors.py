@@ -35,9 +35,11 @@ def assert_one_line_error(result, *fragments: str) -> None:
         ("trainer.epochs=0", ("trainer.epochs must be >= 1",)),
         ("foo=1", ("unknown config key 'foo'", "+foo=")),
         ("model.dropot=0.1", ("unknown config key 'model.dropot'", "did you mean 'model.dropout'")),
-        ("task=bogus", ("task=bogus", "expected one of [train, evaluate, export]")),
+        ("task=bogus", ("task=bogus", "expected one of [train, evaluate, export, sample]")),
         ("optimizer=adam,sgd", ("is a sweep: add -m",)),
         ("experiment=book/table_1_5_1", ("book table", "run it with -m")),
+        ("dataset.sigma=-0.5", ("dataset.sigma must be >= 0, got -0.5",)),
+        ("sample.n=0", ("sample.n and sample.grid must be >= 1",)),
     ],
 )
 def test_bad_command_line_fails_before_hydra_starts(run_cli, override: str, fragments: tuple[str, ...]) -> None:
@@ -55,6 +57,7 @@ def test_bad_command_line_fails_before_hydra_starts(run_cli, override: str, frag
         (("model=densenet_bc", "dataset=synthetic"), ("model 'densenet_bc' cannot run on dataset 'synthetic'",)),
         (("dataset=cifar10", "dataset.options.variant=ful"), ("unknown cifar10 variant 'ful'", "did you mean 'full'")),
         (("dataset=cifar10", "+dataset.options.colour=1"), ("dataset.options.colour is not an option",)),
+        (("dataset=mnist", "dataset.gray_input=true"), ("dataset 'mnist': gray-to-colour inputs need RGB images",)),
     ],
 )
 def test_bad_job_config_leaves_no_run_dir(run_cli, overrides: tuple[str, ...], fragments: tuple[str, ...]) -> None:
@@ -125,3 +128,11 @@ def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "model: cnn, cnn_functional, densenet_bc, mlp, resnet, rnn, ynet" in proc.stdout
     assert "experiment/book: densenet, table_1_3_3" in proc.stdout
+
+
+def test_sample_from_a_model_that_cannot_sample(run_cli, tmp_path: Path) -> None:
+    trained = run_cli("model=mlp", "dataset=synthetic", *SMOKE, run_dir=tmp_path / "train")
+    assert trained.code == 0, trained.err
+    result = run_cli("task=sample", f"ckpt={trained.run_dir / 'checkpoints/last.keras'}", run_dir=tmp_path / "sample")
+    assert_one_line_error(result, "holds a 'mlp' model, which cannot sample")
+    assert not result.run_dir.exists()

@@ -86,3 +86,28 @@ def test_reconstruction_targets_are_the_inputs_and_self_trained_models_get_input
     np.testing.assert_array_equal(x, target)
     only = next(_pipeline(targets="none").test().as_numpy_iterator())
     assert only.shape == (30, 28, 28, 1)
+
+
+def test_denoising_inputs_are_noisy_fixed_per_example_and_targets_clean() -> None:
+    pipeline = _pipeline(targets="images", noise_sigma=0.5)
+    (x1, clean1), (x2, clean2) = (next(pipeline.test().as_numpy_iterator()) for _ in range(2))
+    np.testing.assert_array_equal(x1, x2)  # the same example always gets the same noise
+    assert not np.allclose(x1, clean1) and 0.0 <= x1.min() and x1.max() <= 1.0
+    train_first = next(pipeline.evaluation("train").as_numpy_iterator())[0]
+    assert not np.allclose(train_first[:30], x1)  # train and test noise differ
+
+
+def test_gray_inputs_with_rgb_targets() -> None:
+    pipeline = _pipeline(shape=(32, 32, 3), targets="images", gray_input=True)
+    gray, rgb = next(pipeline.test().as_numpy_iterator())
+    assert pipeline.input_shape == (32, 32, 1) and gray.shape[1:] == (32, 32, 1) and rgb.shape[1:] == (32, 32, 3)
+    np.testing.assert_allclose(gray[..., 0], rgb @ np.array([0.299, 0.587, 0.114], np.float32), atol=1e-6)
+
+
+def test_gray_inputs_need_rgb_and_sigma_must_be_positive() -> None:
+    from runner.errors import IncompatibleError
+
+    with pytest.raises(IncompatibleError, match="need RGB images"):
+        _pipeline(gray_input=True)
+    with pytest.raises(ConfigError, match="sigma must be >= 0"):
+        _pipeline(noise_sigma=-1.0)

@@ -1,0 +1,83 @@
+"""What a model family may write into its run: figures and image grids, through the run dir.
+
+A family registers `artifacts=fn(model, data, out)` (called after training) and/or
+`sample=fn(model, options, out)` (task=sample). It gets an `ArtifactData` (examples of the
+run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+
+from runner.rundir import RunDir  # noqa: E402
+
+
+class ArtifactWriter:
+    """Writes named figures into the run dir (atomically); returns their paths."""
+
+    def __init__(self, rundir: RunDir) -> None:
+        self._rundir = rundir
+
+    def figure(self, name: str, fig: Any) -> Path:
+        """Save a matplotlib figure as `<name>.png` and close it."""
+        path = self._rundir.write_atomic(self._rundir.file(f"{name}.png"), lambda p: fig.savefig(p, format="png", dpi=100))
+        plt.close(fig)
+        return path
+
+    def image_grid(self, name: str, images: np.ndarray, cols: int, title: str | None = None) -> Path:
+        """Tile images (N, H, W[, C]) in [0,1] into a grid `cols` wide and save it as `<name>.png`."""
+        images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
+        if images.ndim == 4 and images.shape[-1] == 1:
+            images = images[..., 0]
+        rows = -(-len(images) // cols)
+        h, w = images.shape[1:3]
+        canvas = np.ones((rows * h, cols * w, *images.shape[3:]), dtype=np.float32)
+        for i, image in enumerate(images):
+            r, c = divmod(i, cols)
+            canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = image
+        fig, ax = plt.subplots(figsize=(max(2.0, cols * w / 28), max(2.0, rows * h / 28)))
+        ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0.0, vmax=1.0)
+        ax.axis("off")
+        if title:
+            ax.set_title(title)
+        fig.tight_layout()
+        return self.figure(name, fig)
+
+
+class ArtifactData:
+    """Examples of the run's data, as the model sees them (after views and corruption)."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self._pipeline = pipeline
+
+    @property
+    def num_classes(self) -> int:
+        return int(self._pipeline.num_classes)
+
+    def batches(self, split: str = "test") -> Any:
+        """The whole split as (inputs, targets) batches, in order, without augmentation."""
+        return self._pipeline.evaluation(split)
+
+    def examples(self, n: int, split: str = "test") -> tuple[Any, Any]:
+        """The first `n` (inputs, targets) of a split."""
+        inputs, targets = [], []
+        for batch in self.batches(split).as_numpy_iterator():
+            x, y = batch if isinstance(batch, tuple) and len(batch) == 2 else (batch, None)
+            inputs.append(x)
+            targets.append(y)
+            if sum(len(b) for b in inputs) >= n:
+                break
+        x = np.concatenate(inputs)[:n]
+        y = None if targets[0] is None else np.concatenate(targets)[:n]
+        return x, y
+
+    def labels(self, split: str = "test") -> np.ndarray:
+        """Integer labels of a split, in order."""
+        return self._pipeline.labels(split)

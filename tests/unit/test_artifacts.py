@@ -1,0 +1,34 @@
+"""The artifact writer and data view that model families use for their figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from data.pipeline import ArrayPipeline, PipelineOptions
+from data.synthetic import make_splits
+from runner.artifacts import ArtifactData, ArtifactWriter
+from runner.rundir import RunDir
+
+
+def test_image_grid_is_a_png_in_the_run_dir(tmp_path: Path) -> None:
+    out = ArtifactWriter(RunDir(tmp_path))
+    path = out.image_grid("grid", np.random.default_rng(0).random((10, 28, 28, 1)), cols=4, title="ten digits")
+    assert path == tmp_path / "grid.png"
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size[0] > 50
+    colour = out.image_grid("colour", np.zeros((4, 32, 32, 3)), cols=2)
+    assert colour.exists() and not list(tmp_path.glob(".*"))  # no temporary files left
+
+
+def test_data_view_gives_examples_and_labels_in_order() -> None:
+    splits = make_splits((28, 28, 1), 10, 64, 40, seed=0)
+    pipeline = ArrayPipeline(splits.x_train, splits.y_train, splits.x_test, splits.y_test, 10,
+                             PipelineOptions(view="image", batch_size=16, targets="images", noise_sigma=0.5))
+    data = ArtifactData(pipeline)
+    noisy, clean = data.examples(20)
+    assert noisy.shape == clean.shape == (20, 28, 28, 1) and not np.allclose(noisy, clean)
+    np.testing.assert_array_equal(data.labels(), splits.y_test)
+    assert data.num_classes == 10
