@@ -22,7 +22,7 @@ class Objective:
 
     def compile_args(self, loss: Any, onehot: bool) -> dict[str, Any]:
         """Keyword arguments of `model.compile` besides the optimizer."""
-        if self.targets == "labels":
+        if self.targets == "labels" and self.metrics:  # a classifier
             loss = loss or ("categorical_crossentropy" if onehot else "sparse_categorical_crossentropy")
         args: dict[str, Any] = {"metrics": list(self.metrics)} if self.metrics else {}
         if loss is not None:
@@ -34,6 +34,9 @@ OBJECTIVES = {
     "classify": Objective(targets="labels", metrics=("accuracy",)),
     "reconstruct": Objective(targets="images"),
     "self": Objective(targets="none"),
+    # Conditional generative models: batches are (x, labels) and the model's train_step uses the
+    # labels as its condition and computes its own losses.
+    "self_conditional": Objective(targets="labels"),
 }
 
 

@@ -18,6 +18,8 @@ def test_classifiers_get_crossentropy_by_label_encoding_and_accuracy() -> None:
 def test_reconstruction_uses_the_family_loss_and_self_trained_models_none() -> None:
     assert objective_of({"objective": "reconstruct"}).compile_args("mse", onehot=True) == {"loss": "mse"}
     assert objective_of({"objective": "self"}).compile_args(None, onehot=True) == {}
+    conditional = objective_of({"objective": "self_conditional"})
+    assert conditional.targets == "labels" and conditional.compile_args(None, onehot=True) == {}
 
 
 def test_unknown_objective() -> None:
