@@ -1,4 +1,4 @@
-"""The tasks `run` can do, one function each: train, evaluate, export."""
+"""The tasks `run` can do, one function each: train, evaluate, export, sample."""
 
 from __future__ import annotations
 
@@ -107,12 +107,15 @@ def compile_model(model: keras.Model, job: Job, optimizer: keras.optimizers.Opti
     model.compile(optimizer=optimizer, jit_compile=jit, **objective.compile_args(job.model.meta.get("loss"), onehot))
 
 
+def trainable_params(model: keras.Model) -> int:
+    return sum(int(tf.size(w)) for w in model.trainable_weights)
+
+
 def model_summary(model: keras.Model) -> str:
     lines: list[str] = []
     model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=100)
-    trainable = sum(int(tf.size(w)) for w in model.trainable_weights)
     lines.append(f"Total params (count_params, incl. non-trainable): {model.count_params():,}")
-    lines.append(f"Trainable params: {trainable:,}")
+    lines.append(f"Trainable params: {trainable_params(model):,}")
     return "\n".join(lines) + "\n"
 
 
@@ -197,7 +200,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "dataset": dataset_name,
         "seed": job.seed,
         "params": model.count_params(),
-        "trainable_params": sum(int(tf.size(w)) for w in model.trainable_weights),
+        "trainable_params": trainable_params(model),
         "epochs_completed": int(model.optimizer.iterations.numpy()) // steps,
         **{f"test_{key}": float(value) for key, value in test.items()},
         **{f"train_eval_{key}": float(value) for key, value in train_eval.items()},
