@@ -23,7 +23,7 @@ from runner.loops.fit import FitData, fit
 from runner.objectives import Objective, objective_of
 from runner.plots import plot_curves, read_history
 from runner.provenance import run_info
-from runner.registry import MODELS
+from runner.registry import MODELS, load_families
 from runner.resolve import Job, dataset_entry, resolve
 from runner.rundir import RunDir
 from runner.schema import DatasetConfig, SampleConfig, Split, Task
@@ -94,6 +94,7 @@ def load_checkpoint(path: str | Path) -> keras.Model:
         raise CheckpointError(f"checkpoint {path} does not exist; pass ckpt=<run dir>/checkpoints/best.keras or last.keras")
     if path.suffix != ".keras" or not zipfile.is_zipfile(path):
         raise CheckpointError(f"checkpoint {path} is not a Keras .keras file (a zip archive written by model.save)")
+    load_families()  # families register their custom layers and models (e.g. the VAE) on import
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged or foreign archive
@@ -331,8 +332,10 @@ def sample(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
                                     f"task=sample needs a generative model (a decoder or generator)")
         configure_tensorflow(job)
         options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SampleConfig), cfg.sample))
+        # Inside the guard: only the family can check its options (e.g. a label's range), and a
+        # bad one must leave no run dir behind, like every other bad input.
+        written = draw(model, options, ArtifactWriter(rundir))
     write_config(rundir, cfg)
-    written = draw(model, options, ArtifactWriter(rundir))
     metrics = {"task": "sample", "checkpoint": str(ckpt), "model": family, "params": model.count_params(),
                "files": [str(p) for p in written or []], "status": "completed"}
     return _finish(rundir, cfg, job.seed, started, metrics, None)

@@ -25,7 +25,7 @@ def assert_one_line_error(result, *fragments: str) -> None:
 @pytest.mark.parametrize(
     ("override", "fragments"),
     [
-        ("model=mlpp", ("unknown model 'mlpp'", "did you mean 'mlp'", "valid: cnn")),
+        ("model=mlpp", ("unknown model 'mlpp'", "did you mean 'mlp'", "valid: ", " cnn, ")),
         ("dataset=mnst", ("unknown dataset 'mnst'", "did you mean 'mnist'")),
         ("optimizer=adamw", ("unknown optimizer 'adamw'", "did you mean 'adam'", "rmsprop")),
         ("trainer=fast", ("unknown trainer 'fast'", "valid: default")),
