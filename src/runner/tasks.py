@@ -328,8 +328,10 @@ def sample(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
                                     f"task=sample needs a generative model (a decoder or generator)")
         configure_tensorflow(job)
         options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SampleConfig), cfg.sample))
+        # Inside the block: a sample option the family refuses (a label for an unconditional model,
+        # a latent of the wrong length) leaves no run dir behind, like every other bad input.
+        written = draw(model, options, ArtifactWriter(rundir))
     write_config(rundir, cfg)
-    written = draw(model, options, ArtifactWriter(rundir))
     metrics = {"task": "sample", "checkpoint": str(ckpt), "model": family, "params": model.count_params(),
                "files": [str(p) for p in written or []], "status": "completed"}
     return _finish(rundir, cfg, job.seed, started, metrics, None)
