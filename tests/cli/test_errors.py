@@ -126,7 +126,8 @@ def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "model: cnn, cnn_functional, densenet_bc, mlp, resnet, rnn, ynet" in proc.stdout
+    assert ("model: autoencoder, cnn, cnn_functional, colorization, dae, densenet_bc, mlp, resnet, rnn, ynet"
+            in proc.stdout)
     assert "experiment/book: densenet, table_1_3_3" in proc.stdout
 
 
