@@ -187,7 +187,8 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray) -> tuple[str, Any]:
         ax.set_ylim(-MANIFOLD_EXTENT, MANIFOLD_EXTENT)
         ax.set_xlabel("z[0]")
         ax.set_ylabel("z[1]")
-        ax.set_title("2-dim latent of the test set (every 2nd point), coloured by label")
+        ax.set_title("2-dim latent of the test set (every 2nd point), coloured by label\n"
+                     f"axes [-{MANIFOLD_EXTENT:g}, {MANIFOLD_EXTENT:g}] as in the book: points outside are not shown")
     else:
         name = "latent_pca"
         points, explained = pca_2d(z)

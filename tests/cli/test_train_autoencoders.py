@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SMOKE = ("debug=smoke", "logger.tensorboard=false")
+# debug=smoke on even fewer examples: these tests check the plumbing, not learning.
+SMOKE = ("debug=smoke", "logger.tensorboard=false", "dataset.train_limit=64", "dataset.test_limit=32",
+         "trainer.evaluate_train=false")
 COLOUR_32 = ("dataset=synthetic", "dataset.options.shape=[32,32,3]")
 
 
@@ -75,9 +77,7 @@ def test_denoising_autoencoder(run_cli) -> None:
 
 
 def test_colorization_autoencoder(run_cli) -> None:
-    # The 3.4M-parameter network on fewer images than the smoke default: a few seconds on a CPU.
-    result = run_cli("model=colorization", *COLOUR_32, "dataset.gray_input=true", *SMOKE,
-                     "dataset.train_limit=64", "dataset.test_limit=32")
+    result = run_cli("model=colorization", *COLOUR_32, "dataset.gray_input=true", *SMOKE)
     metrics = assert_trained(result, 3_431_811, {"test_color.png", "test_gray.png", "colorized.png"})
     assert metrics["model"] == "colorization"
     assert "learning_rate" in (result.run_dir / "history.csv").read_text()  # the plateau control ran
