@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import runner
 from data.synthetic import write_mnist_npz
 from runner.cli import config_groups
 
@@ -123,7 +125,11 @@ def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "assert 'tensorflow' not in sys.modules"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    # The child imports the runner these tests import (this checkout's src/, not another install).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(runner.__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env=env)
     assert proc.returncode == 0, proc.stderr
     assert f"model: {', '.join(sorted(config_groups()['model']))}" in proc.stdout
     assert "experiment/book: densenet, table_1_3_3" in proc.stdout
