@@ -54,6 +54,18 @@ class Result:
     def metrics(self) -> dict:
         return json.loads((self.run_dir / "metrics.json").read_text())
 
+    def assert_error(self, *fragments: str, no_run_dir: bool = False) -> str:
+        """Exit code 2 and exactly one `error:` line, holding every fragment, with no traceback."""
+        assert self.code == 2, (self.code, self.err)
+        errors = [line for line in self.err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, self.err
+        assert "Traceback" not in self.err
+        for fragment in fragments:
+            assert fragment in errors[0], errors[0]
+        if no_run_dir:
+            assert not self.run_dir.exists()
+        return errors[0]
+
 
 @pytest.fixture
 def run_cli(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch):

@@ -16,15 +16,6 @@ from runner.cli import config_groups
 SMOKE = ("debug=smoke", "logger.tensorboard=false")
 
 
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.err)
-    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.err
-    assert "Traceback" not in result.err
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-
-
 @pytest.mark.parametrize(
     ("override", "fragments"),
     [
@@ -47,7 +38,7 @@ def assert_one_line_error(result, *fragments: str) -> None:
 )
 def test_bad_command_line_fails_before_hydra_starts(run_cli, override: str, fragments: tuple[str, ...]) -> None:
     result = run_cli(override)
-    assert_one_line_error(result, *fragments)
+    result.assert_error(*fragments)
     assert not result.run_dir.exists()
 
 
@@ -65,7 +56,7 @@ def test_bad_command_line_fails_before_hydra_starts(run_cli, override: str, frag
 )
 def test_bad_job_config_leaves_no_run_dir(run_cli, overrides: tuple[str, ...], fragments: tuple[str, ...]) -> None:
     result = run_cli(*overrides, *SMOKE)
-    assert_one_line_error(result, *fragments)
+    result.assert_error(*fragments)
     assert not result.run_dir.exists()
 
 
@@ -74,7 +65,7 @@ def test_missing_dataset_file_names_it_and_where_it_was_looked_for(run_cli, tmp_
     empty.mkdir()
     monkeypatch.setenv("RUNNER_DATA_DIR", str(empty))
     result = run_cli("dataset=mnist", *SMOKE)
-    assert_one_line_error(result, "mnist/mnist.npz not found in", str(empty), "RUNNER_DATA_DIR")
+    result.assert_error("mnist/mnist.npz not found in", str(empty), "RUNNER_DATA_DIR")
     assert not result.run_dir.exists()
 
 
@@ -84,13 +75,13 @@ def test_corrupt_dataset_file_fails_its_checksum_and_is_kept(run_cli, tmp_path: 
     before = path.read_bytes()
     monkeypatch.setenv("RUNNER_DATA_DIR", str(root))
     result = run_cli("dataset=mnist", *SMOKE, checksums=True)
-    assert_one_line_error(result, "checksum mismatch", "mnist.npz", "kept")
+    result.assert_error("checksum mismatch", "mnist.npz", "kept")
     assert path.read_bytes() == before
 
 
 def test_checkpoint_that_does_not_exist(run_cli, tmp_path: Path) -> None:
     result = run_cli("task=evaluate", f"ckpt={tmp_path / 'nope.keras'}")
-    assert_one_line_error(result, "nope.keras does not exist")
+    result.assert_error("nope.keras does not exist")
     assert not result.run_dir.exists()
 
 
@@ -99,12 +90,12 @@ def test_checkpoint_that_is_not_a_keras_file(run_cli, tmp_path: Path, name: str)
     bogus = tmp_path / name
     bogus.write_text("not a zip archive")
     result = run_cli("task=evaluate", f"ckpt={bogus}")
-    assert_one_line_error(result, "is not a Keras .keras file")
+    result.assert_error("is not a Keras .keras file")
     assert bogus.read_text() == "not a zip archive"
 
 
 def test_evaluate_needs_a_checkpoint(run_cli) -> None:
-    assert_one_line_error(run_cli("task=evaluate"), "task=evaluate needs ckpt=")
+    run_cli("task=evaluate").assert_error("task=evaluate needs ckpt=")
 
 
 def test_console_script_exit_code_and_no_tensorflow_on_the_error_path(tmp_path: Path) -> None:
@@ -139,5 +130,5 @@ def test_sample_from_a_model_that_cannot_sample(run_cli, tmp_path: Path) -> None
     trained = run_cli("model=mlp", "dataset=synthetic", *SMOKE, run_dir=tmp_path / "train")
     assert trained.code == 0, trained.err
     result = run_cli("task=sample", f"ckpt={trained.run_dir / 'checkpoints/last.keras'}", run_dir=tmp_path / "sample")
-    assert_one_line_error(result, "holds a 'mlp' model, which cannot sample")
+    result.assert_error("holds a 'mlp' model, which cannot sample")
     assert not result.run_dir.exists()

@@ -11,16 +11,6 @@ SMOKE = ("debug=smoke", "logger.tensorboard=false", "dataset.train_limit=64", "d
 COLOUR_32 = ("dataset=synthetic", "dataset.options.shape=[32,32,3]")
 
 
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.err)
-    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.err
-    assert "Traceback" not in result.err
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    assert not result.run_dir.exists()
-
-
 def assert_trained(result, params: int, pngs: set[str]) -> dict:
     assert result.code == 0, result.err
     metrics = result.metrics()
@@ -65,9 +55,9 @@ def test_autoencoder_2_dim_scatter_manifold_and_sampling(run_cli, tmp_path: Path
     assert (grid.run_dir / "digits_over_latent.png").exists()
 
     labelled = run_cli("task=sample", ckpt, "sample.label=3", run_dir=tmp_path / "labelled")
-    assert_one_line_error(labelled, "sample.label needs a conditional model; 'autoencoder' is unconditional")
+    labelled.assert_error("sample.label needs a conditional model; 'autoencoder' is unconditional", no_run_dir=True)
     wrong = run_cli("task=sample", ckpt, "sample.latent=[1.0,2.0,3.0]", run_dir=tmp_path / "wrong")
-    assert_one_line_error(wrong, "sample.latent has 3 value(s)", "2-dim latent", "needs 2 values")
+    wrong.assert_error("sample.latent has 3 value(s)", "2-dim latent", "needs 2 values", no_run_dir=True)
 
 
 def test_denoising_autoencoder(run_cli) -> None:
@@ -85,14 +75,14 @@ def test_colorization_autoencoder(run_cli) -> None:
 
 def test_colorization_on_a_grayscale_dataset(run_cli) -> None:
     result = run_cli("model=colorization", "dataset=mnist", *SMOKE)
-    assert_one_line_error(result, "dataset 'mnist'", "gray-to-colour inputs need RGB images")
+    result.assert_error("dataset 'mnist'", "gray-to-colour inputs need RGB images", no_run_dir=True)
 
 
 def test_colorization_without_gray_inputs(run_cli) -> None:
     result = run_cli("model=colorization", *COLOUR_32, "dataset.gray_input=false", *SMOKE)
-    assert_one_line_error(result, "model 'colorization' cannot run on dataset 'synthetic'", "1-channel gray inputs")
+    result.assert_error("model 'colorization' cannot run on dataset 'synthetic'", "1-channel gray inputs", no_run_dir=True)
 
 
 def test_autoencoder_on_sides_that_two_stride_2_convs_cannot_halve(run_cli) -> None:
     result = run_cli("model=autoencoder", "dataset=synthetic", "dataset.options.shape=[30,30,1]", *SMOKE)
-    assert_one_line_error(result, "model 'autoencoder' cannot run on dataset 'synthetic'", "multiples of 4")
+    result.assert_error("model 'autoencoder' cannot run on dataset 'synthetic'", "multiples of 4", no_run_dir=True)

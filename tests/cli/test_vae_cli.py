@@ -11,14 +11,6 @@ SMOKE = ("dataset=synthetic", "debug=smoke", "logger.tensorboard=false", "datase
 LOSSES = ("test_loss", "test_reconstruction_loss", "test_kl_loss")
 
 
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.code == 2, (result.code, result.err)
-    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "Traceback" not in result.err, result.err
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-
-
 def assert_trained(result, params: int, figures: tuple[str, ...]) -> dict:
     assert result.code == 0, result.err
     metrics = result.metrics()
@@ -43,7 +35,7 @@ def test_vae_mlp_trains_resumes_and_samples(run_cli, tmp_path: Path) -> None:
     assert drawn.code == 0, drawn.err
     assert (drawn.run_dir / "sample_grid.png").exists()
     labelled = run_cli("task=sample", ckpt, "sample.label=3", run_dir=tmp_path / "labelled")
-    assert_one_line_error(labelled, "sample.label=3 needs a conditional model", "leave sample.label out")
+    labelled.assert_error("sample.label=3 needs a conditional model", "leave sample.label out")
     assert not labelled.run_dir.exists()
 
 
@@ -56,7 +48,7 @@ def test_cvae_trains_and_samples_one_label(run_cli, tmp_path: Path) -> None:
     assert drawn.code == 0, drawn.err
     assert [Path(p).name for p in drawn.metrics()["files"]] == ["sample_grid_label_3.png"]
     out_of_range = run_cli("task=sample", ckpt, "sample.label=10", run_dir=tmp_path / "bad")
-    assert_one_line_error(out_of_range, "sample.label=10 is out of range", "valid: 0..9")
+    out_of_range.assert_error("sample.label=10 is out of range", "valid: 0..9")
     assert not out_of_range.run_dir.exists()
     evaluated = run_cli("task=evaluate", ckpt, run_dir=tmp_path / "eval")
     assert evaluated.code == 0, evaluated.err
