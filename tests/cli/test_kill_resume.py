@@ -13,12 +13,17 @@ from pathlib import Path
 import pytest
 
 
+def six_epoch_run(run_dir: Path, data_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a run long enough (6 epochs) to be interrupted."""
+    argv = [sys.executable, "-m", "runner.cli", "model=mlp", "dataset=synthetic", "dataset.options.n_train=2048",
+            "trainer.epochs=6", "trainer.batch_size=16", "logger.tensorboard=false", f"hydra.run.dir={run_dir}"]
+    return argv, {**os.environ, "RUNNER_DATA_DIR": str(data_dir)}
+
+
 @pytest.mark.slow
 def test_kill_9_then_rerun_resumes(tmp_path: Path, fake_data_dir: Path) -> None:
     run_dir = tmp_path / "run"
-    argv = [sys.executable, "-m", "runner.cli", "model=mlp", "dataset=synthetic", "dataset.options.n_train=2048",
-            "trainer.epochs=6", "trainer.batch_size=16", "logger.tensorboard=false", f"hydra.run.dir={run_dir}"]
-    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+    argv, env = six_epoch_run(run_dir, fake_data_dir)
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = run_dir / "checkpoints" / "state.json"
     deadline = time.time() + 300
@@ -44,9 +49,7 @@ def test_kill_9_then_rerun_resumes(tmp_path: Path, fake_data_dir: Path) -> None:
 @pytest.mark.slow
 def test_ctrl_c_exits_130_with_one_line_and_the_rerun_resumes(tmp_path: Path, fake_data_dir: Path) -> None:
     run_dir = tmp_path / "run"
-    argv = [sys.executable, "-m", "runner.cli", "model=mlp", "dataset=synthetic", "dataset.options.n_train=2048",
-            "trainer.epochs=6", "trainer.batch_size=16", "logger.tensorboard=false", f"hydra.run.dir={run_dir}"]
-    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+    argv, env = six_epoch_run(run_dir, fake_data_dir)
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     state = run_dir / "checkpoints" / "state.json"
     deadline = time.time() + 300
