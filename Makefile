@@ -38,7 +38,7 @@ lint: $(STAMP) ## byte-compile everything and check the configs compose
 	$(BIN)/python -m compileall -q src tests benchmarks
 	$(BIN)/run --cfg job > /dev/null
 
-reproduce: $(STAMP) ## the book tables of chapter 1 on real MNIST (hours on 2 CPU cores)
+reproduce: $(STAMP) ## the book tables of chapter 1 on real MNIST (about an hour on 2 CPU cores)
 	$(BIN)/run -m experiment=book/table_1_3_3
 	$(BIN)/run -m experiment=book/table_1_4_1
 	$(BIN)/run -m experiment=book/table_1_5_1
