@@ -27,6 +27,16 @@ from typing import Any
 from runner.errors import RunnerError
 
 
+def _file_mode() -> int:
+    """0666 less the process umask: the mode open() would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 class RunDir:
     """One run's output folder."""
 
@@ -88,6 +98,7 @@ class RunDir:
         tmp = Path(tmp_name)
         try:
             write(tmp)
+            os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; run files are as readable as any other
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

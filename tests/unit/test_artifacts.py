@@ -32,3 +32,12 @@ def test_data_view_gives_examples_and_labels_in_order() -> None:
     assert noisy.shape == clean.shape == (20, 28, 28, 1) and not np.allclose(noisy, clean)
     np.testing.assert_array_equal(data.labels(), splits.y_test)
     assert data.num_classes == 10
+
+
+def test_run_files_get_the_normal_file_mode(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = RunDir(tmp_path).write_text("metrics.json", "{}")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
