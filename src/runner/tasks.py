@@ -238,27 +238,31 @@ def _finish(
 
 
 # -- evaluate / export -----------------------------------------------------------------------------
-def _checkpoint_dataset(cfg: DictConfig, ckpt: Path) -> DatasetConfig:
+def _checkpoint_run_config(ckpt: Path) -> DictConfig | None:
+    """The config of the run a checkpoint was saved by (<run>/checkpoints/x.keras), if any."""
+    source = ckpt.resolve().parent.parent / "config.yaml"
+    return OmegaConf.load(source) if source.exists() else None  # type: ignore[return-value]
+
+
+def _checkpoint_dataset(cfg: DictConfig, trained: DictConfig | None) -> DatasetConfig:
     """The dataset to evaluate on: `dataset=` from the command line if given, else the data the
     checkpoint's own run trained on (its name, loader options and preprocessing). Where the files
     are and whether they are verified stay as this command says."""
     chosen_on_cli = any(o.split("=")[0].lstrip("+~") == "dataset" for o in HydraConfig.get().overrides.task)
-    source = ckpt.resolve().parent.parent / "config.yaml"
     node = cfg.dataset
-    if not chosen_on_cli and source.exists():
-        trained_on = OmegaConf.load(source).dataset
+    if not chosen_on_cli and trained is not None:
+        trained_on = trained.dataset
         identity = {key: trained_on[key] for key in ("name", "options", "labels", "subtract_pixel_mean") if key in trained_on}
         node = {**OmegaConf.to_container(cfg.dataset, resolve=True), **identity, "augment": False}
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(DatasetConfig), node))  # type: ignore[return-value]
 
 
-def _checkpoint_model(ckpt: Path, job: Job) -> tuple[str, dict[str, Any]]:
+def _checkpoint_model(trained: DictConfig | None, job: Job) -> tuple[str, dict[str, Any]]:
     """Name and registry meta of the model family a checkpoint's run trained (this command's
     model when the checkpoint has no run dir around it)."""
-    source = ckpt.resolve().parent.parent / "config.yaml"
-    if not source.exists():
+    if trained is None:
         return job.model.name, job.model.meta
-    entry = MODELS.get(str(OmegaConf.load(source).model.name))
+    entry = MODELS.get(str(trained.model.name))
     return entry.name, entry.meta
 
 
@@ -271,13 +275,14 @@ def _view_of(model: keras.Model) -> tuple[str, int]:
 def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     with rundir.removed_if_failed_fresh():
-        ckpt, model = checkpoint_of(cfg)
         job = resolve(cfg)
-        job.dataset_config = _checkpoint_dataset(cfg, ckpt)
+        configure_tensorflow(job)  # before loading: it clears Keras' session
+        ckpt, model = checkpoint_of(cfg)
+        trained = _checkpoint_run_config(ckpt)
+        job.dataset_config = _checkpoint_dataset(cfg, trained)
         job.dataset, job.dataset_options = dataset_entry(job.dataset_config)
-        configure_tensorflow(job)
         view, inputs = _view_of(model)
-        objective = objective_of(_checkpoint_model(ckpt, job)[1])
+        objective = objective_of(_checkpoint_model(trained, job)[1])
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
         expected = tuple(model.inputs[0].shape[1:])
         if expected != pipeline.input_shape:
@@ -323,14 +328,14 @@ def sample(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     """Draw from a generative model's checkpoint with the family's own controls, no training."""
     started = time.time()
     with rundir.removed_if_failed_fresh():
-        ckpt, model = checkpoint_of(cfg)
         job = resolve(cfg)
-        family, meta = _checkpoint_model(ckpt, job)
+        configure_tensorflow(job)  # before loading: it clears Keras' session
+        ckpt, model = checkpoint_of(cfg)
+        family, meta = _checkpoint_model(_checkpoint_run_config(ckpt), job)
         draw = meta.get("sample")
         if draw is None:
             raise IncompatibleError(f"checkpoint {ckpt} holds a '{family}' model, which cannot sample; "
                                     f"task=sample needs a generative model (a decoder or generator)")
-        configure_tensorflow(job)
         options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SampleConfig), cfg.sample))
         # Inside the guard: only the family can check its options (e.g. a label's range), and a
         # bad one must leave no run dir behind, like every other bad input.
