@@ -59,8 +59,10 @@ def fit(
     base_lr: float,
     tensorboard: bool,
     resume_state: dict | None,
+    extra_callbacks: list[keras.callbacks.Callback] = (),
 ) -> None:
-    """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch."""
+    """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch.
+    `extra_callbacks` run after the logging ones and before the checkpoint (e.g. progress grids)."""
     lr_control = (
         LearningRateControl(base_lr, trainer.lr_schedule, trainer.plateau)
         if trainer.lr_schedule.boundaries or trainer.plateau.enabled
@@ -82,6 +84,7 @@ def fit(
     callbacks.append(keras.callbacks.CSVLogger(str(rundir.file("history.csv")), append=initial_epoch > 0))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(rundir.file("tensorboard"))))
+    callbacks.extend(extra_callbacks)
     callbacks.append(checkpoints)
     model.fit(
         data.train,
