@@ -2,13 +2,15 @@
 
 A family registers `artifacts=fn(model, data, out)` (called after training),
 `snapshot=fn(model, out, step)` (called at every checkpoint of a step-based run: the GANs' progress
-grids, of which the runner makes an animated GIF at the end) and/or `sample=fn(model, options, out)`
+grids, of which the runner makes an animated GIF at the end), `quality=fn(model, QualityContext)
+-> {name: value}` (sample-quality numbers logged during training and into metrics.json) and/or `sample=fn(model, options, out)`
 (task=sample). It gets an `ArtifactData` (examples of the
 run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,22 @@ class ArtifactWriter:
             ax.set_title(title)
         fig.tight_layout()
         return self.figure(name, fig)
+
+
+@dataclass(frozen=True)
+class QualityContext:
+    """What a family's `quality=fn(model, context)` hook gets to measure generated samples."""
+
+    dataset: str
+    """The name of the dataset the model trains on (a judge exists for some only)."""
+    data_dir: Path
+    """The data dir (where a judge finds its training data)."""
+    cache_dir: Path
+    """A writable folder for cached judges."""
+    samples: int
+    """How many samples to generate per measurement."""
+    verify: bool
+    """Whether data files are checked against their checksums."""
 
 
 class ArtifactData:

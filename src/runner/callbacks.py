@@ -158,3 +158,27 @@ class Snapshots(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.snapshot(self.model, self.out, (epoch + 1) * self.steps_per_epoch)
+
+
+class QualityMonitor(keras.callbacks.Callback):
+    """Adds a family's sample-quality numbers (`measure(model) -> {name: value}`) to the epoch logs,
+    so that history.csv, the checkpoint monitor (e.g. `fid`) and metrics.json see them.
+
+    Measured at the first epoch end of every invocation (the CSV logger takes its columns from the
+    first logs it sees, also when a run resumes), every `every` epochs, and at the last epoch.
+    """
+
+    def __init__(self, measure: Callable[[keras.Model], dict[str, float]], every: int, last_epoch: int) -> None:
+        super().__init__()
+        self.measure = measure
+        self.every = every
+        self.last_epoch = last_epoch
+        self.first = True
+        self.latest: dict[str, float] = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.first or (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch:
+            self.first = False
+            self.latest = self.measure(self.model)
+            if logs is not None:
+                logs.update(self.latest)

@@ -140,6 +140,28 @@ class PlateauConfig:
 
 
 @dataclass
+class QualityConfig:
+    """Sample-quality numbers measured during training, for models that register a `quality`
+    hook (the GANs on MNIST-shaped data: MNIST-FID and label-control accuracy)."""
+
+    every: int = 1
+    """Measure every N checkpoint intervals (also at the first interval of each invocation and at
+    the last); 0: never."""
+    samples: int = 2000
+    """Generated images per measurement. MNIST-FID is biased upwards for small samples: compare
+    values measured on the same number of images."""
+    cache_dir: Optional[str] = None
+    """Where the judge (an MNIST classifier the runner trains once) is cached; None:
+    <data_dir>/judges, or <output_dir>/judges when the data dir is read-only."""
+
+    def __post_init__(self) -> None:
+        if self.every < 0:
+            raise ConfigError(f"trainer.quality.every must be >= 0 (0: never), got {self.every}")
+        if self.samples < 10:
+            raise ConfigError(f"trainer.quality.samples must be >= 10, got {self.samples}")
+
+
+@dataclass
 class TrainerConfig:
     epochs: int = 20
     """Training epochs."""
@@ -159,6 +181,8 @@ class TrainerConfig:
     """Step learning-rate schedule (book ResNet/DenseNet); no boundaries: constant."""
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     """ReduceLROnPlateau (plateau.enabled=true)."""
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    """Generated-sample quality during training (GANs)."""
     evaluate_train: bool = True
     """After training, also evaluate on the training split in inference mode (train_eval_* metrics):
     what the book's 'train accuracy' columns report."""

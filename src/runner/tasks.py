@@ -18,8 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from data.pipeline import ArrayPipeline, PipelineOptions
 from data.store import DataStore
-from runner.artifacts import ArtifactData, ArtifactWriter
-from runner.callbacks import Snapshots
+from runner.artifacts import ArtifactData, ArtifactWriter, QualityContext
+from runner.callbacks import QualityMonitor, Snapshots
 from runner.errors import CheckpointError, IncompatibleError, RunnerError
 from runner.loops.fit import FitData, fit
 from runner.objectives import Objective, objective_of
@@ -178,6 +178,12 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     if resuming:
         log.info("resuming from %s: %d of %d epochs done", rundir.last_checkpoint, initial_epoch, job.trainer.epochs)
     snapshot = job.model.meta.get("snapshot") if job.logger.plots else None
+    measure = quality_measure(job)
+    monitors: list[keras.callbacks.Callback] = []
+    if snapshot is not None:
+        monitors.append(Snapshots(snapshot, ArtifactWriter(rundir), steps))
+    if measure is not None and job.trainer.quality.every > 0:
+        monitors.append(QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs))
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
@@ -193,7 +199,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
             base_lr=job.optimizer_options.learning_rate,
             tensorboard=job.logger.tensorboard,
             resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
-            extra_callbacks=[Snapshots(snapshot, ArtifactWriter(rundir), steps)] if snapshot else [],
+            extra_callbacks=monitors,
         )
     else:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
@@ -202,6 +208,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
+    quality = measure(model) if measure is not None else {}  # of the final weights
     metrics = {
         "task": "train",
         "model": job.model.name,
@@ -213,7 +220,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "steps_completed": int(model.optimizer.iterations.numpy()),
         **{f"test_{key}": float(value) for key, value in test.items()},
         **{f"train_eval_{key}": float(value) for key, value in train_eval.items()},
-        **{f"train_{key}": values[-1] for key, values in history.items() if key != "epoch" and not key.startswith(("val_", "learning_rate"))},
+        **{f"train_{key}": values[-1] for key, values in history.items()
+           if key != "epoch" and key not in quality and not key.startswith(("val_", "learning_rate"))},
+        **quality,
         **{key: values[-1] for key, values in history.items() if key.startswith("val_")},
         f"best_{state.get('monitor', job.trainer.checkpoint.monitor)}": _finite_or_none(state.get("best")),
         "best_epoch": state.get("best_epoch"),
@@ -227,6 +236,24 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     if snapshot is not None:
         ArtifactWriter(rundir).gif("grids", sorted(rundir.file("grids").glob("[0-9]*.png")))
     return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
+
+
+def quality_measure(job: Job) -> Callable[[keras.Model], dict[str, float]] | None:
+    """The model family's sample-quality hook bound to this job, or None when it has none."""
+    hook = job.model.meta.get("quality")
+    if hook is None:
+        return None
+    settings = job.trainer.quality
+    data_dir = Path(job.data_dir)
+    if settings.cache_dir is not None:
+        cache_dir = Path(settings.cache_dir)
+    elif os.access(data_dir, os.W_OK):
+        cache_dir = data_dir / "judges"
+    else:  # a shared, read-only data dir: keep the cache beside the runs
+        cache_dir = Path(job.output_dir) / "judges"
+    context = QualityContext(dataset=job.dataset_config.name, data_dir=data_dir, cache_dir=cache_dir,
+                             samples=settings.samples, verify=job.dataset_config.verify_checksums)
+    return lambda model: hook(model, context)
 
 
 def _finite_or_none(value: float | None) -> float | None:

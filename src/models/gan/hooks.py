@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
+from models.gan.quality import measure_quality
 from runner.errors import ConfigError, IncompatibleError
 
 if TYPE_CHECKING:
@@ -111,5 +112,6 @@ def sample_gan(model: keras.Model, options: SampleConfig, out: ArtifactWriter) -
     return [out.image_grid(f"sample{suffix}", images, cols=grid_cols(len(images)))]
 
 
-GAN_HOOKS: dict[str, Any] = {"snapshot": write_grid, "artifacts": write_gan_artifacts, "sample": sample_gan}
+GAN_HOOKS: dict[str, Any] = {"snapshot": write_grid, "artifacts": write_gan_artifacts, "sample": sample_gan,
+                             "quality": measure_quality}
 """Registry meta shared by every GAN: `run` writes a grid each interval and a GIF of them at the end."""

@@ -62,7 +62,8 @@ def fit(
     extra_callbacks: list[keras.callbacks.Callback] = (),
 ) -> None:
     """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch.
-    `extra_callbacks` run after the logging ones and before the checkpoint (e.g. progress grids)."""
+    `extra_callbacks` (progress grids, quality measurements) run before the CSV log and the
+    checkpoint, so that what they add to the epoch's logs is recorded and can be monitored."""
     lr_control = (
         LearningRateControl(base_lr, trainer.lr_schedule, trainer.plateau)
         if trainer.lr_schedule.boundaries or trainer.plateau.enabled
@@ -81,10 +82,10 @@ def fit(
     callbacks: list[keras.callbacks.Callback] = [StopOnNaN(rundir)]
     if lr_control is not None:
         callbacks.append(lr_control)
+    callbacks.extend(extra_callbacks)
     callbacks.append(keras.callbacks.CSVLogger(str(rundir.file("history.csv")), append=initial_epoch > 0))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(rundir.file("tensorboard"))))
-    callbacks.extend(extra_callbacks)
     callbacks.append(checkpoints)
     model.fit(
         data.train,
