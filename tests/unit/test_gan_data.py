@@ -259,3 +259,26 @@ def test_dataset_configs_resolve_to_their_loaders(name: str) -> None:
 def test_the_colorization_config_is_unchanged() -> None:
     node = OmegaConf.to_container(OmegaConf.load(CONF / "cifar10_gray2rgb.yaml"))
     assert node["name"] == "cifar10" and node["gray_input"] is True
+
+
+def test_svhn_is_downloaded_only_when_allowed_and_verified(tmp_path: Path, monkeypatch) -> None:
+    import dataclasses
+    import hashlib
+
+    from data import store as store_mod
+
+    upstream = tmp_path / "upstream"
+    write_svhn(upstream, n_train=6, n_test=3)
+    for split, rel in SVHN_FILES.items():
+        source = upstream / rel
+        entry = dataclasses.replace(
+            store_mod.KNOWN_FILES[rel], digest=hashlib.md5(source.read_bytes()).hexdigest(), url=source.as_uri()
+        )
+        monkeypatch.setitem(store_mod.KNOWN_FILES, rel, entry)
+    root = tmp_path / "data"
+    with pytest.raises(DataError, match="svhn/train_32x32.mat not found"):
+        load_svhn(DataStore(root), NoOptions())
+    assert not (root / "svhn").exists() or not any((root / "svhn").iterdir())
+    d = load_svhn(DataStore(root, download=True), NoOptions())
+    assert d.x_train.shape == (6, 32, 32, 3) and d.x_test.shape == (3, 32, 32, 3)
+    assert (root / "svhn" / "train_32x32.mat").read_bytes() == (upstream / "svhn" / "train_32x32.mat").read_bytes()

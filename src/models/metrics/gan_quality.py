@@ -348,3 +348,47 @@ def label_accuracy(judge: MnistJudge, images: np.ndarray, labels: np.ndarray) ->
     if not len(labels):
         raise ValueError("label accuracy of no images is undefined")
     return float((judge.predict(images) == labels).mean())
+
+
+# -- `python -m models.metrics.gan_quality`: train or load the judge and print its baselines ------
+
+
+def baselines(judge: MnistJudge, data_dir: Path | str, verify: bool = True, seed: int = 0) -> dict[str, float]:
+    """Reference numbers of a judge: test accuracy, and MNIST-FIDs of real and noise images."""
+    mnist = load_mnist(DataStore(Path(data_dir), verify=verify), NoOptions())
+    train = judge.features(mnist.x_train)
+    noise = np.random.default_rng(seed).random((10_000, 28, 28, 1)).astype(np.float32)
+    ref = judge.reference_stats()
+    return {
+        "test_accuracy": judge.test_accuracy,
+        "fid_train_60000_vs_test": frechet_distance(*feature_stats(train), *ref),
+        "fid_train_10000_vs_test": frechet_distance(*feature_stats(train[:10_000]), *ref),
+        "fid_train_1000_vs_test": frechet_distance(*feature_stats(train[:1_000]), *ref),
+        "fid_uniform_noise_10000_vs_test": judge.fid(noise),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import os
+
+    from runner.errors import RunnerError
+
+    parser = argparse.ArgumentParser(prog="python -m models.metrics.gan_quality", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("RUNNER_DATA_DIR", "data"), help="holds mnist/mnist.npz")
+    parser.add_argument("--cache-dir", default=None, help="where the judge is cached (default <data-dir>/judges)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=JudgeRecipe.epochs)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        judge = MnistJudge.load_or_train(args.data_dir, seed=args.seed, recipe=JudgeRecipe(epochs=args.epochs), cache_dir=args.cache_dir)
+        print(json.dumps(baselines(judge, args.data_dir, seed=args.seed), indent=2))
+    except RunnerError as exc:
+        print(f"error: {exc}", file=__import__("sys").stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
