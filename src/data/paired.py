@@ -11,7 +11,10 @@ gives the same pairs to a two-domain model: `paired_from` turns any RGB `ArraySp
 `gray_input` into gray -> colour domains. The AE keeps its aligned (gray, colour) pairs of the same
 image; a CycleGAN gets them unaligned, as the book samples them.
 
-The batches: `data.pipeline.pair_pipeline(splits, options)` builds a `PairPipeline` whose train
+Both are registered with `paired=True` in their registry meta (`DATASETS.get(name).meta`), so the
+runner can tell a two-domain dataset before loading it.
+
+The batches: `data.pipeline.pair_pipeline(splits, options, dataset_name)` builds a `PairPipeline` whose train
 stream yields `(source_batch, target_batch)` float32 tuples in [0, 1]; see its docstring.
 """
 
