@@ -247,13 +247,19 @@ def quality_measure(job: Job) -> Callable[[keras.Model], dict[str, float]] | Non
     data_dir = Path(job.data_dir)
     if settings.cache_dir is not None:
         cache_dir = Path(settings.cache_dir)
-    elif os.access(data_dir, os.W_OK):
+    elif _writable_dir(data_dir):
         cache_dir = data_dir / "judges"
     else:  # a shared, read-only data dir: keep the cache beside the runs
         cache_dir = Path(job.output_dir) / "judges"
     context = QualityContext(dataset=job.dataset_config.name, data_dir=data_dir, cache_dir=cache_dir,
                              samples=settings.samples, verify=job.dataset_config.verify_checksums)
     return lambda model: hook(model, context)
+
+
+def _writable_dir(path: Path) -> bool:
+    """Whether the runner may add files to `path`: writable for this user and not marked read-only
+    by its mode (root can write anywhere; a dr-xr-xr-x shared dataset folder is still left alone)."""
+    return path.is_dir() and os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
 
 
 def _finite_or_none(value: float | None) -> float | None:

@@ -69,3 +69,17 @@ def test_sample_draws_a_digit_and_refuses_bad_controls(run_cli, tmp_path: Path) 
 def test_steps_that_do_not_fill_whole_intervals_are_refused(run_cli) -> None:
     run_cli("model=dcgan", *TINY, "trainer.steps=5", "trainer.steps_per_epoch=2").assert_error(
         "trainer.steps=5", "multiple", "trainer.steps=4", no_run_dir=True)
+
+
+@pytest.mark.slow
+def test_quality_numbers_are_logged_and_reported_on_mnist(run_cli, tmp_path: Path) -> None:
+    result = run_cli("model=cgan", "dataset=mnist", "logger.tensorboard=false", "trainer.batch_size=16",
+                     "trainer.steps=2", "trainer.steps_per_epoch=1", "trainer.quality.samples=40",
+                     f"trainer.quality.cache_dir={tmp_path / 'judges'}")
+    assert result.code == 0, result.err
+    metrics = result.metrics()
+    assert metrics["fid"] > 0 and 0.0 <= metrics["label_accuracy"] <= 1.0
+    assert metrics["best_fid"] is not None  # fid is the checkpoint monitor of the GAN configs
+    header = (result.run_dir / "history.csv").read_text().splitlines()[0].split(",")
+    assert "fid" in header and "label_accuracy" in header
+    assert (tmp_path / "judges" / "mnist_cnn.keras").exists()  # trained once, cached

@@ -141,3 +141,26 @@ def test_steps_define_the_epochs_of_a_step_based_run() -> None:
         TrainerConfig(steps=10)
     with pytest.raises(ConfigError, match="not a multiple"):
         TrainerConfig(steps=1001, steps_per_epoch=500)
+
+
+def test_quality_is_measured_first_every_n_and_last() -> None:
+    from runner.callbacks import QualityMonitor
+
+    calls: list[int] = []
+    monitor = QualityMonitor(lambda model: calls.append(len(calls)) or {"fid": 1.0}, every=3, last_epoch=7)
+    logged = []
+    for epoch in range(2, 7):  # a resumed run: epochs 3..7
+        logs: dict = {}
+        monitor.on_epoch_end(epoch, logs)
+        logged.append("fid" in logs)
+    assert logged == [True, False, False, True, True]  # first of this invocation, epoch 6 (every 3), the last
+
+
+def test_measurement_inputs_are_fixed_and_cycle_the_labels() -> None:
+    from models.gan.quality import measurement_inputs
+
+    model = _tiny("acgan")
+    (z1, labels1), labels = measurement_inputs(model.generator, 12)
+    (z2, _), _ = measurement_inputs(model.generator, 12)
+    np.testing.assert_array_equal(z1, z2)
+    assert list(labels) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1] and labels1.argmax(axis=1).tolist() == list(labels)
