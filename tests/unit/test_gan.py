@@ -164,3 +164,15 @@ def test_measurement_inputs_are_fixed_and_cycle_the_labels() -> None:
     (z2, _), _ = measurement_inputs(model.generator, 12)
     np.testing.assert_array_equal(z1, z2)
     assert list(labels) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1] and labels1.argmax(axis=1).tolist() == list(labels)
+
+
+def test_a_nan_in_either_gan_loss_stops_with_the_step(tmp_path) -> None:
+    from runner.callbacks import StopOnNaN
+    from runner.errors import RunnerError
+    from runner.rundir import RunDir
+
+    guard = StopOnNaN(RunDir(tmp_path))
+    guard.on_epoch_begin(3)
+    guard.on_train_batch_end(0, {"d_loss": 0.7, "g_loss": 0.8, "d_label_acc": 0.5})
+    with pytest.raises(RunnerError, match=r"g_loss became nan at epoch 4, step 12; stopped \(last good checkpoint: none yet\)"):
+        guard.on_train_batch_end(11, {"d_loss": 0.7, "g_loss": float("nan")})
