@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 CODE_SWEEP_EXAMPLE = "-2:2"
 CODE_CONTROLS = {"code1": "InfoGAN", "code2": "InfoGAN", "z0": "StackedGAN", "z1": "StackedGAN"}
 """sample.<name> controls: a generator input set to a value or swept, and the family that has it."""
+SWEEP_EXAMPLES = {"sample.z0": "-4:4", "sample.z1": "-1:1"}
+"""The book's sweep of each control, for error messages (InfoGAN's codes: CODE_SWEEP_EXAMPLE)."""
 
 
 def _generator(model: keras.Model) -> keras.Model:
@@ -71,7 +73,7 @@ def parse_code(text: str | None, key: str, n: int) -> np.ndarray | None:
             return np.linspace(low, high, n, dtype=np.float32)[:, None]
         return np.full((n, 1), float(text), dtype=np.float32)
     except ValueError:
-        raise ConfigError(f"{key}='{text}' does not parse; give a number (0.5) or a range lo:hi ({CODE_SWEEP_EXAMPLE})") from None
+        raise ConfigError(f"{key}='{text}' does not parse; give a number (0.5) or a range lo:hi ({SWEEP_EXAMPLES.get(key, CODE_SWEEP_EXAMPLE)})") from None
 
 
 def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.Generator, noise: str) -> tuple[list[np.ndarray], str]:
