@@ -252,7 +252,7 @@ class StackedGAN(GAN):
         encoder = self.encoder()
         encoder.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy", metrics=["accuracy"],
                         jit_compile=self.jit_compile)
-        encoder.fit(train, epochs=self.encoder_epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
+        encoder.fit(train, epochs=self.encoder_epochs, steps_per_epoch=steps_per_epoch, validation_data=validation, shuffle=False,
                     verbose=verbose)
         return float(encoder.evaluate(validation if validation is not None else train.take(steps_per_epoch),
                                       return_dict=True, verbose=0)["accuracy"])
