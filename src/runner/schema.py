@@ -247,6 +247,11 @@ class SampleConfig:
     """InfoGAN's first continuous code: a number for every image, or lo:hi to sweep it across the grid."""
     code2: Optional[str] = None
     """InfoGAN's second continuous code, like code1."""
+    z0: Optional[str] = None
+    """StackedGAN's 50-dim z0 (gen0's noise): a number for every dimension of every image, or lo:hi
+    to sweep that constant vector across the grid (the book's --p0: -4:4)."""
+    z1: Optional[str] = None
+    """StackedGAN's 50-dim z1 (gen1's noise), like z0 (the book's --p1: -1:1)."""
 
     def __post_init__(self) -> None:
         if self.n < 1 or self.grid < 1:

@@ -62,6 +62,8 @@ class GAN(keras.Model):
 
     tracked: tuple[str, ...] = ("d_loss", "g_loss")
     """Names of the losses a step reports (epoch means in history.csv)."""
+    networks: tuple[str, ...] = ("generator", "discriminator")
+    """Constructor arguments that are Keras models: serialized in `get_config`, rebuilt in `from_config`."""
 
     def __init__(
         self,
@@ -105,7 +107,8 @@ class GAN(keras.Model):
 
     @property
     def condition_names(self) -> list[str]:
-        return self.input_names[1:]
+        """Every generator input but the noise `z` (StackedGAN's generator has no `z`, only z0/z1 codes)."""
+        return [name for name in self.input_names if name != "z"]
 
     def input_dim(self, name: str) -> int:
         return int(self.generator.inputs[self.input_names.index(name)].shape[-1])
@@ -153,13 +156,16 @@ class GAN(keras.Model):
         return self.generator(inputs if len(inputs) > 1 else z, training=training)
 
     def initial_grid_inputs(self) -> dict[str, np.ndarray]:
-        """Fixed noise (and labels 0..9, 0..5 and N(0, 0.5) codes) of the progress grids."""
+        """Fixed noise (and labels 0..9, 0..5 and N(0, 0.5) codes) of the progress grids, in the
+        generator's input order."""
         rng = np.random.default_rng(self.seed)
         n = self.grid_size
-        values = {"z": rng.uniform(-1.0, 1.0, (n, self.latent_dim)) if self.noise == "uniform"
-                  else rng.normal(0.0, CODE_STDDEV, (n, self.latent_dim))}
-        for name in self.condition_names:
-            if name == "labels":
+        values: dict[str, np.ndarray] = {}
+        for name in self.input_names:
+            if name == "z":
+                values[name] = (rng.uniform(-1.0, 1.0, (n, self.latent_dim)) if self.noise == "uniform"
+                                else rng.normal(0.0, CODE_STDDEV, (n, self.latent_dim)))
+            elif name == "labels":
                 values[name] = np.eye(self.num_labels)[np.arange(n) % self.num_labels]
             else:
                 values[name] = rng.normal(0.0, CODE_STDDEV, (n, self.input_dim(name)))
@@ -167,8 +173,8 @@ class GAN(keras.Model):
 
     def grid_images(self) -> np.ndarray:
         """The fixed grid inputs through the generator, in [0, 1]."""
-        named = dict(zip(self.input_names, self.grid_inputs))
-        return self.to_unit(self.generate(named["z"], named, training=False))
+        inputs = list(self.grid_inputs)  # saved in the generator's input order
+        return self.to_unit(self.generator(inputs if len(inputs) > 1 else inputs[0], training=False))
 
     def to_unit(self, images: Any) -> np.ndarray:
         """Generator output -> numpy images in [0, 1], shaped (N, H, W, C) or (N, 28, 28, 1) for flat MNIST."""
@@ -181,6 +187,16 @@ class GAN(keras.Model):
         return images
 
     # -- the step --------------------------------------------------------------------------------
+    @property
+    def g_variables(self) -> list[Any]:
+        """What the model's `optimizer` (whose step counter is the training step) trains."""
+        return self.generator.trainable_variables
+
+    @property
+    def d_variables(self) -> list[Any]:
+        """What `d_optimizer` trains."""
+        return self.discriminator.trainable_variables
+
     def discriminate(self, images: Any, conditions: dict[str, Any], training: bool = True) -> Any:
         """D's outputs for `images`; CGAN overrides this to pass the labels in."""
         return self.discriminator(images, training=training)
@@ -195,7 +211,7 @@ class GAN(keras.Model):
 
     def update_discriminator(self, real_images: Any, real: dict, fake_images: Any, fake: dict) -> dict[str, Any]:
         """One D update on the real and fake halves together (the book's concatenated batch)."""
-        variables = self.discriminator.trainable_variables
+        variables = self.d_variables
         with tf.GradientTape() as tape:
             losses = self.discriminator_losses(self.discriminate(real_images, real), self.discriminate(fake_images, fake), real, fake)
         self.d_optimizer.apply_gradients(zip(tape.gradient(losses["d_loss"], variables), variables))
@@ -227,7 +243,7 @@ class GAN(keras.Model):
                 d_logs[name] = d_logs.get(name, 0.0) + value / self.d_steps
         fake = self.fake_conditions(batch)
         z = self.sample_noise(batch)
-        variables = self.generator.trainable_variables
+        variables = self.g_variables
         with tf.GradientTape() as tape:
             g_logs = self.generator_losses(self.discriminate(self.generate(z, fake, training=True), fake), fake)
         self.optimizer.apply_gradients(zip(tape.gradient(g_logs["g_loss"], variables), variables))
@@ -275,8 +291,8 @@ class GAN(keras.Model):
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile)
         self.d_optimizer = d_optimizer
         # Built now, so that every checkpoint holds their full state (and loading finds the slots).
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.d_variables)
+        self.optimizer.build(self.g_variables)
 
     def get_compile_config(self) -> dict[str, Any]:
         return {
@@ -310,8 +326,7 @@ class GAN(keras.Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            **{key: keras.saving.serialize_keras_object(getattr(self, key)) for key in self.networks},
             "noise": self.noise,
             "d_steps": self.d_steps,
             "clip_value": self.clip_value,
@@ -325,5 +340,5 @@ class GAN(keras.Model):
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> GAN:
         config = dict(config)
         nets = {key: keras.saving.deserialize_keras_object(config.pop(key), custom_objects=custom_objects)
-                for key in ("generator", "discriminator")}
-        return cls(nets["generator"], nets["discriminator"], **config)
+                for key in cls.networks}
+        return cls(**nets, **config)

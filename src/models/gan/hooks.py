@@ -1,5 +1,5 @@
 """What every GAN gives the runner besides training: progress grids, final artifacts, and
-`task=sample` with the book's test-script controls (digit, InfoGAN code sweeps).
+`task=sample` with the book's test-script controls (digit, InfoGAN code sweeps, StackedGAN z0/z1).
 
 Registered through `GAN_HOOKS`, so the runner calls them without knowing any GAN by name.
 """
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from runner.schema import SampleConfig
 
 CODE_SWEEP_EXAMPLE = "-2:2"
+CODE_CONTROLS = {"code1": "InfoGAN", "code2": "InfoGAN", "z0": "StackedGAN", "z1": "StackedGAN"}
+"""sample.<name> controls: a generator input set to a value or swept, and the family that has it."""
+SWEEP_EXAMPLES = {"sample.z0": "-4:4", "sample.z1": "-1:1"}
+"""The book's sweep of each control, for error messages (InfoGAN's codes: CODE_SWEEP_EXAMPLE)."""
 
 
 def _generator(model: keras.Model) -> keras.Model:
@@ -59,7 +63,9 @@ def write_gan_artifacts(model: keras.Model, data: ArtifactData, out: ArtifactWri
 
 
 def parse_code(text: str | None, key: str, n: int) -> np.ndarray | None:
-    """sample.codeK: a number (every image gets it) or lo:hi (a sweep over the grid, the book's --p1/--p2)."""
+    """sample.codeK / sample.zK: a number (every image gets it) or lo:hi (a sweep over the grid, the
+    book's --p1/--p2; StackedGAN's --p0/--p1 are -4:4 and -1:1). Shape (n, 1): one value per image,
+    which a wider code (StackedGAN's 50-dim z0, z1) takes in every dimension, as the book's scripts."""
     if text is None:
         return None
     try:
@@ -68,7 +74,7 @@ def parse_code(text: str | None, key: str, n: int) -> np.ndarray | None:
             return np.linspace(low, high, n, dtype=np.float32)[:, None]
         return np.full((n, 1), float(text), dtype=np.float32)
     except ValueError:
-        raise ConfigError(f"{key}='{text}' does not parse; give a number (0.5) or a range lo:hi ({CODE_SWEEP_EXAMPLE})") from None
+        raise ConfigError(f"{key}='{text}' does not parse; give a number (0.5) or a range lo:hi ({SWEEP_EXAMPLES.get(key, CODE_SWEEP_EXAMPLE)})") from None
 
 
 def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.Generator, noise: str) -> tuple[list[np.ndarray], str]:
@@ -79,9 +85,9 @@ def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.
     suffix = ""
     if options.label is not None and "labels" not in names:
         raise IncompatibleError(f"sample.label needs a conditional generator; this one takes {', '.join(names)}")
-    for key in ("code1", "code2"):
+    for key, family in CODE_CONTROLS.items():
         if getattr(options, key) is not None and key not in names:
-            raise IncompatibleError(f"sample.{key} needs a generator with that code (InfoGAN); this one takes {', '.join(names)}")
+            raise IncompatibleError(f"sample.{key} needs a generator with that code ({family}); this one takes {', '.join(names)}")
     inputs = []
     for name in names:
         if name == "z":
@@ -93,10 +99,11 @@ def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.
             digits = np.full(n, options.label) if options.label is not None else np.arange(n) % dims[name]
             suffix += f"_label_{options.label}" if options.label is not None else ""
             inputs.append(np.eye(dims[name], dtype=np.float32)[digits])
-        elif name in ("code1", "code2"):
+        elif name in CODE_CONTROLS:
             code = parse_code(getattr(options, name), f"sample.{name}", n)
             if code is not None:
                 suffix += f"_{name}_{getattr(options, name)}".replace(":", "_to_")
+                code = np.ascontiguousarray(np.broadcast_to(code, (n, dims[name])))
             inputs.append(code if code is not None else rng.normal(0.0, 0.5, (n, dims[name])).astype(np.float32))
         else:
             inputs.append(rng.normal(0.0, 0.5, (n, dims[name])).astype(np.float32))
@@ -104,7 +111,8 @@ def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.
 
 
 def sample_gan(model: keras.Model, options: SampleConfig, out: ArtifactWriter) -> list[Path]:
-    """A grid from new noise with the book's controls: digit (CGAN/ACGAN/InfoGAN), code1/code2 values or sweeps."""
+    """A grid from new noise with the book's controls: digit (CGAN/ACGAN/InfoGAN/StackedGAN), code1/code2
+    (InfoGAN) or z0/z1 (StackedGAN) values or sweeps."""
     generator = _generator(model)
     rng = np.random.default_rng(int(np.random.randint(0, 2**31 - 1)))  # the job's seed decides
     inputs, suffix = sample_inputs(generator, options, rng, getattr(model, "noise", "uniform"))

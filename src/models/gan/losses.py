@@ -48,3 +48,8 @@ def label_accuracy(one_hot: Any, probabilities: Any) -> Any:
 def mutual_information(code: Any, q: Any) -> Any:
     """InfoGAN's mi_loss: mean over the batch of -sum(c * log(q + eps)); H(c) is a constant."""
     return ops.mean(-ops.sum(code * ops.log(q + keras.config.epsilon()), axis=-1))
+
+
+def mse(target: Any, predicted: Any) -> Any:
+    """Keras' 'mse' as compiled in the book: the mean over features, then over the batch."""
+    return ops.mean(keras.losses.mean_squared_error(target, predicted))

@@ -1,0 +1,76 @@
+"""InfoGAN and StackedGAN through the real `run` entry point on small synthetic images: training by
+steps (StackedGAN's encoder pre-training first), their sample controls, and StackedGAN's exact resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TINY = ("dataset=synthetic", "dataset.options.shape=[8,8,1]", "dataset.options.n_train=64",
+        "dataset.options.n_test=16", "logger.tensorboard=false", "trainer.batch_size=8")
+PRETRAIN_LINE = "stackedgan: pre-training the encoder"
+
+
+def test_infogan_trains_and_samples_a_code_sweep_for_one_digit(run_cli, tmp_path: Path) -> None:
+    trained = run_cli("model=infogan", *TINY, "trainer.steps=1", "trainer.steps_per_epoch=1", "logger.plots=false")
+    assert trained.code == 0, trained.err
+    metrics = trained.metrics()
+    assert metrics["steps_completed"] == 1 and np.isfinite(metrics["train_g_mi_loss"])
+    ckpt = f"ckpt={trained.run_dir}/checkpoints/last.keras"
+    swept = run_cli("task=sample", ckpt, "sample.label=3", "sample.code1=-2:2", run_dir=tmp_path / "sweep")
+    assert swept.code == 0, swept.err
+    assert (tmp_path / "sweep" / "sample_label_3_code1_-2_to_2.png").exists()
+    run_cli("task=sample", ckpt, "sample.code2=1:x", run_dir=tmp_path / "bad").assert_error(
+        "sample.code2='1:x' does not parse", no_run_dir=True)
+    run_cli("task=sample", ckpt, "sample.z0=0", run_dir=tmp_path / "z0").assert_error(
+        "sample.z0", "StackedGAN", no_run_dir=True)
+
+
+@pytest.mark.slow
+def test_stackedgan_pretrains_its_encoder_then_trains_and_samples(run_cli, tmp_path: Path) -> None:
+    trained = run_cli("model=stackedgan", *TINY, "model.encoder_epochs=1", "trainer.steps=2", "trainer.steps_per_epoch=1")
+    assert trained.code == 0, trained.err
+    assert (trained.run_dir / "run.log").read_text().count(PRETRAIN_LINE) == 1
+    metrics = trained.metrics()
+    assert metrics["steps_completed"] == 2 and 0.0 <= metrics["test_encoder_acc"] <= 1.0
+    for name in ("grids/00001.png", "grids/00002.png", "grids.gif", "samples.png", "checkpoints/generator.keras",
+                 "checkpoints/encoder.keras", "checkpoints/last.keras", "adv0_loss.png"):
+        assert (trained.run_dir / name).exists(), name
+    generator = f"ckpt={trained.run_dir}/checkpoints/generator.keras"
+    drawn = run_cli("task=sample", generator, "sample.label=3", "sample.z0=-4:4", "sample.z1=0", run_dir=tmp_path / "z")
+    assert drawn.code == 0, drawn.err
+    assert (tmp_path / "z" / "sample_label_3_z1_0_z0_-4_to_4.png").exists()
+    run_cli("task=sample", generator, "sample.label=12", run_dir=tmp_path / "twelve").assert_error(
+        "sample.label=12", "0-9", no_run_dir=True)
+    run_cli("task=sample", generator, "sample.z1=a:b", run_dir=tmp_path / "bad").assert_error(
+        "sample.z1='a:b' does not parse", "-1:1", no_run_dir=True)
+
+
+def _state(path: Path) -> list[np.ndarray]:
+    from runner.tasks import load_checkpoint
+
+    model = load_checkpoint(path)
+    optimizers = (model.optimizer, model.d_optimizer, model.g1_optimizer, model.d1_optimizer)
+    return [np.asarray(v) for v in model.weights + [v for o in optimizers for v in o.variables]] + [
+        np.asarray(s) for s in model._seed_states()]
+
+
+@pytest.mark.slow
+def test_a_resumed_stackedgan_matches_an_uninterrupted_one_without_pretraining_again(run_cli, tmp_path: Path) -> None:
+    args = ("model=stackedgan", *TINY, "model.encoder_epochs=1", "trainer.steps_per_epoch=2",
+            "trainer.deterministic=true", "logger.plots=false")
+    straight = run_cli(*args, "trainer.steps=4", run_dir=tmp_path / "straight")
+    assert straight.code == 0, straight.err
+    first = run_cli(*args, "trainer.steps=2", run_dir=tmp_path / "resumed")
+    assert first.code == 0, first.err
+    resumed = run_cli(*args, "trainer.steps=4", run_dir=tmp_path / "resumed")
+    assert resumed.code == 0, resumed.err
+    assert resumed.metrics()["resumed_from_epoch"] == 1 and resumed.metrics()["steps_completed"] == 4
+    assert (tmp_path / "resumed" / "run.log").read_text().count(PRETRAIN_LINE) == 1  # only the first run's
+    # Not bit-exact (unlike WGAN's test): after the reload a few weights differ by float round-off
+    # (observed: 7e-9 absolute, 1.4e-5 relative), a cause not found yet; a wrong RNG state, optimizer
+    # or a repeated pre-training moves them by orders of magnitude more.
+    for a, b in zip(_state(tmp_path / "straight/checkpoints/last.keras"), _state(tmp_path / "resumed/checkpoints/last.keras")):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
