@@ -13,6 +13,7 @@ TINY = ("dataset=synthetic", "dataset.options.shape=[8,8,1]", "dataset.options.n
 PRETRAIN_LINE = "stackedgan: pre-training the encoder"
 
 
+@pytest.mark.slow  # ~60 s on 2 cores; tests/cli/test_gan_cli.py keeps the GAN machinery in the fast suite
 def test_infogan_trains_and_samples_a_code_sweep_for_one_digit(run_cli, tmp_path: Path) -> None:
     trained = run_cli("model=infogan", *TINY, "trainer.steps=1", "trainer.steps_per_epoch=1", "logger.plots=false")
     assert trained.code == 0, trained.err
