@@ -2,8 +2,9 @@
 
 A family registers `artifacts=fn(model, data, out)` (called after training),
 `snapshot=fn(model, out, step)` (called at every checkpoint of a step-based run: the GANs' progress
-grids, of which the runner makes an animated GIF at the end) and/or `sample=fn(model, options, out)`
-(task=sample). It gets an `ArtifactData` (examples of the
+grids, of which the runner makes an animated GIF at the end), `prepare=fn(model, data)` (called
+once on a freshly built model before training: examples it keeps as weights, such as CycleGAN's
+fixed test images) and/or `sample=fn(model, options, out)` (task=sample). It gets an `ArtifactData` (examples of the
 run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
 """
 

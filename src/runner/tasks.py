@@ -169,6 +169,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
                 raise IncompatibleError(f"model '{job.model.name}' cannot run on dataset '{dataset_name}': {exc}") from None
             optimizer = job.optimizer.build(job.optimizer_options)
             compile_model(model, job, optimizer, objective)
+            prepare = job.model.meta.get("prepare")
+            if prepare is not None:  # e.g. CycleGAN keeps its fixed test images; a resumed model has them
+                prepare(model, ArtifactData(pipeline))
     write_config(rundir, cfg)
     if job.logger.summary:
         rundir.write_text("summary.txt", model_summary(model))
