@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -273,7 +274,7 @@ def write_cyclegan_artifacts(model: CycleGAN, data: ArtifactData, out: ArtifactW
         out.image_grid(f"test_{name}" if name in ("source", "target") else name, images, cols=_cols(len(images)))
 
 
-def sample_cyclegan(model: keras.Model, options: SampleConfig, out: ArtifactWriter) -> list:
+def sample_cyclegan(model: keras.Model, options: SampleConfig, out: ArtifactWriter) -> list[Path]:
     """Translate the first `sample.n` stored test images source -> target and target -> source."""
     if not isinstance(model, CycleGAN):
         raise IncompatibleError("a lone CycleGAN generator holds no test images; pass the whole model, "
