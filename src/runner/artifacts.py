@@ -2,8 +2,11 @@
 
 A family registers `artifacts=fn(model, data, out)` (called after training),
 `snapshot=fn(model, out, step)` (called at every checkpoint of a step-based run: the GANs' progress
-grids, of which the runner makes an animated GIF at the end), `quality=fn(model, QualityContext)
--> {name: value}` (sample-quality numbers logged during training and into metrics.json) and/or `sample=fn(model, options, out)`
+grids, of which the runner makes an animated GIF at the end), `prepare=fn(model, data)` (called
+once on a freshly built model before training, never on a resumed one: a first phase whose result
+the checkpoints then hold, such as StackedGAN's encoder pre-training or CycleGAN's fixed test
+images), `quality=fn(model, QualityContext) -> {name: value}` (sample-quality numbers logged during
+training and into metrics.json) and/or `sample=fn(model, options, out)`
 (task=sample). It gets an `ArtifactData` (examples of the
 run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
 """
@@ -116,6 +119,10 @@ class ArtifactData:
         x = np.concatenate(inputs)[:n]
         y = None if targets[0] is None else np.concatenate(targets)[:n]
         return x, y
+
+    def training_passes(self, epochs: int) -> tuple[Any, int]:
+        """The training split as `epochs` seeded shuffled passes of batches, and the batches per pass."""
+        return self._pipeline.train(0, epochs), self._pipeline.steps_per_epoch()
 
     def labels(self, split: str = "test") -> np.ndarray:
         """Integer labels of a split, in order."""

@@ -169,11 +169,11 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
                 raise IncompatibleError(f"model '{job.model.name}' cannot run on dataset '{dataset_name}': {exc}") from None
             optimizer = job.optimizer.build(job.optimizer_options)
             compile_model(model, job, optimizer, objective)
-            # A first phase some models need before fit (StackedGAN's encoder): only on a fresh
-            # build, since every checkpoint already holds its result.
-            pretrain = job.model.meta.get("pretrain")
-            if pretrain is not None:
-                pretrain(model, pipeline)
+            # A first phase some models need before fit (StackedGAN's encoder, CycleGAN's fixed
+            # test images): only on a fresh build, since every checkpoint already holds its result.
+            prepare = job.model.meta.get("prepare")
+            if prepare is not None:
+                prepare(model, ArtifactData(pipeline))
     write_config(rundir, cfg)
     if job.logger.summary:
         rundir.write_text("summary.txt", model_summary(model))

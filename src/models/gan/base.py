@@ -53,7 +53,55 @@ def scaled_optimizer(optimizer: keras.optimizers.Optimizer, factor: float) -> ke
     return type(optimizer).from_config(config)
 
 
-class GAN(keras.Model):
+class AdversarialModel(keras.Model):
+    """What every adversarial model here shares, whatever its networks (one G and D, or CycleGAN's
+    two of each): named loss trackers, fixed grid inputs saved as weights, optimizers restored by
+    `compile_from_config`, and RNG states saved in checkpoints, so that a resumed run is exact."""
+
+    def __init__(self, tracked: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in tracked}
+
+    def fixed_input(self, name: str, values: np.ndarray) -> keras.Variable:
+        """A non-trainable weight holding `values`: saved with every checkpoint, so the progress
+        grids of a resumed run continue the same sequence."""
+        return self.add_weight(shape=values.shape, initializer=keras.initializers.Constant(values),
+                               trainable=False, name=f"grid_{name}")
+
+    def _record(self, logs: dict[str, Any]) -> dict[str, Any]:
+        for name, tracker in self.trackers.items():
+            tracker.update_state(logs[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.trackers.values())
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        # `get_compile_config` holds the serialized optimizers: loading rebuilds them (and their
+        # slots) before the checkpoint's optimizer variables are restored.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def _seed_states(self) -> list[Any]:
+        """The state of every random-number generator in the model (sampling, dropout), in a fixed order."""
+        return [generator.state for layer in self._flatten_layers() for generator in layer._seed_generators]
+
+    def save_own_variables(self, store: Any) -> None:
+        # Keras saves weights but not SeedGenerator states; without them a resumed run would draw
+        # the noise (and dropout masks) of step 0 again.
+        super().save_own_variables(store)
+        for i, state in enumerate(self._seed_states()):
+            store[f"rng_{i}"] = keras.ops.convert_to_numpy(state)
+
+    def load_own_variables(self, store: Any) -> None:
+        rng_keys = [key for key in store.keys() if str(key).startswith("rng_")]
+        for i, state in enumerate(self._seed_states()):
+            if f"rng_{i}" in rng_keys:
+                state.assign(store[f"rng_{i}"])
+        super().load_own_variables({key: store[key] for key in store.keys() if key not in rng_keys})
+
+
+class GAN(AdversarialModel):
     """Base of every image GAN here. Subclasses set `tracked` and implement the two loss methods.
 
     Generator inputs are named: `z` first, then the conditions (`labels`, `code1`, ...) in the
@@ -79,7 +127,7 @@ class GAN(keras.Model):
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(self.tracked, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.noise = noise
@@ -90,14 +138,8 @@ class GAN(keras.Model):
         self.grid_size = int(grid_size)
         self.seed = int(seed)
         self.rng = keras.random.SeedGenerator(seed, name="sampling_rng")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.tracked}
-        # The fixed inputs of the progress grids: drawn once, saved with every checkpoint, so the
-        # grids of a resumed run continue the same sequence.
-        self.grid_inputs = [
-            self.add_weight(shape=values.shape, initializer=keras.initializers.Constant(values),
-                            trainable=False, name=f"grid_{name}")
-            for name, values in self.initial_grid_inputs().items()
-        ]
+        # The fixed inputs of the progress grids: drawn once, saved with every checkpoint.
+        self.grid_inputs = [self.fixed_input(name, values) for name, values in self.initial_grid_inputs().items()]
         self.built = True
 
     # -- shapes ----------------------------------------------------------------------------------
@@ -264,15 +306,6 @@ class GAN(keras.Model):
         g_logs = self.generator_losses(self.discriminate(fake_images, fake, training=False), fake)
         return self._record({**d_logs, **g_logs})
 
-    def _record(self, logs: dict[str, Any]) -> dict[str, Any]:
-        for name, tracker in self.trackers.items():
-            tracker.update_state(logs[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return list(self.trackers.values())
-
     def count_params(self) -> int:
         """The networks' parameters (G + D), as the book counts them; the fixed grid inputs and the
         RNG state are variables of the model but not parameters."""
@@ -300,27 +333,6 @@ class GAN(keras.Model):
             "g_optimizer": keras.saving.serialize_keras_object(self.optimizer),
             "jit_compile": self.jit_compile,
         }
-
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        self.compile(**keras.saving.deserialize_keras_object(config))
-
-    def _seed_states(self) -> list[Any]:
-        """The state of every random-number generator in the model (sampling, dropout), in a fixed order."""
-        return [generator.state for layer in self._flatten_layers() for generator in layer._seed_generators]
-
-    def save_own_variables(self, store: Any) -> None:
-        # Keras saves weights but not SeedGenerator states; without them a resumed run would draw
-        # the noise (and dropout masks) of step 0 again.
-        super().save_own_variables(store)
-        for i, state in enumerate(self._seed_states()):
-            store[f"rng_{i}"] = keras.ops.convert_to_numpy(state)
-
-    def load_own_variables(self, store: Any) -> None:
-        rng_keys = [key for key in store.keys() if str(key).startswith("rng_")]
-        for i, state in enumerate(self._seed_states()):
-            if f"rng_{i}" in rng_keys:
-                state.assign(store[f"rng_{i}"])
-        super().load_own_variables({key: store[key] for key in store.keys() if key not in rng_keys})
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,4 @@
-"""The adversarial losses of chapters 4-6, on D's outputs (probabilities unless named logits).
+"""The adversarial losses of chapters 4-7, on D's outputs (probabilities unless named logits).
 
 Each returns a scalar: the batch mean, as Keras' compiled losses were in the book's scripts.
 """
@@ -30,6 +30,11 @@ def real_fake_bce(real: Any, fake: Any, from_logits: bool = False) -> Any:
 def least_squares(target: float, outputs: Any) -> Any:
     """LSGAN (Eqs. 5.2.1-5.2.2): mean squared distance of linear outputs to the target."""
     return ops.mean(ops.square(outputs - target))
+
+
+def absolute_error(outputs: Any, targets: Any) -> Any:
+    """Mean L1 distance (Keras' 'mae'): CycleGAN's cycle and identity losses (Eqs. 7.1.12, 7.1.14)."""
+    return ops.mean(ops.abs(outputs - targets))
 
 
 def wasserstein(sign: float, critic: Any) -> Any:

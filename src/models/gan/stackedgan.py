@@ -43,7 +43,6 @@ from runner.errors import ConfigError
 from runner.registry import MODELS
 
 if TYPE_CHECKING:
-    from data.pipeline import ArrayPipeline
     from runner.artifacts import ArtifactData, ArtifactWriter
 
 log = logging.getLogger("runner")
@@ -262,13 +261,14 @@ class StackedGAN(GAN):
                 **{f"{key}_weight": value for key, value in self.weights_.items()}}
 
 
-def pretrain_encoder(model: StackedGAN, pipeline: ArrayPipeline) -> None:
-    """The registry's `pretrain` hook: `encoder_epochs` passes over the training set, before the GAN steps."""
+def pretrain_encoder(model: StackedGAN, data: ArtifactData) -> None:
+    """The registry's `prepare` hook: `encoder_epochs` passes over the training set, before the GAN steps."""
     if model.encoder_epochs == 0:
         log.info("stackedgan: encoder pre-training skipped (encoder_epochs=0)")
         return
     log.info("stackedgan: pre-training the encoder for %d epochs", model.encoder_epochs)
-    accuracy = model.pretrain(pipeline.train(0, model.encoder_epochs), pipeline.steps_per_epoch(), pipeline.test())
+    passes, steps_per_pass = data.training_passes(model.encoder_epochs)
+    accuracy = model.pretrain(passes, steps_per_pass, data.batches("test"))
     log.info("stackedgan: encoder test accuracy %.1f%%", 100 * accuracy)  # the repository's "Test accuracy" line
 
 
@@ -279,7 +279,7 @@ def write_stackedgan_artifacts(model: StackedGAN, data: ArtifactData, out: Artif
 
 
 @MODELS.register("stackedgan", options=StackedGANOptions, view="image", objective="self_conditional",
-                 **{**GAN_HOOKS, "artifacts": write_stackedgan_artifacts}, pretrain=pretrain_encoder)
+                 **{**GAN_HOOKS, "artifacts": write_stackedgan_artifacts}, prepare=pretrain_encoder)
 def build_stackedgan(opts: StackedGANOptions, input_shape: tuple[int, ...], num_classes: int) -> StackedGAN:
     """enc0 840,640 + enc1 2,570 + gen1 429,312 + gen0 2,593,537 + dis0 1,285,427 + dis1 144,691 params on MNIST."""
     shape = check_gan_options("stackedgan", opts, input_shape)
