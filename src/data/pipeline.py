@@ -222,6 +222,7 @@ class PairPipeline:
         self.domains = (paired.source, paired.target)
         self.source_shape, self.target_shape = (d.image_shape for d in self.domains)
         self.input_shape = self.source_shape
+        self.num_classes = 0  # two image domains: no labels reach the model
         """What a one-input consumer of this pipeline takes: the source images."""
         for d in self.domains:
             if d.gray and d.splits.input_shape[-1] != 3:

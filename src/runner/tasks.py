@@ -16,7 +16,7 @@ import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from data.pipeline import ArrayPipeline, PipelineOptions
+from data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from data.store import DataStore
 from runner.artifacts import ArtifactData, ArtifactWriter, QualityContext
 from runner.callbacks import QualityMonitor, Snapshots
@@ -54,15 +54,16 @@ def configure_tensorflow(job: Job) -> None:
 
 
 def make_pipeline(
-    job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective, batches_per_step: int = 1
-) -> tuple[ArrayPipeline, str]:
+    job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective, batches_per_step: int = 1,
+    two_domains: bool = False,
+) -> tuple[ArrayPipeline | PairPipeline, str]:
     """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline.
     `batches_per_step`: a model that consumes several real batches per step (WGAN's n_critic)
-    gets them concatenated in one pipeline batch."""
+    gets them concatenated in one pipeline batch. `two_domains`: the model translates between two
+    unpaired image domains (CycleGAN) and takes (source, target) batches, each domain shuffled on
+    its own."""
     store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
     splits = job.dataset.build(store, job.dataset_options)
-    x_train, y_train = splits.x_train[: dataset.train_limit], splits.y_train[: dataset.train_limit]
-    x_test, y_test = splits.x_test[: dataset.test_limit], splits.y_test[: dataset.test_limit]
     options = PipelineOptions(
         view=view,
         inputs=inputs,
@@ -77,6 +78,10 @@ def make_pipeline(
         gray_input=dataset.gray_input,
         seed=job.seed,
     )
+    if two_domains:
+        return pair_pipeline(splits, options, dataset.name, dataset.train_limit, dataset.test_limit), dataset.name
+    x_train, y_train = splits.x_train[: dataset.train_limit], splits.y_train[: dataset.train_limit]
+    x_test, y_test = splits.x_test[: dataset.test_limit], splits.y_test[: dataset.test_limit]
     try:
         pipeline = ArrayPipeline(x_train, y_train, x_test, y_test, len(splits.class_names), options)
     except IncompatibleError as exc:
@@ -157,7 +162,8 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         view, inputs = job.model.meta["view"], job.model.meta.get("inputs", 1)
         objective = objective_of(job.model.meta)
         batches_per_step = job.model.meta.get("batches_per_step", lambda options: 1)(job.model_options)
-        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective, batches_per_step)
+        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective, batches_per_step,
+                                               two_domains=job.model.meta.get("two_domains", False))
         resuming = rundir.last_checkpoint.exists()
         if resuming:
             check_resumable(rundir, cfg)

@@ -68,3 +68,24 @@ def test_a_resumed_cyclegan_ends_with_the_weights_of_an_uninterrupted_one(run_cl
     assert resumed.metrics()["resumed_from_epoch"] == 1 and resumed.metrics()["steps_completed"] == 2
     for a, b in zip(_state(tmp_path / "straight/checkpoints/last.keras"), _state(tmp_path / "resumed/checkpoints/last.keras")):
         np.testing.assert_array_equal(a, b)
+
+
+def test_mnist_svhn_without_svhn_files_says_where_to_put_them(run_cli) -> None:
+    run_cli("model=cyclegan", "dataset=mnist_svhn", "model.kernel_size=5").assert_error(
+        "svhn/train_32x32.mat", "not found", no_run_dir=True)
+
+
+@pytest.mark.slow
+def test_cyclegan_translates_mnist32_to_svhn(run_cli, fake_data_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from data.synthetic import write_svhn
+
+    data = tmp_path / "data"
+    shutil.copytree(fake_data_dir, data)
+    write_svhn(data, n_train=32, n_test=8)
+    monkeypatch.setenv("RUNNER_DATA_DIR", str(data))
+    result = run_cli("model=cyclegan", "dataset=mnist_svhn", "model.kernel_size=5", "model.grid_size=4",
+                     "trainer.batch_size=4", "logger.tensorboard=false", "trainer.steps=1", "trainer.steps_per_epoch=1")
+    assert result.code == 0, result.err
+    assert result.metrics()["params"] > 0 and (result.run_dir / "translated_target.png").exists()

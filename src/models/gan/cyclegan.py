@@ -291,7 +291,7 @@ def sample_cyclegan(model: keras.Model, options: SampleConfig, out: ArtifactWrit
     return [out.image_grid(file, images[name], cols=_cols(n)) for name, file in names.items()]
 
 
-@MODELS.register("cyclegan", options=CycleGANOptions, view="image", objective="reconstruct",
+@MODELS.register("cyclegan", options=CycleGANOptions, view="image", objective="reconstruct", two_domains=True,
                  prepare=keep_test_images, snapshot=write_translations,
                  artifacts=write_cyclegan_artifacts, sample=sample_cyclegan)
 def build_cyclegan(opts: CycleGANOptions, input_shape: tuple[int, ...], num_classes: int) -> CycleGAN:
