@@ -77,6 +77,28 @@ class AdversarialModel(keras.Model):
     def metrics(self) -> list[keras.metrics.Metric]:
         return list(self.trackers.values())
 
+    networks: tuple[str, ...] = ()
+    """Attribute names of the sub-networks, which are also the constructor's keyword names."""
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor's other keyword arguments, as saved in the model's config."""
+        return {}
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            **{key: keras.saving.serialize_keras_object(getattr(self, key)) for key in self.networks},
+            **self.settings(),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> AdversarialModel:
+        config = dict(config)
+        nets = {key: keras.saving.deserialize_keras_object(config.pop(key), custom_objects=custom_objects)
+                for key in cls.networks}
+        return cls(**nets, **config)
+
     def compile_from_config(self, config: dict[str, Any]) -> None:
         # `get_compile_config` holds the serialized optimizers: loading rebuilds them (and their
         # slots) before the checkpoint's optimizer variables are restored.
@@ -334,11 +356,8 @@ class GAN(AdversarialModel):
             "jit_compile": self.jit_compile,
         }
 
-    def get_config(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            **{key: keras.saving.serialize_keras_object(getattr(self, key)) for key in self.networks},
             "noise": self.noise,
             "d_steps": self.d_steps,
             "clip_value": self.clip_value,
@@ -347,10 +366,3 @@ class GAN(AdversarialModel):
             "grid_size": self.grid_size,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> GAN:
-        config = dict(config)
-        nets = {key: keras.saving.deserialize_keras_object(config.pop(key), custom_objects=custom_objects)
-                for key in cls.networks}
-        return cls(**nets, **config)

@@ -76,6 +76,8 @@ class CycleGANOptions:
 class CycleGAN(AdversarialModel):
     """G = `g_target` (source -> target), F = `g_source`, D_y = `d_target`, D_x = `d_source`."""
 
+    networks = ("g_target", "g_source", "d_target", "d_source")
+
     def __init__(
         self,
         g_target: keras.Model,
@@ -214,27 +216,14 @@ class CycleGAN(AdversarialModel):
             "jit_compile": self.jit_compile,
         }
 
-    def get_config(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            **{key: keras.saving.serialize_keras_object(getattr(self, key)) for key in NETWORKS},
             "adversarial_weight": self.adversarial_weight,
             "cycle_weight": self.cycle_weight,
             "identity_weight": self.identity_weight,
             "g_lr_scale": self.g_lr_scale,
             "grid_size": self.grid_size,
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> CycleGAN:
-        config = dict(config)
-        nets = [keras.saving.deserialize_keras_object(config.pop(key), custom_objects=custom_objects) for key in NETWORKS]
-        return cls(*nets, **config)
-
-
-NETWORKS = ("g_target", "g_source", "d_target", "d_source")
-"""The four networks, in the constructor's order."""
 
 
 # -- runner hooks ----------------------------------------------------------------------------------

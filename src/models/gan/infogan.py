@@ -72,8 +72,8 @@ class InfoGAN(GAN):
             "g_mi_loss": mi,
         }
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "label_weight": self.label_weight, "code_weight": self.code_weight}
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "label_weight": self.label_weight, "code_weight": self.code_weight}
 
 
 @MODELS.register("infogan", options=InfoGANOptions, view="image", objective="self_conditional", **GAN_HOOKS)

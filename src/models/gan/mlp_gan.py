@@ -57,8 +57,8 @@ class MLPGAN(GAN):
             return {"g_loss": -losses.bce_logits(0.0, fake_out)}
         return {"g_loss": losses.bce_logits(1.0, fake_out)}
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "saturating": self.saturating}
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "saturating": self.saturating}
 
 
 @MODELS.register("gan_mlp", options=MLPGANOptions, view="flat", objective="self",

@@ -256,8 +256,8 @@ class StackedGAN(GAN):
         return float(encoder.evaluate(validation if validation is not None else train.take(steps_per_epoch),
                                       return_dict=True, verbose=0)["accuracy"])
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "encoder_epochs": self.encoder_epochs,
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "encoder_epochs": self.encoder_epochs,
                 **{f"{key}_weight": value for key, value in self.weights_.items()}}
 
 
