@@ -89,3 +89,34 @@ def run_cli(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch
         return Result(code, out.getvalue(), err.getvalue(), run_dir)
 
     return call
+
+
+def checkpoint_state(path: Path) -> list:
+    """Every tensor a checkpoint holds: the weights and the variables of each of its optimizers."""
+    import keras
+    import numpy as np
+
+    from runner.tasks import load_checkpoint
+
+    model = load_checkpoint(path)
+    optimizers = {id(o): o for o in [model.optimizer, *vars(model).values()] if isinstance(o, keras.optimizers.Optimizer)}
+    return [np.asarray(v) for v in model.weights + [v for o in optimizers.values() for v in o.variables]]
+
+
+@pytest.fixture
+def resume_pair(run_cli, tmp_path: Path):
+    """Run `args` for `total` steps in one go and, in a second run dir, for `first` steps and then
+    again for `total` (a resume); returns the resumed Result and both final checkpoints' tensors."""
+
+    def call(args: tuple[str, ...], total: int, first: int) -> tuple[Result, list, list]:
+        straight = run_cli(*args, f"trainer.steps={total}", run_dir=tmp_path / "straight")
+        assert straight.code == 0, straight.err
+        interrupted = run_cli(*args, f"trainer.steps={first}", run_dir=tmp_path / "resumed")
+        assert interrupted.code == 0, interrupted.err
+        resumed = run_cli(*args, f"trainer.steps={total}", run_dir=tmp_path / "resumed")
+        assert resumed.code == 0, resumed.err
+        assert resumed.metrics()["steps_completed"] == total
+        return (resumed, checkpoint_state(tmp_path / "straight/checkpoints/last.keras"),
+                checkpoint_state(tmp_path / "resumed/checkpoints/last.keras"))
+
+    return call

@@ -48,25 +48,13 @@ def test_a_bad_discriminator_names_the_choices(run_cli) -> None:
         "model.discriminator", "patchgan, plain", no_run_dir=True)
 
 
-def _state(path: Path) -> list[np.ndarray]:
-    from runner.tasks import load_checkpoint
-
-    model = load_checkpoint(path)
-    optimizers = (model.optimizer, model.d_target_optimizer, model.d_source_optimizer)
-    return [np.asarray(v) for v in model.weights + [v for o in optimizers for v in o.variables]]
-
-
 @pytest.mark.slow
-def test_a_resumed_cyclegan_ends_with_the_weights_of_an_uninterrupted_one(run_cli, tmp_path: Path) -> None:
+def test_a_resumed_cyclegan_ends_with_the_weights_of_an_uninterrupted_one(resume_pair) -> None:
     args = (*TINY, "trainer.steps_per_epoch=1", "trainer.deterministic=true", "logger.plots=false")
-    straight = run_cli(*args, "trainer.steps=2", run_dir=tmp_path / "straight")
-    assert straight.code == 0, straight.err
-    first = run_cli(*args, "trainer.steps=1", run_dir=tmp_path / "resumed")
-    assert first.code == 0, first.err
-    resumed = run_cli(*args, "trainer.steps=2", run_dir=tmp_path / "resumed")
-    assert resumed.code == 0, resumed.err
-    assert resumed.metrics()["resumed_from_epoch"] == 1 and resumed.metrics()["steps_completed"] == 2
-    for a, b in zip(_state(tmp_path / "straight/checkpoints/last.keras"), _state(tmp_path / "resumed/checkpoints/last.keras")):
+    resumed, straight_state, resumed_state = resume_pair(args, total=2, first=1)
+    assert resumed.metrics()["resumed_from_epoch"] == 1
+    assert len(straight_state) == len(resumed_state)
+    for a, b in zip(straight_state, resumed_state):
         np.testing.assert_array_equal(a, b)
 
 
