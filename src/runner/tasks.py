@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from data.pipeline import ArrayPipeline, PipelineOptions
 from data.store import DataStore
 from runner.artifacts import ArtifactData, ArtifactWriter
+from runner.callbacks import load_resumable
 from runner.errors import CheckpointError, IncompatibleError, RunnerError
 from runner.loops.fit import FitData, fit
 from runner.objectives import Objective, objective_of
@@ -153,10 +154,10 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         view, inputs = job.model.meta["view"], job.model.meta.get("inputs", 1)
         objective = objective_of(job.model.meta)
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
-        resuming = rundir.last_checkpoint.exists()
+        resuming = bool(rundir.resume_candidates())
         if resuming:
             check_resumable(rundir, cfg)
-            model = load_checkpoint(rundir.last_checkpoint)
+            model, resumed_from = load_resumable(rundir, load_checkpoint)
         else:
             try:
                 model = job.model.build(job.model_options, pipeline.input_shape, pipeline.num_classes)
@@ -171,14 +172,16 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     steps = job.trainer.steps_per_epoch or pipeline.steps_per_epoch()
     initial_epoch = int(model.optimizer.iterations.numpy()) // steps
     if resuming:
-        log.info("resuming from %s: %d of %d epochs done", rundir.last_checkpoint, initial_epoch, job.trainer.epochs)
+        log.info("resuming from %s: %d of %d epochs done", resumed_from, initial_epoch, job.trainer.epochs)
+    nan_recoveries = 0
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
             steps_per_epoch=steps,
             validation=pipeline.test() if job.trainer.validate else None,
+            train_from=lambda epoch: pipeline.train(epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
         )
-        fit(
+        outcome = fit(
             model,
             data,
             job.trainer,
@@ -187,7 +190,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
             base_lr=job.optimizer_options.learning_rate,
             tensorboard=job.logger.tensorboard,
             resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
+            load=load_checkpoint,
         )
+        model, nan_recoveries = outcome.model, outcome.nan_recoveries
     else:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
@@ -211,6 +216,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "best_epoch": state.get("best_epoch"),
         "resumed_from_epoch": initial_epoch if resuming else None,
         "train_seconds": state.get("train_seconds"),
+        "nan_recoveries": nan_recoveries,
         "status": "completed",
     }
     write_family_artifacts = job.model.meta.get("artifacts")
