@@ -80,6 +80,12 @@ def unknown_flag(argv: list[str]) -> str | None:
     return None
 
 
+def _deletable(key: str) -> bool:
+    """Keys whose deletion is harmless: options typed by a builder's dataclass, whose default then
+    applies. Every other key is read by the runner as is, so `~key` would fail inside the job."""
+    return key.startswith(("model.", "optimizer.", "dataset.options.")) and not key.endswith(".name")
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -128,6 +134,9 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
         key = override.key_or_group
         if key.startswith("hydra"):
             continue  # Hydra's own settings: Hydra checks them itself
+        if override.is_delete() and key not in groups and not _deletable(key):
+            return (f"'{override.input_line}' would delete a key the runner reads; set it instead ({key}=...); "
+                    f"only options under model., optimizer. and dataset.options. (their defaults apply) can be deleted")
         if override.is_sweep_override() and not multirun:
             return f"'{override.input_line}' is a sweep: add -m (--multirun) to run one job per value"
         if override.is_sweep_override() and not override.is_discrete_sweep():

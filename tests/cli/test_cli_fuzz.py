@@ -13,7 +13,7 @@ import string
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from runner.cli import _INFO_FLAGS, config_groups
@@ -83,6 +83,8 @@ def check_outcome(run_cli, tmp_path: Path, argv: list[str]) -> None:
 @settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                                      HealthCheck.too_slow])
 @given(argv=overrides(["mlp", "mlpp"]))
+@example(argv=["~seed"])  # found by the slow variant: passed validation, then a traceback in the job
+@example(argv=["-x"])  # argparse's usage block, before unknown flags were refused in one line
 def test_random_overrides_end_in_a_run_or_one_line(run_cli, tmp_path: Path, argv: list[str]) -> None:
     check_outcome(run_cli, tmp_path, argv)
 
