@@ -105,18 +105,35 @@ def timed_process(argv: list[str], expect: int, env: dict[str, str], cwd: Path) 
     return elapsed
 
 
+# Runs argv[2:] and writes that child's ru_maxrss to the fd numbered argv[1]. On Linux a child's ru_maxrss starts at
+# its parent's resident size at fork (the high-water mark survives exec), so measured straight from
+# this process, which holds TensorFlow and trained models by then, every job read the same 1.6 GB.
+# The relay is a bare interpreter: its children start from its few MB.
+_RSS_RELAY = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "os.write(int(sys.argv[1]), str(usage.ru_maxrss).encode())\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def peak_rss_mb(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     """Peak resident set size (ru_maxrss) of one child process, in MB; RuntimeError unless it exits 0."""
+    read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's maximum
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        proc = subprocess.Popen([sys.executable, "-c", _RSS_RELAY, str(write_end), *argv], cwd=cwd, env=env,
+                                stdout=subprocess.DEVNULL, stderr=err, pass_fds=(write_end,))
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            maxrss = reader.read().decode()
+        proc.wait()
+        if proc.returncode != 0 or not maxrss:
             err.seek(0)
             tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
             raise RuntimeError(f"{' '.join(argv[:4])}... exited {proc.returncode}: {' | '.join(tail)}")
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-    return usage.ru_maxrss * scale / 1e6
+    return int(maxrss) * scale / 1e6
 
 
 def summarize(timings: dict[str, list[float]]) -> dict[str, float]:

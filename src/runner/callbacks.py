@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 
-from runner.errors import RunnerError
+from runner.errors import CheckpointError, RunnerError
 from runner.rundir import RunDir
 from runner.schema import LRScheduleConfig, PlateauConfig
+
+
+log = logging.getLogger("runner")
 
 
 class Checkpoints(keras.callbacks.Callback):
@@ -20,7 +26,10 @@ class Checkpoints(keras.callbacks.Callback):
 
     The epoch to resume from is not stored beside the checkpoint but derived from the optimizer's
     step counter inside it, so a kill between two writes can never pair weights with a wrong epoch.
-    `state.json` holds what only the callbacks know (best value so far, plateau state).
+    `state.json` holds what only the callbacks know (best value so far, plateau state), and under
+    `previous` the same for the epoch before. Before each save the old `last.keras` becomes
+    `previous.keras`: atomic writes stop a kill from corrupting a checkpoint, but not a bad disk
+    or a copy gone wrong, and then resume falls back on it (`load_resumable`).
     """
 
     def __init__(self, rundir: RunDir, monitor: str, mode: str, extra_state: list[keras.callbacks.Callback]) -> None:
@@ -33,6 +42,7 @@ class Checkpoints(keras.callbacks.Callback):
         self.extra_state = extra_state
         self.started = time.time()
         self.earlier_seconds = 0.0  # training time of earlier, interrupted invocations
+        self.last_state: dict[str, Any] | None = None
 
     def restore(self, state: dict) -> None:
         self.best = state.get("best", self.best)
@@ -43,6 +53,7 @@ class Checkpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
+        self.rundir.rotate_last_checkpoint()
         self.rundir.write_atomic(self.rundir.last_checkpoint, lambda p: self.model.save(p))
         value = logs.get(self.monitor)
         if value is not None and self.better(value, self.best):
@@ -58,7 +69,46 @@ class Checkpoints(keras.callbacks.Callback):
             "train_seconds": round(self.earlier_seconds + time.time() - self.started, 3),
         }
         state.update({type(cb).__name__: cb.get_state() for cb in self.extra_state})  # type: ignore[attr-defined]
+        if self.last_state is not None:
+            state["previous"] = self.last_state
+        self.last_state = {k: v for k, v in state.items() if k != "previous"}
         self.rundir.write_json("checkpoints/state.json", state)
+
+
+def state_for_epoch(state: dict[str, Any] | None, epochs_done: int) -> dict[str, Any] | None:
+    """The callbacks' state that belongs to a checkpoint after `epochs_done` epochs: the latest
+    one, or the `previous` one when resume fell back on previous.keras."""
+    if not state:
+        return state
+    previous = state.get("previous")
+    if state.get("epochs_completed") != epochs_done and previous and previous.get("epochs_completed") == epochs_done:
+        return previous
+    return state
+
+
+def load_resumable(rundir: RunDir, load: Callable[[Path], keras.Model]) -> tuple[keras.Model, Path]:
+    """The newest checkpoint of `rundir` that loads: last.keras, else previous.keras.
+
+    A checkpoint that fails to load is reported in one log line and renamed aside (kept, never
+    deleted: the next save would otherwise overwrite the evidence). If none loads, the run dir is
+    left exactly as found and the error names every file tried.
+    """
+    failed: list[tuple[Path, str]] = []
+    for path in rundir.resume_candidates():
+        try:
+            model = load(path)
+        except CheckpointError as exc:
+            failed.append((path, str(exc)))
+            continue
+        for bad, reason in failed:
+            kept = rundir.set_aside(bad)
+            log.warning("corrupt checkpoint skipped: %s; kept as %s; resuming from %s", reason, kept.name, path.name)
+        return model, path
+    tried = "; ".join(reason for _, reason in failed) or f"no checkpoint in {rundir.checkpoints}"
+    raise CheckpointError(
+        f"cannot resume: {tried}; no earlier good checkpoint (files kept); "
+        f"move {rundir.checkpoints} away to start over, or choose a new hydra.run.dir"
+    )
 
 
 class LearningRateControl(keras.callbacks.Callback):
@@ -78,6 +128,7 @@ class LearningRateControl(keras.callbacks.Callback):
         self.wait = 0
         self.cooldown_left = 0
         self.best = math.inf
+        self.scale = 1.0  # lowered by NaN recovery; unlike the plateau multiplier never reset
 
     def schedule_factor(self, epoch: int) -> float:
         passed = sum(1 for boundary in self.schedule.boundaries if epoch > boundary)
@@ -89,7 +140,7 @@ class LearningRateControl(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = self.current_lr(epoch)
 
     def current_lr(self, epoch: int) -> float:
-        lr = self.base_lr * self.schedule_factor(epoch) * self.multiplier
+        lr = self.base_lr * self.scale * self.schedule_factor(epoch) * self.multiplier
         return max(lr, self.plateau.min_lr) if self.plateau is not None and self.multiplier < 1 else lr
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -112,17 +163,27 @@ class LearningRateControl(keras.callbacks.Callback):
                 self.cooldown_left, self.wait = self.plateau.cooldown, 0
 
     def get_state(self) -> dict:
-        return {"multiplier": self.multiplier, "wait": self.wait, "cooldown_left": self.cooldown_left, "best": self.best}
+        return {"multiplier": self.multiplier, "wait": self.wait, "cooldown_left": self.cooldown_left, "best": self.best,
+                "scale": self.scale}
 
     def set_state(self, state: dict) -> None:
         for key, value in state.items():
             setattr(self, key, value)
 
 
-class StopOnNaN(keras.callbacks.Callback):
-    """A NaN or infinite loss ends the run with the epoch and step, keeping the last good checkpoint.
+class LossDiverged(RunnerError):
+    """The loss became NaN or infinite; carries where, so that the fit loop can roll back."""
 
-    Every logged loss is watched (`loss`, or a GAN's `d_loss` and `g_loss`)."""
+    def __init__(self, message: str, epoch: int, step: int) -> None:
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """A NaN or infinite loss ends `fit` at once with the epoch and step, before the epoch's
+    checkpoint could save the broken weights. Every logged loss is watched (`loss`, or a GAN's
+    `d_loss` and `g_loss`). The fit loop then stops or recovers (`trainer.nan_policy`); uncaught,
+    `LossDiverged` is an ordinary one-line error."""
 
     def __init__(self, rundir: RunDir) -> None:
         super().__init__()
@@ -140,10 +201,45 @@ class StopOnNaN(keras.callbacks.Callback):
     def _check(self, name: str, loss: float, batch: int) -> None:
         if not math.isfinite(loss):
             kept = self.rundir.last_checkpoint if self.rundir.last_checkpoint.exists() else "none yet"
-            raise RunnerError(
+            raise LossDiverged(
                 f"{name} became {loss} at epoch {self.epoch + 1}, step {batch + 1}; stopped "
-                f"(last good checkpoint: {kept}); lower optimizer.learning_rate or check the data"
+                f"(last good checkpoint: {kept}); lower optimizer.learning_rate, check the data, "
+                f"or set trainer.nan_policy=recover",
+                self.epoch,
+                batch,
             )
+
+
+def lower_learning_rate(
+    model: keras.Model, factor: float, control: LearningRateControl | None, before: float | None = None
+) -> float:
+    """Lower the learning rate the next epoch will use by `factor`; returns the new value: the
+    schedule's scale with the runner's schedule/plateau control, else the optimizer's rate (the
+    initial rate of a Keras decay schedule).
+
+    `before` is the value this returned at the previous roll-back of this invocation: the
+    checkpoint just reloaded may predate that roll-back and hold the original rate, and a second
+    roll-back must go lower than the first, not back to the same rate.
+    With the runner's control the factor goes into its persistent `scale` (saved in state.json;
+    it sets the optimizer's rate every epoch). Otherwise the optimizer's own rate is set, which the
+    next checkpoint saves; a decay schedule is rebuilt from its config with a lower initial rate.
+    """
+    if control is not None:
+        control.scale = (control.scale if before is None else before) * factor
+        return control.scale
+    optimizer = model.optimizer
+    current = optimizer._learning_rate  # the variable or the schedule, whichever it was built with
+    if isinstance(current, keras.optimizers.schedules.LearningRateSchedule):
+        config = current.get_config()
+        if "initial_learning_rate" not in config:
+            raise RunnerError(f"trainer.nan_policy=recover cannot lower a {type(current).__name__} learning rate; "
+                              f"use trainer.nan_policy=stop with this optimizer")
+        config["initial_learning_rate"] = (config["initial_learning_rate"] if before is None else before) * factor
+        optimizer.learning_rate = type(current).from_config(config)
+        return float(config["initial_learning_rate"])
+    lowered = (float(keras.ops.convert_to_numpy(optimizer.learning_rate)) if before is None else before) * factor
+    optimizer.learning_rate = lowered
+    return lowered
 
 
 class Snapshots(keras.callbacks.Callback):

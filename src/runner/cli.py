@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ _INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--in
                "--shell-completion", "-sc", "--resolve", "--package", "-p"}
 _FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
                      "--experimental-rerun", "--cfg", "-c", "--package", "-p", "--info", "-i"}
+_OTHER_FLAGS = {"-m", "--multirun", "-r", "--run"}
 _MAX_VALIDATED_JOBS = 64
 
 register_schema()
@@ -60,6 +62,28 @@ def split_argv(argv: list[str]) -> tuple[list[str], bool]:
         else:
             overrides.append(arg)
     return overrides, multirun
+
+
+def unknown_flag(argv: list[str]) -> str | None:
+    """The first argument that looks like a flag but is none of Hydra's, as a one-line error
+    (argparse would answer it with a usage block and a traceback-free but multi-line message)."""
+    known = _INFO_FLAGS | _FLAGS_WITH_VALUE | _OTHER_FLAGS
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if arg.startswith("-") and name not in known:
+            return f"unknown option '{arg}'; valid: {', '.join(sorted(known))}, or key=value overrides"
+        skip = arg in _FLAGS_WITH_VALUE
+    return None
+
+
+def _deletable(key: str) -> bool:
+    """Keys whose deletion is harmless: options typed by a builder's dataclass, whose default then
+    applies. Every other key is read by the runner as is, so `~key` would fail inside the job."""
+    return key.startswith(("model.", "optimizer.", "dataset.options.")) and not key.endswith(".name")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -110,6 +134,9 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
         key = override.key_or_group
         if key.startswith("hydra"):
             continue  # Hydra's own settings: Hydra checks them itself
+        if override.is_delete() and key not in groups and not _deletable(key):
+            return (f"'{override.input_line}' would delete a key the runner reads; set it instead ({key}=...); "
+                    f"only options under model., optimizer. and dataset.options. (their defaults apply) can be deleted")
         if override.is_sweep_override() and not multirun:
             return f"'{override.input_line}' is a sweep: add -m (--multirun) to run one job per value"
         if override.is_sweep_override() and not override.is_discrete_sweep():
@@ -143,6 +170,50 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
     return None
 
 
+def _override_value(overrides: list[str], key: str) -> str | None:
+    """The last `key=value` among the overrides (what Hydra would use), if any."""
+    value = None
+    for override in overrides:
+        name, sep, rest = override.lstrip("+").partition("=")
+        if sep and name == key:
+            value = rest
+    return value
+
+
+def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
+    """None if the run (or sweep) dir can be created and written, else the one-line error.
+
+    Hydra creates the dir before the job starts and answers a failure with a traceback, so this
+    runs first: the nearest existing folder on the way to the dir must take a new file. Only the
+    part before any `${...}` interpolation (the date and time of the default) is looked at.
+    """
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    target = _override_value(overrides, key)
+    if target is None:
+        from hydra import compose, initialize_config_dir
+
+        jobs = [o for o in overrides if not o.startswith("hydra") and "," not in o]
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
+            try:
+                target = str(compose("config", overrides=jobs).paths.output_dir)
+            except Exception:  # a sweep value or interpolation we cannot resolve here: Hydra will tell
+                return None
+    static = target.split("${", 1)[0] or "."
+    path = Path(static).expanduser().absolute()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{key}={target} cannot be created: {existing} is a file, not a folder; choose another {key}"
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"{key}={target} is not writable ({exc.strerror} in {existing}); choose another {key} or paths.output_dir"
+    return None
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_entry(cfg: DictConfig) -> Any:
     from runner.tasks import run_task  # TensorFlow is imported here, once a job really runs
@@ -161,9 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set
+    problem = unknown_flag(argv)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if not any(arg in _INFO_FLAGS for arg in argv):
         overrides, multirun = split_argv(argv)
-        problem = validate(overrides, multirun)
+        problem = validate(overrides, multirun) or output_dir_problem(overrides, multirun)
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2

@@ -7,7 +7,9 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
     history.csv        one row per epoch (Keras CSVLogger)
     summary.txt        the model summary with parameter counts
     *.png              training curves
-    checkpoints/       best.keras, last.keras, state.json (resume bookkeeping)
+    checkpoints/       best.keras, last.keras, previous.keras (the last.keras before it: the
+                       fallback when last.keras is found corrupt), state.json (resume bookkeeping),
+                       *.corrupt-<time>.keras (a checkpoint found corrupt, moved aside, never deleted)
     tensorboard/       event files
 A file is first written beside its target and then renamed over it, so a killed run never leaves
 a half-written file under a final name.
@@ -20,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -57,12 +60,55 @@ class RunDir:
         return self.checkpoints / "best.keras"
 
     @property
+    def previous_checkpoint(self) -> Path:
+        return self.checkpoints / "previous.keras"
+
+    @property
     def state_file(self) -> Path:
         return self.checkpoints / "state.json"
 
+    def resume_candidates(self) -> list[Path]:
+        """The checkpoints a resume may start from, newest first (only those on disk)."""
+        return [p for p in (self.last_checkpoint, self.previous_checkpoint) if p.exists()]
+
     def has_run(self) -> bool:
         """Whether an earlier job already left results here (so this one resumes, or must not delete)."""
-        return self.last_checkpoint.exists() or self.file("metrics.json").exists()
+        return bool(self.resume_candidates()) or self.file("metrics.json").exists()
+
+    def _only_hydra_files(self) -> bool:
+        try:
+            return set(os.listdir(self.path)) <= {".hydra", "run.log"}
+        except OSError:
+            return False
+
+    # -- checkpoint rotation -------------------------------------------------------------------
+    def rotate_last_checkpoint(self) -> None:
+        """Make the current last.keras the previous one, before a new last.keras is written.
+
+        A hard link renamed over previous.keras: atomic, no copy, and last.keras stays in place,
+        so a kill at any point leaves a loadable last.keras (the resume point) on disk.
+        """
+        if not self.last_checkpoint.exists():
+            return
+        tmp = self.checkpoints / f".previous.keras.{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self.last_checkpoint, tmp)
+        except OSError:  # a file system without hard links: copy instead
+            shutil.copyfile(self.last_checkpoint, tmp)
+        os.replace(tmp, self.previous_checkpoint)
+
+    def set_aside(self, path: Path) -> Path:
+        """Rename a corrupt file out of the way (kept for inspection, never deleted), so that
+        the next save does not overwrite it; returns its new name."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = path.with_name(f"{path.stem}.corrupt-{stamp}{path.suffix}")
+        n = 1
+        while target.exists():
+            target = path.with_name(f"{path.stem}.corrupt-{stamp}-{n}{path.suffix}")
+            n += 1
+        os.replace(path, target)
+        return target
 
     # -- checks --------------------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -79,9 +125,11 @@ class RunDir:
         """Delete the run dir when setup fails before this job wrote anything of its own.
 
         Hydra creates the dir (and .hydra/) before the job starts; an unknown option or an
-        impossible model/dataset pair found at that point should leave nothing behind.
+        impossible model/dataset pair found at that point should leave nothing behind. Only a dir
+        holding nothing but Hydra's own files counts as fresh: anything else in it (an earlier,
+        unfinished run; files the user keeps there) is never deleted.
         """
-        fresh = not self.has_run()
+        fresh = not self.has_run() and self._only_hydra_files()
         try:
             yield
         except RunnerError:

@@ -162,6 +162,22 @@ class QualityConfig:
 
 
 @dataclass
+class NanRecoveryConfig:
+    """What `trainer.nan_policy=recover` does when the loss stops being finite."""
+
+    max_trials: int = 3
+    """Roll-backs allowed in one invocation; the next NaN after the last one ends the run."""
+    lr_factor: float = 0.1
+    """Each roll-back multiplies the learning rate (and any schedule) by this."""
+
+    def __post_init__(self) -> None:
+        if self.max_trials < 1:
+            raise ConfigError(f"trainer.nan_recovery.max_trials must be >= 1, got {self.max_trials}")
+        if not 0 < self.lr_factor < 1:
+            raise ConfigError(f"trainer.nan_recovery.lr_factor must be in (0, 1), got {self.lr_factor}")
+
+
+@dataclass
 class TrainerConfig:
     epochs: int = 20
     """Training epochs."""
@@ -192,6 +208,11 @@ class TrainerConfig:
     """XLA: auto (Keras: on for GPU, off for CPU), true or false. XLA is 3-7x slower on CPU."""
     verbose: str = "auto"
     """Progress output: auto (a bar on a terminal, one line per epoch otherwise), bar, line or none."""
+    nan_policy: str = "stop"
+    """On a NaN/Inf loss: stop (end with the epoch and step, keep the last good checkpoint) or
+    recover (roll back to the last good checkpoint, lower the learning rate, go on)."""
+    nan_recovery: NanRecoveryConfig = field(default_factory=NanRecoveryConfig)
+    """How often `recover` may roll back, and by how much it lowers the learning rate."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -206,6 +227,8 @@ class TrainerConfig:
             raise ConfigError(f"trainer.jit_compile must be auto, true or false, got '{self.jit_compile}'")
         if self.verbose not in ("auto", "bar", "line", "none"):
             raise ConfigError(f"trainer.verbose must be auto, bar, line or none, got '{self.verbose}'")
+        if self.nan_policy not in ("stop", "recover"):
+            raise ConfigError(f"trainer.nan_policy must be stop or recover, got '{self.nan_policy}'")
 
 
     def _derive_epochs_from_steps(self) -> None:

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from data.store import DataStore
 from runner.artifacts import ArtifactData, ArtifactWriter, QualityContext
-from runner.callbacks import QualityMonitor, Snapshots
+from runner.callbacks import QualityMonitor, Snapshots, load_resumable
 from runner.errors import CheckpointError, IncompatibleError, RunnerError
 from runner.loops.fit import FitData, fit
 from runner.objectives import Objective, objective_of
@@ -164,10 +164,10 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         batches_per_step = job.model.meta.get("batches_per_step", lambda options: 1)(job.model_options)
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective, batches_per_step,
                                                two_domains=job.model.meta.get("two_domains", False))
-        resuming = rundir.last_checkpoint.exists()
+        resuming = bool(rundir.resume_candidates())
         if resuming:
             check_resumable(rundir, cfg)
-            model = load_checkpoint(rundir.last_checkpoint)
+            model, resumed_from = load_resumable(rundir, load_checkpoint)
         else:
             try:
                 model = job.model.build(job.model_options, pipeline.input_shape, pipeline.num_classes)
@@ -187,7 +187,8 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     steps = job.trainer.steps_per_epoch or pipeline.steps_per_epoch()
     initial_epoch = int(model.optimizer.iterations.numpy()) // steps
     if resuming:
-        log.info("resuming from %s: %d of %d epochs done", rundir.last_checkpoint, initial_epoch, job.trainer.epochs)
+        log.info("resuming from %s: %d of %d epochs done", resumed_from, initial_epoch, job.trainer.epochs)
+    nan_recoveries = 0
     snapshot = job.model.meta.get("snapshot") if job.logger.plots else None
     measure = quality_measure(job)
     monitors: list[keras.callbacks.Callback] = []
@@ -200,8 +201,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
             steps_per_epoch=steps,
             validation=pipeline.test() if job.trainer.validate else None,
+            train_from=lambda epoch: pipeline.train(epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
         )
-        fit(
+        outcome = fit(
             model,
             data,
             job.trainer,
@@ -211,7 +213,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
             tensorboard=job.logger.tensorboard,
             resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
             extra_callbacks=monitors,
+            load=load_checkpoint,
         )
+        model, nan_recoveries = outcome.model, outcome.nan_recoveries
     else:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
@@ -239,6 +243,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "best_epoch": state.get("best_epoch"),
         "resumed_from_epoch": initial_epoch if resuming else None,
         "train_seconds": state.get("train_seconds"),
+        "nan_recoveries": nan_recoveries,
         "status": "completed",
     }
     write_family_artifacts = job.model.meta.get("artifacts")

@@ -103,7 +103,11 @@ def test_console_script_exit_code_and_no_tensorflow_on_the_error_path(tmp_path: 
         "import sys; from runner.cli import main; rc = main(['model=mlpp']); "
         "assert 'tensorflow' not in sys.modules; sys.exit(rc)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    # The child imports this checkout's runner, not whichever one the venv has installed.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(runner.__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env=env)
     assert proc.returncode == 2, proc.stderr
     models = ", ".join(sorted(config_groups()["model"]))
     assert proc.stderr.strip() == f"error: unknown model 'mlpp' (did you mean 'mlp'?); valid: {models}"

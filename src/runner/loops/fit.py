@@ -7,15 +7,29 @@ handling exist once.
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from runner.callbacks import Checkpoints, LearningRateControl, StopOnNaN
+from runner.callbacks import (
+    Checkpoints,
+    LearningRateControl,
+    LossDiverged,
+    StopOnNaN,
+    load_resumable,
+    lower_learning_rate,
+    state_for_epoch,
+)
+from runner.errors import RunnerError
 from runner.rundir import RunDir
 from runner.schema import TrainerConfig
+
+log = logging.getLogger("runner")
 
 
 @dataclass
@@ -25,6 +39,17 @@ class FitData:
     train: tf.data.Dataset
     steps_per_epoch: int
     validation: tf.data.Dataset | None
+    train_from: Callable[[int], tf.data.Dataset] | None = None
+    """The training stream starting at a given epoch: what a NaN roll-back replays from
+    (None: this family cannot roll back, and `nan_policy=recover` stops like `stop`)."""
+
+
+@dataclass
+class FitOutcome:
+    """The model at the end of training (a roll-back replaces the object) and how often it rolled back."""
+
+    model: keras.Model
+    nan_recoveries: int
 
 
 def progress_verbosity(setting: str) -> int:
@@ -44,6 +69,13 @@ def trim_history(rundir: RunDir, epochs_kept: int) -> None:
     if not path.exists():
         return
     lines = path.read_text().splitlines(keepends=True)
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.split(",", 1)[0].strip().isdigit():
+            # A row we cannot date would be kept or dropped blindly; the file is left as it is.
+            raise RunnerError(
+                f"{path} line {number} is not a history row (it should start with an epoch number, "
+                f"got {line.strip()[:40]!r}); repair or move the file away, then re-run to resume"
+            )
     kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epochs_kept]
     if kept != lines:
         rundir.write_text("history.csv", "".join(kept))
@@ -59,11 +91,21 @@ def fit(
     base_lr: float,
     tensorboard: bool,
     resume_state: dict | None,
-    extra_callbacks: list[keras.callbacks.Callback] = (),
-) -> None:
+    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
+    load: Callable[[Path], keras.Model] | None = None,
+) -> FitOutcome:
     """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch.
+
     `extra_callbacks` (progress grids, quality measurements) run before the CSV log and the
-    checkpoint, so that what they add to the epoch's logs is recorded and can be monitored."""
+    checkpoint, so that what they add to the epoch's logs is recorded and can be monitored.
+
+    With `trainer.nan_policy=recover` (and `load`, the checkpoint loader, and `data.train_from`),
+    a NaN/Inf loss rolls the model back to the last good checkpoint, lowers the learning rate by
+    `nan_recovery.lr_factor` and trains on from there, at most `nan_recovery.max_trials` times.
+    Like TF Model Garden's recovery trials, divergence is judged per invocation and the roll-back
+    goes to a checkpoint on disk, not to weights in memory; unlike it, the learning rate is lowered,
+    since replaying the same seeded batches at the same rate would diverge the same way.
+    """
     lr_control = (
         LearningRateControl(base_lr, trainer.lr_schedule, trainer.plateau)
         if trainer.lr_schedule.boundaries or trainer.plateau.enabled
@@ -72,11 +114,60 @@ def fit(
     monitor = trainer.checkpoint.monitor
     if data.validation is None and monitor.startswith("val_"):
         monitor = monitor[len("val_"):]  # no validation data: judge the best epoch on training metrics
-    if initial_epoch > 0:
-        trim_history(rundir, initial_epoch)
     checkpoints = Checkpoints(rundir, monitor, trainer.checkpoint.mode, [lr_control] if lr_control else [])
     if resume_state:
-        checkpoints.restore(resume_state)
+        checkpoints.restore(state_for_epoch(resume_state, initial_epoch))
+    recover = trainer.nan_policy == "recover" and load is not None and data.train_from is not None
+    if recover and not rundir.resume_candidates():
+        # Epoch 1 may diverge too: keep the starting weights as the checkpoint to roll back to.
+        rundir.write_atomic(rundir.last_checkpoint, lambda p: model.save(p))
+    train = data.train
+    recoveries = 0
+    lowered: float | None = None  # the rate (or schedule scale) after the latest roll-back
+    while True:
+        if initial_epoch > 0:
+            trim_history(rundir, initial_epoch)
+        try:
+            _fit_once(model, train, data, trainer, rundir, initial_epoch, lr_control, checkpoints, tensorboard,
+                      extra_callbacks)
+            return FitOutcome(model, recoveries)
+        except LossDiverged as exc:
+            if not recover:
+                raise
+            if recoveries >= trainer.nan_recovery.max_trials:
+                raise LossDiverged(
+                    f"{exc} (gave up after {recoveries} roll-backs with nan_recovery.lr_factor="
+                    f"{trainer.nan_recovery.lr_factor:g}; raise trainer.nan_recovery.max_trials or lower "
+                    f"optimizer.learning_rate)",
+                    exc.epoch,
+                    exc.step,
+                ) from None
+            recoveries += 1
+            assert load is not None and data.train_from is not None  # checked by `recover`
+            model, path = load_resumable(rundir, load)
+            steps = data.steps_per_epoch
+            initial_epoch = int(model.optimizer.iterations.numpy()) // steps
+            lowered = lower_learning_rate(model, trainer.nan_recovery.lr_factor, lr_control, lowered)
+            log.warning(
+                "loss diverged at epoch %d, step %d; roll-back %d of %d to %s (epoch %d), learning rate now %s",
+                exc.epoch + 1, exc.step + 1, recoveries, trainer.nan_recovery.max_trials, path.name,
+                initial_epoch, f"x{lowered:g} of the schedule" if lr_control is not None else f"{lowered:g}",
+            )
+            train = data.train_from(initial_epoch)
+
+
+def _fit_once(
+    model: keras.Model,
+    train: tf.data.Dataset,
+    data: FitData,
+    trainer: TrainerConfig,
+    rundir: RunDir,
+    initial_epoch: int,
+    lr_control: LearningRateControl | None,
+    checkpoints: Checkpoints,
+    tensorboard: bool,
+    extra_callbacks: Sequence[keras.callbacks.Callback],
+) -> None:
     # Order matters: the lr is logged before the CSV row is written, checkpoints come last so
     # that state.json includes this epoch's plateau bookkeeping.
     callbacks: list[keras.callbacks.Callback] = [StopOnNaN(rundir)]
@@ -88,7 +179,7 @@ def fit(
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(rundir.file("tensorboard"))))
     callbacks.append(checkpoints)
     model.fit(
-        data.train,
+        train,
         epochs=trainer.epochs,
         initial_epoch=initial_epoch,
         steps_per_epoch=data.steps_per_epoch,

@@ -1,0 +1,186 @@
+"""Checkpoint rotation, corrupt-checkpoint fallback, NaN roll-back helpers and history repair,
+on small models and files: no CLI, no training."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from runner.callbacks import LearningRateControl, load_resumable, lower_learning_rate, state_for_epoch
+from runner.errors import CheckpointError, RunnerError
+from runner.loops.fit import trim_history
+from runner.rundir import RunDir
+from runner.schema import LRScheduleConfig, NanRecoveryConfig, PlateauConfig, TrainerConfig
+from runner.tasks import load_checkpoint
+
+
+def _model(lr: object = 0.5) -> keras.Model:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
+    return model
+
+
+def _save(rundir: RunDir, value: float) -> None:
+    """One epoch's checkpoint as the Checkpoints callback writes it: rotate, then save atomically."""
+    model = _model()
+    model.set_weights([np.full((2, 1), value, np.float32), np.zeros(1, np.float32)])
+    rundir.rotate_last_checkpoint()
+    rundir.write_atomic(rundir.last_checkpoint, lambda p: model.save(p))
+
+
+def _kernel(model: keras.Model) -> float:
+    return float(model.get_weights()[0][0, 0])
+
+
+def test_rotation_keeps_the_checkpoint_before_last(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    _save(rundir, 1.0)
+    assert not rundir.previous_checkpoint.exists()
+    _save(rundir, 2.0)
+    _save(rundir, 3.0)
+    assert _kernel(load_checkpoint(rundir.last_checkpoint)) == 3.0
+    assert _kernel(load_checkpoint(rundir.previous_checkpoint)) == 2.0
+    assert sorted(p.name for p in rundir.checkpoints.iterdir()) == ["last.keras", "previous.keras"]  # no temp files
+
+
+def _corrupt_weights(path: Path) -> None:
+    """Still a valid zip whose config is fine, but whose weights file is garbage."""
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    members = {name: (b"\x00garbage" * 64 if name.endswith(".h5") else data) for name, data in members.items()}
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "weights"])
+def test_corrupt_last_is_reported_skipped_and_kept(tmp_path: Path, damage: str, caplog) -> None:
+    rundir = RunDir(tmp_path)
+    _save(rundir, 1.0)
+    _save(rundir, 2.0)
+    if damage == "truncated":
+        rundir.last_checkpoint.write_bytes(rundir.last_checkpoint.read_bytes()[:300])
+    else:
+        _corrupt_weights(rundir.last_checkpoint)
+    bad_bytes = rundir.last_checkpoint.read_bytes()
+    with caplog.at_level("WARNING", logger="runner"):
+        model, path = load_resumable(rundir, load_checkpoint)
+    assert path == rundir.previous_checkpoint and _kernel(model) == 1.0
+    lines = [r.getMessage() for r in caplog.records if "corrupt checkpoint skipped" in r.getMessage()]
+    assert len(lines) == 1 and "last.keras" in lines[0] and "resuming from previous.keras" in lines[0]
+    kept = list(rundir.checkpoints.glob("last.corrupt-*.keras"))
+    assert len(kept) == 1 and kept[0].read_bytes() == bad_bytes  # moved aside intact, not deleted
+    assert not rundir.last_checkpoint.exists()  # the next save cannot overwrite the evidence
+
+
+def test_no_good_checkpoint_is_an_error_and_changes_nothing(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    _save(rundir, 1.0)
+    _save(rundir, 2.0)
+    for path in (rundir.last_checkpoint, rundir.previous_checkpoint):
+        path.write_bytes(b"not a zip")
+    before = sorted(p.name for p in rundir.checkpoints.iterdir())
+    with pytest.raises(CheckpointError) as exc:
+        load_resumable(rundir, load_checkpoint)
+    message = str(exc.value)
+    assert "\n" not in message and "last.keras" in message and "previous.keras" in message and "files kept" in message
+    assert sorted(p.name for p in rundir.checkpoints.iterdir()) == before
+
+
+def test_state_follows_the_checkpoint_resumed_from() -> None:
+    state = {"epochs_completed": 5, "best": 0.9, "previous": {"epochs_completed": 4, "best": 0.8}}
+    assert state_for_epoch(state, 5) is state
+    assert state_for_epoch(state, 4) == {"epochs_completed": 4, "best": 0.8}
+    assert state_for_epoch(state, 3) is state  # no match: the latest, as before rotation existed
+    assert state_for_epoch(None, 3) is None
+
+
+def test_lower_learning_rate_of_a_constant_rate_and_of_a_decay_schedule() -> None:
+    model = _model(0.5)
+    assert lower_learning_rate(model, 0.1, None) == pytest.approx(0.05)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.05)
+    # A second roll-back reloads a checkpoint that still holds 0.5: it must go below the first.
+    reloaded = _model(0.5)
+    assert lower_learning_rate(reloaded, 0.1, None, before=0.05) == pytest.approx(0.005)
+    assert float(keras.ops.convert_to_numpy(reloaded.optimizer.learning_rate)) == pytest.approx(0.005)
+    decaying = _model(keras.optimizers.schedules.InverseTimeDecay(0.5, decay_steps=1, decay_rate=0.01))
+    lower_learning_rate(decaying, 0.1, None)
+    schedule = decaying.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.InverseTimeDecay)
+    assert schedule.get_config()["initial_learning_rate"] == pytest.approx(0.05)
+    assert schedule.get_config()["decay_rate"] == pytest.approx(0.01)
+
+
+def test_lower_learning_rate_under_the_runners_schedule_persists_in_its_state() -> None:
+    control = LearningRateControl(1.0, LRScheduleConfig(boundaries=[2], factors=[1.0, 0.1]), PlateauConfig())
+    assert lower_learning_rate(_model(), 0.5, control) == 0.5
+    assert control.current_lr(0) == pytest.approx(0.5) and control.current_lr(3) == pytest.approx(0.05)
+    restored = LearningRateControl(1.0, LRScheduleConfig(boundaries=[2], factors=[1.0, 0.1]), PlateauConfig())
+    restored.set_state(control.get_state())
+    assert restored.current_lr(3) == pytest.approx(0.05)
+
+
+def test_nan_policy_options_are_checked() -> None:
+    with pytest.raises(RunnerError, match="trainer.nan_policy must be stop or recover, got 'retry'"):
+        TrainerConfig(nan_policy="retry")
+    with pytest.raises(RunnerError, match=r"lr_factor must be in \(0, 1\), got 2"):
+        NanRecoveryConfig(lr_factor=2)
+    with pytest.raises(RunnerError, match="max_trials must be >= 1"):
+        NanRecoveryConfig(max_trials=0)
+
+
+def test_history_with_garbage_rows_is_refused_and_kept(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    text = "epoch,loss\n0,1.0\n\x00\x07garbage,,\n1,0.5\n"
+    rundir.file("history.csv").write_text(text)
+    with pytest.raises(RunnerError) as exc:
+        trim_history(rundir, 1)
+    assert "history.csv line 3 is not a history row" in str(exc.value) and "\n" not in str(exc.value)
+    assert rundir.file("history.csv").read_text() == text
+
+
+def test_history_rows_after_the_checkpoint_are_trimmed(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    rundir.file("history.csv").write_text("epoch,loss\n0,1.0\n1,0.5\n2,0.4\n")
+    trim_history(rundir, 2)
+    assert rundir.file("history.csv").read_text() == "epoch,loss\n0,1.0\n1,0.5\n"
+
+
+def test_setup_failure_never_deletes_a_dir_holding_other_files(tmp_path: Path) -> None:
+    kept, fresh = RunDir(tmp_path / "kept"), RunDir(tmp_path / "fresh")
+    for rundir in (kept, fresh):
+        (rundir.path / ".hydra").mkdir(parents=True)
+    (kept.path / "notes.txt").write_text("mine")
+    for rundir in (kept, fresh):
+        with pytest.raises(RunnerError), rundir.removed_if_failed_fresh():
+            raise RunnerError("bad option")
+    assert (kept.path / "notes.txt").read_text() == "mine"
+    assert not fresh.path.exists()
+
+
+def test_safe_mode_refuses_a_lambda_checkpoint_without_running_it(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: x * 2)])
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(CheckpointError) as exc:
+        load_checkpoint(path)
+    assert "could not be loaded as a Keras model" in str(exc.value) and "Lambda" in str(exc.value)
+    assert "\n" not in str(exc.value) and not marker.exists() and path.exists()
+
+
+def test_an_unregistered_custom_layer_is_refused(tmp_path: Path) -> None:
+    @keras.saving.register_keras_serializable(package="adl_test_only")
+    class Doubler(keras.layers.Layer):
+        def call(self, x):  # type: ignore[override]
+            return x * 2
+
+    path = tmp_path / "custom.keras"
+    keras.Sequential([keras.Input((2,)), Doubler()]).save(path)
+    keras.saving.get_custom_objects().pop("adl_test_only>Doubler")  # a class this process does not know
+    with pytest.raises(CheckpointError, match="could not be loaded as a Keras model"):
+        load_checkpoint(path)
