@@ -26,7 +26,6 @@ from runner.resolve import Job, resolve, typed_options
 from runner.rundir import RunDir
 
 log = logging.getLogger("runner")
-RANDOM_EPISODES = 100  # random-action baseline episodes measured after training (Table 9.5.1's "random" rows)
 
 
 def episode_models() -> list[str]:
@@ -144,7 +143,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
                         "env_steps_per_s": round(result.env_steps / max(result.seconds, 1e-9), 1)})
     eval_env, _, _ = build_env(cfg.env)
     greedy = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 10_000)
-    random = loop.evaluate_episodes(agent, eval_env, min(RANDOM_EPISODES, job.trainer.eval_episodes), job.seed + 20_000, random=True)
+    random = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 20_000, random=True)
     metrics.update({f"eval_{k}": v for k, v in greedy.items()})
     metrics.update({f"random_{k}": v for k, v in random.items()})
     if job.logger.plots:

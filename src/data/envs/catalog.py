@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -19,9 +20,11 @@ GRID_ACTIONS = ["Left", "Down", "Right", "Up"]
 
 def _make(gym_id: str, max_episode_steps: Optional[int], render_mode: Optional[str], **kwargs) -> gymnasium.Env:
     extra = {"max_episode_steps": max_episode_steps} if max_episode_steps is not None else {}
-    if gym_id.startswith("CartPole") or gym_id.startswith("MountainCar"):
+    if gym_id.startswith(("CartPole", "MountainCar")):
         extra["disable_env_checker"] = True  # the checker's warnings only; the API is the same
-    return gymnasium.make(gym_id, render_mode=render_mode, **extra, **kwargs)
+    with warnings.catch_warnings():  # CartPole-v0 is "out of date" for gymnasium; it is the book's env
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return gymnasium.make(gym_id, render_mode=render_mode, **extra, **kwargs)
 
 
 @dataclass
