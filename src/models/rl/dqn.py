@@ -109,7 +109,10 @@ class DQNAgent(Agent):
         self.obs_dim = int(np.prod(env.observation_shape))
         self.n_actions = int(env.env.action_space.n)
         self.epsilon = options.epsilon
-        self.decay = options.epsilon_decay if options.epsilon_decay is not None else (options.epsilon_min / options.epsilon) ** (1 / 500)
+        if options.epsilon_decay is not None:
+            self.decay = options.epsilon_decay
+        else:  # the book's schedule: from epsilon to epsilon_min in 500 decays
+            self.decay = (options.epsilon_min / options.epsilon) ** (1 / 500) if options.epsilon > 0 else 1.0
         self.q = build_q_network(self.obs_dim, self.n_actions, list(options.hidden_units), "q_network")
         self.target = build_q_network(self.obs_dim, self.n_actions, list(options.hidden_units), "target_q_network")
         self.target.set_weights(self.q.get_weights())
