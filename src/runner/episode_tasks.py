@@ -223,11 +223,19 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
 
 
 def _render_env(env_node: Any) -> EnvHandle:
+    """An env rendering rgb_array frames, probed once so that a missing pygame fails before any work."""
+    env = None
     try:
-        return build_env(env_node, render_mode="rgb_array")[0]
-    except Exception as exc:  # gymnasium raises DependencyNotInstalled without pygame
-        if "pygame" in str(exc).lower():
-            raise RunnerError("gif=true needs pygame for this env's rgb_array rendering: pip install 'adl-runner[render]'") from None
+        env = build_env(env_node, render_mode="rgb_array")[0]
+        env.env.reset(seed=0)
+        env.env.render()
+        return env
+    except Exception as exc:  # gymnasium raises DependencyNotInstalled (pygame) at make or at the first render
+        if env is not None:
+            env.close()
+        if "pygame" in str(exc).lower() or type(exc).__name__ == "DependencyNotInstalled":
+            raise RunnerError("gif=true needs pygame for this env's rgb_array rendering: "
+                              "pip install 'adl-runner[render]' (gymnasium[classic-control])") from None
         raise
 
 

@@ -181,3 +181,17 @@ def test_resume_refuses_another_agent(run_cli, tmp_path: Path) -> None:
     again = run_cli("model=q_learning", "env=qworld", "trainer.episodes=3")
     again.assert_error("different env config")
     assert (first.run_dir / "checkpoints" / "last").exists()  # the earlier run is kept
+
+
+def test_gif_without_pygame_names_the_extra(run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trained = run_cli("model=dqn", "env=cartpole", *TINY_DQN, "trainer.episodes=1", run_dir=tmp_path / "dqn")
+    assert trained.code == 0, trained.err
+    import gymnasium.envs.classic_control.cartpole as cartpole
+    from gymnasium.error import DependencyNotInstalled
+
+    def no_pygame(self):
+        raise DependencyNotInstalled('pygame is not installed, run `pip install "gymnasium[classic-control]"`')
+
+    monkeypatch.setattr(cartpole.CartPoleEnv, "render", no_pygame)
+    result = run_cli("task=evaluate", f"ckpt={trained.run_dir}", "gif=true", run_dir=tmp_path / "eval")
+    result.assert_error("gif=true needs pygame", "adl-runner[render]", no_run_dir=True)
