@@ -195,3 +195,34 @@ def test_gif_without_pygame_names_the_extra(run_cli, tmp_path: Path, monkeypatch
     monkeypatch.setattr(cartpole.CartPoleEnv, "render", no_pygame)
     result = run_cli("task=evaluate", f"ckpt={trained.run_dir}", "gif=true", run_dir=tmp_path / "eval")
     result.assert_error("gif=true needs pygame", "adl-runner[render]", no_run_dir=True)
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_the_rerun_equals_an_uninterrupted_run(run_cli, tmp_path: Path,
+                                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ("model=q_learning", "env=frozenlake", "trainer.episodes=120", "trainer.eval_episodes=5", "trainer.verbose=none",
+            "trainer.checkpoint_every=25")
+    whole = run_cli(*args, run_dir=tmp_path / "whole")
+    assert whole.code == 0, whole.err
+    from runner.loops import episodes
+
+    real = episodes.run_episode
+    calls = {"n": 0}
+
+    def interrupted(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 60:  # Ctrl-C during episode 60: episodes 51-59 are lost, 50 are checkpointed
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(episodes, "run_episode", interrupted)
+    cut = run_cli(*args, run_dir=tmp_path / "cut")
+    assert cut.code == 130 and "resume" in cut.err
+    assert "interrupted during episode 60; the last checkpoint holds 50 episodes" in cut.out + cut.err
+    meta = json.loads((cut.run_dir / "checkpoints/last/agent.json").read_text())
+    assert meta["episodes_completed"] == 50 and not (cut.run_dir / "metrics.json").exists()
+    monkeypatch.setattr(episodes, "run_episode", real)
+    rerun = run_cli(*args, run_dir=tmp_path / "cut")
+    assert rerun.code == 0, rerun.err
+    assert rerun.metrics()["resumed_from_episode"] == 50
+    np.testing.assert_array_equal(_arrays(whole.run_dir)["q_table"], _arrays(rerun.run_dir)["q_table"])
+    assert (whole.run_dir / "history.csv").read_text() == (rerun.run_dir / "history.csv").read_text()

@@ -140,3 +140,30 @@ def test_dqn_replay_step_moves_q_toward_the_book_target(double: bool) -> None:
     assert loss == pytest.approx(np.mean((y - before) ** 2) / 2, rel=1e-4)
     after = agent.q(s).numpy()[np.arange(4), a]
     assert np.mean((y - after) ** 2) < np.mean((y - before) ** 2)
+
+
+# -- A2C's entropy term ------------------------------------------------------------------------------
+@pytest.mark.parametrize("book_compat", [False, True])
+def test_a2c_entropy_weight_acts_only_when_not_book_compat(book_compat: bool) -> None:
+    """The book computed the entropy once as a constant, so beta changed nothing; by default it has a gradient.
+
+    Zero rewards ending in a terminal state give R_t = 0 = V(s_t) (the value head starts at zero), so
+    the policy's only gradient is the entropy bonus's: it widens the policy, unless book_compat."""
+    from models.rl.base import AgentContext
+
+    entry = MODELS.get("a2c")
+    env = _env("mountaincar_continuous", max_episode_steps=5)
+    options = entry.meta["options"](ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
+    agent = entry.build(options, env, AgentContext(seed=0, log=lambda *_: None))
+    assert agent.beta == 0.9 and agent.gamma == 0.95  # the book's A2C values
+    obs = np.array([-0.5, 0.0], np.float32)
+    before = agent._policy(obs)[1]
+    for step in range(3):
+        agent.act(obs)
+        agent.observe(obs, np.zeros(1), 0.0, obs, step == 2, step == 2)
+    agent.end_episode()
+    after = agent._policy(obs)[1]
+    if book_compat:
+        assert after == pytest.approx(before, abs=1e-7)
+    else:
+        assert after > before + 1e-4
