@@ -3,6 +3,7 @@
     python docs/results/rl_results.py qworld <run dir>
     python docs/results/rl_results.py cartpole <sweep dir> [<sweep dir> ...]    # DQN / DDQN over seeds
     python docs/results/rl_results.py pg <run dir> [<run dir> ...]             # policy gradients
+    python docs/results/rl_results.py pg-checkpoint <run dir> ...              # an interrupted session
 """
 
 from __future__ import annotations
@@ -76,6 +77,18 @@ def pg(runs: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pg_checkpoint(run: Path) -> str:
+    """An interrupted policy-gradient session, read from its last checkpoint's history arrays."""
+    import numpy as np
+
+    meta = json.loads((run / "checkpoints" / "last" / "agent.json").read_text())
+    with np.load(run / "checkpoints" / "last" / "arrays.npz") as data:
+        returns, success = data["history_return"], data["history_success"]
+    return (f"| {meta['agent']} | {meta['seed']} | {len(returns)} (interrupted) | {int(success.sum())} | {returns.max():.1f} | "
+            f"{returns[-100:].mean():.1f} |\n")
+
+
 if __name__ == "__main__":
     kind, paths = sys.argv[1], [Path(p) for p in sys.argv[2:]]
-    print({"qworld": lambda: qworld(paths[0]), "cartpole": lambda: cartpole(paths), "pg": lambda: pg(paths)}[kind]())
+    print({"qworld": lambda: qworld(paths[0]), "cartpole": lambda: cartpole(paths), "pg": lambda: pg(paths),
+           "pg-checkpoint": lambda: "".join(pg_checkpoint(p) for p in paths)}[kind]())
