@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))  # the runner's own pieces, also without an editable install
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "benchmarks"))  # the runner's own pieces, also without an editable install
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SCHEMA_VERSION = 1
@@ -379,6 +380,27 @@ def memory(s: Settings) -> dict[str, Any]:
     }
 
 
+def gan_step(s: Settings) -> dict[str, Any]:
+    """Seconds per DCGAN step (batch 64): the runner's fused step vs hand-written and book-style loops."""
+    from gan_step import GAN_BATCH, gan_cases
+
+    x_u8, _, source = mnist_arrays(s)
+    steps = 3 if s.quick else 20
+    log(f"gan_step: {steps} steps x {s.reps} reps per case")
+    timings = alternate(gan_cases(x_u8, steps), s.reps)
+    medians = summarize(timings)
+    ratios = {
+        "runner_vs_hand_written": ratio(medians["runner"], medians["hand_written"]),
+        "runner_vs_book_style": ratio(medians["runner"], medians["book_style"]),
+    }
+    return {
+        "units": "seconds per training step (median of alternated repetitions)",
+        "data": {"source": source, "batch_size": GAN_BATCH, "steps_per_rep": steps},
+        "timings": timings,
+        "medians": medians,
+        "ratios": ratios,
+        "targets": {"runner_vs_hand_written": target(ratios["runner_vs_hand_written"], "<=", 1.10),
+                    "runner_vs_book_style": target(ratios["runner_vs_book_style"], "<=", 1.0)},
 # -- rl_replay: DQN steps per second against the book's per-sample predict/fit loop ------------------
 
 
@@ -555,6 +577,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "fit_overhead": fit_overhead,
     "peak_fraction": peak_fraction,
     "memory": memory,
+    "gan_step": gan_step,
     "rl_replay": rl_replay,
 }
 

@@ -1,5 +1,8 @@
 """tf.data pipelines over in-memory uint8 arrays: views, scaling, labels, augmentation.
 
+`ArrayPipeline` feeds one dataset (inputs, targets); `PairPipeline` feeds two-domain models
+(CycleGAN) unpaired `(source_batch, target_batch)` tuples: see its docstring for the interface.
+
 The arrays stay uint8 in one TensorFlow copy; each batch is gathered by index, scaled to [0,1] and
 reshaped to the view the model wants, so memory holds the dataset once at one byte per value.
 The training stream is a function of (seed, epoch): epoch e is always the same permutation, so a
@@ -15,6 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data.paired import paired_from
+from data.splits import ArraySplits, PairedSplits
 from runner.errors import ConfigError, IncompatibleError
 
 VIEWS = ("flat", "image", "sequence")
@@ -183,3 +188,162 @@ def _augmenter(seed: int) -> keras.Sequential:
         ],
         name="augment",
     )
+
+
+# -- two image domains (CycleGAN) -------------------------------------------------------------------
+
+_LUMA = (0.299, 0.587, 0.114)
+
+
+class PairPipeline:
+    """Unpaired (source, target) batches from the two domains of a `PairedSplits`.
+
+    The interface a two-domain model relies on (`keras.Model` with its own `train_step`):
+
+    - `train(initial_epoch, epochs, steps_per_epoch)` / `train_steps(start_step, steps)` yield
+      `(source_batch, target_batch)`: float32 in [0, 1], shapes (B, *source_shape) and
+      (B, *target_shape), always full batches. Keras `fit` hands the tuple to `train_step(data)`
+      as is: `source, target = data`.
+    - `evaluation(split)` / `test()`: the same tuples over a split in order (the shorter domain sets
+      the length), for evaluation; `images(domain, split, n)`: the first n images of one domain as
+      a numpy array (the fixed test images of the book's 10x10 translation grids).
+
+    Each domain is an endless stream of permutations drawn independently of the other: batch t of
+    domain d is a function of (seed, d, t) only, so batches pair unrelated images (the book samples
+    the two index sets independently) and a run resumed at step t sees what an uninterrupted run
+    would have seen. Nothing is augmented; gray domains become luminance per batch, in float.
+    """
+
+    def __init__(self, paired: PairedSplits, batch_size: int, seed: int = 0) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"the batch size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.seed = seed
+        self.domains = (paired.source, paired.target)
+        self.source_shape, self.target_shape = (d.image_shape for d in self.domains)
+        self.input_shape = self.source_shape
+        """What a one-input consumer of this pipeline takes: the source images."""
+        for d in self.domains:
+            if d.gray and d.splits.input_shape[-1] != 3:
+                raise IncompatibleError(f"domain '{d.name}' is gray from RGB but has {d.splits.input_shape[-1]} channel(s)")
+            if len(d.splits.x_train) == 0 or len(d.splits.x_test) == 0:
+                raise IncompatibleError(f"domain '{d.name}' has an empty train or test split")
+        self._sizes = {
+            "train": tuple(len(d.splits.x_train) for d in self.domains),
+            "test": tuple(len(d.splits.x_test) for d in self.domains),
+        }
+        self.n_train = max(self._sizes["train"])
+        """Images in the larger training domain: one epoch (`steps_per_epoch`) passes over it once."""
+        self.n_test = min(self._sizes["test"])
+        """Pairs in `test()`: the smaller test domain."""
+        # One TensorFlow copy per distinct array: CIFAR gray -> colour shares its images.
+        cache: dict[int, tf.Tensor] = {}
+        self._arrays = {
+            split: tuple(
+                cache.setdefault(id(a), tf.constant(a))
+                for a in (getattr(d.splits, f"x_{split}") for d in self.domains)
+            )
+            for split in ("train", "test")
+        }
+
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.n_train / self.batch_size)
+
+    def train(self, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None) -> tf.data.Dataset:
+        """Batches of epochs [initial_epoch, epochs) of `steps_per_epoch` steps each (default
+        `self.steps_per_epoch()`); pass `fit` the same steps_per_epoch."""
+        spe = steps_per_epoch or self.steps_per_epoch()
+        return self.train_steps(initial_epoch * spe, (epochs - initial_epoch) * spe)
+
+    def train_steps(self, start_step: int, steps: int) -> tf.data.Dataset:
+        """The training batches of steps [start_step, start_step + steps) of the endless stream."""
+        if start_step < 0 or steps < 0:
+            raise ConfigError(f"training steps must be >= 0, got start {start_step} and count {steps}")
+        streams = tuple(self._indices(d, start_step, steps) for d in range(2))
+        ds = tf.data.Dataset.zip(streams).map(
+            lambda i, j: (self._gather("train", 0, i), self._gather("train", 1, j)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def test(self) -> tf.data.Dataset:
+        return self.evaluation("test")
+
+    def evaluation(self, split: str) -> tf.data.Dataset:
+        """(source, target) batches of `split` ("train" or "test") in order, as long as the shorter."""
+        n = min(self._sizes[self._split(split)])
+        ds = tf.data.Dataset.range(n).batch(self.batch_size)
+        ds = ds.map(lambda i: (self._gather(split, 0, i), self._gather(split, 1, i)), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def images(self, domain: str, split: str = "test", n: int = 100) -> np.ndarray:
+        """The first `n` images of `domain` ("source" or "target") in `split`, float32 in [0, 1]."""
+        if domain not in ("source", "target"):
+            raise ConfigError(f"unknown domain '{domain}'; valid: source, target")
+        d = 0 if domain == "source" else 1
+        count = min(n, self._sizes[self._split(split)][d])
+        return self._gather(split, d, tf.range(count, dtype=tf.int64)).numpy()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _split(split: str) -> str:
+        if split not in ("train", "test"):
+            raise ConfigError(f"unknown split '{split}'; valid: train, test")
+        return split
+
+    def _indices(self, domain: int, start_step: int, steps: int) -> tf.data.Dataset:
+        """Index batches [start_step, start_step + steps) of `domain`'s endless permutation stream."""
+        n, bs = self._sizes["train"][domain], self.batch_size
+        start, end = start_step * bs, (start_step + steps) * bs
+        # seed*2 + domain: one stream per (seed, domain), never shared between the two domains.
+        stream_seed = tf.constant(self.seed * 2 + domain, tf.int64)
+
+        def permutation(pass_index: tf.Tensor) -> tf.data.Dataset:
+            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([stream_seed, pass_index]))
+            return tf.data.Dataset.from_tensor_slices(order)
+
+        # Start at the pass holding example `start` instead of skipping whole passes: resuming at
+        # step 90,000 costs one partial permutation, not 90,000 batches of index work.
+        first_pass, offset = divmod(start, n)
+        last_pass = max(first_pass + 1, math.ceil(end / n))
+        return (
+            tf.data.Dataset.range(first_pass, last_pass)
+            .flat_map(permutation)
+            .skip(offset)
+            .batch(bs, drop_remainder=True)
+            .take(steps)
+        )
+
+    def _gather(self, split: str, domain: int, idx: tf.Tensor) -> tf.Tensor:
+        x = tf.cast(tf.gather(self._arrays[split][domain], idx), tf.float32) / 255.0
+        if self.domains[domain].gray:
+            x = tf.reduce_sum(x * tf.constant(_LUMA), axis=-1, keepdims=True)
+        return x
+
+
+def pair_pipeline(
+    splits: ArraySplits | PairedSplits,
+    options: PipelineOptions,
+    dataset_name: str,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+) -> PairPipeline:
+    """The `PairPipeline` of a two-domain model, from a loader's output and the usual options.
+
+    `options.gray_input` turns one RGB dataset into gray -> colour domains (dataset=cifar10_gray2rgb);
+    options that have no meaning for unpaired translation (a view other than image, two inputs,
+    augmentation, pixel-mean subtraction, input noise) are refused rather than silently ignored.
+    """
+    unsupported = {
+        f"view={options.view}": options.view != "image",
+        f"inputs={options.inputs}": options.inputs != 1,
+        "augment": options.augment,
+        "subtract_pixel_mean": options.subtract_pixel_mean,
+        f"sigma={options.noise_sigma}": options.noise_sigma is not None,
+    }
+    bad = [name for name, on in unsupported.items() if on]
+    if bad:
+        raise IncompatibleError(f"dataset '{dataset_name}': two-domain batches do not support {', '.join(bad)}")
+    paired = paired_from(splits, options.gray_input, dataset_name).limited(train_limit, test_limit)
+    return PairPipeline(paired, options.batch_size, options.seed)

@@ -1,10 +1,14 @@
-"""The value every dataset loader returns, and the options type of loaders that take none."""
+"""What dataset loaders return (ArraySplits; PairedSplits for two domains), and the options type of
+loaders that take none."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from runner.errors import IncompatibleError
 
 
 @dataclass
@@ -34,3 +38,68 @@ class ArraySplits:
 @dataclass
 class NoOptions:
     """This dataset has no options."""
+
+
+@dataclass
+class Domain:
+    """One image domain of an unpaired two-domain dataset (CycleGAN's X or Y)."""
+
+    name: str
+    """What the domain is, for logs and grid titles: "mnist32", "svhn", "cifar10_gray", ..."""
+    splits: ArraySplits
+    """Its images (labels are kept but unused by CycleGAN; the book ignores them)."""
+    gray: bool = False
+    """The pipeline turns these RGB images into their luminance 0.299R + 0.587G + 0.114B, in float,
+    per batch (as the book's rgb2gray); uint8 storage would round it."""
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of one image as the model sees it (C is 1 for a gray domain)."""
+        h, w, c = self.splits.input_shape
+        return (h, w, 1 if self.gray else c)
+
+    def limited(self, train_limit: int | None, test_limit: int | None) -> Domain:
+        """This domain with only the first `train_limit` / `test_limit` images (None: all)."""
+        s = self.splits
+        return Domain(
+            self.name,
+            ArraySplits(
+                s.x_train[:train_limit], s.y_train[:train_limit], s.x_test[:test_limit], s.y_test[:test_limit],
+                s.class_names,
+            ),
+            self.gray,
+        )
+
+
+@dataclass
+class PairedSplits:
+    """Two image domains for unpaired translation (CycleGAN): source X and target Y.
+
+    What the loaders of two-domain datasets return instead of ArraySplits. The domains are sampled
+    independently (data/pipeline.py, PairPipeline), so even when both come from the same images
+    (CIFAR gray -> colour) a batch pairs unrelated examples, as the book's training loop does.
+    """
+
+    source: Domain
+    """Domain X, translated to the target by G (the book's g_target)."""
+    target: Domain
+    """Domain Y, translated back to the source by F (the book's g_source)."""
+
+    def limited(self, train_limit: int | None, test_limit: int | None) -> PairedSplits:
+        """Both domains cut to their first `train_limit` / `test_limit` images (dataset.*_limit)."""
+        return PairedSplits(self.source.limited(train_limit, test_limit), self.target.limited(train_limit, test_limit))
+
+    def __getattr__(self, name: str) -> Any:
+        # A one-dataset consumer (a classifier's pipeline) reads x_train, class_names, ...: give it a
+        # one-line error instead of an AttributeError traceback. Only reached for missing attributes.
+        if name in _SINGLE_DOMAIN_ATTRS:
+            raise IncompatibleError(
+                f"this dataset has two unpaired image domains ({self.source.name} -> {self.target.name}) "
+                f"for two-domain models (cyclegan); a one-dataset model needs {self.source.name} or {self.target.name}"
+            )
+        raise AttributeError(name)
+
+
+_SINGLE_DOMAIN_ATTRS = frozenset(
+    {"x_train", "y_train", "x_test", "y_test", "class_names", "num_classes", "input_shape"}
+)

@@ -29,6 +29,8 @@ CIFAR_ARCHIVE = "cifar10/cifar-10-python.tar.gz"
 CIFAR_FULL_DIR = "cifar10/cifar-10-batches-py"
 CIFAR_SUBSET_DIR = "cifar10/cifar-10-batches-py-subset"
 CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
+SVHN_FILES = {"train": "svhn/train_32x32.mat", "test": "svhn/test_32x32.mat"}
 
 _CHUNK = 1 << 20
 _DOWNLOAD_TIMEOUT_S = 60
@@ -78,6 +80,12 @@ _CIFAR_FULL_MD5 = {
     "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
 }
 _CIFAR_ARCHIVE_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+# SVHN cropped digits: upstream publishes no digests; these md5s are the ones torchvision checks
+# (datasets/svhn.py) and shared/datasets/README.md records (182,040,794 B and 64,275,384 B).
+_SVHN_MD5 = {
+    SVHN_FILES["train"]: "e26dedcc434d2e4c54c9b2d4a06d8373",
+    SVHN_FILES["test"]: "eb5a983be6a315427106f1b164d9cef3",
+}
 
 # Keyed by path relative to the data root.
 KNOWN_FILES: dict[str, KnownFile] = {
@@ -88,6 +96,7 @@ KNOWN_FILES: dict[str, KnownFile] = {
     **{f"{CIFAR_SUBSET_DIR}/{n}": KnownFile("sha256", d) for n, d in _CIFAR_SUBSET_SHA256.items()},
     **{f"{CIFAR_FULL_DIR}/{n}": KnownFile("md5", d, archive=CIFAR_ARCHIVE) for n, d in _CIFAR_FULL_MD5.items()},
     CIFAR_ARCHIVE: KnownFile("sha256", _CIFAR_ARCHIVE_SHA256, CIFAR_URL, extract_to="cifar10"),
+    **{rel: KnownFile("md5", d, SVHN_URL + Path(rel).name) for rel, d in _SVHN_MD5.items()},
 }
 
 # (absolute path, algo) -> (size, mtime_ns, digest). Hashing is the slow part, and a run loads the

@@ -3,7 +3,7 @@
 Each class gets a fixed blocky random pattern; an image is its class pattern plus noise. A small
 MLP or CNN learns that within an epoch, so a smoke run shows accuracy rising above chance
 without any dataset on disk. The writers put the same kind of images into mnist.npz, idx .gz and
-CIFAR pickle files, so tests exercise the real parsers on a few KB.
+CIFAR pickle files and SVHN .mat files, so tests exercise the real parsers on a few KB.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from data.splits import ArraySplits
-from data.store import CIFAR_BATCHES, CIFAR_FULL_DIR, CIFAR_SUBSET_DIR, DataStore
+from data.store import CIFAR_BATCHES, CIFAR_FULL_DIR, CIFAR_SUBSET_DIR, SVHN_FILES, DataStore
 from data.vision import CIFAR10_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC
 from runner.errors import ConfigError
 from runner.registry import DATASETS
@@ -148,6 +148,25 @@ def write_cifar10(root: Path | str, variant: str = "subset", n_per_batch: int = 
     names = [c.encode() for c in CIFAR10_CLASSES]
     meta = {b"num_cases_per_batch": n_per_batch, b"label_names": names, b"num_vis": 3072}
     paths.append(_pickle(folder / "batches.meta", meta))
+    return paths
+
+
+def write_svhn(root: Path | str, n_train: int = 100, n_test: int = 40, seed: int = 0) -> list[Path]:
+    """Write fake `svhn/{train,test}_32x32.mat` in the upstream layout; returns [train, test].
+
+    As upstream: MATLAB v5 files holding X uint8 (32, 32, 3, N) and y uint8 (N, 1) in 1..10,
+    where 10 is the digit 0.
+    """
+    from scipy.io import savemat  # scipy.io is slow to import: only SVHN writers pay for it
+
+    s = make_splits((32, 32, 3), 10, n_train, n_test, seed)
+    paths = []
+    for split, x, y in (("train", s.x_train, s.y_train), ("test", s.x_test, s.y_test)):
+        path = Path(root) / SVHN_FILES[split]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        labels = np.where(y == 0, 10, y).astype(np.uint8).reshape(-1, 1)
+        savemat(path, {"X": np.ascontiguousarray(x.transpose(1, 2, 3, 0)), "y": labels}, format="5")
+        paths.append(path)
     return paths
 
 

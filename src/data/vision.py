@@ -1,4 +1,4 @@
-"""Loaders for the classic image-classification sets: MNIST, Fashion-MNIST and CIFAR-10.
+"""Loaders for the classic image sets: MNIST (also padded to 32x32), Fashion-MNIST, CIFAR-10, SVHN.
 
 They read the upstream file formats straight from the data root (never through keras.datasets,
 which downloads on a cache miss and fails offline) and return uint8 (N, H, W, C) arrays.
@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 
 from data.splits import ArraySplits, NoOptions
-from data.store import CIFAR_ARCHIVE, CIFAR_BATCHES, CIFAR_FULL_DIR, CIFAR_SUBSET_DIR, DataStore, one_line
+from data.store import (
+    CIFAR_ARCHIVE,
+    CIFAR_BATCHES,
+    CIFAR_FULL_DIR,
+    CIFAR_SUBSET_DIR,
+    SVHN_FILES,
+    DataStore,
+    one_line,
+)
 from runner.errors import ConfigError, DataError
 from runner.registry import DATASETS, unknown_name_message
 
@@ -67,6 +75,26 @@ def load_mnist(store: DataStore, opts: NoOptions) -> ArraySplits:
     x_train, y_train = _checked(path, "MNIST .npz", arrays["x_train"], arrays["y_train"], (28, 28), 10)
     x_test, y_test = _checked(path, "MNIST .npz", arrays["x_test"], arrays["y_test"], (28, 28), 10)
     return ArraySplits(x_train[..., None], y_train, x_test[..., None], y_test, MNIST_CLASSES)
+
+
+MNIST32_PAD = 2
+"""Zero rows/columns added on each side of a 28x28 digit: 28 + 2*2 = 32, as the book's CycleGAN
+MNIST<->SVHN prep does (mnist_svhn_utils.py), so that both domains share the 32x32 U-Net."""
+
+
+def pad_images(x: np.ndarray, pad: int) -> np.ndarray:
+    """(N, H, W, C) images with `pad` zero pixels added on each side of H and W (dtype kept)."""
+    return np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+
+
+@DATASETS.register("mnist32", options=NoOptions)
+def load_mnist32(store: DataStore, opts: NoOptions) -> ArraySplits:
+    """MNIST zero-padded 2 px on each side to 32x32x1 (book ch. 7 CycleGAN source domain)."""
+    d = load_mnist(store, opts)
+    # Padding uint8 zeros is exact, so it happens once here rather than per batch in the pipeline.
+    return ArraySplits(
+        pad_images(d.x_train, MNIST32_PAD), d.y_train, pad_images(d.x_test, MNIST32_PAD), d.y_test, d.class_names
+    )
 
 
 # -- Fashion-MNIST -----------------------------------------------------------------------------
@@ -200,3 +228,46 @@ def load_cifar10(store: DataStore, opts: CifarOptions) -> ArraySplits:
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
     return ArraySplits(x_train, y_train, x_test, y_test, CIFAR10_CLASSES)
+
+
+# -- SVHN --------------------------------------------------------------------------------------
+
+SVHN_CLASSES = MNIST_CLASSES
+
+
+def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, 32, 32, 3) uint8, labels (N,) int32 in 0..9) from an SVHN cropped-digits .mat.
+
+    Upstream stores X as (32, 32, 3, N) and y as (N, 1) in 1..10, where 10 stands for the digit 0
+    (MATLAB's 1-based labels); we map 10 to 0 so that labels equal digits, as MNIST's do.
+    """
+    what = "SVHN .mat file"
+    try:
+        # Imported here: scipy.io costs import time that only SVHN runs should pay.
+        from scipy.io import loadmat
+
+        # variable_names: parse only what we use; loadmat builds plain arrays, never runs code.
+        mat = loadmat(path, variable_names=["X", "y"])
+        x, y = mat["X"], mat["y"]
+    except Exception as exc:  # ValueError/TypeError for junk, NotImplementedError (v7.3), KeyError
+        raise _corrupt(path, what, exc) from None
+    if not isinstance(x, np.ndarray) or x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.dtype != np.uint8:
+        got = f"{x.dtype} {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise _corrupt(path, what, f"X is {got}, expected uint8 (32, 32, 3, N)")
+    y = np.asarray(y).reshape(-1)
+    if len(y) != x.shape[3] or not np.issubdtype(y.dtype, np.integer):
+        raise _corrupt(path, what, f"{x.shape[3]} images but y of shape {np.shape(mat['y'])} and dtype {y.dtype}")
+    if len(y) and (y.min() < 1 or y.max() > 10):
+        raise _corrupt(path, what, f"labels span {y.min()}..{y.max()}, expected 1..10 (10 for the digit 0)")
+    images = np.ascontiguousarray(x.transpose(3, 0, 1, 2))
+    return _checked(path, what, images, y.astype(np.int64) % 10, (32, 32, 3), 10)
+
+
+@DATASETS.register("svhn", options=NoOptions)
+def load_svhn(store: DataStore, opts: NoOptions) -> ArraySplits:
+    """SVHN cropped digits from the upstream svhn/{train,test}_32x32.mat: 73257/26032 images of 32x32x3."""
+    # Both files are resolved (verified, or fetched) before either is parsed.
+    train_path, test_path = store.file(SVHN_FILES["train"]), store.file(SVHN_FILES["test"])
+    x_train, y_train = read_svhn_mat(train_path)
+    x_test, y_test = read_svhn_mat(test_path)
+    return ArraySplits(x_train, y_train, x_test, y_test, SVHN_CLASSES)

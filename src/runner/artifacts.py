@@ -1,12 +1,16 @@
 """What a model family may write into its run: figures and image grids, through the run dir.
 
-A family registers `artifacts=fn(model, data, out)` (called after training) and/or
-`sample=fn(model, options, out)` (task=sample). It gets an `ArtifactData` (examples of the
+A family registers `artifacts=fn(model, data, out)` (called after training),
+`snapshot=fn(model, out, step)` (called at every checkpoint of a step-based run: the GANs' progress
+grids, of which the runner makes an animated GIF at the end), `quality=fn(model, QualityContext)
+-> {name: value}` (sample-quality numbers logged during training and into metrics.json) and/or `sample=fn(model, options, out)`
+(task=sample). It gets an `ArtifactData` (examples of the
 run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,25 @@ class ArtifactWriter:
         plt.close(fig)
         return path
 
+    def keras_model(self, name: str, model: Any) -> Path:
+        """Save a Keras model as `<name>.keras` (e.g. a GAN's generator alone)."""
+        return self._rundir.write_atomic(self._rundir.file(f"{name}.keras"), lambda p: model.save(p))
+
+    def gif(self, name: str, frames: list[Path], seconds_per_frame: float = 0.25) -> Path | None:
+        """An animated `<name>.gif` of PNG `frames` in order (None when there are none)."""
+        if not frames:
+            return None
+        from PIL import Image  # matplotlib's own image dependency
+
+        images = [Image.open(frame).convert("RGB") for frame in frames]
+        size = images[0].size
+        images = [image if image.size == size else image.resize(size) for image in images]
+        return self._rundir.write_atomic(
+            self._rundir.file(f"{name}.gif"),
+            lambda p: images[0].save(p, format="GIF", save_all=True, append_images=images[1:],
+                                     duration=int(seconds_per_frame * 1000), loop=0),
+        )
+
     def image_grid(self, name: str, images: np.ndarray, cols: int, title: str | None = None) -> Path:
         """Tile images (N, H, W[, C]) in [0,1] into a grid `cols` wide and save it as `<name>.png`."""
         images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
@@ -49,6 +72,22 @@ class ArtifactWriter:
             ax.set_title(title)
         fig.tight_layout()
         return self.figure(name, fig)
+
+
+@dataclass(frozen=True)
+class QualityContext:
+    """What a family's `quality=fn(model, context)` hook gets to measure generated samples."""
+
+    dataset: str
+    """The name of the dataset the model trains on (a judge exists for some only)."""
+    data_dir: Path
+    """The data dir (where a judge finds its training data)."""
+    cache_dir: Path
+    """A writable folder for cached judges."""
+    samples: int
+    """How many samples to generate per measurement."""
+    verify: bool
+    """Whether data files are checked against their checksums."""
 
 
 class ArtifactData:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from typing import Any, Callable
 
 import keras
 import numpy as np
@@ -119,7 +120,9 @@ class LearningRateControl(keras.callbacks.Callback):
 
 
 class StopOnNaN(keras.callbacks.Callback):
-    """A NaN or infinite loss ends the run with the epoch and step, keeping the last good checkpoint."""
+    """A NaN or infinite loss ends the run with the epoch and step, keeping the last good checkpoint.
+
+    Every logged loss is watched (`loss`, or a GAN's `d_loss` and `g_loss`)."""
 
     def __init__(self, rundir: RunDir) -> None:
         super().__init__()
@@ -130,10 +133,52 @@ class StopOnNaN(keras.callbacks.Callback):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
+        for name, value in (logs or {}).items():
+            if name == "loss" or name.endswith("_loss"):
+                self._check(name, float(value), batch)
+
+    def _check(self, name: str, loss: float, batch: int) -> None:
+        if not math.isfinite(loss):
             kept = self.rundir.last_checkpoint if self.rundir.last_checkpoint.exists() else "none yet"
             raise RunnerError(
-                f"loss became {float(loss)} at epoch {self.epoch + 1}, step {batch + 1}; stopped "
+                f"{name} became {loss} at epoch {self.epoch + 1}, step {batch + 1}; stopped "
                 f"(last good checkpoint: {kept}); lower optimizer.learning_rate or check the data"
             )
+
+
+class Snapshots(keras.callbacks.Callback):
+    """Calls a family's `snapshot(model, out, step)` at the end of every epoch (= checkpoint
+    interval of a step-based run), with the number of training steps done."""
+
+    def __init__(self, snapshot: Callable[[keras.Model, Any, int], Any], out: Any, steps_per_epoch: int) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.out = out
+        self.steps_per_epoch = steps_per_epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.snapshot(self.model, self.out, (epoch + 1) * self.steps_per_epoch)
+
+
+class QualityMonitor(keras.callbacks.Callback):
+    """Adds a family's sample-quality numbers (`measure(model) -> {name: value}`) to the epoch logs,
+    so that history.csv, the checkpoint monitor (e.g. `fid`) and metrics.json see them.
+
+    Measured at the first epoch end of every invocation (the CSV logger takes its columns from the
+    first logs it sees, also when a run resumes), every `every` epochs, and at the last epoch.
+    """
+
+    def __init__(self, measure: Callable[[keras.Model], dict[str, float]], every: int, last_epoch: int) -> None:
+        super().__init__()
+        self.measure = measure
+        self.every = every
+        self.last_epoch = last_epoch
+        self.first = True
+        self.latest: dict[str, float] = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.first or (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch:
+            self.first = False
+            self.latest = self.measure(self.model)
+            if logs is not None:
+                logs.update(self.latest)

@@ -23,9 +23,10 @@ def read_history(path: Path) -> dict[str, list[float]]:
     for row in rows:
         for key, value in row.items():
             try:
-                columns.setdefault(key, []).append(float(value))
+                number = float(value)
             except (TypeError, ValueError):
-                continue
+                continue  # "NA": Keras' CSVLogger adds val_ columns even without validation
+            columns.setdefault(key, []).append(number)
     return columns
 
 

@@ -35,6 +35,7 @@ class Job:
     trainer: TrainerConfig
     logger: LoggerConfig
     data_dir: str
+    output_dir: str
 
 
 def typed_options(registry: Registry[Any], node: Any, where: str) -> tuple[Entry[Any], Any]:
@@ -91,4 +92,5 @@ def resolve(cfg: DictConfig) -> Job:
         trainer=trainer,
         logger=schema_view.logger,
         data_dir=str(cfg.paths.data_dir),
+        output_dir=str(cfg.paths.output_dir),
     )

@@ -140,6 +140,28 @@ class PlateauConfig:
 
 
 @dataclass
+class QualityConfig:
+    """Sample-quality numbers measured during training, for models that register a `quality`
+    hook (the GANs on MNIST-shaped data: MNIST-FID and label-control accuracy)."""
+
+    every: int = 1
+    """Measure every N checkpoint intervals (also at the first interval of each invocation and at
+    the last); 0: never."""
+    samples: int = 2000
+    """Generated images per measurement. MNIST-FID is biased upwards for small samples: compare
+    values measured on the same number of images."""
+    cache_dir: Optional[str] = None
+    """Where the judge (an MNIST classifier the runner trains once) is cached; None:
+    <data_dir>/judges, or <output_dir>/judges when the data dir is read-only."""
+
+    def __post_init__(self) -> None:
+        if self.every < 0:
+            raise ConfigError(f"trainer.quality.every must be >= 0 (0: never), got {self.every}")
+        if self.samples < 10:
+            raise ConfigError(f"trainer.quality.samples must be >= 10, got {self.samples}")
+
+
+@dataclass
 class TrainerConfig:
     epochs: int = 20
     """Training epochs."""
@@ -148,13 +170,19 @@ class TrainerConfig:
     validate: bool = True
     """Evaluate on the test split after every epoch (the book's 'validation data' is the test set)."""
     steps_per_epoch: Optional[int] = None
-    """Batches per epoch (None: one pass over the training split)."""
+    """Batches per epoch (None: one pass over the training split). With `steps`: the interval
+    between checkpoints and progress grids (the book's GAN save_interval, 500)."""
+    steps: Optional[int] = None
+    """Step-based training (GANs): this many training steps in all, as steps // steps_per_epoch
+    "epochs" of steps_per_epoch steps each; it replaces `epochs`."""
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     """Best-checkpoint selection."""
     lr_schedule: LRScheduleConfig = field(default_factory=LRScheduleConfig)
     """Step learning-rate schedule (book ResNet/DenseNet); no boundaries: constant."""
     plateau: PlateauConfig = field(default_factory=PlateauConfig)
     """ReduceLROnPlateau (plateau.enabled=true)."""
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    """Generated-sample quality during training (GANs)."""
     evaluate_train: bool = True
     """After training, also evaluate on the training split in inference mode (train_eval_* metrics):
     what the book's 'train accuracy' columns report."""
@@ -178,6 +206,8 @@ class TrainerConfig:
             raise ConfigError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ConfigError(f"trainer.steps_per_epoch must be >= 1 or null, got {self.steps_per_epoch}")
+        if self.steps is not None:
+            self._derive_epochs_from_steps()
         if self.jit_compile not in ("auto", "true", "false", "True", "False"):
             raise ConfigError(f"trainer.jit_compile must be auto, true or false, got '{self.jit_compile}'")
         for key in ("episodes", "eval_episodes", "checkpoint_every"):
@@ -186,6 +216,21 @@ class TrainerConfig:
                 raise ConfigError(f"trainer.{key} must be a positive integer{' or null' if key == 'episodes' else ''}, got {value}")
         if self.verbose not in ("auto", "bar", "line", "none"):
             raise ConfigError(f"trainer.verbose must be auto, bar, line or none, got '{self.verbose}'")
+
+
+    def _derive_epochs_from_steps(self) -> None:
+        steps = self.steps
+        if steps is None or steps < 1:
+            raise ConfigError(f"trainer.steps must be >= 1 or null, got {steps}")
+        if self.steps_per_epoch is None:
+            raise ConfigError("trainer.steps needs trainer.steps_per_epoch, the interval between checkpoints and grids (e.g. 500)")
+        interval = min(self.steps_per_epoch, steps)  # a short run is one interval
+        if steps % interval:
+            raise ConfigError(
+                f"trainer.steps={steps} is not a multiple of trainer.steps_per_epoch={interval} (the checkpoint "
+                f"interval); use e.g. trainer.steps={steps - steps % interval or interval}"
+            )
+        self.steps_per_epoch, self.epochs = interval, steps // interval
 
 
 @dataclass
@@ -208,6 +253,10 @@ class SampleConfig:
     """Points per side of a latent-manifold grid."""
     latent: Optional[list[float]] = None
     """One latent point to decode; None: a grid or random draws, as the family decides."""
+    code1: Optional[str] = None
+    """InfoGAN's first continuous code: a number for every image, or lo:hi to sweep it across the grid."""
+    code2: Optional[str] = None
+    """InfoGAN's second continuous code, like code1."""
 
     def __post_init__(self) -> None:
         if self.n < 1 or self.grid < 1:

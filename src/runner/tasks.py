@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import time
@@ -17,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from data.pipeline import ArrayPipeline, PipelineOptions
 from data.store import DataStore
-from runner.artifacts import ArtifactData, ArtifactWriter
+from runner.artifacts import ArtifactData, ArtifactWriter, QualityContext
+from runner.callbacks import QualityMonitor, Snapshots
 from runner.errors import CheckpointError, IncompatibleError, RunnerError
 from runner.loops.fit import FitData, fit
 from runner.objectives import Objective, objective_of
@@ -52,9 +54,11 @@ def configure_tensorflow(job: Job) -> None:
 
 
 def make_pipeline(
-    job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective
+    job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective, batches_per_step: int = 1
 ) -> tuple[ArrayPipeline, str]:
-    """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline."""
+    """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline.
+    `batches_per_step`: a model that consumes several real batches per step (WGAN's n_critic)
+    gets them concatenated in one pipeline batch."""
     store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
     splits = job.dataset.build(store, job.dataset_options)
     x_train, y_train = splits.x_train[: dataset.train_limit], splits.y_train[: dataset.train_limit]
@@ -64,7 +68,7 @@ def make_pipeline(
         inputs=inputs,
         onehot=dataset.labels.value == "onehot",
         targets=objective.targets,
-        batch_size=job.trainer.batch_size,
+        batch_size=job.trainer.batch_size * batches_per_step,
         augment=dataset.augment,
         subtract_pixel_mean=dataset.subtract_pixel_mean,
         noise_sigma=dataset.sigma,
@@ -156,7 +160,8 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         configure_tensorflow(job)
         view, inputs = job.model.meta["view"], job.model.meta.get("inputs", 1)
         objective = objective_of(job.model.meta)
-        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
+        batches_per_step = job.model.meta.get("batches_per_step", lambda options: 1)(job.model_options)
+        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective, batches_per_step)
         resuming = rundir.last_checkpoint.exists()
         if resuming:
             check_resumable(rundir, cfg)
@@ -176,6 +181,13 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     initial_epoch = int(model.optimizer.iterations.numpy()) // steps
     if resuming:
         log.info("resuming from %s: %d of %d epochs done", rundir.last_checkpoint, initial_epoch, job.trainer.epochs)
+    snapshot = job.model.meta.get("snapshot") if job.logger.plots else None
+    measure = quality_measure(job)
+    monitors: list[keras.callbacks.Callback] = []
+    if snapshot is not None:
+        monitors.append(Snapshots(snapshot, ArtifactWriter(rundir), steps))
+    if measure is not None and job.trainer.quality.every > 0:
+        monitors.append(QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs))
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
@@ -191,6 +203,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
             base_lr=job.optimizer_options.learning_rate,
             tensorboard=job.logger.tensorboard,
             resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
+            extra_callbacks=monitors,
         )
     else:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
@@ -199,6 +212,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
+    quality = measure(model) if measure is not None else {}  # of the final weights
     metrics = {
         "task": "train",
         "model": job.model.name,
@@ -207,11 +221,14 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         "params": model.count_params(),
         "trainable_params": trainable_params(model),
         "epochs_completed": int(model.optimizer.iterations.numpy()) // steps,
+        "steps_completed": int(model.optimizer.iterations.numpy()),
         **{f"test_{key}": float(value) for key, value in test.items()},
         **{f"train_eval_{key}": float(value) for key, value in train_eval.items()},
-        **{f"train_{key}": values[-1] for key, values in history.items() if key != "epoch" and not key.startswith(("val_", "learning_rate"))},
+        **{f"train_{key}": values[-1] for key, values in history.items()
+           if key != "epoch" and key not in quality and not key.startswith(("val_", "learning_rate"))},
+        **quality,
         **{key: values[-1] for key, values in history.items() if key.startswith("val_")},
-        f"best_{state.get('monitor', job.trainer.checkpoint.monitor)}": state.get("best"),
+        f"best_{state.get('monitor', job.trainer.checkpoint.monitor)}": _finite_or_none(state.get("best")),
         "best_epoch": state.get("best_epoch"),
         "resumed_from_epoch": initial_epoch if resuming else None,
         "train_seconds": state.get("train_seconds"),
@@ -220,7 +237,32 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     write_family_artifacts = job.model.meta.get("artifacts")
     if write_family_artifacts is not None and job.logger.plots:
         write_family_artifacts(model, ArtifactData(pipeline), ArtifactWriter(rundir))
+    if snapshot is not None:
+        ArtifactWriter(rundir).gif("grids", sorted(rundir.file("grids").glob("[0-9]*.png")))
     return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
+
+
+def quality_measure(job: Job) -> Callable[[keras.Model], dict[str, float]] | None:
+    """The model family's sample-quality hook bound to this job, or None when it has none."""
+    hook = job.model.meta.get("quality")
+    if hook is None:
+        return None
+    settings = job.trainer.quality
+    data_dir = Path(job.data_dir)
+    if settings.cache_dir is not None:
+        cache_dir = Path(settings.cache_dir)
+    elif os.access(data_dir, os.W_OK):
+        cache_dir = data_dir / "judges"
+    else:  # a shared, read-only data dir: keep the cache beside the runs
+        cache_dir = Path(job.output_dir) / "judges"
+    context = QualityContext(dataset=job.dataset_config.name, data_dir=data_dir, cache_dir=cache_dir,
+                             samples=settings.samples, verify=job.dataset_config.verify_checksums)
+    return lambda model: hook(model, context)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """A best value that was never set (the monitor was not logged) is None, not +-inf."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _finish(

@@ -81,6 +81,16 @@ def test_fit_overhead_quick(tmp_path: Path) -> None:
     assert "mlp_runner_vs_plain" in md
 
 
+@pytest.mark.timeout(600)
+def test_gan_step_quick(tmp_path: Path) -> None:
+    report, md, _ = bench(tmp_path, "--only", "gan_step", "--quick", "--reps", "1")
+    result = check_report(report, "gan_step", {"runner", "hand_written", "book_style"},
+                          {"runner_vs_hand_written", "runner_vs_book_style"})
+    assert result["data"]["batch_size"] == 64
+    assert set(result["targets"]) == {"runner_vs_hand_written", "runner_vs_book_style"}
+    assert "runner_vs_book_style" in md
+
+
 def test_helpers() -> None:
     spec = importlib.util.spec_from_file_location("bench_run", SCRIPT)
     assert spec and spec.loader

@@ -59,8 +59,11 @@ def fit(
     base_lr: float,
     tensorboard: bool,
     resume_state: dict | None,
+    extra_callbacks: list[keras.callbacks.Callback] = (),
 ) -> None:
-    """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch."""
+    """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch.
+    `extra_callbacks` (progress grids, quality measurements) run before the CSV log and the
+    checkpoint, so that what they add to the epoch's logs is recorded and can be monitored."""
     lr_control = (
         LearningRateControl(base_lr, trainer.lr_schedule, trainer.plateau)
         if trainer.lr_schedule.boundaries or trainer.plateau.enabled
@@ -79,6 +82,7 @@ def fit(
     callbacks: list[keras.callbacks.Callback] = [StopOnNaN(rundir)]
     if lr_control is not None:
         callbacks.append(lr_control)
+    callbacks.extend(extra_callbacks)
     callbacks.append(keras.callbacks.CSVLogger(str(rundir.file("history.csv")), append=initial_epoch > 0))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(rundir.file("tensorboard"))))

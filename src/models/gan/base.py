@@ -1,0 +1,329 @@
+"""The one GAN training design every variant shares: a `keras.Model` that owns its generator,
+discriminator, both optimizers and one fused, compiled `train_step`.
+
+The book trains with `generator.predict` plus two `train_on_batch` calls on a discriminator that is
+"frozen" inside an adversarial model, which Keras 3 does not support (see the spec's migration
+notes). Here each step is, in one `tf.function`:
+
+    for each of `d_steps` real batches (n_critic for WGAN):
+        fakes  = G(noise, fake conditions)                      # inference mode, as predict() was
+        D step on (real, real conditions) and (fakes, fake conditions)   [+ weight clipping]
+    G step on fresh noise and conditions through D               # only G's variables move
+
+A variant changes only what differs: the conditions it samples (labels, codes), how D is called,
+and the two losses (`discriminator_losses`, `generator_losses`). Real batches arrive from the fit
+trainer as `x` or `(x, one-hot labels)`; `d_steps` real batches come concatenated in one
+pipeline batch, so the stream stays one seeded permutation per "epoch" (= grid interval).
+
+Exact resume: the fixed grid noise and the sampling RNG state are variables of the model, the two
+optimizers are saved with it, and G's optimizer step counter is the training step; a `.keras`
+checkpoint therefore holds everything a resumed run needs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+GRID_SIZE = 16
+"""The book's sample grids: 16 images, 4 x 4 (Pattanayak's MLP GAN: 36, 6 x 6)."""
+CODE_STDDEV = 0.5
+"""InfoGAN codes and StackedGAN noise are N(0, 0.5) in the book's scripts."""
+
+
+def scaled_optimizer(optimizer: keras.optimizers.Optimizer, factor: float) -> keras.optimizers.Optimizer:
+    """A fresh optimizer like `optimizer` with its learning rate (and Keras-2 decay) times `factor`:
+    the book's adversarial model uses half the discriminator's lr and decay."""
+    config = optimizer.get_config()
+    rate = config["learning_rate"]
+    if isinstance(rate, dict):  # a serialized schedule: InverseTimeDecay is how the runner builds `decay`
+        inner = rate["config"]
+        if "decay_rate" not in inner:
+            raise ValueError(f"cannot scale a {rate.get('class_name')} learning-rate schedule")
+        inner["initial_learning_rate"] *= factor
+        inner["decay_rate"] *= factor
+    else:
+        config["learning_rate"] = rate * factor
+    config.pop("name", None)
+    return type(optimizer).from_config(config)
+
+
+class GAN(keras.Model):
+    """Base of every image GAN here. Subclasses set `tracked` and implement the two loss methods.
+
+    Generator inputs are named: `z` first, then the conditions (`labels`, `code1`, ...) in the
+    order the generator takes them; `condition_names` lists them.
+    """
+
+    tracked: tuple[str, ...] = ("d_loss", "g_loss")
+    """Names of the losses a step reports (epoch means in history.csv)."""
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        *,
+        noise: str = "uniform",
+        d_steps: int = 1,
+        clip_value: float = 0.0,
+        signed_images: bool = False,
+        g_lr_scale: float = 0.5,
+        grid_size: int = GRID_SIZE,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.noise = noise
+        self.d_steps = int(d_steps)
+        self.clip_value = float(clip_value)
+        self.signed_images = bool(signed_images)
+        self.g_lr_scale = float(g_lr_scale)
+        self.grid_size = int(grid_size)
+        self.seed = int(seed)
+        self.rng = keras.random.SeedGenerator(seed, name="sampling_rng")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.tracked}
+        # The fixed inputs of the progress grids: drawn once, saved with every checkpoint, so the
+        # grids of a resumed run continue the same sequence.
+        self.grid_inputs = [
+            self.add_weight(shape=values.shape, initializer=keras.initializers.Constant(values),
+                            trainable=False, name=f"grid_{name}")
+            for name, values in self.initial_grid_inputs().items()
+        ]
+        self.built = True
+
+    # -- shapes ----------------------------------------------------------------------------------
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name.split(":")[0] for t in self.generator.inputs]
+
+    @property
+    def condition_names(self) -> list[str]:
+        return self.input_names[1:]
+
+    def input_dim(self, name: str) -> int:
+        return int(self.generator.inputs[self.input_names.index(name)].shape[-1])
+
+    @property
+    def latent_dim(self) -> int:
+        return self.input_dim("z")
+
+    @property
+    def num_labels(self) -> int:
+        return self.input_dim("labels") if "labels" in self.input_names else 0
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(self.generator.outputs[0].shape[1:])
+
+    # -- sampling --------------------------------------------------------------------------------
+    def sample_noise(self, batch: int) -> Any:
+        if self.noise == "uniform":
+            return keras.random.uniform((batch, self.latent_dim), -1.0, 1.0, seed=self.rng)
+        return keras.random.normal((batch, self.latent_dim), stddev=CODE_STDDEV, seed=self.rng)
+
+    def random_labels(self, batch: int) -> Any:
+        return ops.one_hot(keras.random.randint((batch,), 0, self.num_labels, seed=self.rng), self.num_labels)
+
+    def fake_conditions(self, batch: int) -> dict[str, Any]:
+        """Conditions for generated images: random one-hot labels and N(0, 0.5) codes, as the book."""
+        conditions: dict[str, Any] = {}
+        for name in self.condition_names:
+            if name == "labels":
+                conditions[name] = self.random_labels(batch)
+            else:
+                conditions[name] = keras.random.normal((batch, self.input_dim(name)), stddev=CODE_STDDEV, seed=self.rng)
+        return conditions
+
+    def real_conditions(self, labels: Any, batch: int) -> dict[str, Any]:
+        """Conditions paired with real images: their labels; codes (InfoGAN) are drawn at random, as the book does."""
+        conditions = self.fake_conditions(batch)
+        if "labels" in conditions:
+            conditions["labels"] = labels
+        return conditions
+
+    def generate(self, z: Any, conditions: dict[str, Any], training: bool = False) -> Any:
+        inputs = [z] + [conditions[name] for name in self.condition_names]
+        return self.generator(inputs if len(inputs) > 1 else z, training=training)
+
+    def initial_grid_inputs(self) -> dict[str, np.ndarray]:
+        """Fixed noise (and labels 0..9, 0..5 and N(0, 0.5) codes) of the progress grids."""
+        rng = np.random.default_rng(self.seed)
+        n = self.grid_size
+        values = {"z": rng.uniform(-1.0, 1.0, (n, self.latent_dim)) if self.noise == "uniform"
+                  else rng.normal(0.0, CODE_STDDEV, (n, self.latent_dim))}
+        for name in self.condition_names:
+            if name == "labels":
+                values[name] = np.eye(self.num_labels)[np.arange(n) % self.num_labels]
+            else:
+                values[name] = rng.normal(0.0, CODE_STDDEV, (n, self.input_dim(name)))
+        return {k: v.astype(np.float32) for k, v in values.items()}
+
+    def grid_images(self) -> np.ndarray:
+        """The fixed grid inputs through the generator, in [0, 1]."""
+        named = dict(zip(self.input_names, self.grid_inputs))
+        return self.to_unit(self.generate(named["z"], named, training=False))
+
+    def to_unit(self, images: Any) -> np.ndarray:
+        """Generator output -> numpy images in [0, 1], shaped (N, H, W, C) or (N, 28, 28, 1) for flat MNIST."""
+        images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
+        if self.signed_images:
+            images = (images + 1.0) / 2.0
+        if images.ndim == 2:
+            side = int(math.isqrt(images.shape[-1]))
+            images = images.reshape(-1, side, side, 1)
+        return images
+
+    # -- the step --------------------------------------------------------------------------------
+    def discriminate(self, images: Any, conditions: dict[str, Any], training: bool = True) -> Any:
+        """D's outputs for `images`; CGAN overrides this to pass the labels in."""
+        return self.discriminator(images, training=training)
+
+    def discriminator_losses(self, real_out: Any, fake_out: Any, real: dict, fake: dict) -> dict[str, Any]:
+        """{'d_loss': total, ...parts} for one discriminator update."""
+        raise NotImplementedError
+
+    def generator_losses(self, fake_out: Any, fake: dict) -> dict[str, Any]:
+        """{'g_loss': total, ...parts} for one generator update (D does not move)."""
+        raise NotImplementedError
+
+    def update_discriminator(self, real_images: Any, real: dict, fake_images: Any, fake: dict) -> dict[str, Any]:
+        """One D update on the real and fake halves together (the book's concatenated batch)."""
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            losses = self.discriminator_losses(self.discriminate(real_images, real), self.discriminate(fake_images, fake), real, fake)
+        self.d_optimizer.apply_gradients(zip(tape.gradient(losses["d_loss"], variables), variables))
+        return losses
+
+    def clip_discriminator(self) -> None:
+        for variable in self.discriminator.trainable_variables:
+            variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        images, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        if self.signed_images:
+            images = images * 2.0 - 1.0
+        if labels is not None:
+            labels = ops.cast(labels, images.dtype)
+        batch = images.shape[0] // self.d_steps if images.shape[0] is not None else None
+        if batch is None:
+            raise ValueError("GAN training needs a static batch size (the pipeline drops the last short batch)")
+        d_logs: dict[str, Any] = {}
+        for i in range(self.d_steps):  # unrolled: d_steps is a small constant (1, or WGAN's 5)
+            real_images = images[i * batch:(i + 1) * batch]
+            real = self.real_conditions(None if labels is None else labels[i * batch:(i + 1) * batch], batch)
+            fake = self.fake_conditions(batch)
+            fake_images = self.generate(self.sample_noise(batch), fake, training=False)
+            losses = self.update_discriminator(real_images, real, fake_images, fake)
+            if self.clip_value > 0:
+                self.clip_discriminator()
+            for name, value in losses.items():
+                d_logs[name] = d_logs.get(name, 0.0) + value / self.d_steps
+        fake = self.fake_conditions(batch)
+        z = self.sample_noise(batch)
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            g_logs = self.generator_losses(self.discriminate(self.generate(z, fake, training=True), fake), fake)
+        self.optimizer.apply_gradients(zip(tape.gradient(g_logs["g_loss"], variables), variables))
+        return self._record({**d_logs, **g_logs})
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Both losses on held-out real images and fresh fakes, without updates."""
+        images, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        if self.signed_images:
+            images = images * 2.0 - 1.0
+        batch = ops.shape(images)[0]
+        real = self.real_conditions(None if labels is None else ops.cast(labels, images.dtype), batch)
+        fake = self.fake_conditions(batch)
+        fake_images = self.generate(self.sample_noise(batch), fake)
+        d_logs = self.discriminator_losses(
+            self.discriminate(images, real, training=False), self.discriminate(fake_images, fake, training=False), real, fake
+        )
+        g_logs = self.generator_losses(self.discriminate(fake_images, fake, training=False), fake)
+        return self._record({**d_logs, **g_logs})
+
+    def _record(self, logs: dict[str, Any]) -> dict[str, Any]:
+        for name, tracker in self.trackers.items():
+            tracker.update_state(logs[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.trackers.values())
+
+    def count_params(self) -> int:
+        """The networks' parameters (G + D), as the book counts them; the fixed grid inputs and the
+        RNG state are variables of the model but not parameters."""
+        return self.generator.count_params() + self.discriminator.count_params()
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        """The model's forward pass is the generator's."""
+        return self.generator(inputs, training=training)
+
+    # -- compile and save ------------------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", g_optimizer: Any = None, jit_compile: Any = "auto", **kwargs: Any) -> None:
+        """`optimizer` trains D; G gets `g_optimizer`, or a copy of D's with lr (and decay) x `g_lr_scale`.
+        G's optimizer is the model's `optimizer`: its step counter counts training steps."""
+        d_optimizer = keras.optimizers.get(optimizer)
+        g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else scaled_optimizer(d_optimizer, self.g_lr_scale)
+        super().compile(optimizer=g_optimizer, jit_compile=jit_compile)
+        self.d_optimizer = d_optimizer
+        # Built now, so that every checkpoint holds their full state (and loading finds the slots).
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.optimizer.build(self.generator.trainable_variables)
+
+    def get_compile_config(self) -> dict[str, Any]:
+        return {
+            "optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.optimizer),
+            "jit_compile": self.jit_compile,
+        }
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        self.compile(**keras.saving.deserialize_keras_object(config))
+
+    def _seed_states(self) -> list[Any]:
+        """The state of every random-number generator in the model (sampling, dropout), in a fixed order."""
+        return [generator.state for layer in self._flatten_layers() for generator in layer._seed_generators]
+
+    def save_own_variables(self, store: Any) -> None:
+        # Keras saves weights but not SeedGenerator states; without them a resumed run would draw
+        # the noise (and dropout masks) of step 0 again.
+        super().save_own_variables(store)
+        for i, state in enumerate(self._seed_states()):
+            store[f"rng_{i}"] = keras.ops.convert_to_numpy(state)
+
+    def load_own_variables(self, store: Any) -> None:
+        rng_keys = [key for key in store.keys() if str(key).startswith("rng_")]
+        for i, state in enumerate(self._seed_states()):
+            if f"rng_{i}" in rng_keys:
+                state.assign(store[f"rng_{i}"])
+        super().load_own_variables({key: store[key] for key in store.keys() if key not in rng_keys})
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "noise": self.noise,
+            "d_steps": self.d_steps,
+            "clip_value": self.clip_value,
+            "signed_images": self.signed_images,
+            "g_lr_scale": self.g_lr_scale,
+            "grid_size": self.grid_size,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> GAN:
+        config = dict(config)
+        nets = {key: keras.saving.deserialize_keras_object(config.pop(key), custom_objects=custom_objects)
+                for key in ("generator", "discriminator")}
+        return cls(nets["generator"], nets["discriminator"], **config)

@@ -1,0 +1,117 @@
+"""What every GAN gives the runner besides training: progress grids, final artifacts, and
+`task=sample` with the book's test-script controls (digit, InfoGAN code sweeps).
+
+Registered through `GAN_HOOKS`, so the runner calls them without knowing any GAN by name.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+
+from models.gan.quality import measure_quality
+from runner.errors import ConfigError, IncompatibleError
+
+if TYPE_CHECKING:
+    from runner.artifacts import ArtifactData, ArtifactWriter
+    from runner.schema import SampleConfig
+
+CODE_SWEEP_EXAMPLE = "-2:2"
+
+
+def _generator(model: keras.Model) -> keras.Model:
+    """The generator of a whole-GAN checkpoint, or the model itself when it is a saved generator."""
+    return getattr(model, "generator", model)
+
+
+def _to_unit(model: keras.Model, images: Any) -> np.ndarray:
+    if hasattr(model, "to_unit"):
+        return model.to_unit(images)
+    images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
+    if getattr(model.layers[-1], "activation", None) is keras.activations.tanh:
+        images = (images + 1.0) / 2.0  # a saved tanh generator (the MLP GAN) works in [-1, 1]
+    if images.ndim == 2:
+        side = math.isqrt(images.shape[-1])
+        images = images.reshape(-1, side, side, 1)
+    return images
+
+
+def grid_cols(n: int) -> int:
+    return max(1, math.isqrt(n))
+
+
+def write_grid(model: keras.Model, out: ArtifactWriter, step: int) -> Path:
+    """The progress grid of `step` from the model's fixed inputs: grids/<step:05d>.png (the book's files)."""
+    images = model.grid_images()
+    return out.image_grid(f"grids/{step:05d}", images, cols=grid_cols(len(images)), title=f"step {step}")
+
+
+def write_gan_artifacts(model: keras.Model, data: ArtifactData, out: ArtifactWriter) -> None:
+    """After training: the generator alone as a .keras file (what task=sample and users load) and
+    the final grid."""
+    out.keras_model("checkpoints/generator", model.generator)
+    images = model.grid_images()
+    out.image_grid("samples", images, cols=grid_cols(len(images)))
+
+
+def parse_code(text: str | None, key: str, n: int) -> np.ndarray | None:
+    """sample.codeK: a number (every image gets it) or lo:hi (a sweep over the grid, the book's --p1/--p2)."""
+    if text is None:
+        return None
+    try:
+        if ":" in str(text):
+            low, high = (float(part) for part in str(text).split(":"))
+            return np.linspace(low, high, n, dtype=np.float32)[:, None]
+        return np.full((n, 1), float(text), dtype=np.float32)
+    except ValueError:
+        raise ConfigError(f"{key}='{text}' does not parse; give a number (0.5) or a range lo:hi ({CODE_SWEEP_EXAMPLE})") from None
+
+
+def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.Generator, noise: str) -> tuple[list[np.ndarray], str]:
+    """The generator's inputs for one sample grid, and a file-name suffix naming the controls."""
+    names = [t.name.split(":")[0] for t in generator.inputs]
+    dims = {name: int(t.shape[-1]) for name, t in zip(names, generator.inputs)}
+    n = options.n
+    suffix = ""
+    if options.label is not None and "labels" not in names:
+        raise IncompatibleError(f"sample.label needs a conditional generator; this one takes {', '.join(names)}")
+    for key in ("code1", "code2"):
+        if getattr(options, key) is not None and key not in names:
+            raise IncompatibleError(f"sample.{key} needs a generator with that code (InfoGAN); this one takes {', '.join(names)}")
+    inputs = []
+    for name in names:
+        if name == "z":
+            z = rng.uniform(-1.0, 1.0, (n, dims[name])) if noise == "uniform" else rng.normal(0.0, 0.5, (n, dims[name]))
+            inputs.append(z.astype(np.float32))
+        elif name == "labels":
+            if options.label is not None and not 0 <= options.label < dims[name]:
+                raise ConfigError(f"sample.label={options.label} is outside 0-{dims[name] - 1}")
+            digits = np.full(n, options.label) if options.label is not None else np.arange(n) % dims[name]
+            suffix += f"_label_{options.label}" if options.label is not None else ""
+            inputs.append(np.eye(dims[name], dtype=np.float32)[digits])
+        elif name in ("code1", "code2"):
+            code = parse_code(getattr(options, name), f"sample.{name}", n)
+            if code is not None:
+                suffix += f"_{name}_{getattr(options, name)}".replace(":", "_to_")
+            inputs.append(code if code is not None else rng.normal(0.0, 0.5, (n, dims[name])).astype(np.float32))
+        else:
+            inputs.append(rng.normal(0.0, 0.5, (n, dims[name])).astype(np.float32))
+    return inputs, suffix
+
+
+def sample_gan(model: keras.Model, options: SampleConfig, out: ArtifactWriter) -> list[Path]:
+    """A grid from new noise with the book's controls: digit (CGAN/ACGAN/InfoGAN), code1/code2 values or sweeps."""
+    generator = _generator(model)
+    rng = np.random.default_rng(int(np.random.randint(0, 2**31 - 1)))  # the job's seed decides
+    inputs, suffix = sample_inputs(generator, options, rng, getattr(model, "noise", "uniform"))
+    images = _to_unit(model, generator.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0))
+    return [out.image_grid(f"sample{suffix}", images, cols=grid_cols(len(images)))]
+
+
+GAN_HOOKS: dict[str, Any] = {"snapshot": write_grid, "artifacts": write_gan_artifacts, "sample": sample_gan,
+                             "quality": measure_quality}
+"""Registry meta shared by every GAN: `run` writes a grid each interval and a GIF of them at the end."""

@@ -1,0 +1,29 @@
+"""LSGAN (Listing 5.2.1): DCGAN's networks with a linear D and least-squares losses (Eqs. 5.2.1-5.2.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from models.gan import losses
+from models.gan.base import GAN
+from models.gan.dcgan import unconditional_networks
+from models.gan.hooks import GAN_HOOKS
+from models.gan.options import BookGANOptions, check_gan_options, fresh_seed
+from runner.registry import MODELS
+
+
+@keras.saving.register_keras_serializable(package="adl_runner")
+class LSGAN(GAN):
+    def discriminator_losses(self, real_out: Any, fake_out: Any, real: dict, fake: dict) -> dict[str, Any]:
+        return {"d_loss": (losses.least_squares(1.0, real_out) + losses.least_squares(0.0, fake_out)) / 2.0}
+
+    def generator_losses(self, fake_out: Any, fake: dict) -> dict[str, Any]:
+        return {"g_loss": losses.least_squares(1.0, fake_out)}
+
+
+@MODELS.register("lsgan", options=BookGANOptions, view="image", objective="self", **GAN_HOOKS)
+def build_lsgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: int) -> LSGAN:
+    g, d = unconditional_networks(opts, check_gan_options("lsgan", opts, input_shape), None)
+    return LSGAN(g, d, g_lr_scale=opts.g_lr_scale, seed=fresh_seed(), name="lsgan")

@@ -1,0 +1,52 @@
+"""Typed options of the book's GANs and the checks every builder shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.classifiers import check_positive, require_rank
+from runner.errors import ConfigError
+
+
+@dataclass
+class BookGANOptions:
+    """DCGAN, LSGAN, CGAN and ACGAN (Listings 4.2.1, 4.3.1, 5.2.1, 5.3.1): G and D of `lib/gan.py`."""
+
+    latent_dim: int = 100
+    """Size of the noise z ~ U(-1, 1)."""
+    g_lr_scale: float = 0.5
+    """G's learning rate and decay relative to D's (optimizer.*): the book halves both."""
+    discriminator_batch_norm: bool = False
+    """BatchNormalization in D (the book's Figure 5.1.5 experiment: DCGAN becomes unstable)."""
+
+
+@dataclass
+class WGANOptions(BookGANOptions):
+    """WGAN (Listing 5.1.2, Algorithm 5.1.1): a linear critic, weight clipping and n_critic."""
+
+    n_critic: int = 5
+    """Critic updates (each on its own real batch) per generator update."""
+    clip_value: float = 0.01
+    """Every critic weight is clipped to [-c, c] after each critic update."""
+    g_lr_scale: float = 1.0
+    """WGAN uses one learning rate (5e-5) for both networks."""
+
+
+def check_gan_options(name: str, opts: BookGANOptions, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """The image shape the networks are built for, after checking the options."""
+    shape = require_rank(name, input_shape, 3, "image")
+    check_positive(name, "latent_dim", opts.latent_dim)
+    if opts.g_lr_scale <= 0:
+        raise ConfigError(f"{name}: g_lr_scale must be > 0, got {opts.g_lr_scale}")
+    if shape[0] % 4 or shape[1] % 4:
+        raise ConfigError(f"{name}: the book's generator upsamples 4x, so images must be a multiple of 4 pixels "
+                          f"on each side; got {shape[0]}x{shape[1]}")
+    return shape  # type: ignore[return-value]
+
+
+def fresh_seed() -> int:
+    """A seed for a model's sampling RNG and grid noise, drawn from NumPy's global state, which the
+    runner seeds from the job's `seed`: the same job seed gives the same grids."""
+    return int(np.random.randint(0, 2**31 - 1))

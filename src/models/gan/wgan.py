@@ -1,0 +1,57 @@
+"""WGAN (Listings 5.1.1-5.1.2): a linear critic trained n_critic times per generator step with the
+Wasserstein loss and weight clipping; RMSprop 5e-5 for both networks.
+
+As in the book's loop, each critic iteration is two updates, one on a real batch (target +1) and
+one on a fake batch (target -1), then every critic weight, biases included, is clipped to
+[-0.01, 0.01]; the clipping runs inside the compiled step, not through get/set_weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from models.classifiers import check_positive
+from models.gan import losses
+from models.gan.base import GAN
+from models.gan.dcgan import unconditional_networks
+from models.gan.hooks import GAN_HOOKS
+from models.gan.options import WGANOptions, check_gan_options, fresh_seed
+from runner.errors import ConfigError
+from runner.registry import MODELS
+
+
+@keras.saving.register_keras_serializable(package="adl_runner")
+class WGAN(GAN):
+    tracked = ("d_loss", "d_real", "d_fake", "g_loss")
+
+    def discriminator_losses(self, real_out: Any, fake_out: Any, real: dict, fake: dict) -> dict[str, Any]:
+        parts = {"d_real": losses.wasserstein(1.0, real_out), "d_fake": losses.wasserstein(-1.0, fake_out)}
+        # The book logs the average of the two halves: an estimate of -W/2.
+        return {"d_loss": (parts["d_real"] + parts["d_fake"]) / 2.0, **parts}
+
+    def update_discriminator(self, real_images: Any, real: dict, fake_images: Any, fake: dict) -> dict[str, Any]:
+        variables = self.discriminator.trainable_variables
+        parts = {}
+        for key, images, conditions, sign in (("d_real", real_images, real, 1.0), ("d_fake", fake_images, fake, -1.0)):
+            with tf.GradientTape() as tape:
+                parts[key] = losses.wasserstein(sign, self.discriminate(images, conditions))
+            self.d_optimizer.apply_gradients(zip(tape.gradient(parts[key], variables), variables))
+        return {"d_loss": (parts["d_real"] + parts["d_fake"]) / 2.0, **parts}
+
+    def generator_losses(self, fake_out: Any, fake: dict) -> dict[str, Any]:
+        return {"g_loss": losses.wasserstein(1.0, fake_out)}
+
+
+@MODELS.register("wgan", options=WGANOptions, view="image", objective="self",
+                 batches_per_step=lambda opts: opts.n_critic, **GAN_HOOKS)
+def build_wgan(opts: WGANOptions, input_shape: tuple[int, ...], num_classes: int) -> WGAN:
+    shape = check_gan_options("wgan", opts, input_shape)
+    check_positive("wgan", "n_critic", opts.n_critic)
+    if opts.clip_value <= 0:
+        raise ConfigError(f"wgan: clip_value must be > 0 (the critic's Lipschitz bound), got {opts.clip_value}")
+    g, d = unconditional_networks(opts, shape, None)
+    return WGAN(g, d, d_steps=opts.n_critic, clip_value=opts.clip_value, g_lr_scale=opts.g_lr_scale,
+                seed=fresh_seed(), name="wgan")

@@ -1,0 +1,1 @@
+"""Quality metrics computed offline (MNIST-FID, label-control accuracy)."""

@@ -1,0 +1,143 @@
+"""The GAN family without the CLI: the book's parameter counts, options, losses and step mechanics."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, wgan  # noqa: F401  (registers them)
+from models.gan.base import scaled_optimizer
+from models.gan.hooks import parse_code
+from models.gan.options import BookGANOptions, WGANOptions
+from runner.errors import ConfigError, IncompatibleError
+from runner.registry import MODELS
+from runner.schema import TrainerConfig
+
+MNIST = (28, 28, 1)
+
+
+@pytest.mark.parametrize(
+    "name, shape, generator_params, discriminator_params",
+    [
+        ("dcgan", MNIST, 1_301_505, 1_080_577),
+        ("lsgan", MNIST, 1_301_505, 1_080_577),
+        ("wgan", MNIST, 1_301_505, 1_080_577),
+        ("cgan", MNIST, 1_364_225, 1_090_001),
+        ("acgan", MNIST, 1_364_225, 1_606_283),
+        ("gan_mlp", (784,), 296_434, 280_801),
+    ],
+)
+def test_book_parameter_counts(name: str, shape, generator_params: int, discriminator_params: int) -> None:
+    entry = MODELS.get(name)
+    model = entry.build(entry.meta["options"](), shape, 10)
+    assert model.generator.count_params() == generator_params
+    assert model.discriminator.count_params() == discriminator_params
+    assert model.count_params() == generator_params + discriminator_params
+    if name != "gan_mlp":  # BatchNorm moving statistics: (128 + 128 + 64 + 32) x 2
+        assert sum(int(np.prod(w.shape)) for w in model.generator.non_trainable_weights) == 704
+
+
+@pytest.mark.parametrize("cls", [BookGANOptions, WGANOptions, mlp_gan.MLPGANOptions])
+def test_every_option_field_has_a_docstring(cls) -> None:
+    import inspect
+
+    sources = [inspect.getsource(c) for c in cls.__mro__ if dataclasses.is_dataclass(c)]
+    for field in dataclasses.fields(cls):
+        documented = [src for src in sources if f"    {field.name}:" in src
+                      and src.split(f"    {field.name}:", 1)[1].splitlines()[1].strip().startswith('"""')]
+        assert documented, field.name
+
+
+def test_the_generator_optimizer_gets_half_the_lr_and_decay() -> None:
+    schedule = keras.optimizers.schedules.InverseTimeDecay(2e-4, decay_steps=1, decay_rate=6e-8)
+    half = scaled_optimizer(keras.optimizers.RMSprop(schedule), 0.5)
+    config = half.get_config()["learning_rate"]["config"]
+    assert config["initial_learning_rate"] == pytest.approx(1e-4) and config["decay_rate"] == pytest.approx(3e-8)
+    assert scaled_optimizer(keras.optimizers.Adam(1e-4), 1.0).get_config()["learning_rate"] == pytest.approx(1e-4)
+
+
+def _tiny(name: str, **options):
+    entry = MODELS.get(name)
+    model = entry.build(entry.meta["options"](**options), (8, 8, 1), 10)
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-2))
+    return model
+
+
+def test_a_wgan_step_trains_the_critic_n_times_and_clips_it() -> None:
+    model = _tiny("wgan", n_critic=3, clip_value=0.01)
+    images = np.random.default_rng(0).random((3 * 4, 8, 8, 1)).astype("float32")
+    logs = model.train_step(keras.ops.convert_to_tensor(images))
+    assert set(logs) == {"d_loss", "d_real", "d_fake", "g_loss"}
+    assert int(model.d_optimizer.iterations) == 6 and int(model.optimizer.iterations) == 1  # 2 updates per critic step
+    for weight in model.discriminator.trainable_weights:
+        assert float(np.abs(np.asarray(weight)).max()) <= 0.01 + 1e-7
+
+
+def test_acgan_and_cgan_steps_use_the_labels() -> None:
+    images = np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")
+    labels = np.eye(10, dtype="float32")[[1, 2, 3, 4]]
+    for name in ("acgan", "cgan"):
+        model = _tiny(name)
+        logs = model.train_step((keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)))
+        assert all(np.isfinite(float(v)) for v in logs.values())
+    assert "d_label_acc" in logs or name == "cgan"
+
+
+def test_grid_inputs_are_fixed_and_saved_with_the_model(tmp_path) -> None:
+    model = _tiny("acgan")
+    first = model.grid_images()
+    np.testing.assert_array_equal(first, model.grid_images())
+    labels = np.asarray(model.grid_inputs[1])
+    assert list(labels.argmax(axis=1)) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5]  # the book's grid labels
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.grid_images(), first, atol=1e-6)
+
+
+def test_mlp_gan_works_in_signed_pixels_and_grids_come_back_in_unit_range() -> None:
+    model = MODELS.get("gan_mlp").build(mlp_gan.MLPGANOptions(), (64,), 10)
+    images = model.grid_images()
+    assert images.shape == (36, 8, 8, 1) and images.min() >= 0.0 and images.max() <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("0.5", [0.5, 0.5, 0.5]), ("-2:2", [-2.0, 0.0, 2.0]), ("1", [1.0, 1.0, 1.0])],
+)
+def test_code_values_and_sweeps_parse(text: str, expected: list[float]) -> None:
+    np.testing.assert_allclose(parse_code(text, "sample.code1", 3)[:, 0], expected)
+
+
+@pytest.mark.parametrize("text", ["abc", "1:2:3", "-2:", ":"])
+def test_bad_code_ranges_are_one_line_errors(text: str) -> None:
+    with pytest.raises(ConfigError, match="sample.code1=.* does not parse; give a number"):
+        parse_code(text, "sample.code1", 4)
+
+
+@pytest.mark.parametrize(
+    "name, shape, options, error, fragment",
+    [
+        ("dcgan", (30, 30, 1), {}, ConfigError, "multiple of 4"),
+        ("dcgan", (784,), {}, IncompatibleError, "image inputs"),
+        ("wgan", MNIST, {"n_critic": 0}, ConfigError, "n_critic must be >= 1"),
+        ("wgan", MNIST, {"clip_value": 0.0}, ConfigError, "clip_value must be > 0"),
+        ("gan_mlp", (784,), {"g_loss": "minimax"}, ConfigError, "valid: non_saturating, saturating"),
+    ],
+)
+def test_bad_options_and_shapes_are_one_line_errors(name, shape, options, error, fragment) -> None:
+    entry = MODELS.get(name)
+    with pytest.raises(error, match=fragment):
+        entry.build(entry.meta["options"](**options), shape, 10)
+
+
+def test_steps_define_the_epochs_of_a_step_based_run() -> None:
+    trainer = TrainerConfig(steps=40_000, steps_per_epoch=500)
+    assert trainer.epochs == 80 and trainer.steps_per_epoch == 500
+    assert TrainerConfig(steps=3, steps_per_epoch=500).steps_per_epoch == 3  # a short run is one interval
+    with pytest.raises(ConfigError, match="needs trainer.steps_per_epoch"):
+        TrainerConfig(steps=10)
+    with pytest.raises(ConfigError, match="not a multiple"):
+        TrainerConfig(steps=1001, steps_per_epoch=500)
