@@ -401,6 +401,9 @@ def gan_step(s: Settings) -> dict[str, Any]:
         "ratios": ratios,
         "targets": {"runner_vs_hand_written": target(ratios["runner_vs_hand_written"], "<=", 1.10),
                     "runner_vs_book_style": target(ratios["runner_vs_book_style"], "<=", 1.0)},
+    }
+
+
 # -- rl_replay: DQN steps per second against the book's per-sample predict/fit loop ------------------
 
 
