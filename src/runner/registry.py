@@ -1,4 +1,4 @@
-"""Name -> builder registries for models and datasets, with "did you mean" errors.
+"""Name -> builder registries for models, datasets and environments, with "did you mean" errors.
 
 Families register themselves with a decorator at import time; the runner looks them up by the
 `name` key of their config. The runner never imports a family by name: `load_families()` imports
@@ -71,6 +71,7 @@ class Registry(Generic[F]):
 
 MODELS: Registry[Callable[..., Any]] = Registry("model")
 DATASETS: Registry[Callable[..., Any]] = Registry("dataset")
+ENVS: Registry[Callable[..., Any]] = Registry("env")  # registered by data/envs/
 
 _FAMILY_PACKAGES = ("models", "data")
 

@@ -9,7 +9,8 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
     *.png              training curves
     checkpoints/       best.keras, last.keras, previous.keras (the last.keras before it: the
                        fallback when last.keras is found corrupt), state.json (resume bookkeeping),
-                       *.corrupt-<time>.keras (a checkpoint found corrupt, moved aside, never deleted)
+                       *.corrupt-<time>.keras (a checkpoint found corrupt, moved aside, never deleted);
+                       episode-loop runs: last/ (agent.json, arrays.npz, <network>.keras), replaced as a whole
     tensorboard/       event files
 A file is first written beside its target and then renamed over it, so a killed run never leaves
 a half-written file under a final name.
@@ -64,6 +65,11 @@ class RunDir:
         return self.checkpoints / "previous.keras"
 
     @property
+    def last_checkpoint_dir(self) -> Path:
+        """Episode-loop runs: the folder holding the agent's last checkpoint."""
+        return self.checkpoints / "last"
+
+    @property
     def state_file(self) -> Path:
         return self.checkpoints / "state.json"
 
@@ -73,7 +79,8 @@ class RunDir:
 
     def has_run(self) -> bool:
         """Whether an earlier job already left results here (so this one resumes, or must not delete)."""
-        return bool(self.resume_candidates()) or self.file("metrics.json").exists()
+        return (bool(self.resume_candidates()) or self.file("metrics.json").exists()
+                or self.last_checkpoint_dir.exists() or self._old_dir(self.last_checkpoint_dir).exists())
 
     def _only_hydra_files(self) -> bool:
         try:
@@ -151,6 +158,38 @@ class RunDir:
         finally:
             tmp.unlink(missing_ok=True)
         return target
+
+    @staticmethod
+    def _old_dir(target: Path) -> Path:
+        return target.with_name(f".{target.name}.old")
+
+    def write_dir_atomic(self, target: Path, write: Callable[[Path], None]) -> Path:
+        """Call `write(tmp_dir)` on a fresh folder beside `target`, then swap it in for `target`.
+
+        Between the two renames only `.<name>.old` exists; `recover_dir` puts it back, so a kill at
+        any point leaves either the old folder or the new one, never a mix."""
+        self.recover_dir(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.partial-"))
+        try:
+            write(tmp)
+            os.chmod(tmp, _FILE_MODE | 0o111)  # mkdtemp makes 0700
+            old = self._old_dir(target)
+            if target.exists():
+                os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return target
+
+    def recover_dir(self, target: Path) -> None:
+        """Undo a swap that a kill interrupted between its two renames."""
+        old = self._old_dir(target)
+        if old.exists() and not target.exists():
+            os.replace(old, target)
+        for partial in target.parent.glob(f".{target.name}.partial-*") if target.parent.exists() else []:
+            shutil.rmtree(partial, ignore_errors=True)
 
     def write_text(self, name: str, text: str) -> Path:
         return self.write_atomic(self.file(name), lambda p: p.write_text(text))

@@ -213,6 +213,12 @@ class TrainerConfig:
     recover (roll back to the last good checkpoint, lower the learning rate, go on)."""
     nan_recovery: NanRecoveryConfig = field(default_factory=NanRecoveryConfig)
     """How often `recover` may roll back, and by how much it lowers the learning rate."""
+    episodes: Optional[int] = None
+    """Episode-loop models (env=...): training episodes; None: the agent's book value for the env."""
+    eval_episodes: int = 100
+    """Episode-loop models: greedy episodes measured after training and by task=evaluate."""
+    checkpoint_every: int = 10
+    """Episode-loop models: save checkpoints/last every this many episodes (and at the end)."""
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -225,6 +231,10 @@ class TrainerConfig:
             self._derive_epochs_from_steps()
         if self.jit_compile not in ("auto", "true", "false", "True", "False"):
             raise ConfigError(f"trainer.jit_compile must be auto, true or false, got '{self.jit_compile}'")
+        for key in ("episodes", "eval_episodes", "checkpoint_every"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"trainer.{key} must be a positive integer{' or null' if key == 'episodes' else ''}, got {value}")
         if self.verbose not in ("auto", "bar", "line", "none"):
             raise ConfigError(f"trainer.verbose must be auto, bar, line or none, got '{self.verbose}'")
         if self.nan_policy not in ("stop", "recover"):
@@ -301,6 +311,10 @@ class Config:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     model: dict[str, Any] = field(default_factory=dict)
     """Typed by the model's options dataclass, next to its builder."""
+    env: Optional[dict[str, Any]] = None
+    """The environment of an episode-loop model (env=qworld|frozenlake|...); typed by its options dataclass."""
+    gif: bool = False
+    """task=evaluate of an episode-loop checkpoint: also write episode.gif (one greedy episode, rgb_array)."""
     table: Optional[Any] = None
     """A book table (experiment/book/*): its rows and the book's numbers."""
 

@@ -149,6 +149,10 @@ def check_resumable(rundir: RunDir, cfg: DictConfig) -> None:
 
 # -- train -----------------------------------------------------------------------------------------
 def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    from runner import episode_tasks  # reinforcement learning: the episode loop
+
+    if episode_tasks.handles(cfg):
+        return episode_tasks.train(cfg, rundir)
     started = time.time()
     with rundir.removed_if_failed_fresh():
         job = resolve(cfg)
@@ -337,6 +341,10 @@ def _view_of(model: keras.Model) -> tuple[str, int]:
 
 
 def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    from runner import episode_tasks  # reinforcement learning: greedy episodes of an agent checkpoint
+
+    if episode_tasks.handles(cfg):
+        return episode_tasks.evaluate(cfg, rundir)
     started = time.time()
     with rundir.removed_if_failed_fresh():
         job = resolve(cfg)

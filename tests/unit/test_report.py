@@ -122,7 +122,8 @@ def test_table_config_is_complete(path: Path) -> None:
     for row in spec["rows"]:
         assert row["overrides"], "a row must set its config"
         for m in spec["metrics"]:
-            assert isinstance(row["book"][m["book"]], float)
+            value = row["book"][m["book"]]
+            assert isinstance(value, float) or value is None, value  # None: a row the book never ran
     # the sweeper accepts every row (parses, no sweeps)
     assert len(table_rows(cfg)) == len(spec["rows"])
 
@@ -136,6 +137,7 @@ def test_table_configs_cover_the_book() -> None:
         "table_2_2_2": 5,
         "table_2_3_1": 2,
         "densenet": 1,
+        "table_9_5_1": 3,
     }
     t133 = table_node("table_1_3_3")
     assert t133.rows[0].book == {"train": 93.65, "test": 92.5}

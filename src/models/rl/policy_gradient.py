@@ -1,0 +1,327 @@
+"""Policy-gradient agents of chapter 10 on MountainCarContinuous: REINFORCE, REINFORCE with baseline,
+Actor-Critic and A2C (Listings 10.2.1-10.6.4).
+
+Shared pieces, as the book builds them: a state-feature autoencoder (2 -> 256 -> 128 -> 32 -> ... -> 2,
+mse, Adam, trained on random states before any episode) whose encoder is frozen inside the actor and
+the critic; a Gaussian policy (mean Dense(1), stddev softplus(Dense(1)) + 1e-10, zero-initialised);
+a value head Dense(1). Losses are the book's: logp_loss = -(ln pi(a|s) y + beta H) with y from
+Table 10.6.1, value_loss = -V(s) y (REINFORCE-baseline, Actor-Critic) or mse to R_t (A2C).
+
+The book called `model.fit` on one sample per experience; here the same sequence of per-experience
+optimizer steps (`model.update=sequential`, the default) runs inside one compiled `tf.function` per
+episode (Actor-Critic: per step), and `model.update=batch` takes one step on the episode's mean loss.
+ln pi is taken of the action the agent executed (the book resampled a new one inside its graph).
+A2C's entropy term has a gradient here; the book computed the entropy once, as a constant, so beta
+had no effect: `model.book_compat=true` keeps that behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from data.envs.base import EnvHandle, as_float_obs
+from models.rl.base import Agent, AgentContext, AgentState
+from runner.errors import ConfigError
+from runner.registry import MODELS
+
+METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@dataclass
+class PolicyGradientOptions:
+    gamma: Optional[float] = None
+    """Discount factor; None: 0.99 (A2C: 0.95), the book's values."""
+    beta: Optional[float] = None
+    """Entropy weight in logp_loss; None: 0 (A2C: 0.9)."""
+    actor_learning_rate: float = 1e-3
+    """RMSprop learning rate of the policy (the book's logp model)."""
+    value_learning_rate: float = 1e-3
+    """Adam learning rate of the value network."""
+    encoder_units: list[int] = field(default_factory=lambda: [256, 128])
+    """Hidden units of the state-feature encoder (the decoder mirrors them)."""
+    latent_dim: int = 32
+    """Size of the state feature phi(s)."""
+    ae_samples: int = 220000
+    """Random states the autoencoder is trained on (the book: 200,000 train + 20,000 validation)."""
+    ae_epochs: int = 10
+    """Autoencoder epochs (the book: 10)."""
+    ae_batch_size: int = 32
+    """Autoencoder batch size (the book: 32)."""
+    update: str = "sequential"
+    """sequential: one optimizer step per experience, as the book's per-sample fit; batch: one per episode."""
+    book_compat: bool = False
+    """A2C: the entropy is a constant computed once (the book's code), so beta has no gradient effect."""
+
+    def __post_init__(self) -> None:
+        if self.update not in ("sequential", "batch"):
+            raise ConfigError(f"model.update must be sequential or batch, got '{self.update}'")
+        for key in ("latent_dim", "ae_samples", "ae_epochs", "ae_batch_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"model.{key} must be >= 1, got {getattr(self, key)}")
+
+
+def accepts(options: PolicyGradientOptions, env: EnvHandle) -> Optional[str]:
+    space = env.env.action_space
+    if env.discrete_actions:
+        return (f"the book's policy-gradient agents sample a continuous action from a Gaussian policy; env '{env.name}' "
+                f"has discrete actions ({space}): use model=dqn or ddqn")
+    if tuple(space.shape) != (1,):
+        return f"the Gaussian policy here drives one action dimension; env '{env.name}' has actions of shape {space.shape}"
+    if env.discrete_observations:
+        return f"the state encoder takes a vector observation; env '{env.name}' has discrete states"
+    return None
+
+
+def _dense_forward(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    for i, (w, b) in enumerate(layers):
+        x = x @ w + b
+        if i < len(layers) - 1:
+            x = np.maximum(x, 0.0)
+    return x
+
+
+def softplus(x: Any) -> Any:
+    return np.logaddexp(0.0, x)
+
+
+class PolicyGradientAgent(Agent):
+    def __init__(self, method: str, options: PolicyGradientOptions, env: EnvHandle, ctx: AgentContext) -> None:
+        super().__init__(env, ctx.seed)
+        self.method, self.name, self.options = method, method, options
+        self.gamma = options.gamma if options.gamma is not None else (0.95 if method == "a2c" else 0.99)
+        self.beta = options.beta if options.beta is not None else (0.9 if method == "a2c" else 0.0)
+        self.default_episodes = 1000
+        space = env.env.action_space
+        self.low, self.high = float(space.low[0]), float(space.high[0])
+        self.obs_dim = int(np.prod(env.observation_shape))
+        obs_space = env.env.observation_space
+        self.obs_low = np.clip(obs_space.low, -10, 10).astype(np.float32)
+        self.obs_high = np.clip(obs_space.high, -10, 10).astype(np.float32)
+        self.encoder = self._build_encoder()
+        self.ae_loss = self._train_autoencoder(ctx)
+        self.encoder.trainable = False
+        self.actor, self.value = self._build_heads()
+        self.actor.compile(optimizer=keras.optimizers.RMSprop(options.actor_learning_rate), loss="mse")
+        self.value.compile(optimizer=keras.optimizers.Adam(options.value_learning_rate), loss="mse")
+        self.actor.optimizer.build(self.actor.trainable_variables)
+        self.value.optimizer.build(self.value.trainable_variables)
+        self.memory: list[tuple] = []
+        self.step_index = 0
+        self._losses: list[float] = []
+        self._train = self._make_train()
+        self.refresh()
+
+    # -- networks ---------------------------------------------------------------------------------
+    def _build_encoder(self) -> keras.Model:
+        inputs = keras.Input((self.obs_dim,), name="state")
+        x = inputs
+        for units in self.options.encoder_units:
+            x = keras.layers.Dense(units, activation="relu")(x)
+        return keras.Model(inputs, keras.layers.Dense(self.options.latent_dim, name="feature")(x), name="encoder")
+
+    def _train_autoencoder(self, ctx: AgentContext) -> float:
+        latent = keras.Input((self.options.latent_dim,))
+        x = latent
+        for units in reversed(self.options.encoder_units):
+            x = keras.layers.Dense(units, activation="relu")(x)
+        decoder = keras.Model(latent, keras.layers.Dense(self.obs_dim)(x), name="decoder")
+        inputs = keras.Input((self.obs_dim,))
+        autoencoder = keras.Model(inputs, decoder(self.encoder(inputs)), name="autoencoder")
+        autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        n = self.options.ae_samples
+        states = self.rng.uniform(self.obs_low, self.obs_high, size=(n, self.obs_dim)).astype(np.float32)
+        split = max(1, n * 10 // 11)  # the book's 200,000 / 20,000
+        ctx.log(f"training the state autoencoder on {n} random states ({self.options.ae_epochs} epochs)")
+        history = autoencoder.fit(states[:split], states[:split], validation_data=(states[split:], states[split:]) if split < n else None,
+                                  epochs=self.options.ae_epochs, batch_size=self.options.ae_batch_size, verbose=0, shuffle=True)
+        key = "val_loss" if "val_loss" in history.history else "loss"
+        return float(history.history[key][-1])
+
+    def _build_heads(self) -> tuple[keras.Model, keras.Model]:
+        inputs = keras.Input((self.obs_dim,), name="state")
+        feature = self.encoder(inputs)
+        mean = keras.layers.Dense(1, kernel_initializer="zeros", name="mean")(feature)
+        stddev = keras.layers.Dense(1, kernel_initializer="zeros", name="stddev")(feature)  # softplus + 1e-10 applied in the loss
+        actor = keras.Model(inputs, keras.layers.Concatenate(name="policy")([mean, stddev]), name="actor")
+        value_inputs = keras.Input((self.obs_dim,), name="state")
+        value = keras.Model(value_inputs, keras.layers.Dense(1, kernel_initializer="zeros", name="value")(self.encoder(value_inputs)), name="value")
+        return actor, value
+
+    def refresh(self) -> None:
+        """NumPy copies of the networks for acting one step at a time."""
+        enc = [(l.kernel.numpy(), l.bias.numpy()) for l in self.encoder.layers if isinstance(l, keras.layers.Dense)]
+        self._enc = enc
+        heads = {l.name: (l.kernel.numpy(), l.bias.numpy()) for l in self.actor.layers if l.name in ("mean", "stddev")}
+        self._mean, self._std = heads["mean"], heads["stddev"]
+        vl = self.value.get_layer("value")
+        self._value = (vl.kernel.numpy(), vl.bias.numpy())
+
+    def _policy(self, obs: np.ndarray) -> tuple[float, float]:
+        phi = _dense_forward(self._enc, obs[None])
+        mean = float((phi @ self._mean[0] + self._mean[1])[0, 0])
+        std = float(softplus((phi @ self._std[0] + self._std[1])[0, 0]) + 1e-10)
+        return mean, std
+
+    def value_of(self, obs: np.ndarray) -> float:
+        phi = _dense_forward(self._enc, obs[None])
+        return float((phi @ self._value[0] + self._value[1])[0, 0])
+
+    # -- the compiled update ------------------------------------------------------------------------
+    def _make_train(self):
+        actor, value, method = self.actor, self.value, self.method
+        gamma, beta, sequential = float(self.gamma), float(self.beta), self.options.update == "sequential"
+        constant_entropy = self.options.book_compat
+        actor_opt, value_opt = actor.optimizer, value.optimizer
+        S = tf.TensorSpec((None, self.obs_dim), tf.float32)
+        V = tf.TensorSpec((None,), tf.float32)
+
+        def gaussian(states):
+            out = actor(states, training=True)
+            return out[:, 0], tf.math.softplus(out[:, 1]) + 1e-10
+
+        def factors(states, rewards, next_states, terminals, discounts):
+            """y of Table 10.6.1 (no gradient) and the value network's target."""
+            if method == "reinforce":
+                return discounts * rewards, rewards
+            v = value(states, training=False)[:, 0]
+            if method == "reinforce_baseline":
+                return discounts * (rewards - v), rewards
+            if method == "actor_critic":
+                v_next = value(next_states, training=False)[:, 0]
+                return discounts * (rewards + gamma * (1.0 - terminals) * v_next - v), rewards
+            return rewards - v, rewards  # a2c: R_t - V(s_t), and R_t for the mse value loss
+
+        def update(states, actions, rewards, next_states, terminals, discounts):
+            y, target = factors(states, rewards, next_states, terminals, discounts)
+            y = tf.stop_gradient(y)
+            with tf.GradientTape() as tape:
+                mean, std = gaussian(states)
+                logp = -0.5 * tf.square((actions - mean) / std) - tf.math.log(std) - LOG_SQRT_2PI
+                entropy = 0.5 + LOG_SQRT_2PI + tf.math.log(std)
+                if constant_entropy:
+                    entropy = tf.stop_gradient(entropy)
+                loss = -tf.reduce_mean(logp * y + beta * entropy)
+            grads = tape.gradient(loss, actor.trainable_variables)
+            actor_opt.apply_gradients(zip(grads, actor.trainable_variables))
+            if method != "reinforce":
+                with tf.GradientTape() as tape:
+                    v = value(states, training=True)[:, 0]
+                    vloss = tf.reduce_mean(tf.square(v - target)) if method == "a2c" else -tf.reduce_mean(v * y)
+                grads = tape.gradient(vloss, value.trainable_variables)
+                value_opt.apply_gradients(zip(grads, value.trainable_variables))
+            return loss
+
+        if method == "actor_critic":  # online: one experience per call, no loop to trace
+            return tf.function(update, input_signature=[S, V, V, S, V, V], reduce_retracing=True)
+
+        @tf.function(input_signature=[S, V, V, S, V, V], reduce_retracing=True)
+        def train(states, actions, rewards, next_states, terminals, discounts):
+            if not sequential:
+                return update(states, actions, rewards, next_states, terminals, discounts)
+            total = tf.constant(0.0)
+            n = tf.shape(states)[0]
+            for i in tf.range(n):
+                sl = slice(i, i + 1)
+                total += update(states[sl], actions[sl], rewards[sl], next_states[sl], terminals[sl], discounts[sl])
+            return total / tf.cast(tf.maximum(n, 1), tf.float32)
+
+        return train
+
+    # -- acting and learning --------------------------------------------------------------------
+    def act(self, obs: Any, greedy: bool = False) -> np.ndarray:
+        mean, std = self._policy(as_float_obs(obs))
+        sample = mean if greedy else float(self.rng.normal(mean, std))
+        self._last_sample = sample
+        return np.array([min(max(sample, self.low), self.high)], dtype=np.float32)
+
+    def observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminal: bool, done: bool) -> None:
+        item = (as_float_obs(obs), float(self._last_sample), float(reward), as_float_obs(next_obs), float(terminal))
+        if self.method == "actor_critic":  # online: one update per step
+            self._run([item], discounts=np.array([self.gamma ** self.step_index], dtype=np.float32), rewards=None)
+            self.refresh()
+        else:
+            self.memory.append(item)
+        self.step_index += 1
+        self._last_reward, self._last_terminal, self._last_next = reward, terminal, item[3]
+
+    def _run(self, items: list[tuple], discounts: np.ndarray, rewards: Optional[np.ndarray]) -> None:
+        states = np.stack([it[0] for it in items])
+        actions = np.array([it[1] for it in items], dtype=np.float32)
+        r = rewards if rewards is not None else np.array([it[2] for it in items], dtype=np.float32)
+        next_states = np.stack([it[3] for it in items])
+        terminals = np.array([it[4] for it in items], dtype=np.float32)
+        self._losses.append(float(self._train(states, actions, r.astype(np.float32), next_states, terminals, discounts.astype(np.float32))))
+
+    def end_episode(self) -> dict[str, float]:
+        if self.memory:
+            rewards = np.array([it[2] for it in self.memory], dtype=np.float64)
+            if self.method == "a2c":
+                if self.env.notes.get("book_compat") or self.options.book_compat:
+                    last = 0.0 if self._last_reward > 0 else self.value_of(self._last_next)  # the book's reward > 0 test
+                else:
+                    last = 0.0 if self._last_terminal else self.value_of(self._last_next)
+                returns = np.zeros_like(rewards)
+                running = last
+                for t in range(len(rewards) - 1, -1, -1):
+                    running = rewards[t] + self.gamma * running
+                    returns[t] = running
+                order = list(range(len(rewards) - 1, -1, -1))  # the book trains walking the memory backwards
+                items = [self.memory[t] for t in order]
+                self._run(items, np.ones(len(items)), returns[order])
+            else:
+                returns = np.zeros_like(rewards)
+                running = 0.0
+                for t in range(len(rewards) - 1, -1, -1):
+                    running = rewards[t] + self.gamma * running
+                    returns[t] = running
+                self._run(self.memory, self.gamma ** np.arange(len(rewards)), returns)
+            self.refresh()
+        self.memory, self.step_index = [], 0
+        logs: dict[str, float] = {}
+        if self._losses:
+            logs["loss"] = float(np.mean(self._losses))
+            self._losses = []
+        return logs
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def get_state(self) -> AgentState:
+        return AgentState(networks={"actor": self.actor, "value": self.value}, state=self._base_state())
+
+    def set_state(self, saved: AgentState) -> None:
+        self._set_base_state(saved.state)
+        for name, mine in (("actor", self.actor), ("value", self.value)):
+            theirs = saved.networks[name]
+            mine.set_weights(theirs.get_weights())
+            if theirs.optimizer is not None:
+                for a, b in zip(mine.optimizer.variables, theirs.optimizer.variables):
+                    a.assign(b)
+        self.refresh()
+
+    def summary(self) -> str:
+        lines: list[str] = []
+        for model in (self.actor, self.value):
+            model.summary(print_fn=lambda line, *a, **k: lines.append(line), line_length=100)
+        lines.append(f"{self.method}: gamma {self.gamma}, beta {self.beta}, update {self.options.update}, "
+                     f"state autoencoder final loss {self.ae_loss:.3g}")
+        return "\n".join(lines) + "\n"
+
+    def artifacts(self, out: Any) -> dict[str, Any]:
+        return {"params": self.actor.count_params() + self.value.get_layer("value").count_params(),
+                "autoencoder_loss": self.ae_loss}
+
+
+def _register(method: str) -> None:
+    @MODELS.register(method, options=PolicyGradientOptions, loop="episodes", accepts=accepts)
+    def build(options: PolicyGradientOptions, env: EnvHandle, ctx: AgentContext) -> PolicyGradientAgent:
+        return PolicyGradientAgent(method, options, env, ctx)
+
+
+for _method in METHODS:
+    _register(_method)

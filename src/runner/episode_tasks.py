@@ -1,0 +1,328 @@
+"""train and evaluate for episode-loop models (reinforcement learning): `run model=dqn env=cartpole`.
+
+`runner.tasks` hands a job here when its model registered `loop="episodes"` (or when an env or an
+episode-loop checkpoint is given); the run dir layout, metrics.json, run.json and the error rules
+are the fit tasks' own.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from data.envs.base import EnvHandle
+from models.rl.base import Agent, AgentContext
+from runner.errors import ConfigError, IncompatibleError, RunnerError
+from runner.loops import episodes as loop
+from runner.registry import ENVS, MODELS, Entry, load_families
+from runner.resolve import Job, resolve, typed_options
+from runner.rundir import RunDir
+
+log = logging.getLogger("runner")
+
+
+def episode_models() -> list[str]:
+    return [name for name in MODELS.names() if MODELS.get(name).meta.get("loop") == "episodes"]
+
+
+def handles(cfg: DictConfig) -> bool:
+    """Whether this job belongs to the episode loop: an episode-loop model, an env, or an agent checkpoint."""
+    load_families()
+    try:
+        if MODELS.get(str(cfg.model.name)).meta.get("loop") == "episodes":
+            return True
+    except RunnerError:
+        return False  # an unknown model: the fit task's resolve() reports it
+    if cfg.get("env") is not None:
+        return True
+    ckpt = cfg.get("ckpt")
+    return bool(ckpt) and Path(str(ckpt)).is_dir()
+
+
+def _chosen_on_cli(group: str) -> bool:
+    return any(o.split("=")[0].lstrip("+~") == group for o in HydraConfig.get().overrides.task)
+
+
+def build_env(node: Any, render_mode: Optional[str] = None) -> tuple[EnvHandle, Entry[Any], Any]:
+    if node is None:
+        raise ConfigError(f"an episode-loop model needs an environment: add env=<name>; valid: {', '.join(ENVS.names())}")
+    entry, options = typed_options(ENVS, node, "env")
+    return entry.build(options, render_mode=render_mode), entry, options
+
+
+def build_agent(job_model: Entry[Any], model_options: Any, env: EnvHandle, job: Job) -> Agent:
+    accepts = job_model.meta.get("accepts")
+    problem = accepts(model_options, env) if accepts is not None else None
+    if problem:
+        raise IncompatibleError(f"model '{job_model.name}' cannot run on env '{env.name}': {problem}")
+    optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if job_model.meta.get("optimizer") else None
+    return job_model.build(model_options, env, AgentContext(seed=job.seed, optimizer=optimizer, log=log.info))
+
+
+def _check_pairing(cfg: DictConfig, job: Job) -> None:
+    if job.model.meta.get("loop") != "episodes":
+        raise IncompatibleError(
+            f"model '{job.model.name}' trains on a dataset, not in an environment; env= is for the episode-loop "
+            f"models: {', '.join(episode_models())}")
+
+
+def _check_resumable(rundir: RunDir, cfg: DictConfig) -> None:
+    saved_path = rundir.file("config.yaml")
+    if not saved_path.exists():
+        return
+    saved = OmegaConf.load(saved_path)
+    for key in ("model", "env", "optimizer", "seed"):
+        mine = cfg.get(key)
+        theirs = saved.get(key)
+        mine = OmegaConf.to_container(mine, resolve=True) if OmegaConf.is_config(mine) else mine
+        theirs = OmegaConf.to_container(theirs, resolve=True) if OmegaConf.is_config(theirs) else theirs
+        if mine != theirs:
+            raise RunnerError(f"run dir {rundir.path} holds a run with a different {key} config; re-run with its own "
+                              f"config to resume, or choose a new hydra.run.dir")
+
+
+# -- train -----------------------------------------------------------------------------------------
+def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    from runner.tasks import _finish, configure_tensorflow, write_config
+
+    started = time.time()
+    rundir.recover_dir(rundir.last_checkpoint_dir)
+    with rundir.removed_if_failed_fresh():
+        job = resolve(cfg)
+        _check_pairing(cfg, job)
+        env, _, _ = build_env(cfg.get("env"))
+        rundir.ensure_writable()
+        configure_tensorflow(job)
+        agent = build_agent(job.model, job.model_options, env, job)
+        episodes = job.trainer.episodes or getattr(agent, "default_episodes", 1000)
+        done = rundir.read_json("metrics.json")
+        resuming = rundir.last_checkpoint_dir.exists()
+        if resuming:
+            _check_resumable(rundir, cfg)
+        if done and done.get("status") == "completed" and (
+                done.get("episodes_completed", 0) >= episodes or (done.get("solved") and agent.stop_when_solved)):
+            log.info("%s already holds this completed run; nothing to do", rundir.path)
+            return done
+        history = loop.History()
+        if resuming:
+            meta = loop.read_checkpoint_meta(rundir.last_checkpoint_dir)
+            if meta.get("agent") != job.model.name:
+                raise IncompatibleError(f"run dir {rundir.path} holds a '{meta.get('agent')}' agent, not '{job.model.name}'")
+            saved, arrays = loop.load_agent_state(rundir.last_checkpoint_dir, meta)
+            try:
+                agent.set_state(saved)
+            except (KeyError, ValueError) as exc:
+                raise IncompatibleError(f"checkpoint {rundir.last_checkpoint_dir} does not fit this agent: {exc}") from None
+            history = loop.History.from_arrays(arrays, meta.get("solved_at"))
+            loop.restore_env_rng(env, job.seed, meta["env_rng"])
+    write_config(rundir, cfg)
+    if job.logger.summary:
+        rundir.write_text("summary.txt", agent.summary())
+    resumed_from = len(history) if resuming else None
+    if resuming:
+        log.info("resuming from %s: %d of %d episodes done", rundir.last_checkpoint_dir, len(history), episodes)
+    meta = {"agent": job.model.name, "env": env.name, "gym_id": env.gym_id,
+            "model_config": OmegaConf.to_container(cfg.model, resolve=True),
+            "env_config": OmegaConf.to_container(cfg.env, resolve=True), "seed": job.seed}
+    already_solved = history.solved_at is not None and agent.stop_when_solved
+    result = None
+    if len(history) < episodes and not already_solved:
+        result = loop.train_episodes(agent, env, rundir, episodes=episodes, seed=job.seed, history=history,
+                                     checkpoint_every=job.trainer.checkpoint_every, verbose=job.trainer.verbose, meta=meta)
+    metrics = _episode_metrics(job, env, history)
+    metrics.update({"task": "train", "resumed_from_episode": resumed_from, "episodes_target": episodes})
+    if result is not None:
+        metrics.update({"env_steps": result.env_steps, "train_seconds": round(result.seconds, 3),
+                        "env_steps_per_s": round(result.env_steps / max(result.seconds, 1e-9), 1)})
+    eval_env, _, _ = build_env(cfg.env)
+    greedy = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 10_000)
+    random = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 20_000, random=True)
+    metrics.update({f"eval_{k}": v for k, v in greedy.items()})
+    metrics.update({f"random_{k}": v for k, v in random.items()})
+    if job.logger.plots:
+        metrics.update(agent.artifacts(EpisodeArtifacts(rundir)))
+        plot_history(rundir, history, env)
+    rundir.write_text("history.csv", history.csv())
+    metrics["status"] = "completed"
+    env.close()
+    eval_env.close()
+    return _finish(rundir, cfg, job.seed, started, metrics, None)
+
+
+def _episode_metrics(job: Job, env: EnvHandle, history: loop.History) -> dict[str, Any]:
+    c = history.columns
+    return {
+        "model": job.model.name, "env": env.name, "gym_id": env.gym_id, "seed": job.seed,
+        "episodes_completed": len(history),
+        f"mean_return_{env.solved_window}": history.mean_return(env.solved_window),
+        "mean_return_100": history.mean_return(100),
+        "solved": history.solved_at is not None if env.solved_threshold is not None else None,
+        "solved_threshold": env.solved_threshold,
+        "episodes_to_solve": history.solved_at,
+        "success_rate": float(np.mean(c["success"])) if c["success"] else None,
+        "successes": int(sum(c["success"])),
+        "epsilon": c["epsilon"][-1] if c["epsilon"] and np.isfinite(c["epsilon"][-1]) else None,
+        **env.notes,
+    }
+
+
+# -- evaluate --------------------------------------------------------------------------------------
+def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
+    from runner.tasks import _finish, configure_tensorflow, write_config
+
+    started = time.time()
+    with rundir.removed_if_failed_fresh():
+        job = resolve(cfg)
+        if not cfg.ckpt:
+            raise RunnerError("task=evaluate needs ckpt=<run dir>/checkpoints/last")
+        folder = loop.checkpoint_folder(cfg.ckpt)
+        meta = loop.read_checkpoint_meta(folder)
+        agent_name = str(meta.get("agent"))
+        if _chosen_on_cli("model") and job.model.name != agent_name:
+            raise IncompatibleError(f"checkpoint {folder} holds a '{agent_name}' agent, not '{job.model.name}'; "
+                                    f"evaluate it with model={agent_name} (or leave model= out)")
+        entry = MODELS.get(agent_name)
+        _, model_options = typed_options(MODELS, meta["model_config"], "model")
+        env_node = cfg.env if _chosen_on_cli("env") and cfg.get("env") is not None else meta["env_config"]
+        env, _, _ = build_env(env_node)
+        configure_tensorflow(job)
+        agent = build_agent(entry, model_options, env, job)
+        saved, _ = loop.load_agent_state(folder, meta)
+        try:
+            agent.set_state(saved)
+        except (KeyError, ValueError) as exc:
+            raise IncompatibleError(f"checkpoint {folder} does not fit a '{agent_name}' agent on env '{env.name}': {exc}") from None
+        frames_env = None
+        if cfg.gif:
+            frames_env = _render_env(env_node)
+    write_config(rundir, cfg)
+    result = loop.evaluate_episodes(agent, env, job.trainer.eval_episodes, job.seed + 10_000)
+    metrics: dict[str, Any] = {
+        "task": "evaluate", "checkpoint": str(folder), "model": agent_name, "env": env.name, "gym_id": env.gym_id,
+        "seed": job.seed, "trained_episodes": meta.get("episodes_completed"),
+        **{f"eval_{k}": v for k, v in result.items()}, **env.notes,
+    }
+    if frames_env is not None:
+        frames: list = []
+        ret, steps, _ = loop.run_episode(agent, frames_env, learn=False, greedy=True, seed=job.seed, frames=frames)
+        metrics["gif"] = str(write_gif(rundir, "episode.gif", frames))
+        metrics["gif_return"] = ret
+        frames_env.close()
+    print(f"Greedy episodes: {result['episodes']}, mean return {result['mean_return']:.2f} ± {result['std_return']:.2f}, "
+          f"success rate {100 * result['success_rate']:.1f}%")
+    metrics["status"] = "completed"
+    env.close()
+    return _finish(rundir, cfg, job.seed, started, metrics, None)
+
+
+def _render_env(env_node: Any) -> EnvHandle:
+    """An env rendering rgb_array frames, probed once so that a missing pygame fails before any work."""
+    env = None
+    try:
+        env = build_env(env_node, render_mode="rgb_array")[0]
+        env.env.reset(seed=0)
+        env.env.render()
+        return env
+    except Exception as exc:  # gymnasium raises DependencyNotInstalled (pygame) at make or at the first render
+        if env is not None:
+            env.close()
+        if "pygame" in str(exc).lower() or type(exc).__name__ == "DependencyNotInstalled":
+            raise RunnerError("gif=true needs pygame for this env's rgb_array rendering: "
+                              "pip install 'adl-runner[render]' (gymnasium[classic-control])") from None
+        raise
+
+
+def write_gif(rundir: RunDir, name: str, frames: list) -> Path:
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames if f is not None]
+    if not images:
+        raise RunnerError("the env rendered no frames for the GIF")
+    return rundir.write_atomic(rundir.file(name), lambda p: images[0].save(
+        p, format="GIF", save_all=True, append_images=images[1:], duration=50, loop=0))
+
+
+# -- figures ---------------------------------------------------------------------------------------
+class EpisodeArtifacts:
+    """What an agent may write into its run dir (through the run dir's atomic writes)."""
+
+    def __init__(self, rundir: RunDir) -> None:
+        self.rundir = rundir
+
+    def text(self, name: str, text: str) -> Path:
+        return self.rundir.write_text(name, text)
+
+    def figure(self, name: str, fig: Any) -> Path:
+        import matplotlib.pyplot as plt
+
+        path = self.rundir.write_atomic(self.rundir.file(f"{name}.png"), lambda p: fig.savefig(p, format="png", dpi=100))
+        plt.close(fig)
+        return path
+
+    def q_table_figure(self, q: np.ndarray, grid: tuple[int, int], actions: list[str]) -> Path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (ax_q, ax_v) = plt.subplots(1, 2, figsize=(10, 4))
+        im = ax_q.imshow(q, cmap="coolwarm", aspect="auto")
+        ax_q.set_xticks(range(q.shape[1]), actions or None)
+        ax_q.set_ylabel("state")
+        ax_q.set_title("Q-table")
+        for (s, a), v in np.ndenumerate(q):
+            if q.size <= 64:
+                ax_q.text(a, s, f"{v:.3g}", ha="center", va="center", fontsize=8)
+        fig.colorbar(im, ax=ax_q)
+        values = q.max(axis=1).reshape(grid)
+        im = ax_v.imshow(values, cmap="viridis")
+        for (r, c), v in np.ndenumerate(values):
+            ax_v.text(c, r, f"{v:.3g}", ha="center", va="center", color="w", fontsize=9)
+        ax_v.set_title("state values V(s) = max_a Q(s, a)")
+        fig.colorbar(im, ax=ax_v)
+        fig.tight_layout()
+        return self.figure("q_table", fig)
+
+
+def plot_history(rundir: RunDir, history: loop.History, env: EnvHandle) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = EpisodeArtifacts(rundir)
+    returns = np.asarray(history.columns["return"])
+    if not len(returns):
+        return
+    episodes = np.arange(1, len(returns) + 1)
+    window = env.solved_window
+    running = np.convolve(returns, np.ones(window), "full")[: len(returns)] / np.minimum(episodes, window)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(episodes, returns, lw=0.6, alpha=0.5, label="return")
+    ax.plot(episodes, running, lw=1.5, label=f"mean over {window}")
+    if env.solved_threshold is not None:
+        ax.axhline(env.solved_threshold, color="k", ls="--", lw=0.8, label=f"solved ({env.solved_threshold:g})")
+    if history.solved_at:
+        ax.axvline(history.solved_at, color="g", ls=":", lw=1, label=f"solved at {history.solved_at}")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("return")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out.figure("returns", fig)
+    eps = np.asarray(history.columns["epsilon"])
+    if np.isfinite(eps).any():
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.plot(episodes, eps)
+        ax.set_xlabel("episode")
+        ax.set_ylabel("epsilon")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        out.figure("epsilon", fig)
