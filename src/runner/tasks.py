@@ -194,7 +194,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         log.info("resuming from %s: %d of %d epochs done", resumed_from, initial_epoch, job.trainer.epochs)
     nan_recoveries = 0
     snapshot = job.model.meta.get("snapshot") if job.logger.plots else None
-    measure = quality_measure(job)
+    measure = quality_measure(job, job.model.meta)
     monitors: list[keras.callbacks.Callback] = []
     if snapshot is not None:
         monitors.append(Snapshots(snapshot, ArtifactWriter(rundir), steps))
@@ -258,9 +258,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
 
 
-def quality_measure(job: Job) -> Callable[[keras.Model], dict[str, float]] | None:
-    """The model family's sample-quality hook bound to this job, or None when it has none."""
-    hook = job.model.meta.get("quality")
+def quality_measure(job: Job, meta: dict[str, Any]) -> Callable[[keras.Model], dict[str, float]] | None:
+    """The sample-quality hook of a model family (its registry `meta`) bound to this job, or None."""
+    hook = meta.get("quality")
     if hook is None:
         return None
     settings = job.trainer.quality
@@ -353,8 +353,11 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         trained = _checkpoint_run_config(ckpt)
         job.dataset_config = _checkpoint_dataset(cfg, trained)
         job.dataset, job.dataset_options = dataset_entry(job.dataset_config)
+        family, meta = _checkpoint_model(trained, job)
+        if meta.get("sample") is not None and not getattr(model, "inputs", None):
+            return _evaluate_samples(cfg, rundir, job, ckpt, model, family, meta, started)
         view, inputs = _view_of(model)
-        objective = objective_of(_checkpoint_model(trained, job)[1])
+        objective = objective_of(meta)
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
         expected = tuple(model.inputs[0].shape[1:])
         if expected != pipeline.input_shape:
@@ -377,6 +380,26 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         **{f"{split}_{key}": float(value) for key, value in results.items()},
         "status": "completed",
     }
+    return _finish(rundir, cfg, job.seed, started, metrics, None)
+
+
+def _evaluate_samples(
+    cfg: DictConfig, rundir: RunDir, job: Job, ckpt: Path, model: keras.Model, family: str, meta: dict[str, Any],
+    started: float,
+) -> dict[str, Any]:
+    """task=evaluate on a whole generative-model checkpoint (a GAN): its sample-quality numbers
+    (MNIST-FID, label accuracy) on `trainer.quality.samples` generated images."""
+    measure = quality_measure(job, meta)
+    numbers = measure(model) if measure is not None else {}
+    if not numbers:
+        raise IncompatibleError(
+            f"checkpoint {ckpt} holds a '{family}' model trained on '{job.dataset_config.name}', for which no "
+            f"sample-quality measure exists (MNIST-FID needs an MNIST-shaped GAN); use task=sample to look at its samples"
+        )
+    write_config(rundir, cfg)
+    metrics = {"task": "evaluate", "checkpoint": str(ckpt), "model": family, "dataset": job.dataset_config.name,
+               "seed": job.seed, "params": model.count_params(), "samples": job.trainer.quality.samples,
+               **numbers, "status": "completed"}
     return _finish(rundir, cfg, job.seed, started, metrics, None)
 
 

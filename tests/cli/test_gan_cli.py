@@ -53,6 +53,9 @@ def test_sample_draws_a_digit_and_refuses_bad_controls(run_cli, tmp_path: Path) 
         "sample.label=10", "0-9", no_run_dir=True)
     run_cli("task=sample", generator, "sample.code1=-2:2", run_dir=tmp_path / "code").assert_error(
         "sample.code1", "InfoGAN", no_run_dir=True)
+    # evaluate measures sample quality, which needs MNIST-shaped data (these are 8x8 synthetic images)
+    run_cli("task=evaluate", f"ckpt={trained.run_dir}/checkpoints/last.keras", run_dir=tmp_path / "eval").assert_error(
+        "'acgan'", "no sample-quality measure", "task=sample", no_run_dir=True)
 
 
 def test_steps_that_do_not_fill_whole_intervals_are_refused(run_cli) -> None:
@@ -72,3 +75,9 @@ def test_quality_numbers_are_logged_and_reported_on_mnist(run_cli, tmp_path: Pat
     header = (result.run_dir / "history.csv").read_text().splitlines()[0].split(",")
     assert "fid" in header and "label_accuracy" in header
     assert (tmp_path / "judges" / "mnist_cnn.keras").exists()  # trained once, cached
+    evaluated = run_cli("task=evaluate", f"ckpt={result.run_dir}/checkpoints/last.keras", "trainer.quality.samples=40",
+                        f"trainer.quality.cache_dir={tmp_path / 'judges'}", run_dir=tmp_path / "eval")
+    assert evaluated.code == 0, evaluated.err
+    numbers = evaluated.metrics()
+    assert numbers["model"] == "cgan" and numbers["samples"] == 40
+    assert numbers["fid"] == pytest.approx(metrics["fid"]) and numbers["label_accuracy"] == metrics["label_accuracy"]
