@@ -104,6 +104,12 @@ def checkpoint_state(path: Path) -> list:
 
 
 @pytest.fixture
+def checkpoint_tensors():
+    """`checkpoint_state` as a fixture, for test modules (which cannot import conftest)."""
+    return checkpoint_state
+
+
+@pytest.fixture
 def resume_pair(run_cli, tmp_path: Path):
     """Run `args` for `total` steps in one go and, in a second run dir, for `first` steps and then
     again for `total` (a resume); returns the resumed Result and both final checkpoints' tensors."""

@@ -65,3 +65,43 @@ def test_ctrl_c_exits_130_with_one_line_and_the_rerun_resumes(tmp_path: Path, fa
     assert rerun.returncode == 0, rerun.stderr
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["resumed_from_epoch"] >= 1 and metrics["epochs_completed"] == 6
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
+    tmp_path: Path, fake_data_dir: Path, checkpoint_tensors
+) -> None:
+    import random
+
+    import numpy as np
+
+    args = ["model=wgan", "dataset=synthetic", "dataset.options.shape=[8,8,1]", "dataset.options.n_train=64",
+            "dataset.options.n_test=16", "trainer.batch_size=8", "trainer.steps=40", "trainer.steps_per_epoch=2",
+            "trainer.deterministic=true", "logger.tensorboard=false", "logger.plots=false"]
+    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+
+    def command(run_dir: Path) -> list[str]:
+        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
+
+    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen(command(run_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = run_dir / "checkpoints" / "state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and not state.exists():
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.5))  # somewhere in the steps, a save, or between them
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before_kill = json.loads(state.read_text())["epochs_completed"]
+    assert done_before_kill < 20, "the run finished before it could be killed; make it longer"
+
+    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= done_before_kill and metrics["steps_completed"] == 40
+    expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (tmp_path / "straight", run_dir))
+    assert len(expected) == len(resumed)
+    for a, b in zip(expected, resumed):
+        np.testing.assert_array_equal(a, b)
