@@ -198,8 +198,10 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     monitors: list[keras.callbacks.Callback] = []
     if snapshot is not None:
         monitors.append(Snapshots(snapshot, ArtifactWriter(rundir), steps))
-    if measure is not None and job.trainer.quality.every > 0:
-        monitors.append(QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs))
+    quality_monitor = (QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs)
+                       if measure is not None and job.trainer.quality.every > 0 else None)
+    if quality_monitor is not None:
+        monitors.append(quality_monitor)
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
@@ -227,7 +229,9 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
-    quality = measure(model) if measure is not None else {}  # of the final weights
+    # Of the final weights: the monitor measured them at the last epoch when this invocation trained.
+    quality = quality_monitor.latest if quality_monitor is not None and quality_monitor.latest else (
+        measure(model) if measure is not None else {})
     metrics = {
         "task": "train",
         "model": job.model.name,
