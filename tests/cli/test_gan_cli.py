@@ -70,10 +70,10 @@ def test_quality_numbers_are_logged_and_reported_on_mnist(run_cli, tmp_path: Pat
                      f"trainer.quality.cache_dir={tmp_path / 'judges'}")
     assert result.code == 0, result.err
     metrics = result.metrics()
-    assert metrics["fid"] > 0 and 0.0 <= metrics["label_accuracy"] <= 1.0
+    assert metrics["fid"] > 0 and 0.0 <= metrics["label_accuracy"] <= metrics["code_accuracy"] <= 1.0
     assert metrics["best_fid"] is not None  # fid is the checkpoint monitor of the GAN configs
     header = (result.run_dir / "history.csv").read_text().splitlines()[0].split(",")
-    assert "fid" in header and "label_accuracy" in header
+    assert {"fid", "label_accuracy", "code_accuracy"} <= set(header)
     assert (tmp_path / "judges" / "mnist_cnn.keras").exists()  # trained once, cached
     evaluated = run_cli("task=evaluate", f"ckpt={result.run_dir}/checkpoints/last.keras", "trainer.quality.samples=40",
                         f"trainer.quality.cache_dir={tmp_path / 'judges'}", run_dir=tmp_path / "eval")

@@ -12,7 +12,7 @@ import scipy.linalg
 
 from data.synthetic import write_mnist_npz
 from models.metrics import gan_quality as gq
-from models.metrics.gan_quality import JudgeRecipe, MnistJudge, as_judge_input, feature_stats, frechet_distance, label_accuracy
+from models.metrics.gan_quality import JudgeRecipe, MnistJudge, as_judge_input, feature_stats, frechet_distance, label_accuracy, matched_accuracy
 
 FAST = JudgeRecipe(epochs=2, batch_size=64, train_limit=None)
 
@@ -221,3 +221,16 @@ def test_label_accuracy_takes_int_or_onehot_labels(judge: MnistJudge) -> None:
     assert label_accuracy(judge, x, (pred + 1) % 10) == 0.0
     with pytest.raises(ValueError, match="one label per image"):
         label_accuracy(judge, x, pred[:3])
+
+
+def test_matched_accuracy_forgives_a_permutation_of_codes_but_not_mixed_codes(judge: MnistJudge) -> None:
+    x = np.random.default_rng(5).random((40, 28, 28, 1)).astype(np.float32)
+    pred = judge.predict(x)
+    permuted = (pred + 3) % 10  # every digit got another code, one code per digit
+    assert label_accuracy(judge, x, permuted) == 0.0
+    assert matched_accuracy(judge, x, permuted) == 1.0
+    assert matched_accuracy(judge, x, np.eye(10)[permuted]) == 1.0
+    one_code = np.zeros_like(pred)  # one code for all: only the commonest digit can match it
+    assert matched_accuracy(judge, x, one_code) == pytest.approx(np.bincount(pred).max() / len(pred))
+    with pytest.raises(ValueError, match="one code per image"):
+        matched_accuracy(judge, x, pred[:3])

@@ -54,8 +54,9 @@ def measurement_inputs(generator: keras.Model, n: int) -> tuple[list[np.ndarray]
 
 
 def measure_quality(model: keras.Model, context: QualityContext) -> dict[str, float]:
-    """{'fid': MNIST-FID[, 'label_accuracy': share judged as the requested digit]}; {} off MNIST."""
-    from models.metrics.gan_quality import label_accuracy
+    """{'fid': MNIST-FID[, 'label_accuracy': share judged as the requested digit, 'code_accuracy': the
+    same after the best code -> digit matching (InfoGAN's discrete-code accuracy)]}; {} off MNIST."""
+    from models.metrics.gan_quality import label_accuracy, matched_accuracy
 
     if context.dataset not in MNIST_DATASETS:
         return {}
@@ -65,4 +66,5 @@ def measure_quality(model: keras.Model, context: QualityContext) -> dict[str, fl
     numbers: dict[str, Any] = {"fid": judge.fid(images)}
     if labels is not None:
         numbers["label_accuracy"] = label_accuracy(judge, images, labels)
+        numbers["code_accuracy"] = matched_accuracy(judge, images, labels)
     return {key: float(value) for key, value in numbers.items()}

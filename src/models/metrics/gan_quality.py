@@ -45,6 +45,7 @@ from typing import Any
 import keras
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 
 from data.splits import NoOptions
 from data.store import DataStore, file_digest
@@ -348,6 +349,23 @@ def label_accuracy(judge: MnistJudge, images: np.ndarray, labels: np.ndarray) ->
     if not len(labels):
         raise ValueError("label accuracy of no images is undefined")
     return float((judge.predict(images) == labels).mean())
+
+
+def matched_accuracy(judge: MnistJudge, images: np.ndarray, codes: np.ndarray) -> float:
+    """Share of `images` the judge assigns to the digit that the best one-to-one code -> digit matching
+    (Hungarian, on the code/digit confusion counts) gives their discrete code: label accuracy that
+    does not care which code a generator learned for which digit."""
+    codes = np.asarray(codes)
+    if codes.ndim == 2:
+        codes = codes.argmax(axis=1)
+    if codes.shape != (len(images),) or not len(codes):
+        raise ValueError(f"matched accuracy needs one code per image: {len(images)} images, codes of shape {codes.shape}")
+    predicted = judge.predict(images)
+    size = int(max(codes.max(), predicted.max())) + 1
+    confusion = np.zeros((size, size), dtype=np.int64)
+    np.add.at(confusion, (codes, predicted), 1)
+    rows, cols = scipy.optimize.linear_sum_assignment(confusion, maximize=True)
+    return float(confusion[rows, cols].sum() / len(codes))
 
 
 # -- `python -m models.metrics.gan_quality`: train or load the judge and print its baselines ------
