@@ -2,9 +2,10 @@
 
     python docs/results/gan_table.py outputs/book/ch5/acgan outputs/book/ch4/dcgan ...
 
-For each run dir: the model, steps done, MNIST-FID and label-control accuracy at every measured
-interval (history.csv) and at the end (metrics.json, when the run has finished), and the
-training time so far (checkpoints/state.json).
+For each run dir: the model, steps done, the training time summed over its sessions
+(checkpoints/state.json), and MNIST-FID, label-control accuracy and matched code accuracy at the
+measured intervals (history.csv; about ten rows, always the last) and at the end (metrics.json,
+when the run has finished).
 """
 
 from __future__ import annotations
@@ -16,32 +17,34 @@ from pathlib import Path
 
 import yaml
 
+ROWS = 10
+"""About this many intervals are printed per run: every k-th one and the last."""
+SHARES = {"label_accuracy": "label accuracy", "code_accuracy": "code accuracy (matched)"}
+
 
 def rows(run: Path) -> list[str]:
     config = yaml.safe_load((run / "config.yaml").read_text())
     interval = config["trainer"]["steps_per_epoch"]
     state = json.loads((run / "checkpoints" / "state.json").read_text())
-    history = list(csv.DictReader((run / "history.csv").open()))
-    with_codes = any(row.get("code_accuracy", "NA") not in ("NA", None) for row in history)
+    measured = [row for row in csv.DictReader((run / "history.csv").open()) if row.get("fid", "NA") != "NA"]
+    shares = [key for key in SHARES if any(row.get(key, "NA") not in ("NA", None) for row in measured)]
+    stride = max(1, round(len(measured) / ROWS))
+    shown = [row for i, row in enumerate(measured) if (len(measured) - 1 - i) % stride == 0]
     out = [f"### `{config['model']['name']}` ({run})", "",
            f"{state['epochs_completed'] * interval} of {config['trainer']['steps']} steps, batch "
-           f"{config['trainer']['batch_size']}, {state['train_seconds'] / 60:.0f} min of training so far.", "",
-           "| step | MNIST-FID | label accuracy |" + (" code accuracy (matched) |" if with_codes else "")
-           + " d_loss | g_loss |", "|---|---|---|---|---|" + ("---|" if with_codes else "")]
-    for row in history:
-        if row.get("fid", "NA") == "NA":
-            continue
-        shares = [row.get("label_accuracy", "NA")] + ([row.get("code_accuracy", "NA")] if with_codes else [])
+           f"{config['trainer']['batch_size']}, {state['train_seconds'] / 60:.0f} min of training "
+           f"(summed over its sessions).", "",
+           "| step | MNIST-FID | " + "".join(f"{SHARES[key]} | " for key in shares) + "d_loss | g_loss |",
+           "|---|---|" + "---|" * len(shares) + "---|---|"]
+    for row in shown:
         out.append(f"| {(int(row['epoch']) + 1) * interval} | {float(row['fid']):.2f} | "
-                   + "".join(f"{percent(share)} | " for share in shares)
+                   + "".join(f"{percent(row.get(key))} | " for key in shares)
                    + f"{float(row['d_loss']):.3f} | {float(row['g_loss']):.3f} |")
     metrics = run / "metrics.json"
     if metrics.exists():
         m = json.loads(metrics.read_text())
-        out += ["", f"Final (`metrics.json`): MNIST-FID {m['fid']:.2f}"
-                + (f", label accuracy {percent(m['label_accuracy'])}" if "label_accuracy" in m else "")
-                + (f", code accuracy (matched) {percent(m['code_accuracy'])}" if "code_accuracy" in m else "")
-                + f", wall time {m['wall_time_s'] / 60:.0f} min."]
+        out += ["", f"Final (`metrics.json`, {m['steps_completed']} steps): MNIST-FID {m['fid']:.2f}"
+                + "".join(f", {SHARES[key]} {percent(m[key])}" for key in SHARES if key in m) + "."]
     return out + [""]
 
 
