@@ -9,7 +9,7 @@ SHARED_DATA := $(abspath ../shared/datasets)
 export RUNNER_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 ARGS ?=
 
-.PHONY: help install run test test-full bench lint reproduce clean
+.PHONY: help install run test test-full bench bench-quick lint reproduce clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test-full: $(STAMP) ## every test, the slow ones included
 
 bench: $(STAMP) ## benchmarks: ratios against plain Keras, written under benchmarks/results/
 	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP) ## the same benchmarks with tiny settings (minutes; ratios noisier)
+	$(BIN)/python benchmarks/run.py --quick
 
 lint: $(STAMP) ## byte-compile everything and check the configs compose
 	$(BIN)/python -m compileall -q src tests benchmarks

@@ -26,8 +26,9 @@ def _real_batches(x_u8: np.ndarray, steps: int, seed: int = 0) -> list[np.ndarra
     return [(x_u8[rng.integers(0, len(x_u8), GAN_BATCH)].astype("float32") / 255.0) for _ in range(steps)]
 
 
-def _runner_case(x_u8: np.ndarray, steps: int) -> Callable[[], float]:
-    """Seconds per step of the registry DCGAN through `model.fit`, as `run model=dcgan` trains."""
+def _runner_case(x_u8: np.ndarray, steps: int, jit_compile: Any = False) -> Callable[[], float]:
+    """Seconds per step of the registry DCGAN through `model.fit`, as `run model=dcgan` trains.
+    `jit_compile`: False is what `trainer.jit_compile=auto` resolves to on a CPU-only machine."""
     import tensorflow as tf
 
     from models.gan.dcgan import build_dcgan
@@ -35,7 +36,7 @@ def _runner_case(x_u8: np.ndarray, steps: int) -> Callable[[], float]:
     from runner.optim import RMSpropOptions, rmsprop
 
     model = build_dcgan(BookGANOptions(), (28, 28, 1), 10)
-    model.compile(optimizer=rmsprop(RMSpropOptions(learning_rate=2e-4, decay=6e-8)), jit_compile=False)
+    model.compile(optimizer=rmsprop(RMSpropOptions(learning_rate=2e-4, decay=6e-8)), jit_compile=jit_compile)
     data = tf.data.Dataset.from_tensor_slices(np.concatenate(_real_batches(x_u8, steps))).batch(GAN_BATCH, drop_remainder=True)
     model.fit(data.take(2), epochs=1, verbose=0)  # trace
 

@@ -143,9 +143,10 @@ def summarize(timings: dict[str, list[float]]) -> dict[str, float]:
 # -- data and models for the in-process fits ------------------------------------------------------------
 
 
-def mnist_arrays(s: Settings) -> tuple[Any, Any, str]:
-    """uint8 (n, 28, 28, 1) images and int labels: real MNIST if present, else synthetic."""
-    n = QUICK_TRAIN if s.quick else None
+def mnist_arrays(s: Settings, limit: int | None = None) -> tuple[Any, Any, str]:
+    """uint8 (n, 28, 28, 1) images and int labels: real MNIST if present, else synthetic. `limit`:
+    the first `limit` training examples (default: QUICK_TRAIN with --quick, else all 60,000)."""
+    n = limit or (QUICK_TRAIN if s.quick else None)
     if s.data_dir is not None:
         from data.store import DataStore
         from data.vision import NoOptions, load_mnist
@@ -211,8 +212,9 @@ def fit_plain(name: str, x, y, epochs: int) -> list[float]:
     return timer.times
 
 
-def fit_runner(name: str, pipeline, epochs: int) -> list[float]:
-    """Epoch times of the runner's path: registry model, runner optimizer, tf.data pipeline."""
+def fit_runner(name: str, pipeline, epochs: int, jit_compile: Any = "auto") -> list[float]:
+    """Epoch times of the runner's path: registry model, runner optimizer, tf.data pipeline.
+    `jit_compile`: what `trainer.jit_compile` hands to `compile` (auto, True, False)."""
     import keras
 
     from runner.optim import AdamOptions, adam
@@ -225,25 +227,29 @@ def fit_runner(name: str, pipeline, epochs: int) -> list[float]:
     model = entry.build(entry.meta["options"](), pipeline.input_shape, pipeline.num_classes)
     # as runner.tasks.compile_model does for one-hot labels and trainer.jit_compile=auto
     model.compile(optimizer=adam(AdamOptions()), loss="categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile="auto")
+                  jit_compile=jit_compile)
     timer = epoch_timer()
     model.fit(pipeline.train(0, epochs), epochs=epochs, steps_per_epoch=pipeline.steps_per_epoch(),
               callbacks=[timer], shuffle=False, verbose=0)
     return timer.times
 
 
+def runner_pipeline(name: str, x_u8, y):
+    """The runner's `ArrayPipeline` over these arrays, in the view the model takes (no validation)."""
+    from data.pipeline import ArrayPipeline, PipelineOptions
+
+    options = PipelineOptions(view="flat" if name == "mlp" else "image", onehot=True, batch_size=BATCH, seed=0)
+    return ArrayPipeline(x_u8, y, x_u8[:BATCH], y[:BATCH], 10, options)
+
+
 def fit_cases(name: str, x_u8, y, epochs: int) -> dict[str, Callable[[], list[float]]]:
     """{'plain': ..., 'runner': ...}: each call trains a fresh model and returns its epoch times."""
     import numpy as np
 
-    from data.pipeline import ArrayPipeline, PipelineOptions
-
-    view = "flat" if name == "mlp" else "image"
     x = x_u8.astype(np.float32) / 255.0
-    x = x.reshape(len(x), -1) if view == "flat" else x
+    x = x.reshape(len(x), -1) if name == "mlp" else x
     y_onehot = np.eye(10, dtype=np.float32)[y]
-    options = PipelineOptions(view=view, onehot=True, batch_size=BATCH, seed=0)
-    pipeline = ArrayPipeline(x_u8, y, x_u8[:BATCH], y[:BATCH], 10, options)  # no validation is used
+    pipeline = runner_pipeline(name, x_u8, y)
     return {"plain": lambda: fit_plain(name, x, y_onehot, epochs),
             "runner": lambda: fit_runner(name, pipeline, epochs)}
 
@@ -397,6 +403,81 @@ def memory(s: Settings) -> dict[str, Any]:
     }
 
 
+MEMORY_STAGES = ("started", "before_data", "data_loaded", "model_built", "first_epoch", "fit_end", "end")
+ONE_COPY_LIMIT = 1.5  # RSS growth on loading / dataset bytes: one copy is about 1, a second copy makes it >= 2
+
+
+def stage_job(argv: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    """One job through benchmarks/memory_stages.py (started through the relay): its stages and peak."""
+    stages_file = cwd / f"stages{time.monotonic_ns()}.jsonl"
+    peak = peak_rss_mb([sys.executable, str(REPO / "benchmarks" / "memory_stages.py"), *argv],
+                       dict(env, BENCH_STAGES_OUT=str(stages_file)), cwd)
+    stages = {row.pop("stage"): row for row in map(json.loads, stages_file.read_text().splitlines())}
+    missing = [name for name in MEMORY_STAGES if name not in stages]
+    if missing:
+        raise RuntimeError(f"memory_stages.py recorded no {', '.join(missing)} stage")
+    return {"peak_mb": peak, "stages": stages}
+
+
+def memory_stages(s: Settings) -> dict[str, Any]:
+    """RSS of real MLP and CNN jobs on MNIST at each stage (after loading, building, the first
+    epoch, the end), and whether loading adds one copy of the dataset or more."""
+    if s.data_dir is None:
+        return {"skipped": "no real MNIST (mnist/mnist.npz under RUNNER_DATA_DIR)"}
+    if not Path("/proc/self/status").exists():
+        return {"skipped": "needs /proc/self/status (Linux)"}
+    import numpy as np
+
+    with np.load(s.data_dir / "mnist" / "mnist.npz", allow_pickle=False) as z:
+        dataset_mb = sum(z[k].nbytes for k in ("x_train", "y_train", "x_test", "y_test")) / 1e6
+    run_args = ["trainer.epochs=1", "logger.tensorboard=false"]
+    if s.quick:  # the whole dataset is still loaded; only the epoch and the evaluation are short
+        run_args += ["trainer.steps_per_epoch=20", "trainer.evaluate_train=false"]
+    reps = 1 if s.quick else min(s.reps, 2)
+    results: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = child_env(s.data_dir)
+        counter = iter(range(10**6))
+
+        def job(model: str) -> Callable[[], dict[str, Any]]:
+            return lambda: stage_job([f"model={model}", *run_args, f"hydra.run.dir={tmp / f'job{next(counter)}'}"],
+                                     env, tmp)
+
+        log(f"memory_stages: MLP and CNN jobs on MNIST ({' '.join(run_args)}), {reps} rep(s)")
+        results = alternate({"mlp": job("mlp"), "cnn": job("cnn")}, reps)
+    timings: dict[str, list[float]] = {}
+    stage_table: dict[str, dict[str, dict[str, float]]] = {}
+    ratios, targets = {}, {}
+    for model, reps_out in results.items():
+        for stage in MEMORY_STAGES:
+            timings[f"{model}_{stage}"] = [r["stages"][stage]["rss_mb"] for r in reps_out]
+        timings[f"{model}_peak"] = [r["peak_mb"] for r in reps_out]
+        stage_table[model] = {stage: {"rss_mb": round(median([r["stages"][stage]["rss_mb"] for r in reps_out]), 1),
+                                      "hwm_mb": round(median([r["stages"][stage]["hwm_mb"] for r in reps_out]), 1)}
+                              for stage in MEMORY_STAGES}
+        growth = median([r["stages"]["data_loaded"]["rss_mb"] - r["stages"]["before_data"]["rss_mb"] for r in reps_out])
+        ratios[f"{model}_load_growth_vs_dataset"] = ratio(growth, dataset_mb)
+        # the high-water mark while loading: the npz arrays, the tensors, and what tf.constant stages
+        load_peak = median([r["stages"]["data_loaded"]["hwm_mb"] - r["stages"]["before_data"]["rss_mb"] for r in reps_out])
+        ratios[f"{model}_load_peak_vs_dataset"] = ratio(load_peak, dataset_mb)
+        ratios[f"{model}_peak_vs_dataset"] = ratio(median(timings[f"{model}_peak"]), dataset_mb)
+        targets[f"{model}_load_growth_vs_dataset"] = target(ratios[f"{model}_load_growth_vs_dataset"], "<=",
+                                                            ONE_COPY_LIMIT)
+    held = results["mlp"][0]["stages"]["data_loaded"]["pipeline_tensors_mb"]
+    return {
+        "units": "MB (resident set, 1e6 bytes): RSS at each stage; peak = ru_maxrss through the relay",
+        "dataset_mb": dataset_mb,
+        "pipeline_tensors_mb": held,
+        "command": ["run", "model=<mlp|cnn>", *run_args],
+        "stages": stage_table,
+        "timings": timings,
+        "medians": summarize(timings),
+        "ratios": ratios,
+        "targets": targets,
+    }
+
+
 def gan_step(s: Settings) -> dict[str, Any]:
     """Seconds per DCGAN step (batch 64): the runner's fused step vs hand-written and book-style loops."""
     from gan_step import GAN_BATCH, gan_cases
@@ -418,6 +499,156 @@ def gan_step(s: Settings) -> dict[str, Any]:
         "ratios": ratios,
         "targets": {"runner_vs_hand_written": target(ratios["runner_vs_hand_written"], "<=", 1.10),
                     "runner_vs_book_style": target(ratios["runner_vs_book_style"], "<=", 1.0)},
+    }
+
+
+# -- threads and xla: the evidence behind the runner's thread and jit_compile defaults --------------
+
+# name -> (intra, inter) for tf.config.threading; None: not set, which is what the runner does today
+# (no code in src/ or conf/ sets threads). "tf_0_0" sets TensorFlow's own default explicitly, so its
+# ratio to "runner_default" is the noise floor of the comparison.
+THREAD_VARIANTS: dict[str, tuple[int | None, int | None]] = {
+    "runner_default": (None, None),
+    "tf_0_0": (0, 0),
+    "intra1_inter1": (1, 1),
+    "intra1_inter2": (1, 2),
+    "intra2_inter1": (2, 1),
+    "intra2_inter2": (2, 2),
+}
+DEFAULT_VARIANT = "runner_default"
+FAMILIES = ("mlp", "cnn", "gan")
+CASE_TRAIN = {True: 2048, False: 12000}  # examples per MLP/CNN epoch in threads and xla (--quick, full)
+CASE_GAN_STEPS = {True: 5, False: 20}
+XLA_GAN_STEPS = {True: 3, False: 5}  # an XLA DCGAN step took 30 s on 2 busy cores (13x off): fewer steps
+
+
+def variant_process(intra: int | None, inter: int | None, train: int, epochs: int, gan_steps: int,
+                    data_dir: Path | None) -> dict[str, Any]:
+    """One run of benchmarks/variant.py: a fresh interpreter with these thread settings."""
+    argv = [sys.executable, str(REPO / "benchmarks" / "variant.py"), "--train", str(train), "--epochs", str(epochs),
+            "--gan-steps", str(gan_steps), "--models", ",".join(FAMILIES)]
+    argv += ["--intra", str(intra)] if intra is not None else []
+    argv += ["--inter", str(inter)] if inter is not None else []
+    argv += ["--data-dir", str(data_dir)] if data_dir is not None else []
+    proc = subprocess.run(argv, cwd=REPO, env=child_env(), capture_output=True, text=True)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = proc.stderr.strip().splitlines()[-3:]
+        raise RuntimeError(f"variant.py intra={intra} inter={inter} exited {proc.returncode}: {' | '.join(tail)}")
+    return json.loads(lines[-1])
+
+
+def threads(s: Settings) -> dict[str, Any]:
+    """The runner's fit epochs (MLP, CNN) and DCGAN step under TensorFlow thread settings, each
+    variant in its own process (the pools are sized before the first op); ratios to the default."""
+    train, epochs, gan_steps = CASE_TRAIN[s.quick], 3, CASE_GAN_STEPS[s.quick]
+    reps = min(s.reps, 2) if s.quick else min(s.reps, 3)
+    log(f"threads: {len(THREAD_VARIANTS)} variants x {reps} reps, one process each "
+        f"({train} examples x {epochs} epochs for MLP and CNN, {gan_steps} DCGAN steps)")
+    cases = {name: (lambda i=intra, j=inter: variant_process(i, j, train, epochs, gan_steps, s.data_dir))
+             for name, (intra, inter) in THREAD_VARIANTS.items()}
+    runs = alternate(cases, reps)
+    timings: dict[str, list[float]] = {}
+    for variant, results in runs.items():
+        for fam in FAMILIES:
+            timings[f"{fam}_{variant}"] = [r[fam] if fam == "gan" else steady(r[fam]) for r in results]
+    med = summarize(timings)
+    ratios = {f"{fam}_{variant}_vs_default": ratio(med[f"{fam}_{variant}"], med[f"{fam}_{DEFAULT_VARIANT}"])
+              for fam in FAMILIES for variant in THREAD_VARIANTS if variant != DEFAULT_VARIANT}
+    fastest = {fam: min(THREAD_VARIANTS, key=lambda v: med[f"{fam}_{v}"]) for fam in FAMILIES}
+    return {
+        "units": "seconds per steady-state epoch (mlp, cnn: first epoch dropped) and per DCGAN step (gan)",
+        "data": {"source": runs[DEFAULT_VARIANT][0]["source"], "train_examples": train, "epochs_per_fit": epochs,
+                 "gan_steps_per_rep": gan_steps, "cpus": runs[DEFAULT_VARIANT][0]["cpus"]},
+        "variants": {name: {"intra": intra, "inter": inter,
+                            "reported": [runs[name][0]["intra"], runs[name][0]["inter"]]}
+                     for name, (intra, inter) in THREAD_VARIANTS.items()},
+        "timings": timings,
+        "medians": med,
+        "ratios": ratios,
+        "fastest": fastest,
+    }
+
+
+def auto_jit_resolves_to() -> dict[str, bool]:
+    """What `jit_compile="auto"` (trainer.jit_compile's default) becomes for each family here."""
+    import keras
+
+    from models.gan.dcgan import build_dcgan
+    from models.gan.options import BookGANOptions
+    from runner.registry import MODELS, load_families
+
+    load_families()
+    resolved = {}
+    for fam in ("mlp", "cnn"):
+        entry = MODELS.get(fam)
+        model = entry.build(entry.meta["options"](), (784,) if fam == "mlp" else (28, 28, 1), 10)
+        model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile="auto")
+        resolved[fam] = bool(model.jit_compile)
+    gan = build_dcgan(BookGANOptions(), (28, 28, 1), 10)
+    gan.compile(optimizer=keras.optimizers.RMSprop(2e-4), jit_compile="auto")
+    resolved["gan"] = bool(gan.jit_compile)
+    return resolved
+
+
+def trained_model_case(name: str, pipeline, epochs: int, jit_compile: bool) -> Callable[[], float]:
+    """A runner model compiled with `jit_compile`, traced (and XLA-compiled) by a first fit here;
+    each call fits `epochs` more epochs and returns their median epoch time. One model per side,
+    so the XLA compile is paid once, outside the timed calls."""
+    import keras
+
+    from runner.optim import AdamOptions, adam
+    from runner.registry import MODELS, load_families
+
+    load_families()
+    keras.utils.set_random_seed(0)
+    entry = MODELS.get(name)
+    model = entry.build(entry.meta["options"](), pipeline.input_shape, pipeline.num_classes)
+    model.compile(optimizer=adam(AdamOptions()), loss="categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=jit_compile)
+    steps = pipeline.steps_per_epoch()
+    model.fit(pipeline.train(0, 1), epochs=1, steps_per_epoch=steps, verbose=0)  # trace, compile
+
+    def run() -> float:
+        timer = epoch_timer()
+        model.fit(pipeline.train(0, epochs), epochs=epochs, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+        return median(timer.times)
+
+    return run
+
+
+def xla(s: Settings) -> dict[str, Any]:
+    """`jit_compile` on vs off for the runner's MLP and CNN epochs and its DCGAN step, in one process."""
+    from gan_step import _runner_case
+
+    x_u8, y, source = mnist_arrays(s, limit=CASE_TRAIN[s.quick])
+    epochs, gan_steps, reps = 2, XLA_GAN_STEPS[s.quick], min(s.reps, 3)
+    resolved = auto_jit_resolves_to()
+    timings: dict[str, list[float]] = {}
+    ratios, targets = {}, {}
+    for fam in FAMILIES:
+        log(f"xla: {fam}, on vs off, {reps} reps ({len(x_u8)} examples x {epochs} epochs, or {gan_steps} steps)")
+        if fam == "gan":
+            cases = {"off": _runner_case(x_u8, gan_steps, False), "on": _runner_case(x_u8, gan_steps, True)}
+        else:
+            pipeline = runner_pipeline(fam, x_u8, y)
+            cases = {"off": trained_model_case(fam, pipeline, epochs, False),
+                     "on": trained_model_case(fam, pipeline, epochs, True)}
+        for side, values in alternate(cases, reps).items():
+            timings[f"{fam}_{side}"] = values
+        r = ratio(median(timings[f"{fam}_on"]), median(timings[f"{fam}_off"]))
+        ratios[f"{fam}_on_vs_off"] = r
+        # the default (auto) should pick the faster side: off where on/off >= 1, on where it is <= 1
+        targets[f"{fam}_on_vs_off"] = target(r, "<=" if resolved[fam] else ">=", 1.0)
+    return {
+        "units": "seconds per epoch (mlp, cnn; after a first fit that traces and compiles) and per DCGAN step (gan)",
+        "data": {"source": source, "train_examples": int(len(x_u8)), "epochs_per_rep": epochs,
+                 "gan_steps_per_rep": gan_steps},
+        "auto_resolves_to": resolved,
+        "timings": timings,
+        "medians": summarize(timings),
+        "ratios": ratios,
+        "targets": targets,
     }
 
 
@@ -599,6 +830,9 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "memory": memory,
     "gan_step": gan_step,
     "rl_replay": rl_replay,
+    "memory_stages": memory_stages,
+    "threads": threads,
+    "xla": xla,
 }
 
 
@@ -666,6 +900,24 @@ def markdown(report: dict[str, Any]) -> str:
             lines += ["", "GFLOP/s: " + ", ".join(f"{k} {v:.1f}" for k, v in result["gflops"].items())]
         if "dataset_mb" in result:
             lines += ["", f"Dataset arrays (uint8, train+test): {result['dataset_mb']:.1f} MB"]
+        if "pipeline_tensors_mb" in result:
+            lines += ["", f"The pipeline's tensors after loading: {result['pipeline_tensors_mb']:.1f} MB"]
+        if "stages" in result:
+            models = list(result["stages"])
+            lines += ["", "| stage | " + " | ".join(f"{m} RSS | {m} peak so far" for m in models) + " |",
+                      "|---|" + "---|---|" * len(models)]
+            for stage in next(iter(result["stages"].values())):
+                lines.append(f"| {stage} | " + " | ".join(
+                    f"{result['stages'][m][stage]['rss_mb']:.0f} | {result['stages'][m][stage]['hwm_mb']:.0f}"
+                    for m in models) + " |")
+        if "variants" in result:
+            lines += ["", "Variants (intra, inter; None: not set): " + ", ".join(
+                f"{name} ({v['intra']}, {v['inter']})" for name, v in result["variants"].items())]
+        if "fastest" in result:
+            lines += ["", "Fastest variant: " + ", ".join(f"{k} {v}" for k, v in result["fastest"].items())]
+        if "auto_resolves_to" in result:
+            lines += ["", "`jit_compile=\"auto\"` resolves to: " + ", ".join(
+                f"{k} {'on' if v else 'off'}" for k, v in result["auto_resolves_to"].items())]
         if "data" in result:
             lines += ["", "Data: " + ", ".join(f"{k}={v}" for k, v in result["data"].items())]
     return "\n".join(lines) + "\n"

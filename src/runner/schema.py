@@ -205,7 +205,8 @@ class TrainerConfig:
     deterministic: bool = False
     """Deterministic TF ops (slower): same seed, same weights."""
     jit_compile: str = "auto"
-    """XLA: auto (Keras: on for GPU, off for CPU), true or false. XLA is 3-7x slower on CPU."""
+    """XLA: auto (Keras: on for GPU, off for CPU), true or false. On the project's CPU XLA made the
+    MLP, CNN and DCGAN steps 2.7-6.8x slower (docs/performance.md, `make bench`'s xla case)."""
     verbose: str = "auto"
     """Progress output: auto (a bar on a terminal, one line per epoch otherwise), bar, line or none."""
     nan_policy: str = "stop"

@@ -91,6 +91,25 @@ def test_gan_step_quick(tmp_path: Path) -> None:
     assert "runner_vs_book_style" in md
 
 
+@pytest.mark.timeout(600)
+def test_memory_stages_quick(tmp_path: Path) -> None:
+    report, md, _ = bench(tmp_path, "--only", "memory_stages", "--quick")
+    result = report["benchmarks"]["memory_stages"]
+    if result["status"] == "skipped":  # no real MNIST on this machine
+        pytest.skip(result["reason"])
+    stages = ("started", "before_data", "data_loaded", "model_built", "first_epoch", "fit_end", "end")
+    cases = {f"{m}_{s}" for m in ("mlp", "cnn") for s in (*stages, "peak")}
+    ratios = {f"{m}_{r}" for m in ("mlp", "cnn") for r in ("load_growth_vs_dataset", "load_peak_vs_dataset",
+                                                           "peak_vs_dataset")}
+    result = check_report(report, "memory_stages", cases, ratios)
+    for model in ("mlp", "cnn"):
+        assert list(result["stages"][model]) == list(stages)
+        for row in result["stages"][model].values():
+            assert row["hwm_mb"] >= row["rss_mb"] > 0
+    assert result["pipeline_tensors_mb"] > 50  # MNIST's uint8 arrays, as the pipeline holds them
+    assert "| data_loaded |" in md
+
+
 def test_helpers() -> None:
     spec = importlib.util.spec_from_file_location("bench_run", SCRIPT)
     assert spec and spec.loader
