@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from models.seed_states import save_model
 from runner.errors import CheckpointError, RunnerError
 from runner.rundir import RunDir
 from runner.schema import LRScheduleConfig, PlateauConfig
@@ -22,7 +23,9 @@ log = logging.getLogger("runner")
 
 
 class Checkpoints(keras.callbacks.Callback):
-    """Saves `last.keras` every epoch and `best.keras` on improvement, atomically.
+    """Saves `last.keras` every epoch and `best.keras` on improvement, atomically, with the state
+    of every random generator in the model (dropout masks, sampling noise: `save_model`), which
+    Keras itself does not save, so that a resumed run draws what the uninterrupted one would.
 
     The epoch to resume from is not stored beside the checkpoint but derived from the optimizer's
     step counter inside it, so a kill between two writes can never pair weights with a wrong epoch.
@@ -54,7 +57,7 @@ class Checkpoints(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         self.rundir.rotate_last_checkpoint()
-        self.rundir.write_atomic(self.rundir.last_checkpoint, lambda p: self.model.save(p))
+        self.rundir.write_atomic(self.rundir.last_checkpoint, lambda p: save_model(self.model, p))
         value = logs.get(self.monitor)
         if value is not None and self.better(value, self.best):
             self.best, self.best_epoch = float(value), epoch + 1

@@ -67,12 +67,75 @@ def test_ctrl_c_exits_130_with_one_line_and_the_rerun_resumes(tmp_path: Path, fa
     assert metrics["resumed_from_epoch"] >= 1 and metrics["epochs_completed"] == 6
 
 
+def kill_9_at_a_random_point(argv: list[str], env: dict[str, str], state: Path, *, epochs: tuple[int, int],
+                             seconds: float) -> tuple[int, str]:
+    """Start `argv`, wait until its state.json counts a random number of epochs in `epochs`
+    (inclusive), wait a random time up to `seconds` more (in a step, a save, or between them) and
+    kill -9 it. Returns the epochs completed on disk and what was drawn (for failure messages)."""
+    import random
+
+    wait_for, delay = random.randint(*epochs), random.uniform(0.0, seconds)
+    drawn = f"killed after epoch {wait_for} + {delay:.2f} s"
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if json.loads(state.read_text())["epochs_completed"] >= wait_for:
+                break
+        except (OSError, ValueError, KeyError):
+            pass  # not written yet
+        time.sleep(0.05)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return json.loads(state.read_text())["epochs_completed"], drawn
+
+
+def comparable_metrics(run_dir: Path) -> dict:
+    """metrics.json without what differs between an interrupted and an uninterrupted run by design."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if k not in ("wall_time_s", "train_seconds", "resumed_from_epoch")}
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_fit_run_with_dropout_at_a_random_point_resumes_to_the_uninterrupted_tensors(
+    tmp_path: Path, fake_data_dir: Path, checkpoint_tensors
+) -> None:
+    import numpy as np
+
+    # The MLP has two Dropout layers: before checkpoints saved the generators' states, the resumed
+    # run drew other masks and ended with other weights.
+    args = ["model=mlp", "dataset=synthetic", "dataset.options.n_train=1024", "dataset.options.n_test=64",
+            "model.hidden_units=[64,64]", "trainer.epochs=8", "trainer.batch_size=16", "trainer.deterministic=true",
+            "trainer.verbose=none", "logger.tensorboard=false", "logger.plots=false"]
+    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+
+    def command(run_dir: Path) -> list[str]:
+        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
+
+    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+    run_dir = tmp_path / "killed"
+    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, run_dir / "checkpoints" / "state.json",
+                                                       epochs=(1, 5), seconds=1.0)
+    assert done_before_kill < 8, f"the run finished before it could be killed ({drawn}); make it longer"
+
+    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    resumed_from = json.loads((run_dir / "metrics.json").read_text())["resumed_from_epoch"]
+    assert resumed_from >= done_before_kill, drawn
+    expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (tmp_path / "straight", run_dir))
+    assert len(expected) == len(resumed)
+    for i, (a, b) in enumerate(zip(expected, resumed)):
+        np.testing.assert_array_equal(a, b, err_msg=f"tensor {i}; {drawn}")
+    assert comparable_metrics(run_dir) == comparable_metrics(tmp_path / "straight"), drawn
+    assert (run_dir / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text(), drawn
+
+
 @pytest.mark.slow
 def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
     tmp_path: Path, fake_data_dir: Path, checkpoint_tensors
 ) -> None:
-    import random
-
     import numpy as np
 
     args = ["model=wgan", "dataset=synthetic", "dataset.options.shape=[8,8,1]", "dataset.options.n_train=64",
@@ -86,16 +149,9 @@ def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
     straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
     assert straight.returncode == 0, straight.stderr
     run_dir = tmp_path / "killed"
-    proc = subprocess.Popen(command(run_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = run_dir / "checkpoints" / "state.json"
-    deadline = time.time() + 300
-    while time.time() < deadline and not state.exists():
-        time.sleep(0.05)
-    time.sleep(random.uniform(0.0, 1.5))  # somewhere in the steps, a save, or between them
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before_kill = json.loads(state.read_text())["epochs_completed"]
-    assert done_before_kill < 20, "the run finished before it could be killed; make it longer"
+    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, run_dir / "checkpoints" / "state.json",
+                                                       epochs=(1, 1), seconds=1.5)
+    assert done_before_kill < 20, f"the run finished before it could be killed ({drawn}); make it longer"
 
     rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
@@ -104,4 +160,4 @@ def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
     expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (tmp_path / "straight", run_dir))
     assert len(expected) == len(resumed)
     for a, b in zip(expected, resumed):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, b, err_msg=drawn)

@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from models.seed_states import save_model
 from runner.callbacks import (
     Checkpoints,
     LearningRateControl,
@@ -120,7 +121,7 @@ def fit(
     recover = trainer.nan_policy == "recover" and load is not None and data.train_from is not None
     if recover and not rundir.resume_candidates():
         # Epoch 1 may diverge too: keep the starting weights as the checkpoint to roll back to.
-        rundir.write_atomic(rundir.last_checkpoint, lambda p: model.save(p))
+        rundir.write_atomic(rundir.last_checkpoint, lambda p: save_model(model, p))
     train = data.train
     recoveries = 0
     lowered: float | None = None  # the rate (or schedule scale) after the latest roll-back
