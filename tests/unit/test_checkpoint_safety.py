@@ -184,3 +184,33 @@ def test_an_unregistered_custom_layer_is_refused(tmp_path: Path) -> None:
     keras.saving.get_custom_objects().pop("adl_test_only>Doubler")  # a class this process does not know
     with pytest.raises(CheckpointError, match="could not be loaded as a Keras model"):
         load_checkpoint(path)
+
+
+def _write_folder(rundir: RunDir, value: str) -> None:
+    rundir.write_dir_atomic(rundir.last_checkpoint_dir, lambda folder: (folder / "agent.json").write_text(value))
+
+
+def test_a_folder_swap_killed_between_its_renames_gets_the_old_folder_back(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    _write_folder(rundir, "1")
+    old = rundir.checkpoints / ".last.old"
+    rundir.last_checkpoint_dir.rename(old)  # the first rename done, the second not
+    rundir.recover_dir(rundir.last_checkpoint_dir)
+    assert (rundir.last_checkpoint_dir / "agent.json").read_text() == "1" and not old.exists()
+
+
+def test_a_folder_swap_killed_before_the_old_folder_was_removed_is_finished(tmp_path: Path) -> None:
+    # Found by thinking through the RL kill -9 test: a kill after both renames, during the removal
+    # of .last.old, left it beside last/; the next checkpoint's rename of last/ onto the non-empty
+    # .last.old then failed (OSError: Directory not empty) and the resumed run ended in a traceback.
+    rundir = RunDir(tmp_path)
+    _write_folder(rundir, "1")
+    old = rundir.checkpoints / ".last.old"
+    old.mkdir()
+    (old / "agent.json").write_text("0")  # what the swap had not removed yet
+    rundir.recover_dir(rundir.last_checkpoint_dir)
+    assert not old.exists() and (rundir.last_checkpoint_dir / "agent.json").read_text() == "1"
+    old.mkdir()
+    (old / "arrays.npz").write_text("0")
+    _write_folder(rundir, "2")  # the next save finishes it too
+    assert not old.exists() and (rundir.last_checkpoint_dir / "agent.json").read_text() == "2"
