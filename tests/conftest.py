@@ -92,15 +92,18 @@ def run_cli(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def checkpoint_state(path: Path) -> list:
-    """Every tensor a checkpoint holds: the weights and the variables of each of its optimizers."""
+    """Every tensor a checkpoint holds: the weights, the variables of each of its optimizers and the
+    states of its random generators (dropout, sampling noise)."""
     import keras
     import numpy as np
 
+    from models.seed_states import seed_states
     from runner.tasks import load_checkpoint
 
     model = load_checkpoint(path)
     optimizers = {id(o): o for o in [model.optimizer, *vars(model).values()] if isinstance(o, keras.optimizers.Optimizer)}
-    return [np.asarray(v) for v in model.weights + [v for o in optimizers.values() for v in o.variables]]
+    return [np.asarray(v) for v in model.weights + [v for o in optimizers.values() for v in o.variables]] + list(
+        seed_states(model).values())
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from models.seed_states import save_model
 from runner.errors import CheckpointError, RunnerError
 from runner.rundir import RunDir
 from runner.schema import LRScheduleConfig, PlateauConfig
@@ -22,7 +23,9 @@ log = logging.getLogger("runner")
 
 
 class Checkpoints(keras.callbacks.Callback):
-    """Saves `last.keras` every epoch and `best.keras` on improvement, atomically.
+    """Saves `last.keras` every epoch and `best.keras` on improvement, atomically, with the state
+    of every random generator in the model (dropout masks, sampling noise: `save_model`), which
+    Keras itself does not save, so that a resumed run draws what the uninterrupted one would.
 
     The epoch to resume from is not stored beside the checkpoint but derived from the optimizer's
     step counter inside it, so a kill between two writes can never pair weights with a wrong epoch.
@@ -54,7 +57,7 @@ class Checkpoints(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         self.rundir.rotate_last_checkpoint()
-        self.rundir.write_atomic(self.rundir.last_checkpoint, lambda p: self.model.save(p))
+        self.rundir.write_atomic(self.rundir.last_checkpoint, lambda p: save_model(self.model, p))
         value = logs.get(self.monitor)
         if value is not None and self.better(value, self.best):
             self.best, self.best_epoch = float(value), epoch + 1
@@ -172,22 +175,27 @@ class LearningRateControl(keras.callbacks.Callback):
 
 
 class LossDiverged(RunnerError):
-    """The loss became NaN or infinite; carries where, so that the fit loop can roll back."""
+    """The loss became NaN or infinite, or rose above `trainer.loss_bound`; carries where, so that
+    the fit loop can roll back."""
 
-    def __init__(self, message: str, epoch: int, step: int) -> None:
+    def __init__(self, message: str, epoch: int, step: int, what: str = "") -> None:
         super().__init__(message)
         self.epoch, self.step = epoch, step
+        self.what = what  # the loss, its value and the bound it crossed, for the roll-back's log line
 
 
 class StopOnNaN(keras.callbacks.Callback):
-    """A NaN or infinite loss ends `fit` at once with the epoch and step, before the epoch's
-    checkpoint could save the broken weights. Every logged loss is watched (`loss`, or a GAN's
-    `d_loss` and `g_loss`). The fit loop then stops or recovers (`trainer.nan_policy`); uncaught,
-    `LossDiverged` is an ordinary one-line error."""
+    """A NaN or infinite loss, or one above `bound` (`trainer.loss_bound`, as TF Model Garden's
+    `loss_upper_bound`; None: no bound), ends `fit` at once with the epoch and step, before the
+    epoch's checkpoint could save the broken weights. Every logged loss is watched (`loss`, or a
+    GAN's `d_loss` and `g_loss`); what Keras logs per step is the epoch's running mean. The fit
+    loop then stops or recovers (`trainer.nan_policy`); uncaught, `LossDiverged` is an ordinary
+    one-line error."""
 
-    def __init__(self, rundir: RunDir) -> None:
+    def __init__(self, rundir: RunDir, bound: float | None = None) -> None:
         super().__init__()
         self.rundir = rundir
+        self.bound = bound
         self.epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -199,15 +207,20 @@ class StopOnNaN(keras.callbacks.Callback):
                 self._check(name, float(value), batch)
 
     def _check(self, name: str, loss: float, batch: int) -> None:
-        if not math.isfinite(loss):
-            kept = self.rundir.last_checkpoint if self.rundir.last_checkpoint.exists() else "none yet"
-            raise LossDiverged(
-                f"{name} became {loss} at epoch {self.epoch + 1}, step {batch + 1}; stopped "
-                f"(last good checkpoint: {kept}); lower optimizer.learning_rate, check the data, "
-                f"or set trainer.nan_policy=recover",
-                self.epoch,
-                batch,
-            )
+        if math.isfinite(loss) and (self.bound is None or loss <= self.bound):
+            return
+        kept = self.rundir.last_checkpoint if self.rundir.last_checkpoint.exists() else "none yet"
+        if math.isfinite(loss):
+            what, advice = f"{name} = {loss:.6g} rose above trainer.loss_bound={self.bound:g}", ", raise trainer.loss_bound"
+        else:
+            what, advice = f"{name} became {loss}", ""
+        raise LossDiverged(
+            f"{what} at epoch {self.epoch + 1}, step {batch + 1}; stopped (last good checkpoint: {kept}); "
+            f"lower optimizer.learning_rate{advice}, check the data, or set trainer.nan_policy=recover",
+            self.epoch,
+            batch,
+            what,
+        )
 
 
 def lower_learning_rate(

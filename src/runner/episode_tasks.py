@@ -135,7 +135,8 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     result = None
     if len(history) < episodes and not already_solved:
         result = loop.train_episodes(agent, env, rundir, episodes=episodes, seed=job.seed, history=history,
-                                     checkpoint_every=job.trainer.checkpoint_every, verbose=job.trainer.verbose, meta=meta)
+                                     checkpoint_every=job.trainer.checkpoint_every, verbose=job.trainer.verbose, meta=meta,
+                                     loss_bound=job.trainer.loss_bound)
     metrics = _episode_metrics(job, env, history)
     metrics.update({"task": "train", "resumed_from_episode": resumed_from, "episodes_target": episodes})
     if result is not None:

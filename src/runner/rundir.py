@@ -184,10 +184,15 @@ class RunDir:
         return target
 
     def recover_dir(self, target: Path) -> None:
-        """Undo a swap that a kill interrupted between its two renames."""
+        """Finish a swap that a kill interrupted: between its two renames, put the old folder back;
+        after them, remove what is left of the old folder (the new one is complete), which would
+        otherwise make the next swap's first rename fail (a folder cannot replace a non-empty one)."""
         old = self._old_dir(target)
-        if old.exists() and not target.exists():
-            os.replace(old, target)
+        if old.exists():
+            if target.exists():
+                shutil.rmtree(old)
+            else:
+                os.replace(old, target)
         for partial in target.parent.glob(f".{target.name}.partial-*") if target.parent.exists() else []:
             shutil.rmtree(partial, ignore_errors=True)
 

@@ -214,6 +214,12 @@ class TrainerConfig:
     recover (roll back to the last good checkpoint, lower the learning rate, go on)."""
     nan_recovery: NanRecoveryConfig = field(default_factory=NanRecoveryConfig)
     """How often `recover` may roll back, and by how much it lowers the learning rate."""
+    loss_bound: Optional[float] = None
+    """Upper bound on every training loss the runner watches (`loss`, a GAN's `d_loss`/`g_loss`, an
+    agent's `loss`), as TF Model Garden's `loss_upper_bound`: a finite loss above it counts as
+    divergence exactly like NaN/Inf: fit runs check the epoch's running mean (what Keras logs)
+    after every step, and stop or roll back as `nan_policy` says; episode-loop runs check each
+    episode's mean loss and stop. None (the default): no bound, only NaN/Inf."""
     episodes: Optional[int] = None
     """Episode-loop models (env=...): training episodes; None: the agent's book value for the env."""
     eval_episodes: int = 100
@@ -240,6 +246,8 @@ class TrainerConfig:
             raise ConfigError(f"trainer.verbose must be auto, bar, line or none, got '{self.verbose}'")
         if self.nan_policy not in ("stop", "recover"):
             raise ConfigError(f"trainer.nan_policy must be stop or recover, got '{self.nan_policy}'")
+        if self.loss_bound is not None and not self.loss_bound > 0:  # `not >`: NaN fails too
+            raise ConfigError(f"trainer.loss_bound must be > 0 (or null: no bound), got {self.loss_bound}")
 
 
     def _derive_epochs_from_steps(self) -> None:

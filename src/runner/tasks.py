@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from data.store import DataStore
+from models.seed_states import restore_from_file
 from runner.artifacts import ArtifactData, ArtifactWriter, QualityContext
 from runner.callbacks import QualityMonitor, Snapshots, load_resumable
 from runner.errors import CheckpointError, IncompatibleError, RunnerError
@@ -97,7 +98,8 @@ def checkpoint_of(cfg: DictConfig) -> tuple[Path, keras.Model]:
 
 
 def load_checkpoint(path: str | Path) -> keras.Model:
-    """Load a .keras file in safe mode (no arbitrary code from lambdas), or a one-line error."""
+    """Load a .keras file in safe mode (no arbitrary code from lambdas) with its random generators'
+    states (`models.seed_states`), or a one-line error."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist; pass ckpt=<run dir>/checkpoints/best.keras or last.keras")
@@ -105,7 +107,9 @@ def load_checkpoint(path: str | Path) -> keras.Model:
         raise CheckpointError(f"checkpoint {path} is not a Keras .keras file (a zip archive written by model.save)")
     load_families()  # families register their custom layers and models (e.g. the VAE) on import
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        model = keras.saving.load_model(path, safe_mode=True)
+        restore_from_file(model, path)  # the random generators' states (dropout, noise), if saved
+        return model
     except Exception as exc:  # Keras raises many types for a damaged or foreign archive
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"checkpoint {path} could not be loaded as a Keras model: {first_line}") from None

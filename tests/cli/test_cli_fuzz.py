@@ -21,7 +21,7 @@ from runner.cli import _INFO_FLAGS, config_groups
 GROUPS = config_groups()
 KEYS = [
     "seed", "task", "ckpt", "split", "trainer.epochs", "trainer.batch_size", "trainer.jit_compile",
-    "trainer.nan_policy", "trainer.nan_recovery.max_trials", "trainer.nan_recovery.lr_factor",
+    "trainer.nan_policy", "trainer.nan_recovery.max_trials", "trainer.nan_recovery.lr_factor", "trainer.loss_bound",
     "trainer.checkpoint.mode", "trainer.checkpoint.monitor", "trainer.lr_schedule.boundaries",
     "trainer.lr_schedule.factors", "trainer.plateau.enabled", "trainer.deterministic", "model.dropout",
     "model.hidden_units", "model.latent_dim", "model.cell", "optimizer.learning_rate", "optimizer.decay",

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,12 +68,83 @@ def test_ctrl_c_exits_130_with_one_line_and_the_rerun_resumes(tmp_path: Path, fa
     assert metrics["resumed_from_epoch"] >= 1 and metrics["epochs_completed"] == 6
 
 
+def epochs_on_disk(state: Path) -> Callable[[], int]:
+    """How many epochs the fit loop's checkpoint holds (its state.json), 0 before the first."""
+
+    def count() -> int:
+        try:
+            return int(json.loads(state.read_text())["epochs_completed"])
+        except (OSError, ValueError, KeyError):
+            return 0  # not written yet (written atomically, so never half-written)
+
+    return count
+
+
+def kill_9_at_a_random_point(argv: list[str], env: dict[str, str], done: Callable[[], int], *, after: tuple[int, int],
+                             seconds: float) -> tuple[int, str]:
+    """Start `argv`, wait until `done()` (epochs or episodes in its last checkpoint) reaches a
+    random number in `after` (inclusive), wait a random time up to `seconds` more (in a step, a
+    save, or between them) and kill -9 it. Returns `done()` after the kill and what was drawn
+    (for failure messages)."""
+    import random
+
+    wait_for, delay = random.randint(*after), random.uniform(0.0, seconds)
+    drawn = f"killed after {wait_for} checkpointed + {delay:.2f} s"
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and done() < wait_for:
+        time.sleep(0.02)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return done(), drawn
+
+
+def comparable_metrics(run_dir: Path) -> dict:
+    """metrics.json without what differs between an interrupted and an uninterrupted run by design."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if k not in ("wall_time_s", "train_seconds", "resumed_from_epoch")}
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_fit_run_with_dropout_at_a_random_point_resumes_to_the_uninterrupted_tensors(
+    tmp_path: Path, fake_data_dir: Path, checkpoint_tensors
+) -> None:
+    import numpy as np
+
+    # The MLP has two Dropout layers: before checkpoints saved the generators' states, the resumed
+    # run drew other masks and ended with other weights.
+    args = ["model=mlp", "dataset=synthetic", "dataset.options.n_train=1024", "dataset.options.n_test=64",
+            "model.hidden_units=[64,64]", "trainer.epochs=10", "trainer.batch_size=16", "trainer.deterministic=true",
+            "trainer.verbose=none", "logger.tensorboard=false", "logger.plots=false"]
+    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+
+    def command(run_dir: Path) -> list[str]:
+        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
+
+    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+    run_dir = tmp_path / "killed"
+    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, epochs_on_disk(run_dir / "checkpoints" / "state.json"),
+                                                       after=(1, 5), seconds=1.0)
+    assert done_before_kill < 10, f"the run finished before it could be killed ({drawn}); make it longer"
+
+    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    resumed_from = json.loads((run_dir / "metrics.json").read_text())["resumed_from_epoch"]
+    assert resumed_from >= done_before_kill, drawn
+    expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (tmp_path / "straight", run_dir))
+    assert len(expected) == len(resumed)
+    for i, (a, b) in enumerate(zip(expected, resumed)):
+        np.testing.assert_array_equal(a, b, err_msg=f"tensor {i}; {drawn}")
+    assert comparable_metrics(run_dir) == comparable_metrics(tmp_path / "straight"), drawn
+    assert (run_dir / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text(), drawn
+
+
 @pytest.mark.slow
 def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
     tmp_path: Path, fake_data_dir: Path, checkpoint_tensors
 ) -> None:
-    import random
-
     import numpy as np
 
     args = ["model=wgan", "dataset=synthetic", "dataset.options.shape=[8,8,1]", "dataset.options.n_train=64",
@@ -86,16 +158,9 @@ def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
     straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
     assert straight.returncode == 0, straight.stderr
     run_dir = tmp_path / "killed"
-    proc = subprocess.Popen(command(run_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = run_dir / "checkpoints" / "state.json"
-    deadline = time.time() + 300
-    while time.time() < deadline and not state.exists():
-        time.sleep(0.05)
-    time.sleep(random.uniform(0.0, 1.5))  # somewhere in the steps, a save, or between them
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before_kill = json.loads(state.read_text())["epochs_completed"]
-    assert done_before_kill < 20, "the run finished before it could be killed; make it longer"
+    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, epochs_on_disk(run_dir / "checkpoints" / "state.json"),
+                                                       after=(1, 1), seconds=1.5)
+    assert done_before_kill < 20, f"the run finished before it could be killed ({drawn}); make it longer"
 
     rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
@@ -104,4 +169,84 @@ def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
     expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (tmp_path / "straight", run_dir))
     assert len(expected) == len(resumed)
     for a, b in zip(expected, resumed):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, b, err_msg=drawn)
+
+
+def agent_checkpoint(run_dir: Path) -> dict:
+    """Everything an episode-loop checkpoint (checkpoints/last/) holds, loaded: the JSON state
+    (episode count, epsilon, replay count, the agent's and the env's RNG states), every array (replay
+    buffer, history) and every network's weights and optimizer variables."""
+    import keras
+    import numpy as np
+
+    folder = run_dir / "checkpoints" / "last"
+    meta = json.loads((folder / "agent.json").read_text())
+    with np.load(folder / "arrays.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    tensors = {}
+    for name in meta["networks"]:
+        network = keras.saving.load_model(folder / f"{name}.keras", safe_mode=True)
+        optimizer = network.optimizer.variables if getattr(network, "optimizer", None) is not None else []
+        tensors[name] = [np.asarray(v) for v in network.weights + list(optimizer)]
+    return {"meta": meta, "arrays": arrays, "tensors": tensors}
+
+
+def episodes_on_disk(run_dir: Path) -> Callable[[], int]:
+    """How many episodes the agent's last checkpoint holds, 0 before the first. Between the two
+    renames of a folder swap only `.last.old/` exists, and a resume puts it back: count that one."""
+    checkpoints = run_dir / "checkpoints"
+
+    def count() -> int:
+        for folder in ("last", ".last.old"):
+            try:
+                return int(json.loads((checkpoints / folder / "agent.json").read_text())["episodes_completed"])
+            except (OSError, ValueError, KeyError):
+                continue
+        return 0
+
+    return count
+
+
+@pytest.mark.slow
+def test_kill_9_of_an_rl_run_at_a_random_point_resumes_to_the_uninterrupted_agent(
+    tmp_path: Path, fake_data_dir: Path
+) -> None:
+    import numpy as np
+
+    # One replay per env step and a slow epsilon decay: the networks, the optimizer, the buffer and
+    # epsilon all change in every episode; a checkpoint every 3 episodes, 80 episodes in all.
+    args = ["model=dqn", "env=cartpole", "model.hidden_units=[16]", "model.batch_size=8", "model.replay_every=step",
+            "model.epsilon_decay=0.998", "trainer.episodes=80", "trainer.checkpoint_every=3", "trainer.eval_episodes=2",
+            "trainer.deterministic=true", "trainer.verbose=none", "logger.plots=false"]
+    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
+
+    def command(run_dir: Path) -> list[str]:
+        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
+
+    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+    run_dir = tmp_path / "killed"
+    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, episodes_on_disk(run_dir),
+                                                       after=(3, 50), seconds=0.5)
+    assert 0 < done_before_kill < 80, f"the run was killed before its first checkpoint or after its last ({drawn})"
+    assert not (run_dir / "metrics.json").exists()
+
+    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed_from_episode"] >= done_before_kill and metrics["episodes_completed"] == 80, drawn
+    expected, resumed = agent_checkpoint(tmp_path / "straight"), agent_checkpoint(run_dir)
+    assert resumed["meta"] == expected["meta"], drawn  # episodes, epsilon, replays, agent and env RNG states
+    assert sorted(resumed["arrays"]) == sorted(expected["arrays"])
+    for key, values in expected["arrays"].items():
+        np.testing.assert_array_equal(resumed["arrays"][key], values, err_msg=f"{key}; {drawn}")
+    assert sorted(resumed["tensors"]) == ["q_network", "target_q_network"]
+    for name, tensors in expected["tensors"].items():
+        assert len(resumed["tensors"][name]) == len(tensors) > 0
+        for i, (a, b) in enumerate(zip(tensors, resumed["tensors"][name])):
+            np.testing.assert_array_equal(b, a, err_msg=f"{name} tensor {i}; {drawn}")
+    differ_by_design = ("wall_time_s", "train_seconds", "env_steps", "env_steps_per_s", "resumed_from_episode")
+    same = [{k: v for k, v in json.loads((d / "metrics.json").read_text()).items() if k not in differ_by_design}
+            for d in (tmp_path / "straight", run_dir)]
+    assert same[0] == same[1], drawn
+    assert (run_dir / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text(), drawn

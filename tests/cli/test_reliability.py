@@ -102,6 +102,39 @@ def test_nan_recover_gives_up_after_max_trials(run_cli) -> None:
     assert zipfile.is_zipfile(result.run_dir / "checkpoints/last.keras")
 
 
+def test_loss_above_the_bound_stops_with_epoch_step_value_and_bound(run_cli) -> None:
+    # The MLP's cross-entropy on 10 classes starts near ln 10 = 2.3, above a bound of 0.5.
+    result = run_cli(*TINY, "trainer.loss_bound=0.5")
+    line = result.assert_error("error: loss = ", "rose above trainer.loss_bound=0.5 at epoch 1, step 1;",
+                               "raise trainer.loss_bound", "trainer.nan_policy=recover")
+    assert "last good checkpoint: none yet" in line
+    assert not (result.run_dir / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("bound", ["0", "-2"])
+def test_a_loss_bound_that_is_not_positive_is_one_line(run_cli, bound: str) -> None:
+    run_cli(*TINY, f"trainer.loss_bound={bound}").assert_error(
+        f"trainer.loss_bound must be > 0 (or null: no bound), got {float(bound)}", no_run_dir=True)
+
+
+@pytest.mark.slow  # one run with a roll-back: 10-20 s on 2 cores
+def test_loss_above_the_bound_recovers_like_nan(run_cli) -> None:
+    # Epoch 2 trains at 300 x 0.01 with SGD: its running mean loss reaches 109 (finite) at step 2,
+    # above the bound of 5; one roll-back at 1e-3 x the schedule trains on below it.
+    result = run_cli(*TINY, "trainer.epochs=3", "optimizer=sgd", "optimizer.learning_rate=0.01",
+                     "trainer.lr_schedule.boundaries=[0]", "trainer.lr_schedule.factors=[1.0,300]",
+                     "trainer.loss_bound=5", "trainer.nan_policy=recover", "trainer.nan_recovery.lr_factor=1e-3")
+    assert result.code == 0, result.err
+    metrics = result.metrics()
+    assert metrics["nan_recoveries"] == 1 and metrics["epochs_completed"] == 3
+    log = (result.run_dir / "run.log").read_text()
+    diverged = [line for line in log.splitlines() if "loss diverged" in line]
+    assert len(diverged) == 1 and "at epoch 2, step " in diverged[0], log
+    assert "rose above trainer.loss_bound=5)" in diverged[0] and "roll-back 1 of 3 to last.keras (epoch 1)" in diverged[0]
+    losses = [float(row.split(",")[3]) for row in (result.run_dir / "history.csv").read_text().splitlines()[1:]]
+    assert len(losses) == 3 and max(losses) <= 5
+
+
 # -- corrupt inputs ---------------------------------------------------------------------------------
 def test_truncated_mnist_npz_is_one_line_and_kept(run_cli, tmp_path: Path, monkeypatch) -> None:
     root = tmp_path / "data"

@@ -97,6 +97,14 @@ def test_dqn_resume_equals_an_uninterrupted_run_and_evaluates(run_cli, tmp_path:
     assert "Greedy episodes: 3" in ev.out
 
 
+def test_dqn_loss_above_the_bound_stops_with_the_episode(run_cli) -> None:
+    # A replay every step (batch 8) gives episode 1 a mean loss, which no net gets below 1e-9.
+    result = run_cli("model=dqn", "env=cartpole", *TINY_DQN, "trainer.episodes=3", "model.replay_every=step",
+                     "trainer.loss_bound=1e-9")
+    line = result.assert_error("error: loss = ", "rose above trainer.loss_bound=1e-09 at episode 1; stopped")
+    assert "last good checkpoint: none yet" in line and not (result.run_dir / "metrics.json").exists()
+
+
 def test_ddqn_runs_on_cartpole_v1(run_cli) -> None:
     result = run_cli("model=ddqn", "env=cartpole", "env.version=v1", *TINY_DQN, "trainer.episodes=3", "model.replay_every=step")
     assert result.code == 0, result.err

@@ -10,7 +10,14 @@ import keras
 import numpy as np
 import pytest
 
-from runner.callbacks import LearningRateControl, load_resumable, lower_learning_rate, state_for_epoch
+from runner.callbacks import (
+    LearningRateControl,
+    LossDiverged,
+    StopOnNaN,
+    load_resumable,
+    lower_learning_rate,
+    state_for_epoch,
+)
 from runner.errors import CheckpointError, RunnerError
 from runner.loops.fit import trim_history
 from runner.rundir import RunDir
@@ -133,6 +140,29 @@ def test_nan_policy_options_are_checked() -> None:
         NanRecoveryConfig(max_trials=0)
 
 
+@pytest.mark.parametrize("bound", [0, -1.5, float("nan")])
+def test_loss_bound_must_be_positive(bound: float) -> None:
+    with pytest.raises(RunnerError, match=r"trainer.loss_bound must be > 0 \(or null: no bound\), got"):
+        TrainerConfig(loss_bound=bound)
+    assert TrainerConfig().loss_bound is None and TrainerConfig(loss_bound=1e-3).loss_bound == 1e-3
+
+
+def test_a_finite_loss_above_the_bound_diverges_like_nan(tmp_path: Path) -> None:
+    guard = StopOnNaN(RunDir(tmp_path), bound=4.0)
+    guard.on_epoch_begin(2)
+    guard.on_train_batch_end(0, {"loss": 4.0, "accuracy": 9.0})  # at the bound is fine; metrics are not losses
+    with pytest.raises(LossDiverged) as exc:
+        guard.on_train_batch_end(6, {"d_loss": 0.1, "g_loss": 5.5})
+    message = str(exc.value)
+    assert message.startswith("g_loss = 5.5 rose above trainer.loss_bound=4 at epoch 3, step 7; stopped "
+                              "(last good checkpoint: none yet)"), message
+    assert "raise trainer.loss_bound" in message and "trainer.nan_policy=recover" in message and "\n" not in message
+    assert (exc.value.epoch, exc.value.step, exc.value.what) == (2, 6, "g_loss = 5.5 rose above trainer.loss_bound=4")
+    with pytest.raises(LossDiverged, match="loss became inf at epoch 3, step 1"):
+        guard.on_train_batch_end(0, {"loss": float("inf")})
+    StopOnNaN(RunDir(tmp_path)).on_train_batch_end(0, {"loss": 1e30})  # no bound: only NaN/Inf stop
+
+
 def test_history_with_garbage_rows_is_refused_and_kept(tmp_path: Path) -> None:
     rundir = RunDir(tmp_path)
     text = "epoch,loss\n0,1.0\n\x00\x07garbage,,\n1,0.5\n"
@@ -184,3 +214,33 @@ def test_an_unregistered_custom_layer_is_refused(tmp_path: Path) -> None:
     keras.saving.get_custom_objects().pop("adl_test_only>Doubler")  # a class this process does not know
     with pytest.raises(CheckpointError, match="could not be loaded as a Keras model"):
         load_checkpoint(path)
+
+
+def _write_folder(rundir: RunDir, value: str) -> None:
+    rundir.write_dir_atomic(rundir.last_checkpoint_dir, lambda folder: (folder / "agent.json").write_text(value))
+
+
+def test_a_folder_swap_killed_between_its_renames_gets_the_old_folder_back(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    _write_folder(rundir, "1")
+    old = rundir.checkpoints / ".last.old"
+    rundir.last_checkpoint_dir.rename(old)  # the first rename done, the second not
+    rundir.recover_dir(rundir.last_checkpoint_dir)
+    assert (rundir.last_checkpoint_dir / "agent.json").read_text() == "1" and not old.exists()
+
+
+def test_a_folder_swap_killed_before_the_old_folder_was_removed_is_finished(tmp_path: Path) -> None:
+    # Found by thinking through the RL kill -9 test: a kill after both renames, during the removal
+    # of .last.old, left it beside last/; the next checkpoint's rename of last/ onto the non-empty
+    # .last.old then failed (OSError: Directory not empty) and the resumed run ended in a traceback.
+    rundir = RunDir(tmp_path)
+    _write_folder(rundir, "1")
+    old = rundir.checkpoints / ".last.old"
+    old.mkdir()
+    (old / "agent.json").write_text("0")  # what the swap had not removed yet
+    rundir.recover_dir(rundir.last_checkpoint_dir)
+    assert not old.exists() and (rundir.last_checkpoint_dir / "agent.json").read_text() == "1"
+    old.mkdir()
+    (old / "arrays.npz").write_text("0")
+    _write_folder(rundir, "2")  # the next save finishes it too
+    assert not old.exists() and (rundir.last_checkpoint_dir / "agent.json").read_text() == "2"

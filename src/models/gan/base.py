@@ -30,6 +30,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from models.seed_states import is_seed_key, restore_seed_states, seed_generators, seed_states
+
 GRID_SIZE = 16
 """The book's sample grids: 16 images, 4 x 4 (Pattanayak's MLP GAN: 36, 6 x 6)."""
 CODE_STDDEV = 0.5
@@ -106,21 +108,20 @@ class AdversarialModel(keras.Model):
 
     def _seed_states(self) -> list[Any]:
         """The state of every random-number generator in the model (sampling, dropout), in a fixed order."""
-        return [generator.state for layer in self._flatten_layers() for generator in layer._seed_generators]
+        return [generator.state for generator in seed_generators(self)]
 
     def save_own_variables(self, store: Any) -> None:
         # Keras saves weights but not SeedGenerator states; without them a resumed run would draw
-        # the noise (and dropout masks) of step 0 again.
+        # the noise (and dropout masks) of step 0 again. The runner's checkpoints also store them
+        # for every model (`models.seed_states.save_model`); keeping them here too makes any
+        # `model.save` of a GAN complete, and loads the checkpoints written before that.
         super().save_own_variables(store)
-        for i, state in enumerate(self._seed_states()):
-            store[f"rng_{i}"] = keras.ops.convert_to_numpy(state)
+        for key, state in seed_states(self).items():
+            store[key] = state
 
     def load_own_variables(self, store: Any) -> None:
-        rng_keys = [key for key in store.keys() if str(key).startswith("rng_")]
-        for i, state in enumerate(self._seed_states()):
-            if f"rng_{i}" in rng_keys:
-                state.assign(store[f"rng_{i}"])
-        super().load_own_variables({key: store[key] for key in store.keys() if key not in rng_keys})
+        restore_seed_states(self, {key: store[key] for key in store.keys() if is_seed_key(key)})
+        super().load_own_variables({key: store[key] for key in store.keys() if not is_seed_key(key)})
 
 
 class GAN(AdversarialModel):

@@ -192,8 +192,10 @@ def run_episode(agent: Agent, env: EnvHandle, *, learn: bool, greedy: bool, rand
 
 
 def train_episodes(agent: Agent, env: EnvHandle, rundir: RunDir, *, episodes: int, seed: int, history: History,
-                   checkpoint_every: int, verbose: str, meta: dict[str, Any]) -> LoopResult:
-    """Train from episode len(history) to `episodes`, checkpointing every `checkpoint_every` episodes."""
+                   checkpoint_every: int, verbose: str, meta: dict[str, Any],
+                   loss_bound: Optional[float] = None) -> LoopResult:
+    """Train from episode len(history) to `episodes`, checkpointing every `checkpoint_every` episodes.
+    An episode whose mean loss is NaN/Inf or above `loss_bound` ends the run before it is recorded."""
     progress = Progress(verbose, episodes)
     started, env_steps = time.time(), 0
     first = len(history) == 0
@@ -205,9 +207,11 @@ def train_episodes(agent: Agent, env: EnvHandle, rundir: RunDir, *, episodes: in
             env_steps += steps
             logs = agent.end_episode()
             loss = logs.get("loss")
-            if loss is not None and not math.isfinite(loss):
+            if loss is not None and (not math.isfinite(loss) or (loss_bound is not None and loss > loss_bound)):
                 kept = rundir.last_checkpoint_dir if rundir.last_checkpoint_dir.exists() else "none yet"
-                raise RunnerError(f"loss became {loss} at episode {len(history) + 1}; stopped (last good checkpoint: "
+                what = (f"loss = {loss:.6g} rose above trainer.loss_bound={loss_bound:g}" if math.isfinite(loss)
+                        else f"loss became {loss}")
+                raise RunnerError(f"{what} at episode {len(history) + 1}; stopped (last good checkpoint: "
                                   f"{kept}); lower the learning rate")
             history.add(ret, steps, success, logs)
             solved = history.check_solved(env)

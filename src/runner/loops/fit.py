@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from models.seed_states import save_model
 from runner.callbacks import (
     Checkpoints,
     LearningRateControl,
@@ -100,7 +101,7 @@ def fit(
     checkpoint, so that what they add to the epoch's logs is recorded and can be monitored.
 
     With `trainer.nan_policy=recover` (and `load`, the checkpoint loader, and `data.train_from`),
-    a NaN/Inf loss rolls the model back to the last good checkpoint, lowers the learning rate by
+    a NaN/Inf loss (or one above `trainer.loss_bound`) rolls the model back to the last good checkpoint, lowers the learning rate by
     `nan_recovery.lr_factor` and trains on from there, at most `nan_recovery.max_trials` times.
     Like TF Model Garden's recovery trials, divergence is judged per invocation and the roll-back
     goes to a checkpoint on disk, not to weights in memory; unlike it, the learning rate is lowered,
@@ -120,7 +121,7 @@ def fit(
     recover = trainer.nan_policy == "recover" and load is not None and data.train_from is not None
     if recover and not rundir.resume_candidates():
         # Epoch 1 may diverge too: keep the starting weights as the checkpoint to roll back to.
-        rundir.write_atomic(rundir.last_checkpoint, lambda p: model.save(p))
+        rundir.write_atomic(rundir.last_checkpoint, lambda p: save_model(model, p))
     train = data.train
     recoveries = 0
     lowered: float | None = None  # the rate (or schedule scale) after the latest roll-back
@@ -141,6 +142,7 @@ def fit(
                     f"optimizer.learning_rate)",
                     exc.epoch,
                     exc.step,
+                    exc.what,
                 ) from None
             recoveries += 1
             assert load is not None and data.train_from is not None  # checked by `recover`
@@ -149,8 +151,8 @@ def fit(
             initial_epoch = int(model.optimizer.iterations.numpy()) // steps
             lowered = lower_learning_rate(model, trainer.nan_recovery.lr_factor, lr_control, lowered)
             log.warning(
-                "loss diverged at epoch %d, step %d; roll-back %d of %d to %s (epoch %d), learning rate now %s",
-                exc.epoch + 1, exc.step + 1, recoveries, trainer.nan_recovery.max_trials, path.name,
+                "loss diverged at epoch %d, step %d (%s); roll-back %d of %d to %s (epoch %d), learning rate now %s",
+                exc.epoch + 1, exc.step + 1, exc.what, recoveries, trainer.nan_recovery.max_trials, path.name,
                 initial_epoch, f"x{lowered:g} of the schedule" if lr_control is not None else f"{lowered:g}",
             )
             train = data.train_from(initial_epoch)
@@ -170,7 +172,7 @@ def _fit_once(
 ) -> None:
     # Order matters: the lr is logged before the CSV row is written, checkpoints come last so
     # that state.json includes this epoch's plateau bookkeeping.
-    callbacks: list[keras.callbacks.Callback] = [StopOnNaN(rundir)]
+    callbacks: list[keras.callbacks.Callback] = [StopOnNaN(rundir, trainer.loss_bound)]
     if lr_control is not None:
         callbacks.append(lr_control)
     callbacks.extend(extra_callbacks)
