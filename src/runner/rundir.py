@@ -12,6 +12,7 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
                        *.corrupt-<time>.keras (a checkpoint found corrupt, moved aside, never deleted);
                        episode-loop runs: last/ (agent.json, arrays.npz, <network>.keras), replaced as a whole
     tensorboard/       event files
+    .lock              held (flock) by the job writing here while it runs, removed when it ends
 A file is first written beside its target and then renamed over it, so a killed run never leaves
 a half-written file under a final name.
 """
@@ -19,6 +20,7 @@ a half-written file under a final name.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -39,6 +41,7 @@ def _file_mode() -> int:
 
 
 _FILE_MODE = _file_mode()
+LOCK_NAME = ".lock"
 
 
 class RunDir:
@@ -84,7 +87,7 @@ class RunDir:
 
     def _only_hydra_files(self) -> bool:
         try:
-            return set(os.listdir(self.path)) <= {".hydra", "run.log"}
+            return set(os.listdir(self.path)) <= {".hydra", "run.log", LOCK_NAME}
         except OSError:
             return False
 
@@ -116,6 +119,39 @@ class RunDir:
             n += 1
         os.replace(path, target)
         return target
+
+    # -- one job at a time ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run dir for this job: a second job started on the same dir (say, the same
+        command typed twice) is refused with one line instead of interleaving its checkpoints
+        with the first one's. The lock is an flock, so a killed job never leaves it held."""
+        path = self.file(LOCK_NAME)
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+            except OSError:
+                yield  # cannot create it: ensure_writable() reports the unwritable dir
+                return
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise RunnerError(f"run dir {self.path} is in use by another job (pid {holder}); "
+                                  f"wait for it to end, or choose another hydra.run.dir") from None
+            # The holder before us may have removed the file after we opened it: lock the live one.
+            if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+            os.close(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            os.close(fd)
 
     # -- checks --------------------------------------------------------------------------------
     def ensure_writable(self) -> None:

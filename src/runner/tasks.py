@@ -43,7 +43,8 @@ def run_task(cfg: DictConfig) -> dict[str, Any]:
         "export": export,
         "sample": sample,
     }
-    return tasks[Task(cfg.task).value](cfg, rundir)
+    with rundir.locked():
+        return tasks[Task(cfg.task).value](cfg, rundir)
 
 
 # -- shared pieces ---------------------------------------------------------------------------------

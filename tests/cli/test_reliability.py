@@ -200,3 +200,20 @@ def test_unwritable_checkpoints_fail_before_data_is_loaded(run_cli, tmp_path: Pa
     result = run_cli(*TINY, run_dir=run_dir)
     result.assert_error(f"run dir {run_dir} is not writable", "choose another hydra.run.dir")
     assert (run_dir / "checkpoints").read_text() == "a file where the checkpoints folder belongs"
+
+
+# -- two jobs on one run dir ----------------------------------------------------------------------
+def test_a_job_on_a_run_dir_in_use_is_refused_and_touches_nothing_of_the_other(run_cli, tmp_path: Path) -> None:
+    import os
+
+    from runner.rundir import RunDir
+
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "state.json").write_text("{}")  # the other job's files
+    with RunDir(run_dir).locked():
+        result = run_cli(*TINY, run_dir=run_dir)
+        assert (run_dir / ".lock").read_text() == str(os.getpid())
+    result.assert_error(f"run dir {run_dir} is in use by another job (pid {os.getpid()})", "hydra.run.dir")
+    assert (run_dir / "checkpoints" / "state.json").read_text() == "{}"
+    assert not (run_dir / ".lock").exists()  # released by its holder
