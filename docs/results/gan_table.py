@@ -1,6 +1,7 @@
 """Print the GAN results table of docs/results/gan.md from run dirs (no number typed by hand).
 
     python docs/results/gan_table.py outputs/book/ch5/acgan outputs/book/ch4/dcgan ...
+    python docs/results/gan_table.py --summary <run dirs>    # one row per finished run, with the issue's targets
 
 For each run dir: the model, steps done, the training time summed over its sessions
 (checkpoints/state.json), and MNIST-FID, label-control accuracy and matched code accuracy at the
@@ -20,6 +21,24 @@ import yaml
 ROWS = 10
 """About this many intervals are printed per run: every k-th one and the last."""
 SHARES = {"label_accuracy": "label accuracy", "code_accuracy": "code accuracy (matched)"}
+TARGETS = {"cgan": ("label_accuracy", 0.90), "acgan": ("label_accuracy", 0.90), "infogan": ("code_accuracy", 0.80)}
+"""The issue's quality targets: CGAN/ACGAN label accuracy >= 90 %, InfoGAN discrete-code accuracy >= 80 %."""
+
+
+def summary(runs: list[Path]) -> list[str]:
+    out = ["| model | steps | training (min) | final MNIST-FID | label accuracy | code accuracy (matched) | target | met |",
+           "|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        metrics = run / "metrics.json"
+        if not metrics.exists():
+            continue
+        m = json.loads(metrics.read_text())
+        minutes = json.loads((run / "checkpoints" / "state.json").read_text())["train_seconds"] / 60
+        key, bound = TARGETS.get(m["model"], (None, None))
+        target, met = (f"{SHARES[key]} >= {100 * bound:.0f} %", "yes" if m[key] >= bound else "no") if key else ("-", "-")
+        out.append(f"| `{m['model']}` | {m['steps_completed']} | {minutes:.0f} | {m['fid']:.2f} | {percent(m.get('label_accuracy'))} | "
+                   f"{percent(m.get('code_accuracy'))} | {target} | {met} |")
+    return out
 
 
 def rows(run: Path) -> list[str]:
@@ -54,4 +73,8 @@ def percent(share: object) -> str:
 
 
 if __name__ == "__main__":
-    print("\n".join(line for run in sys.argv[1:] for line in rows(Path(run))))
+    args = sys.argv[1:]
+    if args[:1] == ["--summary"]:
+        print("\n".join(summary([Path(run) for run in args[1:]])))
+    else:
+        print("\n".join(line for run in args for line in rows(Path(run))))
