@@ -115,6 +115,7 @@ class PolicyGradientAgent(Agent):
         self.memory: list[tuple] = []
         self.step_index = 0
         self._losses: list[float] = []
+        self._next_policy: Optional[tuple[np.ndarray, float, float]] = None
         self._train = self._make_train()
         self.refresh()
 
@@ -218,8 +219,15 @@ class PolicyGradientAgent(Agent):
                 value_opt.apply_gradients(zip(grads, value.trainable_variables))
             return loss
 
-        if method == "actor_critic":  # online: one experience per call, no loop to trace
-            return tf.function(update, input_signature=[S, V, V, S, V, V], reduce_retracing=True)
+        if method == "actor_critic":
+            # online: one experience per call, and in the same call the updated policy at s', which the
+            # next act() uses instead of copying every weight back to NumPy after each step
+            def step(states, actions, rewards, next_states, terminals, discounts):
+                loss = update(states, actions, rewards, next_states, terminals, discounts)
+                out = actor(next_states, training=False)
+                return tf.stack([loss, out[0, 0], tf.math.softplus(out[0, 1]) + 1e-10])
+
+            return tf.function(step, input_signature=[S, V, V, S, V, V], reduce_retracing=True).get_concrete_function()
 
         @tf.function(input_signature=[S, V, V, S, V, V], reduce_retracing=True)
         def train(states, actions, rewards, next_states, terminals, discounts):
@@ -236,7 +244,12 @@ class PolicyGradientAgent(Agent):
 
     # -- acting and learning --------------------------------------------------------------------
     def act(self, obs: Any, greedy: bool = False) -> np.ndarray:
-        mean, std = self._policy(as_float_obs(obs))
+        obs = as_float_obs(obs)
+        cached = self._next_policy
+        if cached is not None and np.array_equal(cached[0], obs):  # Actor-Critic: computed by the last update
+            mean, std = cached[1], cached[2]
+        else:
+            mean, std = self._policy(obs)
         sample = mean if greedy else float(self.rng.normal(mean, std))
         self._last_sample = sample
         return np.array([min(max(sample, self.low), self.high)], dtype=np.float32)
@@ -244,8 +257,11 @@ class PolicyGradientAgent(Agent):
     def observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminal: bool, done: bool) -> None:
         item = (as_float_obs(obs), float(self._last_sample), float(reward), as_float_obs(next_obs), float(terminal))
         if self.method == "actor_critic":  # online: one update per step
-            self._run([item], discounts=np.array([self.gamma ** self.step_index], dtype=np.float32), rewards=None)
-            self.refresh()
+            out = self._train(item[0][None], np.array([item[1]], np.float32), np.array([item[2]], np.float32),
+                              item[3][None], np.array([item[4]], np.float32),
+                              np.array([self.gamma ** self.step_index], np.float32)).numpy()
+            self._losses.append(float(out[0]))
+            self._next_policy = (item[3], float(out[1]), float(out[2]))
         else:
             self.memory.append(item)
         self.step_index += 1
@@ -282,7 +298,9 @@ class PolicyGradientAgent(Agent):
                     running = rewards[t] + self.gamma * running
                     returns[t] = running
                 self._run(self.memory, self.gamma ** np.arange(len(rewards)), returns)
+        if self.memory or self.method == "actor_critic":
             self.refresh()
+        self._next_policy = None
         self.memory, self.step_index = [], 0
         logs: dict[str, float] = {}
         if self._losses:
@@ -296,6 +314,7 @@ class PolicyGradientAgent(Agent):
 
     def set_state(self, saved: AgentState) -> None:
         self._set_base_state(saved.state)
+        self._next_policy = None
         for name, mine in (("actor", self.actor), ("value", self.value)):
             theirs = saved.networks[name]
             mine.set_weights(theirs.get_weights())
