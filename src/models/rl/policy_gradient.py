@@ -10,9 +10,12 @@ Table 10.6.1, value_loss = -V(s) y (REINFORCE-baseline, Actor-Critic) or mse to 
 The book called `model.fit` on one sample per experience; here the same sequence of per-experience
 optimizer steps (`model.update=sequential`, the default) runs inside one compiled `tf.function` per
 episode (Actor-Critic: per step), and `model.update=batch` takes one step on the episode's mean loss.
-ln pi is taken of the action the agent executed (the book resampled a new one inside its graph).
-A2C's entropy term has a gradient here; the book computed the entropy once, as a constant, so beta
-had no effect: `model.book_compat=true` keeps that behaviour.
+ln pi is taken of the action the agent executed. The book's logp model drew a new action inside its
+graph (a reparameterised sample mean + stddev * eps, clipped to [-1, 1]) and took ln pi of that: the
+new action is unrelated to the reward in y, the gradient with respect to the mean is zero unless the
+sample was clipped, and the one with respect to the stddev is -1/stddev. A2C's entropy term has a
+gradient here; the book computed the entropy once, as a constant, so beta had no effect.
+`model.book_compat=true` keeps both of the book's behaviours.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ class PolicyGradientOptions:
     update: str = "sequential"
     """sequential: one optimizer step per experience, as the book's per-sample fit; batch: one per episode."""
     book_compat: bool = False
-    """A2C: the entropy is a constant computed once (the book's code), so beta has no gradient effect."""
+    """The book's code: ln pi of a new clipped, reparameterised sample instead of the executed action, and (A2C)
+    an entropy computed once as a constant, so beta has no gradient effect."""
 
     def __post_init__(self) -> None:
         if self.update not in ("sequential", "batch"):
@@ -178,7 +182,8 @@ class PolicyGradientAgent(Agent):
     def _make_train(self):
         actor, value, method = self.actor, self.value, self.method
         gamma, beta, sequential = float(self.gamma), float(self.beta), self.options.update == "sequential"
-        constant_entropy = self.options.book_compat
+        constant_entropy = book_logp = self.options.book_compat
+        low, high = self.low, self.high
         actor_opt, value_opt = actor.optimizer, value.optimizer
         S = tf.TensorSpec((None, self.obs_dim), tf.float32)
         V = tf.TensorSpec((None,), tf.float32)
@@ -204,6 +209,8 @@ class PolicyGradientAgent(Agent):
             y = tf.stop_gradient(y)
             with tf.GradientTape() as tape:
                 mean, std = gaussian(states)
+                if book_logp:  # `actions` holds fresh N(0, 1) noise: the book's in-graph resampled action
+                    actions = tf.clip_by_value(mean + std * actions, low, high)
                 logp = -0.5 * tf.square((actions - mean) / std) - tf.math.log(std) - LOG_SQRT_2PI
                 entropy = 0.5 + LOG_SQRT_2PI + tf.math.log(std)
                 if constant_entropy:
@@ -257,7 +264,7 @@ class PolicyGradientAgent(Agent):
     def observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminal: bool, done: bool) -> None:
         item = (as_float_obs(obs), float(self._last_sample), float(reward), as_float_obs(next_obs), float(terminal))
         if self.method == "actor_critic":  # online: one update per step
-            out = self._train(item[0][None], np.array([item[1]], np.float32), np.array([item[2]], np.float32),
+            out = self._train(item[0][None], self._logp_actions(np.array([item[1]], np.float32)), np.array([item[2]], np.float32),
                               item[3][None], np.array([item[4]], np.float32),
                               np.array([self.gamma ** self.step_index], np.float32)).numpy()
             self._losses.append(float(out[0]))
@@ -267,9 +274,13 @@ class PolicyGradientAgent(Agent):
         self.step_index += 1
         self._last_reward, self._last_terminal, self._last_next = reward, terminal, item[3]
 
+    def _logp_actions(self, actions: np.ndarray) -> np.ndarray:
+        """The executed actions, or with model.book_compat the noise of the book's resampled ones."""
+        return self.rng.standard_normal(actions.shape).astype(np.float32) if self.options.book_compat else actions
+
     def _run(self, items: list[tuple], discounts: np.ndarray, rewards: Optional[np.ndarray]) -> None:
         states = np.stack([it[0] for it in items])
-        actions = np.array([it[1] for it in items], dtype=np.float32)
+        actions = self._logp_actions(np.array([it[1] for it in items], dtype=np.float32))
         r = rewards if rewards is not None else np.array([it[2] for it in items], dtype=np.float32)
         next_states = np.stack([it[3] for it in items])
         terminals = np.array([it[4] for it in items], dtype=np.float32)
