@@ -114,7 +114,7 @@ def ch10_session(run: Path) -> dict:
         returns = np.array([float(r["return"]) for r in rows])
         success = np.array([float(r["success"]) for r in rows])
         wall, train = m["wall_time_s"], m.get("train_seconds")
-        state, greedy, rand = "completed", m.get("eval_mean_return"), m.get("random_success_rate")
+        state, greedy, rand = "completed", (m.get("eval_mean_return"), m.get("eval_success_rate")), m.get("random_success_rate")
     else:
         last = run / "checkpoints" / "last"
         if not (last / "agent.json").is_file():
@@ -146,7 +146,7 @@ def ch10(folder: Path, figure: Path | None = None) -> str:
             continue
         wall = f"{s['wall'] / 60:.1f}" if s["wall"] is not None else ""
         per = f"{s['train'] / s['episodes']:.2f}" if s["train"] else ""
-        greedy = f"{s['greedy']:.1f}" if s["greedy"] is not None else ""
+        greedy = f"{s['greedy'][0]:.1f} ({100 * s['greedy'][1]:.0f} % flag)" if s["greedy"] is not None else ""
         rand = f"{100 * s['random_flags']:.0f} %" if s["random_flags"] is not None else ""
         lines.append(f"| {s['method']} | {s['seed']} | {s['state']} | {s['episodes']} | {s['flags']} | "
                      f"{s['first_flag'] or '—'} | {s['at_90']} | {s['best']:.1f} | {s['last100']:.1f} | {greedy} | {rand} | {wall} | {per} |")
