@@ -4,6 +4,7 @@
     python docs/results/rl_results.py cartpole <sweep dir> [<sweep dir> ...]    # DQN / DDQN over seeds
     python docs/results/rl_results.py pg <run dir> [<run dir> ...]             # policy gradients
     python docs/results/rl_results.py pg-checkpoint <run dir> ...              # an interrupted session
+    python docs/results/rl_results.py ch10 <dir of <method>_s<seed> run dirs> [<figure.png>]   # the chapter-10 comparison
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import json
 import statistics
 import sys
+import time
 from pathlib import Path
 
 
@@ -88,7 +90,121 @@ def pg_checkpoint(run: Path) -> str:
             f"{returns[-100:].mean():.1f} |\n")
 
 
+# -- chapter 10: the four policy-gradient methods over training sessions --------------------------------
+CH10_METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
+CH10_BOOK = {  # Section 10.7 (spec 10.F): flag-reach rank (Figs 10.7.1-10.7.4) and the total-reward remark (10.7.5-10.7.8)
+    "reinforce": ("4th (fewest)", "no"),
+    "reinforce_baseline": ("2nd", "yes: the only method that consistently reached about 90"),
+    "actor_critic": ("3rd", "no"),
+    "a2c": ("1st (most)", "2nd best, not consistently >= 90"),
+}
+
+
+def ch10_session(run: Path) -> dict:
+    """One session: from metrics.json and history.csv when it completed, else from its last checkpoint."""
+    import numpy as np
+
+    method, seed = run.name.rsplit("_s", 1)
+    done = (run / "metrics.json").is_file() and metrics(run).get("status") == "completed"
+    started = (run / ".hydra" / "config.yaml").stat().st_mtime if (run / ".hydra" / "config.yaml").exists() else None
+    if done:
+        m = metrics(run)
+        with (run / "history.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        returns = np.array([float(r["return"]) for r in rows])
+        success = np.array([float(r["success"]) for r in rows])
+        wall, train = m["wall_time_s"], m.get("train_seconds")
+        state, greedy, rand = "completed", (m.get("eval_mean_return"), m.get("eval_success_rate")), m.get("random_success_rate")
+    else:
+        last = run / "checkpoints" / "last"
+        if not (last / "agent.json").is_file():
+            return {"method": method, "seed": int(seed), "state": "started, no checkpoint yet", "episodes": 0}
+        with np.load(last / "arrays.npz") as data:
+            returns, success = data["history_return"], data["history_success"]
+        stamp = (last / "agent.json").stat().st_mtime
+        wall = stamp - started if started else None
+        train, greedy, rand = None, None, None
+        when = time.strftime("%H:%M UTC", time.gmtime(stamp))
+        state = f"in progress (last checkpoint {when})"
+    flags = np.flatnonzero(success > 0)
+    return {"method": method, "seed": int(seed), "state": state, "episodes": len(returns), "flags": int(success.sum()),
+            "first_flag": int(flags[0]) + 1 if len(flags) else None, "best": float(returns.max()),
+            "at_90": int((returns >= 90.0).sum()), "last100": float(returns[-100:].mean()), "wall": wall, "train": train,
+            "greedy": greedy, "random_flags": rand, "returns": returns, "success": success,
+            "commit": json.loads((run / "run.json").read_text()).get("git_commit", "")[:7] if (run / "run.json").exists() else ""}
+
+
+def ch10(folder: Path, figure: Path | None = None) -> str:
+    runs = [p for p in folder.iterdir() if p.is_dir() and "_s" in p.name and p.name.rsplit("_s", 1)[0] in CH10_METHODS]
+    sessions = sorted((ch10_session(r) for r in runs), key=lambda s: (CH10_METHODS.index(s["method"]), s["seed"]))
+    lines = ["| method | seed | state | episodes | flag reached (episodes) | first flag at | episodes with return >= 90 | "
+             "best return | mean return, last 100 | greedy return (100 ep.) | random actions: flag (100 ep.) | wall (min) | "
+             "per episode (s) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in sessions:
+        if not s["episodes"]:
+            lines.append(f"| {s['method']} | {s['seed']} | {s['state']} | 0 | | | | | | | | | |")
+            continue
+        wall = f"{s['wall'] / 60:.1f}" if s["wall"] is not None else ""
+        per = f"{s['train'] / s['episodes']:.2f}" if s["train"] else ""
+        greedy = f"{s['greedy'][0]:.1f} ({100 * s['greedy'][1]:.0f} % flag)" if s["greedy"] is not None else ""
+        rand = f"{100 * s['random_flags']:.0f} %" if s["random_flags"] is not None else ""
+        lines.append(f"| {s['method']} | {s['seed']} | {s['state']} | {s['episodes']} | {s['flags']} | "
+                     f"{s['first_flag'] or '—'} | {s['at_90']} | {s['best']:.1f} | {s['last100']:.1f} | {greedy} | {rand} | {wall} | {per} |")
+    commits = sorted({s["commit"] for s in sessions if s.get("commit")})
+    lines += ["", f"Code commit of the completed sessions (run.json): {', '.join(commits) or 'none completed yet'}."]
+    lines += ["", "Per method, over its completed sessions of 1,000 episodes, beside the book (Section 10.7):", "",
+              "| method | sessions completed | flag reached per session (mean; each) | sessions with a return >= 90 | "
+              "best mean return over the last 100 | book: flag-reach rank | book: total reward about 90 |",
+              "|---|---|---|---|---|---|---|"]
+    for method in CH10_METHODS:
+        full = [s for s in sessions if s["method"] == method and s["state"] == "completed"]
+        if full:
+            flags = [s["flags"] for s in full]
+            cells = (f"{len(full)} | {statistics.mean(flags):.1f}; {', '.join(map(str, flags))} | "
+                     f"{sum(1 for s in full if s['at_90'])} | {max(s['last100'] for s in full):.1f}")
+        else:
+            cells = "0 | | |"
+        rank, reward = CH10_BOOK[method]
+        lines.append(f"| {method} | {cells} | {rank} | {reward} |")
+    if figure is not None:
+        ch10_figure(sessions, figure)
+        lines += ["", f"Figure: `{figure}`."]
+    return "\n".join(lines) + "\n"
+
+
+def ch10_figure(sessions: list[dict], out: Path) -> None:
+    """The book's two views (Figs 10.7.1-10.7.8): cumulative flag reaches and total reward per episode, every session."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(2, 4, figsize=(16, 6.5), sharex=True)
+    for col, method in enumerate(CH10_METHODS):
+        for s in (s for s in sessions if s["method"] == method and s["episodes"]):
+            episodes = np.arange(1, s["episodes"] + 1)
+            label = f"seed {s['seed']}" + ("" if s["state"] == "completed" else " (in progress)")
+            axes[0, col].plot(episodes, np.cumsum(s["success"]), lw=1.2, label=label)
+            axes[1, col].plot(episodes, s["returns"], lw=0.5, alpha=0.7, label=label)
+        axes[0, col].set_title(method)
+        axes[1, col].axhline(90.0, color="k", ls="--", lw=0.8)
+        axes[1, col].set_ylim(-105, 105)
+        axes[1, col].set_xlabel("episode")
+        for ax in axes[:, col]:
+            ax.grid(alpha=0.3)
+        if axes[0, col].lines:
+            axes[0, col].legend(fontsize=7)
+    axes[0, 0].set_ylabel("flag reached (cumulative)")
+    axes[1, 0].set_ylabel("total reward per episode")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+
+
 if __name__ == "__main__":
     kind, paths = sys.argv[1], [Path(p) for p in sys.argv[2:]]
     print({"qworld": lambda: qworld(paths[0]), "cartpole": lambda: cartpole(paths), "pg": lambda: pg(paths),
-           "pg-checkpoint": lambda: "".join(pg_checkpoint(p) for p in paths)}[kind]())
+           "pg-checkpoint": lambda: "".join(pg_checkpoint(p) for p in paths),
+           "ch10": lambda: ch10(paths[0], paths[1] if len(paths) > 1 else None)}[kind]())

@@ -167,3 +167,29 @@ def test_a2c_entropy_weight_acts_only_when_not_book_compat(book_compat: bool) ->
         assert after == pytest.approx(before, abs=1e-7)
     else:
         assert after > before + 1e-4
+
+
+# -- ln pi of which action -----------------------------------------------------------------------------
+@pytest.mark.parametrize("book_compat", [False, True])
+def test_reinforce_logp_of_the_executed_action_or_the_books_resampled_one(book_compat: bool) -> None:
+    """A positive y pulls the mean toward the executed action. The book's logp model resampled the action in
+    its graph (mean + stddev * eps, clipped): inside [-1, 1] the mean then gets no gradient and the stddev
+    shrinks whatever was executed."""
+    from models.rl.base import AgentContext
+
+    entry = MODELS.get("reinforce")
+    env = _env("mountaincar_continuous", max_episode_steps=5)
+    options = entry.meta["options"](ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
+    agent = entry.build(options, env, AgentContext(seed=0, log=lambda *_: None))
+    obs = np.array([-0.5, 0.0], np.float32)
+    mean0, std0 = agent._policy(obs)
+    assert (mean0, std0) == (pytest.approx(0.0), pytest.approx(math.log(2.0)))
+    agent._last_sample = 0.5  # the executed action
+    agent.observe(obs, np.array([0.5], np.float32), 1.0, obs, True, True)
+    agent.end_episode()  # one step: y = gamma^0 R_0 = 1
+    mean1, std1 = agent._policy(obs)
+    if book_compat:
+        assert mean1 == pytest.approx(mean0, abs=1e-7)  # |eps * 0.69| < 1 here (eps from the seeded agent rng)
+        assert std1 < std0
+    else:
+        assert mean1 > mean0 + 1e-4

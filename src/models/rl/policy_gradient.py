@@ -10,9 +10,12 @@ Table 10.6.1, value_loss = -V(s) y (REINFORCE-baseline, Actor-Critic) or mse to 
 The book called `model.fit` on one sample per experience; here the same sequence of per-experience
 optimizer steps (`model.update=sequential`, the default) runs inside one compiled `tf.function` per
 episode (Actor-Critic: per step), and `model.update=batch` takes one step on the episode's mean loss.
-ln pi is taken of the action the agent executed (the book resampled a new one inside its graph).
-A2C's entropy term has a gradient here; the book computed the entropy once, as a constant, so beta
-had no effect: `model.book_compat=true` keeps that behaviour.
+ln pi is taken of the action the agent executed. The book's logp model drew a new action inside its
+graph (a reparameterised sample mean + stddev * eps, clipped to [-1, 1]) and took ln pi of that: the
+new action is unrelated to the reward in y, the gradient with respect to the mean is zero unless the
+sample was clipped, and the one with respect to the stddev is -1/stddev. A2C's entropy term has a
+gradient here; the book computed the entropy once, as a constant, so beta had no effect.
+`model.book_compat=true` keeps both of the book's behaviours.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ class PolicyGradientOptions:
     update: str = "sequential"
     """sequential: one optimizer step per experience, as the book's per-sample fit; batch: one per episode."""
     book_compat: bool = False
-    """A2C: the entropy is a constant computed once (the book's code), so beta has no gradient effect."""
+    """The book's code: ln pi of a new clipped, reparameterised sample instead of the executed action, and (A2C)
+    an entropy computed once as a constant, so beta has no gradient effect."""
 
     def __post_init__(self) -> None:
         if self.update not in ("sequential", "batch"):
@@ -115,6 +119,7 @@ class PolicyGradientAgent(Agent):
         self.memory: list[tuple] = []
         self.step_index = 0
         self._losses: list[float] = []
+        self._next_policy: Optional[tuple[np.ndarray, float, float]] = None
         self._train = self._make_train()
         self.refresh()
 
@@ -177,7 +182,8 @@ class PolicyGradientAgent(Agent):
     def _make_train(self):
         actor, value, method = self.actor, self.value, self.method
         gamma, beta, sequential = float(self.gamma), float(self.beta), self.options.update == "sequential"
-        constant_entropy = self.options.book_compat
+        constant_entropy = book_logp = self.options.book_compat
+        low, high = self.low, self.high
         actor_opt, value_opt = actor.optimizer, value.optimizer
         S = tf.TensorSpec((None, self.obs_dim), tf.float32)
         V = tf.TensorSpec((None,), tf.float32)
@@ -203,6 +209,8 @@ class PolicyGradientAgent(Agent):
             y = tf.stop_gradient(y)
             with tf.GradientTape() as tape:
                 mean, std = gaussian(states)
+                if book_logp:  # `actions` holds fresh N(0, 1) noise: the book's in-graph resampled action
+                    actions = tf.clip_by_value(mean + std * actions, low, high)
                 logp = -0.5 * tf.square((actions - mean) / std) - tf.math.log(std) - LOG_SQRT_2PI
                 entropy = 0.5 + LOG_SQRT_2PI + tf.math.log(std)
                 if constant_entropy:
@@ -218,8 +226,15 @@ class PolicyGradientAgent(Agent):
                 value_opt.apply_gradients(zip(grads, value.trainable_variables))
             return loss
 
-        if method == "actor_critic":  # online: one experience per call, no loop to trace
-            return tf.function(update, input_signature=[S, V, V, S, V, V], reduce_retracing=True)
+        if method == "actor_critic":
+            # online: one experience per call, and in the same call the updated policy at s', which the
+            # next act() uses instead of copying every weight back to NumPy after each step
+            def step(states, actions, rewards, next_states, terminals, discounts):
+                loss = update(states, actions, rewards, next_states, terminals, discounts)
+                out = actor(next_states, training=False)
+                return tf.stack([loss, out[0, 0], tf.math.softplus(out[0, 1]) + 1e-10])
+
+            return tf.function(step, input_signature=[S, V, V, S, V, V], reduce_retracing=True).get_concrete_function()
 
         @tf.function(input_signature=[S, V, V, S, V, V], reduce_retracing=True)
         def train(states, actions, rewards, next_states, terminals, discounts):
@@ -236,7 +251,12 @@ class PolicyGradientAgent(Agent):
 
     # -- acting and learning --------------------------------------------------------------------
     def act(self, obs: Any, greedy: bool = False) -> np.ndarray:
-        mean, std = self._policy(as_float_obs(obs))
+        obs = as_float_obs(obs)
+        cached = self._next_policy
+        if cached is not None and np.array_equal(cached[0], obs):  # Actor-Critic: computed by the last update
+            mean, std = cached[1], cached[2]
+        else:
+            mean, std = self._policy(obs)
         sample = mean if greedy else float(self.rng.normal(mean, std))
         self._last_sample = sample
         return np.array([min(max(sample, self.low), self.high)], dtype=np.float32)
@@ -244,16 +264,23 @@ class PolicyGradientAgent(Agent):
     def observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminal: bool, done: bool) -> None:
         item = (as_float_obs(obs), float(self._last_sample), float(reward), as_float_obs(next_obs), float(terminal))
         if self.method == "actor_critic":  # online: one update per step
-            self._run([item], discounts=np.array([self.gamma ** self.step_index], dtype=np.float32), rewards=None)
-            self.refresh()
+            out = self._train(item[0][None], self._logp_actions(np.array([item[1]], np.float32)), np.array([item[2]], np.float32),
+                              item[3][None], np.array([item[4]], np.float32),
+                              np.array([self.gamma ** self.step_index], np.float32)).numpy()
+            self._losses.append(float(out[0]))
+            self._next_policy = (item[3], float(out[1]), float(out[2]))
         else:
             self.memory.append(item)
         self.step_index += 1
         self._last_reward, self._last_terminal, self._last_next = reward, terminal, item[3]
 
+    def _logp_actions(self, actions: np.ndarray) -> np.ndarray:
+        """The executed actions, or with model.book_compat the noise of the book's resampled ones."""
+        return self.rng.standard_normal(actions.shape).astype(np.float32) if self.options.book_compat else actions
+
     def _run(self, items: list[tuple], discounts: np.ndarray, rewards: Optional[np.ndarray]) -> None:
         states = np.stack([it[0] for it in items])
-        actions = np.array([it[1] for it in items], dtype=np.float32)
+        actions = self._logp_actions(np.array([it[1] for it in items], dtype=np.float32))
         r = rewards if rewards is not None else np.array([it[2] for it in items], dtype=np.float32)
         next_states = np.stack([it[3] for it in items])
         terminals = np.array([it[4] for it in items], dtype=np.float32)
@@ -282,7 +309,9 @@ class PolicyGradientAgent(Agent):
                     running = rewards[t] + self.gamma * running
                     returns[t] = running
                 self._run(self.memory, self.gamma ** np.arange(len(rewards)), returns)
+        if self.memory or self.method == "actor_critic":
             self.refresh()
+        self._next_policy = None
         self.memory, self.step_index = [], 0
         logs: dict[str, float] = {}
         if self._losses:
@@ -296,6 +325,7 @@ class PolicyGradientAgent(Agent):
 
     def set_state(self, saved: AgentState) -> None:
         self._set_base_state(saved.state)
+        self._next_policy = None
         for name, mine in (("actor", self.actor), ("value", self.value)):
             theirs = saved.networks[name]
             mine.set_weights(theirs.get_weights())
