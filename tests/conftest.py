@@ -106,6 +106,27 @@ def checkpoint_state(path: Path) -> list:
         seed_states(model).values())
 
 
+def load_bench_module(name: str):
+    """`benchmarks/<name>.py` as a module (benchmarks/ is not a package on the import path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "benchmarks" / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up while the class is created
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        del sys.modules[spec.name]
+    return mod
+
+
+@pytest.fixture
+def bench_module():
+    """`load_bench_module` as a fixture: `bench_module("run")` is benchmarks/run.py."""
+    return load_bench_module
+
+
 @pytest.fixture
 def checkpoint_tensors():
     """`checkpoint_state` as a fixture, for test modules (which cannot import conftest)."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,9 @@ def test_ctrl_c_exits_130_with_one_line_and_the_rerun_resumes(tmp_path: Path, fa
     assert metrics["resumed_from_epoch"] >= 1 and metrics["epochs_completed"] == 6
 
 
-def epochs_on_disk(state: Path) -> Callable[[], int]:
+def epochs_on_disk(run_dir: Path) -> Callable[[], int]:
     """How many epochs the fit loop's checkpoint holds (its state.json), 0 before the first."""
+    state = run_dir / "checkpoints" / "state.json"
 
     def count() -> int:
         try:
@@ -100,6 +102,47 @@ def kill_9_at_a_random_point(argv: list[str], env: dict[str, str], done: Callabl
     return done(), drawn
 
 
+@dataclass
+class KilledAndResumed:
+    straight: Path
+    """The uninterrupted run's dir."""
+    resumed: Path
+    """The run killed with -9 and then re-run with the same command."""
+    done_before_kill: int
+    """Epochs (episodes) in its last checkpoint when it was killed."""
+    drawn: str
+    """Where the kill fell, for failure messages."""
+
+
+def straight_and_killed_then_rerun(args: list[str], tmp_path: Path, data_dir: Path,
+                                   done_in: Callable[[Path], Callable[[], int]], *, after: tuple[int, int],
+                                   seconds: float) -> KilledAndResumed:
+    """Run `run <args>` uninterrupted, then again in another dir killed -9 at a random point
+    (`kill_9_at_a_random_point`, counting with `done_in(run_dir)`), then re-run that same command."""
+    env = {**os.environ, "RUNNER_DATA_DIR": str(data_dir)}
+
+    def command(run_dir: Path) -> list[str]:
+        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
+
+    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
+    assert straight.returncode == 0, straight.stderr
+    run_dir = tmp_path / "killed"
+    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, done_in(run_dir), after=after, seconds=seconds)
+    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    return KilledAndResumed(tmp_path / "straight", run_dir, done_before_kill, drawn)
+
+
+def assert_same_last_checkpoint(run: KilledAndResumed, checkpoint_tensors: Callable[[Path], list]) -> None:
+    """Every tensor of the resumed run's last.keras equals the uninterrupted run's."""
+    import numpy as np
+
+    expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (run.straight, run.resumed))
+    assert len(expected) == len(resumed)
+    for i, (a, b) in enumerate(zip(expected, resumed)):
+        np.testing.assert_array_equal(a, b, err_msg=f"tensor {i}; {run.drawn}")
+
+
 def comparable_metrics(run_dir: Path) -> dict:
     """metrics.json without what differs between an interrupted and an uninterrupted run by design."""
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -110,66 +153,33 @@ def comparable_metrics(run_dir: Path) -> dict:
 def test_kill_9_of_a_fit_run_with_dropout_at_a_random_point_resumes_to_the_uninterrupted_tensors(
     tmp_path: Path, fake_data_dir: Path, checkpoint_tensors
 ) -> None:
-    import numpy as np
-
     # The MLP has two Dropout layers: before checkpoints saved the generators' states, the resumed
     # run drew other masks and ended with other weights.
     args = ["model=mlp", "dataset=synthetic", "dataset.options.n_train=1024", "dataset.options.n_test=64",
             "model.hidden_units=[64,64]", "trainer.epochs=10", "trainer.batch_size=16", "trainer.deterministic=true",
             "trainer.verbose=none", "logger.tensorboard=false", "logger.plots=false"]
-    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
-
-    def command(run_dir: Path) -> list[str]:
-        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
-
-    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
-    assert straight.returncode == 0, straight.stderr
-    run_dir = tmp_path / "killed"
-    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, epochs_on_disk(run_dir / "checkpoints" / "state.json"),
-                                                       after=(1, 5), seconds=1.0)
-    assert done_before_kill < 10, f"the run finished before it could be killed ({drawn}); make it longer"
-
-    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr
+    run = straight_and_killed_then_rerun(args, tmp_path, fake_data_dir, epochs_on_disk, after=(1, 5), seconds=1.0)
+    run_dir, drawn = run.resumed, run.drawn
+    assert run.done_before_kill < 10, f"the run finished before it could be killed ({drawn}); make it longer"
     resumed_from = json.loads((run_dir / "metrics.json").read_text())["resumed_from_epoch"]
-    assert resumed_from >= done_before_kill, drawn
-    expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (tmp_path / "straight", run_dir))
-    assert len(expected) == len(resumed)
-    for i, (a, b) in enumerate(zip(expected, resumed)):
-        np.testing.assert_array_equal(a, b, err_msg=f"tensor {i}; {drawn}")
-    assert comparable_metrics(run_dir) == comparable_metrics(tmp_path / "straight"), drawn
-    assert (run_dir / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text(), drawn
+    assert resumed_from >= run.done_before_kill, drawn
+    assert_same_last_checkpoint(run, checkpoint_tensors)
+    assert comparable_metrics(run_dir) == comparable_metrics(run.straight), drawn
+    assert (run_dir / "history.csv").read_text() == (run.straight / "history.csv").read_text(), drawn
 
 
 @pytest.mark.slow
 def test_kill_9_of_a_gan_at_a_random_point_resumes_to_the_uninterrupted_weights(
     tmp_path: Path, fake_data_dir: Path, checkpoint_tensors
 ) -> None:
-    import numpy as np
-
     args = ["model=wgan", "dataset=synthetic", "dataset.options.shape=[8,8,1]", "dataset.options.n_train=64",
             "dataset.options.n_test=16", "trainer.batch_size=8", "trainer.steps=40", "trainer.steps_per_epoch=2",
             "trainer.deterministic=true", "logger.tensorboard=false", "logger.plots=false"]
-    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
-
-    def command(run_dir: Path) -> list[str]:
-        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
-
-    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
-    assert straight.returncode == 0, straight.stderr
-    run_dir = tmp_path / "killed"
-    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, epochs_on_disk(run_dir / "checkpoints" / "state.json"),
-                                                       after=(1, 1), seconds=1.5)
-    assert done_before_kill < 20, f"the run finished before it could be killed ({drawn}); make it longer"
-
-    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["resumed_from_epoch"] >= done_before_kill and metrics["steps_completed"] == 40
-    expected, resumed = (checkpoint_tensors(d / "checkpoints" / "last.keras") for d in (tmp_path / "straight", run_dir))
-    assert len(expected) == len(resumed)
-    for a, b in zip(expected, resumed):
-        np.testing.assert_array_equal(a, b, err_msg=drawn)
+    run = straight_and_killed_then_rerun(args, tmp_path, fake_data_dir, epochs_on_disk, after=(1, 1), seconds=1.5)
+    assert run.done_before_kill < 20, f"the run finished before it could be killed ({run.drawn}); make it longer"
+    metrics = json.loads((run.resumed / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= run.done_before_kill and metrics["steps_completed"] == 40
+    assert_same_last_checkpoint(run, checkpoint_tensors)
 
 
 def agent_checkpoint(run_dir: Path) -> dict:
@@ -218,24 +228,12 @@ def test_kill_9_of_an_rl_run_at_a_random_point_resumes_to_the_uninterrupted_agen
     args = ["model=dqn", "env=cartpole", "model.hidden_units=[16]", "model.batch_size=8", "model.replay_every=step",
             "model.epsilon_decay=0.998", "trainer.episodes=80", "trainer.checkpoint_every=3", "trainer.eval_episodes=2",
             "trainer.deterministic=true", "trainer.verbose=none", "logger.plots=false"]
-    env = {**os.environ, "RUNNER_DATA_DIR": str(fake_data_dir)}
-
-    def command(run_dir: Path) -> list[str]:
-        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
-
-    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
-    assert straight.returncode == 0, straight.stderr
-    run_dir = tmp_path / "killed"
-    done_before_kill, drawn = kill_9_at_a_random_point(command(run_dir), env, episodes_on_disk(run_dir),
-                                                       after=(3, 50), seconds=0.5)
-    assert 0 < done_before_kill < 80, f"the run was killed before its first checkpoint or after its last ({drawn})"
-    assert not (run_dir / "metrics.json").exists()
-
-    rerun = subprocess.run(command(run_dir), env=env, capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr
+    run = straight_and_killed_then_rerun(args, tmp_path, fake_data_dir, episodes_on_disk, after=(3, 50), seconds=0.5)
+    run_dir, straight_dir, drawn = run.resumed, run.straight, run.drawn
+    assert 0 < run.done_before_kill < 80, f"the run was killed before its first checkpoint or after its last ({drawn})"
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["resumed_from_episode"] >= done_before_kill and metrics["episodes_completed"] == 80, drawn
-    expected, resumed = agent_checkpoint(tmp_path / "straight"), agent_checkpoint(run_dir)
+    assert metrics["resumed_from_episode"] >= run.done_before_kill and metrics["episodes_completed"] == 80, drawn
+    expected, resumed = agent_checkpoint(straight_dir), agent_checkpoint(run_dir)
     assert resumed["meta"] == expected["meta"], drawn  # episodes, epsilon, replays, agent and env RNG states
     assert sorted(resumed["arrays"]) == sorted(expected["arrays"])
     for key, values in expected["arrays"].items():
@@ -247,6 +245,6 @@ def test_kill_9_of_an_rl_run_at_a_random_point_resumes_to_the_uninterrupted_agen
             np.testing.assert_array_equal(b, a, err_msg=f"{name} tensor {i}; {drawn}")
     differ_by_design = ("wall_time_s", "train_seconds", "env_steps", "env_steps_per_s", "resumed_from_episode")
     same = [{k: v for k, v in json.loads((d / "metrics.json").read_text()).items() if k not in differ_by_design}
-            for d in (tmp_path / "straight", run_dir)]
+            for d in (straight_dir, run_dir)]
     assert same[0] == same[1], drawn
-    assert (run_dir / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text(), drawn
+    assert (run_dir / "history.csv").read_text() == (straight_dir / "history.csv").read_text(), drawn

@@ -6,7 +6,6 @@ Timings themselves are not checked: only that every ratio came out as a positive
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -110,15 +109,8 @@ def test_memory_stages_quick(tmp_path: Path) -> None:
     assert "| data_loaded |" in md
 
 
-def test_helpers() -> None:
-    spec = importlib.util.spec_from_file_location("bench_run", SCRIPT)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up while the class is created
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        del sys.modules[spec.name]
+def test_helpers(bench_module) -> None:
+    mod = bench_module("run")
     calls: list[str] = []
     out = mod.alternate({"a": lambda: calls.append("a") or 1.0, "b": lambda: calls.append("b") or 2.0}, 3)
     assert calls == ["a", "b", "b", "a", "a", "b"] and out == {"a": [1.0] * 3, "b": [2.0] * 3}

@@ -4,30 +4,14 @@ parsing, the variant list, the RSS reader and the Markdown of their results. Not
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "benchmarks" / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up while the class is created
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        del sys.modules[spec.name]
-    return mod
-
-
-def test_new_benchmarks_are_selectable() -> None:
-    run = load("run")
+def test_new_benchmarks_are_selectable(bench_module) -> None:
+    run = bench_module("run")
     assert run.parse_args(["--only", "threads,xla", "--only", "memory_stages"]).only == ["threads", "xla", "memory_stages"]
     # the runner sets no threads: its default is the variant that leaves both unset
     assert run.THREAD_VARIANTS[run.DEFAULT_VARIANT] == (None, None)
@@ -35,16 +19,16 @@ def test_new_benchmarks_are_selectable() -> None:
     assert set(run.FAMILIES) == {"mlp", "cnn", "gan"}
 
 
-def test_variant_arguments() -> None:
-    variant = load("variant")
+def test_variant_arguments(bench_module) -> None:
+    variant = bench_module("variant")
     args = variant.parse_args(["--train", "64"])
     assert args.intra is None and args.inter is None and args.models == "mlp,cnn,gan"
     args = variant.parse_args(["--train", "64", "--intra", "1", "--inter", "2", "--models", "mlp"])
     assert (args.intra, args.inter, args.models) == (1, 2, "mlp")
 
 
-def test_memory_now_and_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    stages = load("memory_stages")
+def test_memory_now_and_record(bench_module, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stages = bench_module("memory_stages")
     status = tmp_path / "status"
     status.write_text("Name:\tpython\nVmHWM:\t  200000 kB\nVmRSS:\t  150000 kB\nThreads:\t4\n")
     assert stages.memory_now(str(status)) == {"rss_mb": 150000 * 1024 / 1e6, "hwm_mb": 200000 * 1024 / 1e6}
@@ -59,8 +43,8 @@ def test_memory_now_and_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert rows[1]["pipeline_tensors_mb"] == 1.5
 
 
-def test_markdown_of_the_new_results() -> None:
-    run = load("run")
+def test_markdown_of_the_new_results(bench_module) -> None:
+    run = bench_module("run")
     ok = {"status": "ok", "seconds": 1.0, "units": "u"}
     report = {
         "started": "2026-11-22T02:00:00", "options": {"quick": True},
