@@ -13,6 +13,7 @@ run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from runner.rundir import RunDir  # noqa: E402
+
+log = logging.getLogger("runner")
 
 
 class ArtifactWriter:
@@ -43,12 +46,20 @@ class ArtifactWriter:
         return self._rundir.write_atomic(self._rundir.file(f"{name}.keras"), lambda p: model.save(p))
 
     def gif(self, name: str, frames: list[Path], seconds_per_frame: float = 0.25) -> Path | None:
-        """An animated `<name>.gif` of PNG `frames` in order (None when there are none)."""
-        if not frames:
-            return None
+        """An animated `<name>.gif` of PNG `frames` in order (None when none is readable). A frame
+        that is not a readable image (truncated, or not an image at all) is left out with a warning
+        naming it, and kept: the animation is a by-product, not worth failing a finished run for."""
         from PIL import Image  # matplotlib's own image dependency
 
-        images = [Image.open(frame).convert("RGB") for frame in frames]
+        images = []
+        for frame in frames:
+            try:
+                with Image.open(frame) as image:
+                    images.append(image.convert("RGB"))
+            except (OSError, SyntaxError, ValueError) as exc:  # PIL's errors for broken or foreign files
+                log.warning("%s is not a readable image (%s); left out of %s.gif and kept", frame, exc, name)
+        if not images:
+            return None
         size = images[0].size
         images = [image if image.size == size else image.resize(size) for image in images]
         return self._rundir.write_atomic(

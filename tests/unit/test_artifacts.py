@@ -41,3 +41,17 @@ def test_run_files_get_the_normal_file_mode(tmp_path: Path) -> None:
     os.umask(umask)
     path = RunDir(tmp_path).write_text("metrics.json", "{}")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_frame_that_is_not_an_image_is_left_out_of_the_gif_and_kept(tmp_path: Path, caplog) -> None:
+    writer = ArtifactWriter(RunDir(tmp_path))
+    frames = [writer.image_grid(f"f{i}", np.full((4, 8, 8), i / 3.0), cols=2) for i in range(3)]
+    frames[1].write_bytes(b"not an image")
+    truncated = tmp_path / "f3.png"
+    truncated.write_bytes(frames[0].read_bytes()[:40])
+    gif = writer.gif("grids", [*frames, truncated])
+    with Image.open(gif) as animation:
+        assert animation.n_frames == 2
+    assert frames[1].read_bytes() == b"not an image" and truncated.stat().st_size == 40
+    assert f"{frames[1]} is not a readable image" in caplog.text and f"{truncated} is not a readable image" in caplog.text
+    assert writer.gif("none", [frames[1]]) is None
