@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
-from runner.errors import ConfigError
+from runner.errors import ConfigError, require_one_of
 
 
 class Task(str, Enum):
@@ -236,16 +236,13 @@ class TrainerConfig:
             raise ConfigError(f"trainer.steps_per_epoch must be >= 1 or null, got {self.steps_per_epoch}")
         if self.steps is not None:
             self._derive_epochs_from_steps()
-        if self.jit_compile not in ("auto", "true", "false", "True", "False"):
-            raise ConfigError(f"trainer.jit_compile must be auto, true or false, got '{self.jit_compile}'")
+        require_one_of("trainer.jit_compile", self.jit_compile, ("auto", "true", "false"), also=("True", "False"))
         for key in ("episodes", "eval_episodes", "checkpoint_every"):
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ConfigError(f"trainer.{key} must be a positive integer{' or null' if key == 'episodes' else ''}, got {value}")
-        if self.verbose not in ("auto", "bar", "line", "none"):
-            raise ConfigError(f"trainer.verbose must be auto, bar, line or none, got '{self.verbose}'")
-        if self.nan_policy not in ("stop", "recover"):
-            raise ConfigError(f"trainer.nan_policy must be stop or recover, got '{self.nan_policy}'")
+        require_one_of("trainer.verbose", self.verbose, ("auto", "bar", "line", "none"))
+        require_one_of("trainer.nan_policy", self.nan_policy, ("stop", "recover"))
         if self.loss_bound is not None and not self.loss_bound > 0:  # `not >`: NaN fails too
             raise ConfigError(f"trainer.loss_bound must be > 0 (or null: no bound), got {self.loss_bound}")
 

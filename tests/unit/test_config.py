@@ -56,3 +56,14 @@ def test_data_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RUNNER_DATA_DIR", "/some/where")
     assert _compose().paths.data_dir == "/some/where"
     assert _compose("paths.data_dir=/else").paths.data_dir == "/else"
+
+
+def test_require_one_of_lists_the_choices_and_accepts_the_extra_spellings() -> None:
+    from runner.errors import ConfigError, require_one_of
+
+    require_one_of("model.decay_per", None, ("episode", "step"), also=(None,))
+    require_one_of("trainer.jit_compile", "True", ("auto", "true", "false"), also=("True", "False"))
+    with pytest.raises(ConfigError, match=r"^trainer.verbose must be auto, bar, line or none, got 'loud'$"):
+        require_one_of("trainer.verbose", "loud", ("auto", "bar", "line", "none"))
+    with pytest.raises(ConfigError, match=r"^env.version must be v0 or v1, got 'v2'$"):
+        require_one_of("env.version", "v2", ("v0", "v1"))

@@ -11,7 +11,7 @@ import gymnasium
 
 from data.envs import qworld
 from data.envs.base import EnvHandle
-from runner.errors import ConfigError
+from runner.errors import require_one_of
 from runner.registry import ENVS
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,7 @@ class FrozenLakeOptions:
     """Time limit; None: gymnasium's (100 for 4x4)."""
 
     def __post_init__(self) -> None:
-        if self.map_name not in ("4x4", "8x8"):
-            raise ConfigError(f"env.map_name must be 4x4 or 8x8, got '{self.map_name}'")
+        require_one_of("env.map_name", self.map_name, ("4x4", "8x8"))
 
 
 @ENVS.register("frozenlake", options=FrozenLakeOptions)
@@ -77,8 +76,7 @@ class CartPoleOptions:
     """Time limit; None: the version's own (200 or 500)."""
 
     def __post_init__(self) -> None:
-        if self.version not in ("v0", "v1"):
-            raise ConfigError(f"env.version must be v0 or v1, got '{self.version}'")
+        require_one_of("env.version", self.version, ("v0", "v1"))
 
 
 @ENVS.register("cartpole", options=CartPoleOptions)

@@ -22,7 +22,7 @@ import tensorflow as tf
 from data.envs.base import EnvHandle, as_float_obs
 from models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
 from models.rl.replay import ReplayBuffer
-from runner.errors import ConfigError
+from runner.errors import ConfigError, require_one_of
 from runner.registry import MODELS
 
 
@@ -52,8 +52,7 @@ class DQNOptions:
     """Double DQN target (set by model=ddqn)."""
 
     def __post_init__(self) -> None:
-        if self.replay_every not in ("episode", "step"):
-            raise ConfigError(f"model.replay_every must be episode or step, got '{self.replay_every}'")
+        require_one_of("model.replay_every", self.replay_every, ("episode", "step"))
         for key in ("batch_size", "target_update_every", "replay_capacity"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be >= 1, got {getattr(self, key)}")

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from data.envs.base import EnvHandle, as_float_obs
 from models.rl.base import Agent, AgentContext, AgentState
-from runner.errors import ConfigError
+from runner.errors import ConfigError, require_one_of
 from runner.registry import MODELS
 
 METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
@@ -64,8 +64,7 @@ class PolicyGradientOptions:
     an entropy computed once as a constant, so beta has no gradient effect."""
 
     def __post_init__(self) -> None:
-        if self.update not in ("sequential", "batch"):
-            raise ConfigError(f"model.update must be sequential or batch, got '{self.update}'")
+        require_one_of("model.update", self.update, ("sequential", "batch"))
         for key in ("latent_dim", "ae_samples", "ae_epochs", "ae_batch_size"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be >= 1, got {getattr(self, key)}")

@@ -44,10 +44,9 @@ class QLearningOptions:
     """Discretise a continuous observation into this many bins per dimension (needed for cartpole)."""
 
     def __post_init__(self) -> None:
-        from runner.errors import ConfigError
+        from runner.errors import ConfigError, require_one_of
 
-        if self.decay_per not in (None, "episode", "step"):
-            raise ConfigError(f"model.decay_per must be episode or step, got '{self.decay_per}'")
+        require_one_of("model.decay_per", self.decay_per, ("episode", "step"), also=(None,))
         if self.bins is not None and self.bins < 2:
             raise ConfigError(f"model.bins must be >= 2 or null, got {self.bins}")
 
