@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, wgan  # noqa: F401  (registers them)
+from models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401  (registers them)
 from models.gan.base import scaled_optimizer
 from models.gan.hooks import parse_code
 from models.gan.options import BookGANOptions, WGANOptions
@@ -74,6 +74,40 @@ def test_a_wgan_step_trains_the_critic_n_times_and_clips_it() -> None:
     assert int(model.d_optimizer.iterations) == 6 and int(model.optimizer.iterations) == 1  # 2 updates per critic step
     for weight in model.discriminator.trainable_weights:
         assert float(np.abs(np.asarray(weight)).max()) <= 0.01 + 1e-7
+
+
+class _ModeSpy:
+    """Stands in for a network and records the `training` flag of every call."""
+
+    def __init__(self, network, modes: list) -> None:
+        self.network, self.modes = network, modes
+
+    def __call__(self, inputs, training=False):
+        self.modes.append(training)
+        return self.network(inputs, training=training)
+
+    def __getattr__(self, name: str):
+        return getattr(self.network, name)
+
+
+@pytest.mark.parametrize("book", [False, True])
+@pytest.mark.parametrize("name, generators, calls", [
+    ("wgan", ("generator",), ["fakes", "fakes", "g"]),  # n_critic 2: two critic steps, one G step
+    ("stackedgan", ("gen1", "gen0"), ["fakes", "fakes", "g", "g"]),  # dis1, dis0, adv1, adv0
+])
+def test_the_discriminators_fakes_come_from_a_generator_in_training_mode_unless_the_book_switch_is_on(
+        name: str, generators: tuple[str, ...], calls: list[str], book: bool, monkeypatch) -> None:
+    options = {"n_critic": 2} if name == "wgan" else {}
+    model = _tiny(name, book_inference_fakes=book, **options)
+    modes: list = []
+    for attribute in generators:  # a class property outranks the instance's attribute; monkeypatch undoes it
+        spy = _ModeSpy(getattr(model, attribute), modes)
+        monkeypatch.setattr(type(model), attribute, property(lambda self, spy=spy: spy), raising=False)
+    images = np.random.default_rng(0).random((2 * 4 if name == "wgan" else 4, 8, 8, 1)).astype("float32")
+    labels = np.eye(10, dtype="float32")[np.arange(len(images)) % 10]
+    model.train_step(keras.ops.convert_to_tensor(images) if name == "wgan"
+                     else (keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)))
+    assert modes == [call == "g" or not book for call in calls]
 
 
 def test_acgan_and_cgan_steps_use_the_labels() -> None:

@@ -6,7 +6,8 @@ The book trains with `generator.predict` plus two `train_on_batch` calls on a di
 notes). Here each step is, in one `tf.function`:
 
     for each of `d_steps` real batches (n_critic for WGAN):
-        fakes  = G(noise, fake conditions)                      # inference mode, as predict() was
+        fakes  = G(noise, fake conditions)     # training mode, as in G's own step (`book_inference_fakes`:
+                                               # inference mode, as the book's predict() was)
         D step on (real, real conditions) and (fakes, fake conditions)   [+ weight clipping]
     G step on fresh noise and conditions through D               # only G's variables move
 
@@ -146,6 +147,7 @@ class GAN(AdversarialModel):
         clip_value: float = 0.0,
         signed_images: bool = False,
         g_lr_scale: float = 0.5,
+        inference_fakes: bool = False,
         grid_size: int = GRID_SIZE,
         seed: int = 0,
         **kwargs: Any,
@@ -158,6 +160,7 @@ class GAN(AdversarialModel):
         self.clip_value = float(clip_value)
         self.signed_images = bool(signed_images)
         self.g_lr_scale = float(g_lr_scale)
+        self.inference_fakes = bool(inference_fakes)
         self.grid_size = int(grid_size)
         self.seed = int(seed)
         self.rng = keras.random.SeedGenerator(seed, name="sampling_rng")
@@ -300,7 +303,7 @@ class GAN(AdversarialModel):
             real_images = images[i * batch:(i + 1) * batch]
             real = self.real_conditions(None if labels is None else labels[i * batch:(i + 1) * batch], batch)
             fake = self.fake_conditions(batch)
-            fake_images = self.generate(self.sample_noise(batch), fake, training=False)
+            fake_images = self.generate(self.sample_noise(batch), fake, training=not self.inference_fakes)
             losses = self.update_discriminator(real_images, real, fake_images, fake)
             if self.clip_value > 0:
                 self.clip_discriminator()
@@ -364,6 +367,7 @@ class GAN(AdversarialModel):
             "clip_value": self.clip_value,
             "signed_images": self.signed_images,
             "g_lr_scale": self.g_lr_scale,
+            "inference_fakes": self.inference_fakes,
             "grid_size": self.grid_size,
             "seed": self.seed,
         }

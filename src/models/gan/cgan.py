@@ -11,7 +11,7 @@ from models.gan import losses
 from models.gan.base import GAN
 from models.gan.hooks import GAN_HOOKS
 from models.gan.networks import discriminator, generator, latent_input
-from models.gan.options import BookGANOptions, check_gan_options, fresh_seed
+from models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 from runner.registry import MODELS
 
 
@@ -34,4 +34,4 @@ def build_cgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: 
     g = generator([latent_input("z", opts.latent_dim), latent_input("labels", num_classes)], shape)
     d = discriminator(keras.Input(shape=shape, name="image"), label_input=latent_input("labels", num_classes),
                       batch_norm=opts.discriminator_batch_norm)
-    return CGAN(g, d, g_lr_scale=opts.g_lr_scale, seed=fresh_seed(), name="cgan")
+    return CGAN(g, d, **gan_arguments(opts), name="cgan")

@@ -10,7 +10,7 @@ from models.gan import losses
 from models.gan.base import GAN
 from models.gan.hooks import GAN_HOOKS
 from models.gan.networks import discriminator, generator, latent_input
-from models.gan.options import BookGANOptions, check_gan_options, fresh_seed
+from models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 from runner.registry import MODELS
 
 
@@ -35,4 +35,4 @@ def unconditional_networks(opts: BookGANOptions, shape: tuple[int, int, int], ac
 def build_dcgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: int) -> DCGAN:
     """G 1,301,505 + D 1,080,577 params on MNIST."""
     g, d = unconditional_networks(opts, check_gan_options("dcgan", opts, input_shape), "sigmoid")
-    return DCGAN(g, d, g_lr_scale=opts.g_lr_scale, seed=fresh_seed(), name="dcgan")
+    return DCGAN(g, d, **gan_arguments(opts), name="dcgan")

@@ -19,7 +19,7 @@ from models.gan import losses
 from models.gan.base import GAN
 from models.gan.hooks import GAN_HOOKS
 from models.gan.networks import discriminator, generator, latent_input
-from models.gan.options import BookGANOptions, check_gan_options, fresh_seed
+from models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 from runner.errors import ConfigError
 from runner.registry import MODELS
 
@@ -88,4 +88,4 @@ def build_infogan(opts: InfoGANOptions, input_shape: tuple[int, ...], num_classe
     d = discriminator(keras.Input(shape=shape, name="image"), num_labels=num_classes, num_codes=len(CODES),
                       batch_norm=opts.discriminator_batch_norm)
     return InfoGAN(g, d, label_weight=opts.label_weight, code_weight=opts.code_weight,
-                   g_lr_scale=opts.g_lr_scale, seed=fresh_seed(), name="infogan")
+                   **gan_arguments(opts), name="infogan")

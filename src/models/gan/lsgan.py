@@ -10,7 +10,7 @@ from models.gan import losses
 from models.gan.base import GAN
 from models.gan.dcgan import unconditional_networks
 from models.gan.hooks import GAN_HOOKS
-from models.gan.options import BookGANOptions, check_gan_options, fresh_seed
+from models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 from runner.registry import MODELS
 
 
@@ -26,4 +26,4 @@ class LSGAN(GAN):
 @MODELS.register("lsgan", options=BookGANOptions, view="image", objective="self", **GAN_HOOKS)
 def build_lsgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: int) -> LSGAN:
     g, d = unconditional_networks(opts, check_gan_options("lsgan", opts, input_shape), None)
-    return LSGAN(g, d, g_lr_scale=opts.g_lr_scale, seed=fresh_seed(), name="lsgan")
+    return LSGAN(g, d, **gan_arguments(opts), name="lsgan")

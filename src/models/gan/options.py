@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,11 @@ class BookGANOptions:
     """G's learning rate and decay relative to D's (optimizer.*): the book halves both."""
     discriminator_batch_norm: bool = False
     """BatchNormalization in D (the book's Figure 5.1.5 experiment: DCGAN becomes unstable)."""
+    book_inference_fakes: bool = False
+    """Make the discriminator's fakes with the generator's BatchNorm in inference mode (moving
+    statistics), as the book's `generator.predict` does. The default makes them in training mode,
+    the mode the generator's own update runs in: otherwise D is trained on other images than the
+    ones G is optimised on, and WGAN collapses to one shape (docs/results/gan.md)."""
 
 
 @dataclass
@@ -44,6 +50,11 @@ def check_gan_options(name: str, opts: BookGANOptions, input_shape: tuple[int, .
         raise ConfigError(f"{name}: the book's generator upsamples 4x, so images must be a multiple of 4 pixels "
                           f"on each side; got {shape[0]}x{shape[1]}")
     return shape  # type: ignore[return-value]
+
+
+def gan_arguments(opts: BookGANOptions) -> dict[str, Any]:
+    """The constructor arguments every book GAN takes from the shared options, with a fresh seed."""
+    return {"g_lr_scale": opts.g_lr_scale, "inference_fakes": opts.book_inference_fakes, "seed": fresh_seed()}
 
 
 def fresh_seed() -> int:

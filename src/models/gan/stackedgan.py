@@ -38,7 +38,7 @@ from models.gan import losses
 from models.gan.base import CODE_STDDEV, GAN, scaled_optimizer
 from models.gan.hooks import GAN_HOOKS, write_gan_artifacts
 from models.gan.networks import discriminator, generator, latent_input
-from models.gan.options import BookGANOptions, check_gan_options, fresh_seed
+from models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 from runner.errors import ConfigError
 from runner.registry import MODELS
 
@@ -216,12 +216,12 @@ class StackedGAN(GAN):
         batch = images.shape[0]
         if batch is None:
             raise ValueError("GAN training needs a static batch size (the pipeline drops the last short batch)")
-        # The book's order: dis1, dis0, adv1, adv0; fakes for the D updates in inference mode, as predict() was.
+        # The book's order: dis1, dis0, adv1, adv0.
         z1 = self.code("z1", batch)
-        fake_f1 = self.gen1([labels, z1], training=False)
+        fake_f1 = self.gen1([labels, z1], training=not self.inference_fakes)
         logs = descend(self.d1_optimizer, self.dis1.trainable_variables, lambda: self.dis1_losses(real_f1, fake_f1, z1), "dis1_loss")
         z0 = self.code("z0", batch)
-        fake_images = self.gen0([real_f1, z0], training=False)
+        fake_images = self.gen0([real_f1, z0], training=not self.inference_fakes)
         logs |= descend(self.d_optimizer, self.d_variables, lambda: self.dis0_losses(images, fake_images, z0), "dis0_loss")
         z1 = self.code("z1", batch)
         logs |= descend(self.g1_optimizer, self.gen1.trainable_variables, lambda: self.adv1_losses(labels, z1), "adv1_loss")
@@ -296,5 +296,5 @@ def build_stackedgan(opts: StackedGANOptions, input_shape: tuple[int, ...], num_
         stack(generator1(num_classes, opts.latent_dim), gen0), dis0, dis1=discriminator1(opts.latent_dim), enc0=enc0, enc1=enc1,
         encoder_epochs=opts.encoder_epochs, entropy0_weight=opts.entropy0_weight, entropy1_weight=opts.entropy1_weight,
         conditional0_weight=opts.conditional0_weight, conditional1_weight=opts.conditional1_weight,
-        g_lr_scale=opts.g_lr_scale, seed=fresh_seed(), name="stackedgan",
+        **gan_arguments(opts), name="stackedgan",
     )

@@ -18,7 +18,7 @@ from models.gan import losses
 from models.gan.base import GAN
 from models.gan.dcgan import unconditional_networks
 from models.gan.hooks import GAN_HOOKS
-from models.gan.options import WGANOptions, check_gan_options, fresh_seed
+from models.gan.options import WGANOptions, check_gan_options, gan_arguments
 from runner.errors import ConfigError
 from runner.registry import MODELS
 
@@ -53,5 +53,4 @@ def build_wgan(opts: WGANOptions, input_shape: tuple[int, ...], num_classes: int
     if opts.clip_value <= 0:
         raise ConfigError(f"wgan: clip_value must be > 0 (the critic's Lipschitz bound), got {opts.clip_value}")
     g, d = unconditional_networks(opts, shape, None)
-    return WGAN(g, d, d_steps=opts.n_critic, clip_value=opts.clip_value, g_lr_scale=opts.g_lr_scale,
-                seed=fresh_seed(), name="wgan")
+    return WGAN(g, d, d_steps=opts.n_critic, clip_value=opts.clip_value, **gan_arguments(opts), name="wgan")
