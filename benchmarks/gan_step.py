@@ -57,7 +57,8 @@ def _networks() -> tuple[Any, Any]:
 
 
 def _hand_written_case(x_u8: np.ndarray, steps: int) -> Callable[[], float]:
-    """A plain tf.function GradientTape step on the same networks and optimizers."""
+    """A plain tf.function GradientTape step on the same networks and optimizers, doing the runner's
+    work: D's fakes from G in training mode (BatchNorm on batch statistics), as `run` does by default."""
     import keras
     import tensorflow as tf
 
@@ -68,7 +69,7 @@ def _hand_written_case(x_u8: np.ndarray, steps: int) -> Callable[[], float]:
     @tf.function
     def step(real: tf.Tensor) -> None:
         z = tf.random.uniform((GAN_BATCH, LATENT), -1.0, 1.0)
-        fake = g(z, training=False)
+        fake = g(z, training=True)
         with tf.GradientTape() as tape:
             out = d(tf.concat([real, fake], 0), training=True)
             d_loss = bce(tf.concat([tf.ones((GAN_BATCH, 1)), tf.zeros((GAN_BATCH, 1))], 0), out)

@@ -24,10 +24,13 @@ SHARES = {"label_accuracy": "label accuracy", "code_accuracy": "code accuracy (m
 TARGETS = {"cgan": ("label_accuracy", 0.90), "acgan": ("label_accuracy", 0.90), "infogan": ("code_accuracy", 0.80)}
 """The issue's quality targets: CGAN/ACGAN label accuracy >= 90 %, InfoGAN discrete-code accuracy >= 80 %."""
 
+WITHOUT_BATCH_NORM = {"gan_mlp"}
+"""GANs whose generator has no BatchNorm (nor dropout): its mode changes nothing."""
+
 
 def summary(runs: list[Path]) -> list[str]:
-    out = ["| model | steps | training (min) | final MNIST-FID | label accuracy | code accuracy (matched) | target | met |",
-           "|---|---|---|---|---|---|---|---|"]
+    out = ["| model | D's fakes | steps | training (min) | final MNIST-FID | label accuracy | code accuracy (matched) | target | met |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         metrics = run / "metrics.json"
         if not metrics.exists():
@@ -36,7 +39,7 @@ def summary(runs: list[Path]) -> list[str]:
         minutes = json.loads((run / "checkpoints" / "state.json").read_text())["train_seconds"] / 60
         key, bound = TARGETS.get(m["model"], (None, None))
         target, met = (f"{SHARES[key]} >= {100 * bound:.0f} %", "yes" if m[key] >= bound else "no") if key else ("-", "-")
-        out.append(f"| `{m['model']}` | {m['steps_completed']} | {minutes:.0f} | {m['fid']:.2f} | {percent(m.get('label_accuracy'))} | "
+        out.append(f"| `{m['model']}` | {fakes_mode(run)} | {m['steps_completed']} | {minutes:.0f} | {m['fid']:.2f} | {percent(m.get('label_accuracy'))} | "
                    f"{percent(m.get('code_accuracy'))} | {target} | {met} |")
     return out
 
@@ -52,7 +55,7 @@ def rows(run: Path) -> list[str]:
     out = [f"### `{config['model']['name']}` ({run})", "",
            f"{state['epochs_completed'] * interval} of {config['trainer']['steps']} steps, batch "
            f"{config['trainer']['batch_size']}, {state['train_seconds'] / 60:.0f} min of training "
-           f"(summed over its sessions).", "",
+           f"(summed over its sessions); D's fakes in {fakes_mode(run)} mode.", "",
            "| step | MNIST-FID | " + "".join(f"{SHARES[key]} | " for key in shares) + "d_loss | g_loss |",
            "|---|---|" + "---|" * len(shares) + "---|---|"]
     for row in shown:
@@ -65,6 +68,15 @@ def rows(run: Path) -> list[str]:
         out += ["", f"Final (`metrics.json`, {m['steps_completed']} steps): MNIST-FID {m['fid']:.2f}"
                 + "".join(f", {SHARES[key]} {percent(m[key])}" for key in SHARES if key in m) + "."]
     return out + [""]
+
+
+def fakes_mode(run: Path) -> str:
+    """The generator's mode when it made D's fakes. Runs from before `model.book_inference_fakes`
+    existed (commit 901029e) have no such key and used the book's inference mode."""
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    if config["model"]["name"] in WITHOUT_BATCH_NORM:
+        return "either (same)"
+    return "inference (book)" if config["model"].get("book_inference_fakes", True) else "training"
 
 
 def percent(share: object) -> str:
