@@ -2,6 +2,7 @@
 
     python docs/results/gan_table.py outputs/book/ch5/acgan outputs/book/ch4/dcgan ...
     python docs/results/gan_table.py --summary <run dirs>    # one row per finished run, with the issue's targets
+    python docs/results/gan_table.py --compare <run dir> <run dir>   # MNIST-FID of two runs, step by step
 
 For each run dir: the model, steps done, the training time summed over its sessions
 (checkpoints/state.json), and MNIST-FID, label-control accuracy and matched code accuracy at the
@@ -70,6 +71,19 @@ def rows(run: Path) -> list[str]:
     return out + [""]
 
 
+def compare(first: Path, second: Path) -> list[str]:
+    """MNIST-FID of two runs of one model at the steps both measured, headed by their D's-fakes mode."""
+    def fid_by_step(run: Path) -> dict[int, float]:
+        interval = yaml.safe_load((run / "config.yaml").read_text())["trainer"]["steps_per_epoch"]
+        return {(int(row["epoch"]) + 1) * interval: float(row["fid"])
+                for row in csv.DictReader((run / "history.csv").open()) if row.get("fid", "NA") != "NA"}
+
+    a, b = fid_by_step(first), fid_by_step(second)
+    out = [f"| step | MNIST-FID, fakes in {fakes_mode(first)} mode ({first.name}) | "
+           f"MNIST-FID, fakes in {fakes_mode(second)} mode ({second.name}) |", "|---|---|---|"]
+    return out + [f"| {step} | {a[step]:.2f} | {b[step]:.2f} |" for step in sorted(a.keys() & b.keys())]
+
+
 def fakes_mode(run: Path) -> str:
     """The generator's mode when it made D's fakes. Runs from before `model.book_inference_fakes`
     existed (commit 901029e) have no such key and used the book's inference mode."""
@@ -88,5 +102,7 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--summary"]:
         print("\n".join(summary([Path(run) for run in args[1:]])))
+    elif args[:1] == ["--compare"] and len(args) == 3:
+        print("\n".join(compare(Path(args[1]), Path(args[2]))))
     else:
         print("\n".join(line for run in args for line in rows(Path(run))))
