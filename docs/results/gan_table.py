@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +26,8 @@ SHARES = {"label_accuracy": "label accuracy", "code_accuracy": "code accuracy (m
 TARGETS = {"cgan": ("label_accuracy", 0.90), "acgan": ("label_accuracy", 0.90), "infogan": ("code_accuracy", 0.80)}
 """The issue's quality targets: CGAN/ACGAN label accuracy >= 90 %, InfoGAN discrete-code accuracy >= 80 %."""
 
+SWITCH = "901029e"
+"""The commit that made training mode the default and added `model.book_inference_fakes`."""
 WITHOUT_BATCH_NORM = {"gan_mlp"}
 """GANs whose generator has no BatchNorm (nor dropout): its mode changes nothing."""
 
@@ -85,12 +88,17 @@ def compare(first: Path, second: Path) -> list[str]:
 
 
 def fakes_mode(run: Path) -> str:
-    """The generator's mode when it made D's fakes. Runs from before `model.book_inference_fakes`
-    existed (commit 901029e) have no such key and used the book's inference mode."""
+    """The generator's mode when it made D's fakes: `model.book_inference_fakes` where the run's
+    config sets it, else the default of the commit it ran (`run.json`): before SWITCH, the book's
+    inference mode was the only one."""
     config = yaml.safe_load((run / "config.yaml").read_text())
     if config["model"]["name"] in WITHOUT_BATCH_NORM:
         return "either (same)"
-    return "inference (book)" if config["model"].get("book_inference_fakes", True) else "training"
+    book = config["model"].get("book_inference_fakes")
+    if book is None:
+        commit = json.loads((run / "run.json").read_text())["git_commit"]
+        book = subprocess.run(["git", "merge-base", "--is-ancestor", SWITCH, commit], capture_output=True).returncode != 0
+    return "inference (book)" if book else "training"
 
 
 def percent(share: object) -> str:
