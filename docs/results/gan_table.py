@@ -59,7 +59,7 @@ def rows(run: Path) -> list[str]:
     out = [f"### `{config['model']['name']}` ({run})", "",
            f"{state['epochs_completed'] * interval} of {config['trainer']['steps']} steps, batch "
            f"{config['trainer']['batch_size']}, {state['train_seconds'] / 60:.0f} min of training "
-           f"(summed over its sessions); D's fakes in {fakes_mode(run)} mode.", "",
+           f"(summed over its sessions); D's fakes: {fakes_mode(run)}.", "",
            "| step | MNIST-FID | " + "".join(f"{SHARES[key]} | " for key in shares) + "d_loss | g_loss |",
            "|---|---|" + "---|" * len(shares) + "---|---|"]
     for row in shown:
@@ -82,8 +82,8 @@ def compare(first: Path, second: Path) -> list[str]:
                 for row in csv.DictReader((run / "history.csv").open()) if row.get("fid", "NA") != "NA"}
 
     a, b = fid_by_step(first), fid_by_step(second)
-    out = [f"| step | MNIST-FID, fakes in {fakes_mode(first)} mode ({first.name}) | "
-           f"MNIST-FID, fakes in {fakes_mode(second)} mode ({second.name}) |", "|---|---|---|"]
+    out = [f"| step | MNIST-FID, fakes: {fakes_mode(first)} ({first.name}) | "
+           f"MNIST-FID, fakes: {fakes_mode(second)} ({second.name}) |", "|---|---|---|"]
     return out + [f"| {step} | {a[step]:.2f} | {b[step]:.2f} |" for step in sorted(a.keys() & b.keys())]
 
 
@@ -93,12 +93,12 @@ def fakes_mode(run: Path) -> str:
     inference mode was the only one."""
     config = yaml.safe_load((run / "config.yaml").read_text())
     if config["model"]["name"] in WITHOUT_BATCH_NORM:
-        return "either (same)"
+        return "n/a (G has no BatchNorm)"
     book = config["model"].get("book_inference_fakes")
     if book is None:
         commit = json.loads((run / "run.json").read_text())["git_commit"]
         book = subprocess.run(["git", "merge-base", "--is-ancestor", SWITCH, commit], capture_output=True).returncode != 0
-    return "inference (book)" if book else "training"
+    return "inference mode (book)" if book else "training mode"
 
 
 def percent(share: object) -> str:
