@@ -50,12 +50,13 @@ def test_stackedgan_pretrains_its_encoder_then_trains_and_samples(run_cli, tmp_p
 
 
 def _state(path: Path) -> list[np.ndarray]:
+    from models.seed_states import seed_states
     from runner.tasks import load_checkpoint
 
     model = load_checkpoint(path)
     optimizers = (model.optimizer, model.d_optimizer, model.g1_optimizer, model.d1_optimizer)
     return [np.asarray(v) for v in model.weights + [v for o in optimizers for v in o.variables]] + [
-        np.asarray(s) for s in model._seed_states()]
+        s for s in seed_states(model).values()]
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from models.seed_states import is_seed_key, restore_seed_states, seed_generators, seed_states
+from models.seed_states import is_seed_key, restore_seed_states, seed_states
 
 GRID_SIZE = 16
 """The book's sample grids: 16 images, 4 x 4 (Pattanayak's MLP GAN: 36, 6 x 6)."""
@@ -106,10 +106,6 @@ class AdversarialModel(keras.Model):
         # `get_compile_config` holds the serialized optimizers: loading rebuilds them (and their
         # slots) before the checkpoint's optimizer variables are restored.
         self.compile(**keras.saving.deserialize_keras_object(config))
-
-    def _seed_states(self) -> list[Any]:
-        """The state of every random-number generator in the model (sampling, dropout), in a fixed order."""
-        return [generator.state for generator in seed_generators(self)]
 
     def save_own_variables(self, store: Any) -> None:
         # Keras saves weights but not SeedGenerator states; without them a resumed run would draw
