@@ -31,9 +31,9 @@ def _runner_case(x_u8: np.ndarray, steps: int, jit_compile: Any = False) -> Call
     `jit_compile`: False is what `trainer.jit_compile=auto` resolves to on a CPU-only machine."""
     import tensorflow as tf
 
-    from models.gan.dcgan import build_dcgan
-    from models.gan.options import BookGANOptions
-    from runner.optim import RMSpropOptions, rmsprop
+    from adl_runner.models.gan.dcgan import build_dcgan
+    from adl_runner.models.gan.options import BookGANOptions
+    from adl_runner.runner.optim import RMSpropOptions, rmsprop
 
     model = build_dcgan(BookGANOptions(), (28, 28, 1), 10)
     model.compile(optimizer=rmsprop(RMSpropOptions(learning_rate=2e-4, decay=6e-8)), jit_compile=jit_compile)
@@ -51,7 +51,7 @@ def _runner_case(x_u8: np.ndarray, steps: int, jit_compile: Any = False) -> Call
 def _networks() -> tuple[Any, Any]:
     import keras
 
-    from models.gan.networks import discriminator, generator, latent_input
+    from adl_runner.models.gan.networks import discriminator, generator, latent_input
 
     return generator([latent_input("z", LATENT)], (28, 28, 1)), discriminator(keras.Input((28, 28, 1)))
 

@@ -52,7 +52,7 @@ def tensor_mb(tensors: Any) -> float:
 def install_hooks() -> None:
     import keras
 
-    import runner.tasks as tasks
+    import adl_runner.runner.tasks as tasks
 
     make_pipeline, compile_model, fit = tasks.make_pipeline, tasks.compile_model, tasks.fit
 
@@ -92,7 +92,7 @@ def install_hooks() -> None:
 def main() -> int:
     record("started")
     install_hooks()
-    from runner.cli import main as run_main
+    from adl_runner.runner.cli import main as run_main
 
     code = run_main(sys.argv[1:])
     record("end")

@@ -84,7 +84,7 @@ def log(message: str) -> None:
 def run_command() -> list[str]:
     """The `run` console script beside this interpreter, else the module (cli.py has a __main__)."""
     script = Path(sys.executable).parent / "run"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "runner.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "adl_runner.runner.cli"]
 
 
 def child_env(data_dir: Path | str | None = None) -> dict[str, str]:
@@ -148,12 +148,12 @@ def mnist_arrays(s: Settings, limit: int | None = None) -> tuple[Any, Any, str]:
     the first `limit` training examples (default: QUICK_TRAIN with --quick, else all 60,000)."""
     n = limit or (QUICK_TRAIN if s.quick else None)
     if s.data_dir is not None:
-        from data.store import DataStore
-        from data.vision import NoOptions, load_mnist
+        from adl_runner.data.store import DataStore
+        from adl_runner.data.vision import NoOptions, load_mnist
 
         splits = load_mnist(DataStore(s.data_dir), NoOptions())
         return splits.x_train[:n], splits.y_train[:n], "mnist"
-    from data.synthetic import make_splits
+    from adl_runner.data.synthetic import make_splits
 
     splits = make_splits((28, 28, 1), 10, n or 60000, 256, 0)  # the test split is not used
     return splits.x_train, splits.y_train, "synthetic"
@@ -217,8 +217,9 @@ def fit_runner(name: str, pipeline, epochs: int, jit_compile: Any = "auto") -> l
     `jit_compile`: what `trainer.jit_compile` hands to `compile` (auto, True, False)."""
     import keras
 
-    from runner.optim import AdamOptions, adam
-    from runner.registry import MODELS, load_families
+    from adl_runner.kernel.registry import MODELS
+    from adl_runner.runner.families import load_families
+    from adl_runner.runner.optim import AdamOptions, adam
 
     load_families()
     keras.backend.clear_session()
@@ -236,7 +237,7 @@ def fit_runner(name: str, pipeline, epochs: int, jit_compile: Any = "auto") -> l
 
 def runner_pipeline(name: str, x_u8, y):
     """The runner's `ArrayPipeline` over these arrays, in the view the model takes (no validation)."""
-    from data.pipeline import ArrayPipeline, PipelineOptions
+    from adl_runner.data.pipeline import ArrayPipeline, PipelineOptions
 
     options = PipelineOptions(view="flat" if name == "mlp" else "image", onehot=True, batch_size=BATCH, seed=0)
     return ArrayPipeline(x_u8, y, x_u8[:BATCH], y[:BATCH], 10, options)
@@ -574,9 +575,10 @@ def auto_jit_resolves_to() -> dict[str, bool]:
     """What `jit_compile="auto"` (trainer.jit_compile's default) becomes for each family here."""
     import keras
 
-    from models.gan.dcgan import build_dcgan
-    from models.gan.options import BookGANOptions
-    from runner.registry import MODELS, load_families
+    from adl_runner.kernel.registry import MODELS
+    from adl_runner.models.gan.dcgan import build_dcgan
+    from adl_runner.models.gan.options import BookGANOptions
+    from adl_runner.runner.families import load_families
 
     load_families()
     resolved = {}
@@ -597,8 +599,9 @@ def trained_model_case(name: str, pipeline, epochs: int, jit_compile: bool) -> C
     so the XLA compile is paid once, outside the timed calls."""
     import keras
 
-    from runner.optim import AdamOptions, adam
-    from runner.registry import MODELS, load_families
+    from adl_runner.kernel.registry import MODELS
+    from adl_runner.runner.families import load_families
+    from adl_runner.runner.optim import AdamOptions, adam
 
     load_families()
     keras.utils.set_random_seed(0)
@@ -667,9 +670,10 @@ def rl_replay(s: Settings) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
-    from models.rl.base import AgentContext
-    from runner.loops.episodes import run_episode
-    from runner.registry import ENVS, MODELS, load_families
+    from adl_runner.kernel.registry import ENVS, MODELS
+    from adl_runner.models.rl.base import AgentContext
+    from adl_runner.runner.families import load_families
+    from adl_runner.runner.loops.episodes import run_episode
 
     load_families()
     episodes = 2 if s.quick else 10

@@ -35,7 +35,7 @@ SHARED_DATA = REPO.parent / "shared" / "datasets"
 @pytest.fixture(scope="session")
 def fake_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir laid out like shared/datasets, holding small learnable fakes."""
-    from data.synthetic import write_cifar10, write_fashion_mnist, write_mnist_npz
+    from adl_runner.data.synthetic import write_cifar10, write_fashion_mnist, write_mnist_npz
 
     root = tmp_path_factory.mktemp("data")
     write_mnist_npz(root, n_train=256, n_test=64)
@@ -70,7 +70,7 @@ class Result:
 @pytest.fixture
 def run_cli(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     """Call `run` in-process with a run dir under tmp_path; fake files need checksums off."""
-    from runner.cli import main
+    from adl_runner.runner.cli import main
 
     monkeypatch.setenv("RUNNER_DATA_DIR", str(fake_data_dir))
 
@@ -97,8 +97,8 @@ def checkpoint_state(path: Path) -> list:
     import keras
     import numpy as np
 
-    from models.seed_states import seed_states
-    from runner.tasks import load_checkpoint
+    from adl_runner.kernel.keras_state import seed_states
+    from adl_runner.runner.tasks import load_checkpoint
 
     model = load_checkpoint(path)
     optimizers = {id(o): o for o in [model.optimizer, *vars(model).values()] if isinstance(o, keras.optimizers.Optimizer)}

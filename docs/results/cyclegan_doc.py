@@ -97,7 +97,7 @@ trucks yet. The cycle loss still falls at the end (table above), so the run is f
 the book's comparison (Fig. 7.1.13) is after the full run.
 
 `run` above is the runner's entry point from the snapshot: `PYTHONPATH=src python -c "import sys;
-from runner.cli import main; sys.exit(main(sys.argv[1:]))" <arguments>` with the project venv's
+from adl_runner.runner.cli import main; sys.exit(main(sys.argv[1:]))" <arguments>` with the project venv's
 Python (the venv's `run` script is installed from another checkout). Rebuild this page and its
 figures with `python docs/results/cyclegan_doc.py <run dir>`.
 """

@@ -20,11 +20,11 @@ stream yields `(source_batch, target_batch)` float32 tuples in [0, 1]; see its d
 
 from __future__ import annotations
 
-from data.splits import ArraySplits, Domain, NoOptions, PairedSplits
-from data.store import DataStore
-from data.vision import CifarOptions, load_cifar10, load_mnist32, load_svhn
-from runner.errors import IncompatibleError
-from runner.registry import DATASETS
+from adl_runner.data.splits import ArraySplits, Domain, NoOptions, PairedSplits
+from adl_runner.data.store import DataStore
+from adl_runner.data.vision import CifarOptions, load_cifar10, load_mnist32, load_svhn
+from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.registry import DATASETS
 
 PAIRED_DATASETS = ("mnist_svhn", "cifar10_gray_color")
 """The registered two-domain datasets (for error messages)."""

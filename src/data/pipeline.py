@@ -18,9 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from data.paired import paired_from
-from data.splits import ArraySplits, PairedSplits
-from runner.errors import ConfigError, IncompatibleError
+from adl_runner.data.paired import paired_from
+from adl_runner.data.splits import ArraySplits, PairedSplits
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
 
 VIEWS = ("flat", "image", "sequence")
 TARGETS = ("labels", "images", "none")

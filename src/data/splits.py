@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from runner.errors import IncompatibleError
+from adl_runner.kernel.errors import IncompatibleError
 
 
 @dataclass

@@ -19,7 +19,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.errors import DataError
+from adl_runner.kernel.errors import DataError
+from adl_runner.kernel.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -177,42 +178,32 @@ class DataStore:
         """
         assert known.url is not None
         path = self.root / relpath
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        except OSError as exc:
-            raise DataError(one_line(f"cannot write {relpath} into {self.root}: {exc}")) from None
-        tmp = Path(tmp_name)
-        try:
+        digest = hashlib.new(known.algo)
+
+        def fetch(tmp: Path) -> None:
             log.info("downloading %s to %s", known.url, path)
-            h = hashlib.new(known.algo)
             try:
-                with (
-                    os.fdopen(fd, "wb") as out,
-                    urllib.request.urlopen(known.url, timeout=_DOWNLOAD_TIMEOUT_S) as resp,
-                ):
+                with tmp.open("wb") as out, urllib.request.urlopen(known.url, timeout=_DOWNLOAD_TIMEOUT_S) as resp:
                     while chunk := resp.read(_CHUNK):
-                        h.update(chunk)
+                        digest.update(chunk)
                         out.write(chunk)
             except Exception as exc:  # URLError, HTTPError, timeouts, bad URLs, disk full...
                 msg = f"download of {known.url} failed: {exc}; nothing was saved to {path}"
                 raise DataError(one_line(msg)) from None
-            if h.hexdigest() != known.digest:
+            if digest.hexdigest() != known.digest:
                 raise DataError(
                     one_line(
                         f"download of {known.url} does not match its checksum: expected {known.algo} {known.digest}, "
-                        f"got {h.hexdigest()}; nothing was saved to {path}"
+                        f"got {digest.hexdigest()}; nothing was saved to {path}"
                     )
                 )
-            try:
-                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; data dirs are shared
-                os.replace(tmp, path)
-            except OSError as exc:
-                raise DataError(one_line(f"cannot save the download of {known.url} as {path}: {exc}")) from None
-            st = path.stat()  # the fresh copy was just hashed: spare the verify step a second pass
-            _DIGESTS[(str(path.resolve()), known.algo)] = (st.st_size, st.st_mtime_ns, h.hexdigest())
-        finally:
-            tmp.unlink(missing_ok=True)  # a no-op after a successful os.replace
+
+        try:
+            write_atomic(path, fetch)
+        except OSError as exc:
+            raise DataError(one_line(f"cannot save the download of {known.url} as {path}: {exc}")) from None
+        st = path.stat()  # the fresh copy was just hashed: spare the verify step a second pass
+        _DIGESTS[(str(path.resolve()), known.algo)] = (st.st_size, st.st_mtime_ns, digest.hexdigest())
 
     def _extract(self, archive_path: Path, archive: KnownFile) -> None:
         """Unpack into a temp folder next to the target, then rename whatever is missing into place.
@@ -252,12 +243,6 @@ class DataStore:
                     "or set dataset.verify_checksums=false to use it anyway"
                 )
             )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _move_missing(src: Path, dst: Path) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from data.splits import ArraySplits
-from data.store import CIFAR_BATCHES, CIFAR_FULL_DIR, CIFAR_SUBSET_DIR, SVHN_FILES, DataStore
-from data.vision import CIFAR10_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC
-from runner.errors import ConfigError
-from runner.registry import DATASETS
+from adl_runner.data.splits import ArraySplits
+from adl_runner.data.store import CIFAR_BATCHES, CIFAR_FULL_DIR, CIFAR_SUBSET_DIR, SVHN_FILES, DataStore
+from adl_runner.data.vision import CIFAR10_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC
+from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.registry import DATASETS
 
 _GRID = 4  # class patterns are constant on a GRIDxGRID layout of blocks: easy for MLPs and CNNs
 _SIGNAL = 0.65  # share of the pixel value that comes from the class pattern (the rest is noise)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from data.splits import ArraySplits, NoOptions
-from data.store import (
+from adl_runner.data.splits import ArraySplits, NoOptions
+from adl_runner.data.store import (
     CIFAR_ARCHIVE,
     CIFAR_BATCHES,
     CIFAR_FULL_DIR,
@@ -26,8 +26,8 @@ from data.store import (
     DataStore,
     one_line,
 )
-from runner.errors import ConfigError, DataError
-from runner.registry import DATASETS, unknown_name_message
+from adl_runner.kernel.errors import ConfigError, DataError
+from adl_runner.kernel.registry import DATASETS, unknown_name_message
 
 MNIST_CLASSES = tuple(str(i) for i in range(10))
 FASHION_CLASSES = (

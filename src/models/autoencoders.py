@@ -43,9 +43,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers
 
-from models.classifiers import check_positive, require_rank, shape_text
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.classifiers import check_positive, require_rank, shape_text
 
 log = logging.getLogger("runner")
 

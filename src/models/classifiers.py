@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import keras
 from keras import layers
 
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
 
 # ---------------------------------------------------------------------------------------------------
 # Shared helpers (also used by models.resnet and models.densenet)

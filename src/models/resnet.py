@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from models.classifiers import l2_or_none, require_rank, shape_text
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.classifiers import l2_or_none, require_rank, shape_text
 
 # The CIFAR models downsample by 2 per stage and then average-pool an 8x8 map down to 1x1.
 HEAD_POOL = 8

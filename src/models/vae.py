@@ -35,13 +35,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from models.classifiers import check_choice, check_positive, require_rank, shape_text
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.classifiers import check_choice, check_positive, require_rank, shape_text
 
 if TYPE_CHECKING:
-    from runner.artifacts import ArtifactData, ArtifactWriter
-    from runner.schema import SampleConfig
+    from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
 
 log = logging.getLogger("runner")
 
@@ -443,14 +442,14 @@ def manifold_points(n: int, latent_dim: int) -> np.ndarray:
 MANIFOLD_TITLE = "z[0] -4..4 left to right, z[1] 4..-4 top to bottom"
 
 
-def write_manifold(model: VAE, out: ArtifactWriter, name: str, n: int, label: int | None = None) -> Path:
+def write_manifold(model: VAE, out: ArtifactSink, name: str, n: int, label: int | None = None) -> Path:
     title = MANIFOLD_TITLE + (f"; label {label}" if label is not None else "")
     if model.latent_dim > 2:
         title += f"; z[2:{model.latent_dim}] = 0"
     return out.image_grid(name, decode_points(model, manifold_points(n, model.latent_dim), label), cols=n, title=title)
 
 
-def encode_test_set(model: VAE, data: ArtifactData) -> tuple[np.ndarray, np.ndarray]:
+def encode_test_set(model: VAE, data: DataView) -> tuple[np.ndarray, np.ndarray]:
     """z_mean and z_log_var of every test example, in order."""
     means, log_vars = [], []
     for batch in data.batches("test").as_numpy_iterator():
@@ -468,7 +467,7 @@ def pca_2d(points: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
-def write_mean_scatter(out: ArtifactWriter, z_mean: np.ndarray, labels: np.ndarray) -> Path:
+def write_mean_scatter(out: ArtifactSink, z_mean: np.ndarray, labels: np.ndarray) -> Path:
     """`vae_mean.png`: the test set's z_mean coloured by label (Figs 8.1.6, 8.1.11, 8.2.4). Axes span
     the book's [-4, 4], widened when points lie outside. Latents above 2-D are shown by PCA."""
     import matplotlib.pyplot as plt
@@ -487,7 +486,7 @@ def write_mean_scatter(out: ArtifactWriter, z_mean: np.ndarray, labels: np.ndarr
     return out.figure("vae_mean", fig)
 
 
-def write_traversals(model: VAE, out: ArtifactWriter, kl_per_dim: np.ndarray, steps: int = 11) -> list[Path]:
+def write_traversals(model: VAE, out: ArtifactSink, kl_per_dim: np.ndarray, steps: int = 11) -> list[Path]:
     """`latent_traversal_z<i>.png`, one per latent dimension: z[i] from -4 to 4 (columns), every
     other dimension 0, one row per label (conditional models). The title gives the dimension's mean
     KL on the test set: a dimension near 0 nats is muted (carries nothing), as z[0] at beta=10."""
@@ -507,7 +506,7 @@ def write_traversals(model: VAE, out: ArtifactWriter, kl_per_dim: np.ndarray, st
     return paths
 
 
-def write_vae_figures(model: VAE, data: ArtifactData, out: ArtifactWriter, traversals: bool = False) -> None:
+def write_vae_figures(model: VAE, data: DataView, out: ArtifactSink, traversals: bool = False) -> None:
     """After training: the mean scatter, then the 30x30 manifold (per-label 10x10 manifolds for
     the CVAE, as the book's `--digit` runs), then latent traversals if asked."""
     z_mean, z_log_var = encode_test_set(model, data)
@@ -522,11 +521,11 @@ def write_vae_figures(model: VAE, data: ArtifactData, out: ArtifactWriter, trave
         write_traversals(model, out, kl.mean(axis=0))
 
 
-def write_beta_vae_figures(model: VAE, data: ArtifactData, out: ArtifactWriter) -> None:
+def write_beta_vae_figures(model: VAE, data: DataView, out: ArtifactSink) -> None:
     write_vae_figures(model, data, out, traversals=True)
 
 
-def sample_vae(model: VAE, options: SampleConfig, out: ArtifactWriter) -> list[Path]:
+def sample_vae(model: VAE, options: SampleConfig, out: ArtifactSink) -> list[Path]:
     """task=sample: decode `sample.latent` (one point) or a `sample.grid` x `sample.grid` manifold.
     Conditional models draw `sample.label`, or every label when it is not given."""
     if options.label is not None:

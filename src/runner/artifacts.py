@@ -14,7 +14,6 @@ run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
-from runner.rundir import RunDir  # noqa: E402
+from adl_runner.runner.rundir import RunDir  # noqa: E402
 
 log = logging.getLogger("runner")
 
@@ -86,22 +85,6 @@ class ArtifactWriter:
             ax.set_title(title)
         fig.tight_layout()
         return self.figure(name, fig)
-
-
-@dataclass(frozen=True)
-class QualityContext:
-    """What a family's `quality=fn(model, context)` hook gets to measure generated samples."""
-
-    dataset: str
-    """The name of the dataset the model trains on (a judge exists for some only)."""
-    data_dir: Path
-    """The data dir (where a judge finds its training data)."""
-    cache_dir: Path
-    """A writable folder for cached judges."""
-    samples: int
-    """How many samples to generate per measurement."""
-    verify: bool
-    """Whether data files are checked against their checksums."""
 
 
 class ArtifactData:

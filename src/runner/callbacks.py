@@ -13,11 +13,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from models.seed_states import save_model
-from runner.errors import CheckpointError, RunnerError
-from runner.rundir import RunDir
-from runner.schema import LRScheduleConfig, PlateauConfig
-
+from adl_runner.kernel.errors import CheckpointError, RunnerError
+from adl_runner.kernel.keras_state import save_model
+from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.schema import LRScheduleConfig, PlateauConfig
 
 log = logging.getLogger("runner")
 

@@ -18,9 +18,9 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from runner.errors import RunnerError
-from runner.registry import did_you_mean, unknown_name_message
-from runner.schema import register_schema
+from adl_runner.kernel.errors import RunnerError
+from adl_runner.kernel.registry import did_you_mean, unknown_name_message
+from adl_runner.runner.schema import register_schema
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 # Flags that make Hydra print something instead of running a job: nothing to validate.
@@ -216,7 +216,7 @@ def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_entry(cfg: DictConfig) -> Any:
-    from runner.tasks import run_task  # TensorFlow is imported here, once a job really runs
+    from adl_runner.runner.tasks import run_task  # TensorFlow is imported here, once a job really runs
 
     try:
         return run_task(cfg)

@@ -17,13 +17,14 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from data.envs.base import EnvHandle
-from models.rl.base import Agent, AgentContext
-from runner.errors import ConfigError, IncompatibleError, RunnerError
-from runner.loops import episodes as loop
-from runner.registry import ENVS, MODELS, Entry, load_families
-from runner.resolve import Job, resolve, typed_options
-from runner.rundir import RunDir
+from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.errors import ConfigError, IncompatibleError, RunnerError
+from adl_runner.kernel.registry import ENVS, MODELS, Entry
+from adl_runner.models.rl.base import Agent, AgentContext
+from adl_runner.runner.families import load_families
+from adl_runner.runner.loops import episodes as loop
+from adl_runner.runner.resolve import Job, resolve, typed_options
+from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger("runner")
 
@@ -90,7 +91,7 @@ def _check_resumable(rundir: RunDir, cfg: DictConfig) -> None:
 
 # -- train -----------------------------------------------------------------------------------------
 def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
-    from runner.tasks import _finish, configure_tensorflow, write_config
+    from adl_runner.runner.tasks import _finish, configure_tensorflow, write_config
 
     started = time.time()
     rundir.recover_dir(rundir.last_checkpoint_dir)
@@ -176,7 +177,7 @@ def _episode_metrics(job: Job, env: EnvHandle, history: loop.History) -> dict[st
 
 # -- evaluate --------------------------------------------------------------------------------------
 def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
-    from runner.tasks import _finish, configure_tensorflow, write_config
+    from adl_runner.runner.tasks import _finish, configure_tensorflow, write_config
 
     started = time.time()
     with rundir.removed_if_failed_fresh():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runner.errors import ConfigError
+from adl_runner.kernel.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import keras
 
-from runner.registry import Registry
+from adl_runner.kernel.registry import Registry
 
 OPTIMIZERS: Registry[Any] = Registry("optimizer")
 

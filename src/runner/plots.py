@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
-from runner.rundir import RunDir  # noqa: E402
+from adl_runner.runner.rundir import RunDir  # noqa: E402
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

@@ -32,8 +32,8 @@ from typing import Any, Optional, Sequence
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from runner.errors import RunnerError
-from runner.rundir import RunDir
+from adl_runner.kernel.errors import RunnerError
+from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger(__name__)
 

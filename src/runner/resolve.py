@@ -14,10 +14,11 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from runner.errors import ConfigError
-from runner.optim import OPTIMIZERS
-from runner.registry import DATASETS, MODELS, Entry, Registry, did_you_mean, load_families
-from runner.schema import DatasetConfig, LoggerConfig, TrainerConfig
+from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.registry import DATASETS, MODELS, Entry, Registry, did_you_mean
+from adl_runner.runner.families import load_families
+from adl_runner.runner.optim import OPTIMIZERS
+from adl_runner.runner.schema import DatasetConfig, LoggerConfig, TrainerConfig
 
 
 @dataclass

@@ -20,7 +20,6 @@ a half-written file under a final name.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -30,17 +29,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from runner.errors import RunnerError
+from adl_runner.kernel.errors import RunnerError
+from adl_runner.kernel.files import LockBusy, has_interrupted_swap, pid_lock, recover_dir, write_atomic, write_dir_atomic
 
-
-def _file_mode() -> int:
-    """0666 less the process umask: the mode open() would give a new file."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _file_mode()
 LOCK_NAME = ".lock"
 
 
@@ -83,7 +74,7 @@ class RunDir:
     def has_run(self) -> bool:
         """Whether an earlier job already left results here (so this one resumes, or must not delete)."""
         return (bool(self.resume_candidates()) or self.file("metrics.json").exists()
-                or self.last_checkpoint_dir.exists() or self._old_dir(self.last_checkpoint_dir).exists())
+                or self.last_checkpoint_dir.exists() or has_interrupted_swap(self.last_checkpoint_dir))
 
     def _only_hydra_files(self) -> bool:
         try:
@@ -126,32 +117,12 @@ class RunDir:
         """Hold the run dir for this job: a second job started on the same dir (say, the same
         command typed twice) is refused with one line instead of interleaving its checkpoints
         with the first one's. The lock is an flock, so a killed job never leaves it held."""
-        path = self.file(LOCK_NAME)
-        while True:
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE)
-            except OSError:
-                yield  # cannot create it: ensure_writable() reports the unwritable dir
-                return
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                os.close(fd)
-                raise RunnerError(f"run dir {self.path} is in use by another job (pid {holder}); "
-                                  f"wait for it to end, or choose another hydra.run.dir") from None
-            # The holder before us may have removed the file after we opened it: lock the live one.
-            if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
-                break
-            os.close(fd)
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            os.close(fd)
+            with pid_lock(self.file(LOCK_NAME), wait=False):
+                yield  # a lock file that cannot be created: ensure_writable() reports the unwritable dir
+        except LockBusy as busy:
+            raise RunnerError(f"run dir {self.path} is in use by another job (pid {busy.holder}); "
+                              f"wait for it to end, or choose another hydra.run.dir") from None
 
     # -- checks --------------------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -183,54 +154,15 @@ class RunDir:
     # -- writing -------------------------------------------------------------------------------
     def write_atomic(self, target: Path, write: Callable[[Path], None]) -> Path:
         """Call `write(tmp)` on a temporary path beside `target`, then rename it over `target`."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            write(tmp)
-            os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; run files are as readable as any other
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return target
-
-    @staticmethod
-    def _old_dir(target: Path) -> Path:
-        return target.with_name(f".{target.name}.old")
+        return write_atomic(target, write)
 
     def write_dir_atomic(self, target: Path, write: Callable[[Path], None]) -> Path:
-        """Call `write(tmp_dir)` on a fresh folder beside `target`, then swap it in for `target`.
-
-        Between the two renames only `.<name>.old` exists; `recover_dir` puts it back, so a kill at
-        any point leaves either the old folder or the new one, never a mix."""
-        self.recover_dir(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.partial-"))
-        try:
-            write(tmp)
-            os.chmod(tmp, _FILE_MODE | 0o111)  # mkdtemp makes 0700
-            old = self._old_dir(target)
-            if target.exists():
-                os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return target
+        """Build a folder beside `target` with `write(tmp_dir)`, then swap it in (see kernel.files)."""
+        return write_dir_atomic(target, write)
 
     def recover_dir(self, target: Path) -> None:
-        """Finish a swap that a kill interrupted: between its two renames, put the old folder back;
-        after them, remove what is left of the old folder (the new one is complete), which would
-        otherwise make the next swap's first rename fail (a folder cannot replace a non-empty one)."""
-        old = self._old_dir(target)
-        if old.exists():
-            if target.exists():
-                shutil.rmtree(old)
-            else:
-                os.replace(old, target)
-        for partial in target.parent.glob(f".{target.name}.partial-*") if target.parent.exists() else []:
-            shutil.rmtree(partial, ignore_errors=True)
+        """Finish a folder swap that a kill interrupted (see kernel.files.recover_dir)."""
+        recover_dir(target)
 
     def write_text(self, name: str, text: str) -> Path:
         return self.write_atomic(self.file(name), lambda p: p.write_text(text))

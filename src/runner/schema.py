@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
-from runner.errors import ConfigError, require_one_of
+from adl_runner.kernel.errors import ConfigError, require_one_of
+from adl_runner.kernel.hooks import SampleConfig
 
 
 class Task(str, Enum):
@@ -270,31 +271,6 @@ class LoggerConfig:
     """Write training-curve PNGs at the end."""
     summary: bool = True
     """Write summary.txt (model summary with parameter counts)."""
-
-
-@dataclass
-class SampleConfig:
-    label: Optional[int] = None
-    """Class (digit) to generate, for conditional models; None: unconditional or all classes."""
-    n: int = 16
-    """How many samples a grid holds."""
-    grid: int = 30
-    """Points per side of a latent-manifold grid."""
-    latent: Optional[list[float]] = None
-    """One latent point to decode; None: a grid or random draws, as the family decides."""
-    code1: Optional[str] = None
-    """InfoGAN's first continuous code: a number for every image, or lo:hi to sweep it across the grid."""
-    code2: Optional[str] = None
-    """InfoGAN's second continuous code, like code1."""
-    z0: Optional[str] = None
-    """StackedGAN's 50-dim z0 (gen0's noise): a number for every dimension of every image, or lo:hi
-    to sweep that constant vector across the grid (the book's --p0: -4:4)."""
-    z1: Optional[str] = None
-    """StackedGAN's 50-dim z1 (gen1's noise), like z0 (the book's --p1: -1:1)."""
-
-    def __post_init__(self) -> None:
-        if self.n < 1 or self.grid < 1:
-            raise ConfigError(f"sample.n and sample.grid must be >= 1, got {self.n} and {self.grid}")
 
 
 @dataclass

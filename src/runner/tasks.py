@@ -16,20 +16,22 @@ import tensorflow as tf
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
-from data.store import DataStore
-from models.seed_states import restore_from_file
-from runner.artifacts import ArtifactData, ArtifactWriter, QualityContext
-from runner.callbacks import QualityMonitor, Snapshots, load_resumable
-from runner.errors import CheckpointError, IncompatibleError, RunnerError
-from runner.loops.fit import FitData, fit
-from runner.objectives import Objective, objective_of
-from runner.plots import plot_curves, read_history
-from runner.provenance import run_info
-from runner.registry import MODELS, load_families
-from runner.resolve import Job, dataset_entry, resolve
-from runner.rundir import RunDir
-from runner.schema import DatasetConfig, SampleConfig, Split, Task
+from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
+from adl_runner.data.store import DataStore
+from adl_runner.kernel.errors import CheckpointError, IncompatibleError, RunnerError
+from adl_runner.kernel.hooks import QualityContext, SampleConfig
+from adl_runner.kernel.keras_state import restore_from_file
+from adl_runner.kernel.registry import MODELS
+from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
+from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
+from adl_runner.runner.families import load_families
+from adl_runner.runner.loops.fit import FitData, fit
+from adl_runner.runner.objectives import Objective, objective_of
+from adl_runner.runner.plots import plot_curves, read_history
+from adl_runner.runner.provenance import run_info
+from adl_runner.runner.resolve import Job, dataset_entry, resolve
+from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.schema import DatasetConfig, Split, Task
 
 log = logging.getLogger("runner")
 
@@ -100,7 +102,7 @@ def checkpoint_of(cfg: DictConfig) -> tuple[Path, keras.Model]:
 
 def load_checkpoint(path: str | Path) -> keras.Model:
     """Load a .keras file in safe mode (no arbitrary code from lambdas) with its random generators'
-    states (`models.seed_states`), or a one-line error."""
+    states (`adl_runner.kernel.keras_state`), or a one-line error."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist; pass ckpt=<run dir>/checkpoints/best.keras or last.keras")
@@ -154,7 +156,7 @@ def check_resumable(rundir: RunDir, cfg: DictConfig) -> None:
 
 # -- train -----------------------------------------------------------------------------------------
 def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
-    from runner import episode_tasks  # reinforcement learning: the episode loop
+    from adl_runner.runner import episode_tasks  # reinforcement learning: the episode loop
 
     if episode_tasks.handles(cfg):
         return episode_tasks.train(cfg, rundir)
@@ -350,7 +352,7 @@ def _view_of(model: keras.Model) -> tuple[str, int]:
 
 
 def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
-    from runner import episode_tasks  # reinforcement learning: greedy episodes of an agent checkpoint
+    from adl_runner.runner import episode_tasks  # reinforcement learning: greedy episodes of an agent checkpoint
 
     if episode_tasks.handles(cfg):
         return episode_tasks.evaluate(cfg, rundir)

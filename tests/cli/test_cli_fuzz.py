@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from runner.cli import _INFO_FLAGS, config_groups
+from adl_runner.runner.cli import _INFO_FLAGS, config_groups
 
 GROUPS = config_groups()
 KEYS = [

@@ -26,7 +26,7 @@ def test_cyclegan_trains_writes_its_grids_and_samples(run_cli, tmp_path: Path) -
                  "checkpoints/g_target.keras", "checkpoints/g_source.keras", "checkpoints/last.keras"):
         assert (run / name).exists(), name
 
-    from runner.tasks import load_checkpoint
+    from adl_runner.runner.tasks import load_checkpoint
 
     model = load_checkpoint(run / "checkpoints/last.keras")
     gray = np.asarray(model.grid_source)
@@ -67,7 +67,7 @@ def test_mnist_svhn_without_svhn_files_says_where_to_put_them(run_cli) -> None:
 def test_cyclegan_translates_mnist32_to_svhn(run_cli, fake_data_dir: Path, tmp_path: Path, monkeypatch) -> None:
     import shutil
 
-    from data.synthetic import write_svhn
+    from adl_runner.data.synthetic import write_svhn
 
     data = tmp_path / "data"
     shutil.copytree(fake_data_dir, data)

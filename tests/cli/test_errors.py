@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import runner
-from data.synthetic import write_mnist_npz
-from runner.cli import config_groups
+import adl_runner.runner
+from adl_runner.data.synthetic import write_mnist_npz
+from adl_runner.runner.cli import config_groups
 
 SMOKE = ("debug=smoke", "logger.tensorboard=false")
 
@@ -100,7 +100,7 @@ def test_evaluate_needs_a_checkpoint(run_cli) -> None:
 
 def test_console_script_exit_code_and_no_tensorflow_on_the_error_path(tmp_path: Path) -> None:
     code = (
-        "import sys; from runner.cli import main; rc = main(['model=mlpp']); "
+        "import sys; from adl_runner.runner.cli import main; rc = main(['model=mlpp']); "
         "assert 'tensorflow' not in sys.modules; sys.exit(rc)"
     )
     # The child imports this checkout's runner, not whichever one the venv has installed.
@@ -116,7 +116,7 @@ def test_console_script_exit_code_and_no_tensorflow_on_the_error_path(tmp_path: 
 
 def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
     code = (
-        "import sys; from runner.cli import main\n"
+        "import sys; from adl_runner.runner.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "assert 'tensorflow' not in sys.modules"
     )

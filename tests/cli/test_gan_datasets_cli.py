@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from data.synthetic import write_mnist_npz, write_svhn
+from adl_runner.data.synthetic import write_mnist_npz, write_svhn
 
 SMOKE = ("debug=smoke", "logger.tensorboard=false")
 

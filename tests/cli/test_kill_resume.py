@@ -17,7 +17,7 @@ import pytest
 
 def six_epoch_run(run_dir: Path, data_dir: Path) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of a run long enough (6 epochs) to be interrupted."""
-    argv = [sys.executable, "-m", "runner.cli", "model=mlp", "dataset=synthetic", "dataset.options.n_train=2048",
+    argv = [sys.executable, "-m", "adl_runner.runner.cli", "model=mlp", "dataset=synthetic", "dataset.options.n_train=2048",
             "trainer.epochs=6", "trainer.batch_size=16", "logger.tensorboard=false", f"hydra.run.dir={run_dir}"]
     return argv, {**os.environ, "RUNNER_DATA_DIR": str(data_dir)}
 
@@ -122,7 +122,7 @@ def straight_and_killed_then_rerun(args: list[str], tmp_path: Path, data_dir: Pa
     env = {**os.environ, "RUNNER_DATA_DIR": str(data_dir)}
 
     def command(run_dir: Path) -> list[str]:
-        return [sys.executable, "-m", "runner.cli", *args, f"hydra.run.dir={run_dir}"]
+        return [sys.executable, "-m", "adl_runner.runner.cli", *args, f"hydra.run.dir={run_dir}"]
 
     straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=600)
     assert straight.returncode == 0, straight.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from data.synthetic import write_mnist_npz
+from adl_runner.data.synthetic import write_mnist_npz
 
 SMOKE = ("debug=smoke", "logger.tensorboard=false", "logger.plots=false", "trainer.verbose=none")
 TINY = ("model=mlp", "dataset=synthetic", *SMOKE)
@@ -188,7 +188,7 @@ def test_run_dir_under_a_file_fails_with_one_line(run_cli, tmp_path: Path) -> No
 
 
 def test_unwritable_checkpoints_fail_before_data_is_loaded(run_cli, tmp_path: Path, monkeypatch) -> None:
-    import runner.tasks
+    import adl_runner.runner.tasks
 
     def no_loading(*args: object, **kwargs: object) -> None:
         raise AssertionError("data was loaded before the run dir was checked")
@@ -206,7 +206,7 @@ def test_unwritable_checkpoints_fail_before_data_is_loaded(run_cli, tmp_path: Pa
 def test_a_job_on_a_run_dir_in_use_is_refused_and_touches_nothing_of_the_other(run_cli, tmp_path: Path) -> None:
     import os
 
-    from runner.rundir import RunDir
+    from adl_runner.runner.rundir import RunDir
 
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)

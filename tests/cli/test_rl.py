@@ -211,7 +211,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_the_rerun_equals_an_uninterrupted_
             "trainer.checkpoint_every=25")
     whole = run_cli(*args, run_dir=tmp_path / "whole")
     assert whole.code == 0, whole.err
-    from runner.loops import episodes
+    from adl_runner.runner.loops import episodes
 
     real = episodes.run_episode
     calls = {"n": 0}

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from data.pipeline import ArrayPipeline, PipelineOptions
-from data.synthetic import make_splits
-from runner.artifacts import ArtifactData, ArtifactWriter
-from runner.rundir import RunDir
+from adl_runner.data.pipeline import ArrayPipeline, PipelineOptions
+from adl_runner.data.synthetic import make_splits
+from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
+from adl_runner.runner.rundir import RunDir
 
 
 def test_image_grid_is_a_png_in_the_run_dir(tmp_path: Path) -> None:

@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-import models.autoencoders as ae
-from data.pipeline import ArrayPipeline, PipelineOptions
-from data.synthetic import make_splits
-from runner.artifacts import ArtifactData, ArtifactWriter
-from runner.cli import CONF_DIR
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
-from runner.resolve import typed_options
-from runner.rundir import RunDir
-from runner.schema import SampleConfig
+import adl_runner.models.autoencoders as ae
+from adl_runner.data.pipeline import ArrayPipeline, PipelineOptions
+from adl_runner.data.synthetic import make_splits
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.registry import MODELS
+from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
+from adl_runner.runner.cli import CONF_DIR
+from adl_runner.runner.resolve import typed_options
+from adl_runner.runner.rundir import RunDir
 
 MNIST = (28, 28, 1)
 GRAY32 = (32, 32, 1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import pytest
 
-from runner.callbacks import LearningRateControl
-from runner.schema import LRScheduleConfig, PlateauConfig
+from adl_runner.runner.callbacks import LearningRateControl
+from adl_runner.runner.schema import LRScheduleConfig, PlateauConfig
 
 
 def _model() -> keras.Model:

@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from runner.callbacks import (
+from adl_runner.kernel.errors import CheckpointError, RunnerError
+from adl_runner.runner.callbacks import (
     LearningRateControl,
     LossDiverged,
     StopOnNaN,
@@ -18,11 +19,10 @@ from runner.callbacks import (
     lower_learning_rate,
     state_for_epoch,
 )
-from runner.errors import CheckpointError, RunnerError
-from runner.loops.fit import trim_history
-from runner.rundir import RunDir
-from runner.schema import LRScheduleConfig, NanRecoveryConfig, PlateauConfig, TrainerConfig
-from runner.tasks import load_checkpoint
+from adl_runner.runner.loops.fit import trim_history
+from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.schema import LRScheduleConfig, NanRecoveryConfig, PlateauConfig, TrainerConfig
+from adl_runner.runner.tasks import load_checkpoint
 
 
 def _model(lr: object = 0.5) -> keras.Model:

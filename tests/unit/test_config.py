@@ -6,10 +6,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from runner.cli import CONF_DIR, config_groups
-from runner.optim import OPTIMIZERS
-from runner.registry import DATASETS, MODELS, load_families
-from runner.resolve import typed_options
+from adl_runner.kernel.registry import DATASETS, MODELS
+from adl_runner.runner.cli import CONF_DIR, config_groups
+from adl_runner.runner.families import load_families
+from adl_runner.runner.optim import OPTIMIZERS
+from adl_runner.runner.resolve import typed_options
 
 OPTIONS = [(group, option) for group, options in config_groups().items() for option in options]
 
@@ -59,7 +60,7 @@ def test_data_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_require_one_of_lists_the_choices_and_accepts_the_extra_spellings() -> None:
-    from runner.errors import ConfigError, require_one_of
+    from adl_runner.kernel.errors import ConfigError, require_one_of
 
     require_one_of("model.decay_per", None, ("episode", "step"), also=(None,))
     require_one_of("trainer.jit_compile", "True", ("auto", "true", "false"), also=("True", "False"))

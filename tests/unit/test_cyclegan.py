@@ -11,10 +11,10 @@ import keras
 import numpy as np
 import pytest
 
-from models.gan import losses
-from models.gan.cyclegan import CycleGAN, CycleGANOptions, build_cyclegan, sample_cyclegan
-from runner.errors import ConfigError, IncompatibleError
-from runner.schema import SampleConfig
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.models.gan import losses
+from adl_runner.models.gan.cyclegan import CycleGAN, CycleGANOptions, build_cyclegan, sample_cyclegan
 
 GRAY, COLOR = (32, 32, 1), (32, 32, 3)
 

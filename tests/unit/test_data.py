@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data import store as store_mod
-from data.splits import NoOptions
-from data.store import KNOWN_FILES, DataStore, KnownFile
-from data.synthetic import (
+from adl_runner.data import store as store_mod
+from adl_runner.data.splits import NoOptions
+from adl_runner.data.store import KNOWN_FILES, DataStore, KnownFile
+from adl_runner.data.synthetic import (
     SyntheticOptions,
     load_synthetic,
     make_splits,
@@ -28,9 +28,9 @@ from data.synthetic import (
     write_fashion_mnist,
     write_mnist_npz,
 )
-from data.vision import CifarOptions, load_cifar10, load_fashion_mnist, load_mnist
-from runner.errors import ConfigError, DataError
-from runner.registry import DATASETS
+from adl_runner.data.vision import CifarOptions, load_cifar10, load_fashion_mnist, load_mnist
+from adl_runner.kernel.errors import ConfigError, DataError
+from adl_runner.kernel.registry import DATASETS
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 MNIST_SHA = KNOWN_FILES["mnist/mnist.npz"].digest

@@ -8,13 +8,13 @@ import keras
 import numpy as np
 import pytest
 
-from models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401  (registers them)
-from models.gan.base import scaled_optimizer
-from models.gan.hooks import parse_code
-from models.gan.options import BookGANOptions, WGANOptions
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
-from runner.schema import TrainerConfig
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401  (registers them)
+from adl_runner.models.gan.base import scaled_optimizer
+from adl_runner.models.gan.hooks import parse_code
+from adl_runner.models.gan.options import BookGANOptions, WGANOptions
+from adl_runner.runner.schema import TrainerConfig
 
 MNIST = (28, 28, 1)
 
@@ -178,7 +178,7 @@ def test_steps_define_the_epochs_of_a_step_based_run() -> None:
 
 
 def test_quality_is_measured_first_every_n_and_last() -> None:
-    from runner.callbacks import QualityMonitor
+    from adl_runner.runner.callbacks import QualityMonitor
 
     calls: list[int] = []
     monitor = QualityMonitor(lambda model: calls.append(len(calls)) or {"fid": 1.0}, every=3, last_epoch=7)
@@ -191,7 +191,7 @@ def test_quality_is_measured_first_every_n_and_last() -> None:
 
 
 def test_measurement_inputs_are_fixed_and_cycle_the_labels() -> None:
-    from models.gan.quality import measurement_inputs
+    from adl_runner.models.gan.quality import measurement_inputs
 
     model = _tiny("acgan")
     (z1, labels1), labels = measurement_inputs(model.generator, 12)
@@ -201,9 +201,9 @@ def test_measurement_inputs_are_fixed_and_cycle_the_labels() -> None:
 
 
 def test_a_nan_in_either_gan_loss_stops_with_the_step(tmp_path) -> None:
-    from runner.callbacks import StopOnNaN
-    from runner.errors import RunnerError
-    from runner.rundir import RunDir
+    from adl_runner.kernel.errors import RunnerError
+    from adl_runner.runner.callbacks import StopOnNaN
+    from adl_runner.runner.rundir import RunDir
 
     guard = StopOnNaN(RunDir(tmp_path))
     guard.on_epoch_begin(3)

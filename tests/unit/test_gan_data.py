@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from data.paired import load_cifar10_gray_color, load_mnist_svhn, paired_from
-from data.pipeline import PairPipeline, PipelineOptions, pair_pipeline
-from data.splits import NoOptions, PairedSplits
-from data.store import KNOWN_FILES, SVHN_FILES, DataStore
-from data.synthetic import make_splits, write_cifar10, write_mnist_npz, write_svhn
-from data.vision import CifarOptions, load_mnist, load_mnist32, load_svhn, read_svhn_mat
-from runner.errors import DataError, IncompatibleError
-from runner.registry import DATASETS
-from runner.resolve import dataset_entry
-from runner.schema import DatasetConfig
+from adl_runner.data.paired import load_cifar10_gray_color, load_mnist_svhn, paired_from
+from adl_runner.data.pipeline import PairPipeline, PipelineOptions, pair_pipeline
+from adl_runner.data.splits import NoOptions, PairedSplits
+from adl_runner.data.store import KNOWN_FILES, SVHN_FILES, DataStore
+from adl_runner.data.synthetic import make_splits, write_cifar10, write_mnist_npz, write_svhn
+from adl_runner.data.vision import CifarOptions, load_mnist, load_mnist32, load_svhn, read_svhn_mat
+from adl_runner.kernel.errors import DataError, IncompatibleError
+from adl_runner.kernel.registry import DATASETS
+from adl_runner.runner.resolve import dataset_entry
+from adl_runner.runner.schema import DatasetConfig
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "dataset"
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -195,7 +195,7 @@ def test_unpaired_batches_are_a_function_of_seed_and_step(store: DataStore) -> N
 
 def test_each_domain_is_an_independent_sequence_of_permutations(tmp_path: Path) -> None:
     """Every pass over a domain shows each image once, in its own order, unrelated to the other."""
-    from data.splits import ArraySplits, Domain
+    from adl_runner.data.splits import ArraySplits, Domain
 
     n_src, n_tgt, bs = 24, 40, 8
 
@@ -265,7 +265,7 @@ def test_svhn_is_downloaded_only_when_allowed_and_verified(tmp_path: Path, monke
     import dataclasses
     import hashlib
 
-    from data import store as store_mod
+    from adl_runner.data import store as store_mod
 
     upstream = tmp_path / "upstream"
     write_svhn(upstream, n_train=6, n_test=3)

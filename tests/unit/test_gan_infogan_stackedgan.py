@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.gan import infogan, stackedgan  # noqa: F401  (registers them)
-from models.gan.hooks import sample_inputs
-from models.gan.infogan import InfoGANOptions
-from models.gan.stackedgan import StackedGANOptions
-from models.seed_states import seed_states
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
-from runner.schema import SampleConfig
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.keras_state import seed_states
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.gan import infogan, stackedgan  # noqa: F401  (registers them)
+from adl_runner.models.gan.hooks import sample_inputs
+from adl_runner.models.gan.infogan import InfoGANOptions
+from adl_runner.models.gan.stackedgan import StackedGANOptions
 
 MNIST = (28, 28, 1)
 

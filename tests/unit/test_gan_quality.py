@@ -10,9 +10,17 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from data.synthetic import write_mnist_npz
-from models.metrics import gan_quality as gq
-from models.metrics.gan_quality import JudgeRecipe, MnistJudge, as_judge_input, feature_stats, frechet_distance, label_accuracy, matched_accuracy
+from adl_runner.data.synthetic import write_mnist_npz
+from adl_runner.models.metrics import gan_quality as gq
+from adl_runner.models.metrics.gan_quality import (
+    JudgeRecipe,
+    MnistJudge,
+    as_judge_input,
+    feature_stats,
+    frechet_distance,
+    label_accuracy,
+    matched_accuracy,
+)
 
 FAST = JudgeRecipe(epochs=2, batch_size=64, train_limit=None)
 
@@ -103,9 +111,9 @@ def test_the_judge_trains_measures_and_caches(judge: MnistJudge, judge_dir: Path
     stamp = json.loads((cache / "mnist_cnn.json").read_text())
     assert stamp["version"] == gq.JUDGE_VERSION and stamp["recipe"]["epochs"] == 2
     assert judge.test_accuracy > 0.9  # the synthetic classes are easy
-    from data.splits import NoOptions
-    from data.store import DataStore
-    from data.vision import load_mnist
+    from adl_runner.data.splits import NoOptions
+    from adl_runner.data.store import DataStore
+    from adl_runner.data.vision import load_mnist
 
     test = load_mnist(DataStore(judge_dir, verify=False), NoOptions())
     assert label_accuracy(judge, test.x_test, test.y_test) == pytest.approx(judge.test_accuracy)
@@ -207,7 +215,7 @@ def test_a_read_only_cache_dir_still_gives_a_judge(judge_dir: Path, tmp_path: Pa
 
 
 def test_missing_mnist_is_a_one_line_data_error(tmp_path: Path) -> None:
-    from runner.errors import DataError
+    from adl_runner.kernel.errors import DataError
 
     with pytest.raises(DataError, match=f"mnist/mnist.npz not found in {tmp_path}"):
         MnistJudge.load_or_train(tmp_path)

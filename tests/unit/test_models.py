@@ -13,11 +13,11 @@ from omegaconf import OmegaConf
 
 # Import the three families directly (their decorators register them) rather than through
 # load_families(), so that in-progress modules of other packages cannot break these tests.
-import models.classifiers  # noqa: F401
-import models.densenet  # noqa: F401
-import models.resnet  # noqa: F401
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
+import adl_runner.models.classifiers  # noqa: F401
+import adl_runner.models.densenet  # noqa: F401
+import adl_runner.models.resnet  # noqa: F401
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
 
 MNIST_VIEWS = {"flat": (784,), "image": (28, 28, 1), "sequence": (28, 28)}
 CIFAR = (32, 32, 3)

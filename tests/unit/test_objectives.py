@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.errors import ConfigError
-from runner.objectives import objective_of
+from adl_runner.kernel.errors import ConfigError
+from adl_runner.runner.objectives import objective_of
 
 
 def test_classifiers_get_crossentropy_by_label_encoding_and_accuracy() -> None:

@@ -21,7 +21,7 @@ def test_wheel_install_finds_the_configs(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, timeout=300)
     code = (
-        "import runner.cli as cli, sys\n"
+        "import adl_runner.runner.cli as cli, sys\n"
         "assert str(cli.CONF_DIR).startswith(sys.argv[1]), cli.CONF_DIR\n"
         "assert cli.validate(['experiment=book/table_1_5_1'], True) is None\n"
         "sys.exit(cli.main(['model=mlpp']))\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.pipeline import ArrayPipeline, PipelineOptions, view_shape
-from data.synthetic import make_splits
-from runner.errors import ConfigError
+from adl_runner.data.pipeline import ArrayPipeline, PipelineOptions, view_shape
+from adl_runner.data.synthetic import make_splits
+from adl_runner.kernel.errors import ConfigError
 
 
 def _pipeline(shape=(28, 28, 1), n_train=100, **options) -> ArrayPipeline:
@@ -105,7 +105,7 @@ def test_gray_inputs_with_rgb_targets() -> None:
 
 
 def test_gray_inputs_need_rgb_and_sigma_must_be_positive() -> None:
-    from runner.errors import IncompatibleError
+    from adl_runner.kernel.errors import IncompatibleError
 
     with pytest.raises(IncompatibleError, match="need RGB images"):
         _pipeline(gray_input=True)

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
+from adl_runner.runner import report
+from adl_runner.runner.report import ReportError
 from hydra_plugins.adl_runner.book_table_sweeper import (
     BookTableError,
     BookTableSweeper,
@@ -27,8 +29,6 @@ from hydra_plugins.adl_runner.book_table_sweeper import (
     shadowed_keys,
     table_rows,
 )
-from runner import report
-from runner.report import ReportError
 
 REPO = Path(__file__).resolve().parents[2]
 BOOK = REPO / "conf" / "experiment" / "book"
@@ -118,7 +118,7 @@ def test_table_config_is_complete(path: Path) -> None:
     assert spec["row"] is None
     assert spec["id"] and spec["title"] and spec["source"]
     assert "override /hydra/sweeper" in str(OmegaConf.to_container(cfg)["defaults"])
-    assert cfg.hydra.callbacks.book_table._target_ == "runner.report.BookTableCallback"
+    assert cfg.hydra.callbacks.book_table._target_ == "adl_runner.runner.report.BookTableCallback"
     for row in spec["rows"]:
         assert row["overrides"], "a row must set its config"
         for m in spec["metrics"]:

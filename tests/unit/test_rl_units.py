@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from data.envs.base import EnvHandle
-from runner.loops.episodes import History
-from runner.registry import ENVS, MODELS, load_families
+from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.registry import ENVS, MODELS
+from adl_runner.runner.families import load_families
+from adl_runner.runner.loops.episodes import History
 
 load_families()
 
@@ -21,7 +22,7 @@ def _env(name: str, **options) -> EnvHandle:
 
 # -- replay buffer -----------------------------------------------------------------------------------
 def test_replay_buffer_is_bounded_and_overwrites_the_oldest() -> None:
-    from models.rl.replay import ReplayBuffer
+    from adl_runner.models.rl.replay import ReplayBuffer
 
     buf = ReplayBuffer(5, (2,))
     for i in range(7):
@@ -38,7 +39,7 @@ def test_replay_buffer_is_bounded_and_overwrites_the_oldest() -> None:
 
 
 def test_replay_buffer_state_round_trip() -> None:
-    from models.rl.replay import ReplayBuffer
+    from adl_runner.models.rl.replay import ReplayBuffer
 
     buf = ReplayBuffer(4, (3,))
     for i in range(6):
@@ -103,7 +104,7 @@ def test_frozenlake_book_compat_builds_the_slippery_lake() -> None:
 
 
 def test_bellman_overwrite_and_td0_update() -> None:
-    from models.rl.base import AgentContext
+    from adl_runner.models.rl.base import AgentContext
 
     entry = MODELS.get("q_learning")
     agent = entry.build(entry.meta["options"](), _env("qworld"), AgentContext(seed=0))
@@ -120,7 +121,7 @@ def test_bellman_overwrite_and_td0_update() -> None:
 # -- DQN / DDQN targets --------------------------------------------------------------------------------
 @pytest.mark.parametrize("double", [False, True])
 def test_dqn_replay_step_moves_q_toward_the_book_target(double: bool) -> None:
-    from models.rl.base import AgentContext
+    from adl_runner.models.rl.base import AgentContext
 
     entry = MODELS.get("ddqn" if double else "dqn")
     agent = entry.build(entry.meta["options"](hidden_units=[8], batch_size=4), _env("cartpole"), AgentContext(seed=0))
@@ -149,7 +150,7 @@ def test_a2c_entropy_weight_acts_only_when_not_book_compat(book_compat: bool) ->
 
     Zero rewards ending in a terminal state give R_t = 0 = V(s_t) (the value head starts at zero), so
     the policy's only gradient is the entropy bonus's: it widens the policy, unless book_compat."""
-    from models.rl.base import AgentContext
+    from adl_runner.models.rl.base import AgentContext
 
     entry = MODELS.get("a2c")
     env = _env("mountaincar_continuous", max_episode_steps=5)
@@ -175,7 +176,7 @@ def test_reinforce_logp_of_the_executed_action_or_the_books_resampled_one(book_c
     """A positive y pulls the mean toward the executed action. The book's logp model resampled the action in
     its graph (mean + stddev * eps, clipped): inside [-1, 1] the mean then gets no gradient and the stddev
     shrinks whatever was executed."""
-    from models.rl.base import AgentContext
+    from adl_runner.models.rl.base import AgentContext
 
     entry = MODELS.get("reinforce")
     env = _env("mountaincar_continuous", max_episode_steps=5)

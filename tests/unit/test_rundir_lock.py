@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import RunnerError
-from runner.rundir import RunDir
+from adl_runner.kernel.errors import RunnerError
+from adl_runner.runner.rundir import RunDir
 
 
 def test_a_second_holder_is_refused_and_the_lock_is_free_after_release(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_a_second_holder_is_refused_and_the_lock_is_free_after_release(tmp_path:
 
 def test_a_killed_holder_leaves_no_held_lock(tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from runner.rundir import RunDir\n"
+        [sys.executable, "-c", "import sys, time; from adl_runner.runner.rundir import RunDir\n"
          f"with RunDir({str(tmp_path)!r}).locked():\n    print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     try:

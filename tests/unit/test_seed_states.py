@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from models.seed_states import MEMBER, restore_from_file, save_model, seed_generators, seed_states
-from runner.errors import CheckpointError
-from runner.tasks import load_checkpoint
+from adl_runner.kernel.errors import CheckpointError
+from adl_runner.kernel.keras_state import MEMBER, restore_from_file, save_model, seed_generators, seed_states
+from adl_runner.runner.tasks import load_checkpoint
 
 
 def _dropout_mlp() -> keras.Model:

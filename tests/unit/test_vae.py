@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-import models.vae as vae
-from runner.artifacts import ArtifactWriter
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
-from runner.rundir import RunDir
-from runner.schema import SampleConfig
+import adl_runner.models.vae as vae
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.registry import MODELS
+from adl_runner.runner.artifacts import ArtifactWriter
+from adl_runner.runner.rundir import RunDir
 
 MNIST = {"flat": (784,), "image": (28, 28, 1)}
 NAMES = ("vae_mlp", "vae_cnn", "cvae", "beta_vae")

@@ -9,10 +9,10 @@ from typing import Optional
 
 import gymnasium
 
-from data.envs import qworld
-from data.envs.base import EnvHandle
-from runner.errors import require_one_of
-from runner.registry import ENVS
+from adl_runner.data.envs import qworld
+from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.errors import require_one_of
+from adl_runner.kernel.registry import ENVS
 
 log = logging.getLogger(__name__)
 GRID_ACTIONS = ["Left", "Down", "Right", "Up"]

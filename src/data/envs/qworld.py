@@ -62,4 +62,4 @@ class QWorldEnv(gymnasium.Env):
 
 
 if GYM_ID not in gymnasium.registry:
-    gymnasium.register(id=GYM_ID, entry_point="data.envs.qworld:QWorldEnv", max_episode_steps=100)
+    gymnasium.register(id=GYM_ID, entry_point="adl_runner.data.envs.qworld:QWorldEnv", max_episode_steps=100)

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from models.seed_states import is_seed_key, restore_seed_states, seed_states
+from adl_runner.kernel.keras_state import is_seed_key, restore_seed_states, seed_states
 
 GRID_SIZE = 16
 """The book's sample grids: 16 images, 4 x 4 (Pattanayak's MLP GAN: 36, 6 x 6)."""
@@ -110,7 +110,7 @@ class AdversarialModel(keras.Model):
     def save_own_variables(self, store: Any) -> None:
         # Keras saves weights but not SeedGenerator states; without them a resumed run would draw
         # the noise (and dropout masks) of step 0 again. The runner's checkpoints also store them
-        # for every model (`models.seed_states.save_model`); keeping them here too makes any
+        # for every model (`adl_runner.kernel.keras_state.save_model`); keeping them here too makes any
         # `model.save` of a GAN complete, and loads the checkpoints written before that.
         super().save_own_variables(store)
         for key, state in seed_states(self).items():

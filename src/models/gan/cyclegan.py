@@ -33,16 +33,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.classifiers import check_choice, check_positive, require_rank
-from models.gan import losses
-from models.gan.base import AdversarialModel, scaled_optimizer
-from models.gan.cycle_networks import DISCRIMINATORS, DOWNSAMPLING, cycle_discriminator, unet_generator
-from runner.errors import ConfigError, IncompatibleError
-from runner.registry import MODELS
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.classifiers import check_choice, check_positive, require_rank
+from adl_runner.models.gan import losses
+from adl_runner.models.gan.base import AdversarialModel, scaled_optimizer
+from adl_runner.models.gan.cycle_networks import DISCRIMINATORS, DOWNSAMPLING, cycle_discriminator, unet_generator
 
 if TYPE_CHECKING:
-    from runner.artifacts import ArtifactData, ArtifactWriter
-    from runner.schema import SampleConfig
+    from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
 
 log = logging.getLogger("runner")
 
@@ -227,7 +226,7 @@ class CycleGAN(AdversarialModel):
 
 
 # -- runner hooks ----------------------------------------------------------------------------------
-def keep_test_images(model: CycleGAN, data: ArtifactData) -> None:
+def keep_test_images(model: CycleGAN, data: DataView) -> None:
     """Before training: the first test images of both domains become the grids' fixed inputs."""
     source, target = data.examples(model.grid_size, "test")
     if target is None:
@@ -243,7 +242,7 @@ TRANSLATION_GRIDS = ("translated_source", "reconstructed_source", "reconstructed
 """The per-interval grids besides the forward translation, each in grids/<name>/."""
 
 
-def write_translations(model: CycleGAN, out: ArtifactWriter, step: int) -> None:
+def write_translations(model: CycleGAN, out: ArtifactSink, step: int) -> None:
     """Every interval: the forward translation G(x) as grids/<step:06d>.png (the runner's GIF shows
     its progress), and F(y), F(G(x)), G(F(y)) in grids/<name>/<step:06d>.png, all with the
     same fixed test images."""
@@ -254,7 +253,7 @@ def write_translations(model: CycleGAN, out: ArtifactWriter, step: int) -> None:
         out.image_grid(f"grids/{name}/{step:06d}", images[name], cols=_cols(n), title=f"{name}, step {step}")
 
 
-def write_cyclegan_artifacts(model: CycleGAN, data: ArtifactData, out: ArtifactWriter) -> None:
+def write_cyclegan_artifacts(model: CycleGAN, data: DataView, out: ArtifactSink) -> None:
     """After training: both generators as .keras (the book's g_source/g_target .h5) and the final
     10 x 10 grids of the test images, their translations and reconstructions."""
     out.keras_model("checkpoints/g_target", model.g_target)
@@ -263,7 +262,7 @@ def write_cyclegan_artifacts(model: CycleGAN, data: ArtifactData, out: ArtifactW
         out.image_grid(f"test_{name}" if name in ("source", "target") else name, images, cols=_cols(len(images)))
 
 
-def sample_cyclegan(model: keras.Model, options: SampleConfig, out: ArtifactWriter) -> list[Path]:
+def sample_cyclegan(model: keras.Model, options: SampleConfig, out: ArtifactSink) -> list[Path]:
     """Translate the first `sample.n` stored test images source -> target and target -> source."""
     if not isinstance(model, CycleGAN):
         raise IncompatibleError("a lone CycleGAN generator holds no test images; pass the whole model, "

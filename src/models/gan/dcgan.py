@@ -6,12 +6,12 @@ from typing import Any
 
 import keras
 
-from models.gan import losses
-from models.gan.base import GAN
-from models.gan.hooks import GAN_HOOKS
-from models.gan.networks import discriminator, generator, latent_input
-from models.gan.options import BookGANOptions, check_gan_options, gan_arguments
-from runner.registry import MODELS
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.gan import losses
+from adl_runner.models.gan.base import GAN
+from adl_runner.models.gan.hooks import GAN_HOOKS
+from adl_runner.models.gan.networks import discriminator, generator, latent_input
+from adl_runner.models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 
 
 @keras.saving.register_keras_serializable(package="adl_runner")

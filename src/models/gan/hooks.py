@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from models.gan.quality import measure_quality
-from runner.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.models.gan.quality import measure_quality
 
 if TYPE_CHECKING:
-    from runner.artifacts import ArtifactData, ArtifactWriter
-    from runner.schema import SampleConfig
+    from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
 
 CODE_SWEEP_EXAMPLE = "-2:2"
 CODE_CONTROLS = {"code1": "InfoGAN", "code2": "InfoGAN", "z0": "StackedGAN", "z1": "StackedGAN"}
@@ -48,13 +47,13 @@ def grid_cols(n: int) -> int:
     return max(1, math.isqrt(n))
 
 
-def write_grid(model: keras.Model, out: ArtifactWriter, step: int) -> Path:
+def write_grid(model: keras.Model, out: ArtifactSink, step: int) -> Path:
     """The progress grid of `step` from the model's fixed inputs: grids/<step:05d>.png (the book's files)."""
     images = model.grid_images()
     return out.image_grid(f"grids/{step:05d}", images, cols=grid_cols(len(images)), title=f"step {step}")
 
 
-def write_gan_artifacts(model: keras.Model, data: ArtifactData, out: ArtifactWriter) -> None:
+def write_gan_artifacts(model: keras.Model, data: DataView, out: ArtifactSink) -> None:
     """After training: the generator alone as a .keras file (what task=sample and users load) and
     the final grid."""
     out.keras_model("checkpoints/generator", model.generator)
@@ -110,7 +109,7 @@ def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.
     return inputs, suffix
 
 
-def sample_gan(model: keras.Model, options: SampleConfig, out: ArtifactWriter) -> list[Path]:
+def sample_gan(model: keras.Model, options: SampleConfig, out: ArtifactSink) -> list[Path]:
     """A grid from new noise with the book's controls: digit (CGAN/ACGAN/InfoGAN/StackedGAN), code1/code2
     (InfoGAN) or z0/z1 (StackedGAN) values or sweeps."""
     generator = _generator(model)

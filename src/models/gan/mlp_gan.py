@@ -14,13 +14,13 @@ from typing import Any
 
 import keras
 
-from models.classifiers import check_choice, check_positive, check_rate, require_rank
-from models.gan import losses
-from models.gan.base import GAN
-from models.gan.hooks import GAN_HOOKS
-from models.gan.networks import mlp_discriminator, mlp_generator
-from models.gan.options import fresh_seed
-from runner.registry import MODELS
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.classifiers import check_choice, check_positive, check_rate, require_rank
+from adl_runner.models.gan import losses
+from adl_runner.models.gan.base import GAN
+from adl_runner.models.gan.hooks import GAN_HOOKS
+from adl_runner.models.gan.networks import mlp_discriminator, mlp_generator
+from adl_runner.models.gan.options import fresh_seed
 
 G_LOSSES = ("non_saturating", "saturating")
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from models.classifiers import check_positive, require_rank
-from runner.errors import ConfigError
+from adl_runner.kernel.errors import ConfigError
+from adl_runner.models.classifiers import check_positive, require_rank
 
 
 @dataclass

@@ -16,8 +16,8 @@ import keras
 import numpy as np
 
 if TYPE_CHECKING:
-    from models.metrics.gan_quality import MnistJudge
-    from runner.artifacts import QualityContext
+    from adl_runner.kernel.hooks import QualityContext
+    from adl_runner.models.metrics.gan_quality import MnistJudge
 
 log = logging.getLogger("runner")
 
@@ -28,7 +28,7 @@ _judges: dict[Path, MnistJudge] = {}
 
 
 def _judge(context: QualityContext) -> MnistJudge:
-    from models.metrics.gan_quality import MnistJudge
+    from adl_runner.models.metrics.gan_quality import MnistJudge
 
     if context.cache_dir not in _judges:
         _judges[context.cache_dir] = MnistJudge.load_or_train(
@@ -56,7 +56,7 @@ def measurement_inputs(generator: keras.Model, n: int) -> tuple[list[np.ndarray]
 def measure_quality(model: keras.Model, context: QualityContext) -> dict[str, float]:
     """{'fid': MNIST-FID[, 'label_accuracy': share judged as the requested digit, 'code_accuracy': the
     same after the best code -> digit matching (InfoGAN's discrete-code accuracy)]}; {} off MNIST."""
-    from models.metrics.gan_quality import label_accuracy, matched_accuracy
+    from adl_runner.models.metrics.gan_quality import label_accuracy, matched_accuracy
 
     if context.dataset not in MNIST_DATASETS:
         return {}

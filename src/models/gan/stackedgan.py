@@ -34,16 +34,16 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from models.gan import losses
-from models.gan.base import CODE_STDDEV, GAN, scaled_optimizer
-from models.gan.hooks import GAN_HOOKS, write_gan_artifacts
-from models.gan.networks import discriminator, generator, latent_input
-from models.gan.options import BookGANOptions, check_gan_options, gan_arguments
-from runner.errors import ConfigError
-from runner.registry import MODELS
+from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.gan import losses
+from adl_runner.models.gan.base import CODE_STDDEV, GAN, scaled_optimizer
+from adl_runner.models.gan.hooks import GAN_HOOKS, write_gan_artifacts
+from adl_runner.models.gan.networks import discriminator, generator, latent_input
+from adl_runner.models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 
 if TYPE_CHECKING:
-    from runner.artifacts import ArtifactData, ArtifactWriter
+    from adl_runner.kernel.hooks import ArtifactSink, DataView
 
 log = logging.getLogger("runner")
 
@@ -261,7 +261,7 @@ class StackedGAN(GAN):
                 **{f"{key}_weight": value for key, value in self.weights_.items()}}
 
 
-def pretrain_encoder(model: StackedGAN, data: ArtifactData) -> None:
+def pretrain_encoder(model: StackedGAN, data: DataView) -> None:
     """The registry's `prepare` hook: `encoder_epochs` passes over the training set, before the GAN steps."""
     if model.encoder_epochs == 0:
         log.info("stackedgan: encoder pre-training skipped (encoder_epochs=0)")
@@ -272,7 +272,7 @@ def pretrain_encoder(model: StackedGAN, data: ArtifactData) -> None:
     log.info("stackedgan: encoder test accuracy %.1f%%", 100 * accuracy)  # the repository's "Test accuracy" line
 
 
-def write_stackedgan_artifacts(model: StackedGAN, data: ArtifactData, out: ArtifactWriter) -> None:
+def write_stackedgan_artifacts(model: StackedGAN, data: DataView, out: ArtifactSink) -> None:
     """The base's (the stacked generator, the final grid) and the pre-trained encoder, as the repository saves it."""
     write_gan_artifacts(model, data, out)
     out.keras_model("checkpoints/encoder", model.encoder())

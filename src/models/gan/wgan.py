@@ -13,14 +13,14 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from models.classifiers import check_positive
-from models.gan import losses
-from models.gan.base import GAN
-from models.gan.dcgan import unconditional_networks
-from models.gan.hooks import GAN_HOOKS
-from models.gan.options import WGANOptions, check_gan_options, gan_arguments
-from runner.errors import ConfigError
-from runner.registry import MODELS
+from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.classifiers import check_positive
+from adl_runner.models.gan import losses
+from adl_runner.models.gan.base import GAN
+from adl_runner.models.gan.dcgan import unconditional_networks
+from adl_runner.models.gan.hooks import GAN_HOOKS
+from adl_runner.models.gan.options import WGANOptions, check_gan_options, gan_arguments
 
 
 @keras.saving.register_keras_serializable(package="adl_runner")

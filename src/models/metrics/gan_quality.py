@@ -33,7 +33,6 @@ does not depend on the cache.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import math
@@ -47,10 +46,10 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from data.splits import NoOptions
-from data.store import DataStore, file_digest
-from data.vision import load_mnist
-from runner.rundir import RunDir
+from adl_runner.data.splits import NoOptions
+from adl_runner.data.store import DataStore, file_digest
+from adl_runner.data.vision import load_mnist
+from adl_runner.kernel.files import pid_lock, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -217,12 +216,11 @@ class MnistJudge:
         """Model, then stats, then the stamp naming both: a half-done save leaves no valid stamp."""
         try:
             cache.mkdir(parents=True, exist_ok=True)
-            writer = RunDir(cache)
-            writer.write_atomic(cache / MODEL_FILE, lambda p: judge.model.save(p))
-            writer.write_atomic(cache / STATS_FILE, lambda p: _save_npz(p, mu=judge._mu, cov=judge._cov))
+            write_atomic(cache / MODEL_FILE, lambda p: judge.model.save(p))
+            write_atomic(cache / STATS_FILE, lambda p: _save_npz(p, mu=judge._mu, cov=judge._cov))
             judge.stamp["model_sha256"] = file_digest(cache / MODEL_FILE, "sha256")
             judge.stamp["stats_sha256"] = file_digest(cache / STATS_FILE, "sha256")
-            writer.write_atomic(cache / STAMP_FILE, lambda p: p.write_text(json.dumps(judge.stamp, indent=2, sort_keys=True) + "\n"))
+            write_atomic(cache / STAMP_FILE, lambda p: p.write_text(json.dumps(judge.stamp, indent=2, sort_keys=True) + "\n"))
         except OSError as exc:
             log.warning("the MNIST judge could not be cached in %s (%s); it will be trained again next time", cache, exc)
 
@@ -237,16 +235,11 @@ def _locked(cache: Path) -> Iterator[None]:
     """Hold an exclusive lock on the cache dir (when it can be created): one trainer at a time."""
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        handle = (cache / LOCK_FILE).open("a")
     except OSError:
         yield  # read-only cache dir: nothing will be written, so nothing to serialise
         return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with pid_lock(cache / LOCK_FILE, wait=True):
+        yield
 
 
 def build_judge(seed: int = 0) -> keras.Model:
@@ -390,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import os
 
-    from runner.errors import RunnerError
+    from adl_runner.kernel.errors import RunnerError
 
     parser = argparse.ArgumentParser(prog="python -m models.metrics.gan_quality", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("RUNNER_DATA_DIR", "data"), help="holds mnist/mnist.npz")

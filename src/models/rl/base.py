@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from data.envs.base import EnvHandle
+from adl_runner.data.envs.base import EnvHandle
 
 
 @dataclass

@@ -19,11 +19,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from data.envs.base import EnvHandle, as_float_obs
-from models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
-from models.rl.replay import ReplayBuffer
-from runner.errors import ConfigError, require_one_of
-from runner.registry import MODELS
+from adl_runner.data.envs.base import EnvHandle, as_float_obs
+from adl_runner.kernel.errors import ConfigError, require_one_of
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
+from adl_runner.models.rl.replay import ReplayBuffer
 
 
 @dataclass

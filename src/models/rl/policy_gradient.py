@@ -28,10 +28,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from data.envs.base import EnvHandle, as_float_obs
-from models.rl.base import Agent, AgentContext, AgentState
-from runner.errors import ConfigError, require_one_of
-from runner.registry import MODELS
+from adl_runner.data.envs.base import EnvHandle, as_float_obs
+from adl_runner.kernel.errors import ConfigError, require_one_of
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.rl.base import Agent, AgentContext, AgentState
 
 METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)

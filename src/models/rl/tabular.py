@@ -14,9 +14,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from data.envs.base import EnvHandle
-from models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
-from runner.registry import MODELS
+from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.registry import MODELS
+from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
 
 # The book's values per env: QWorld (Listing 9.3.1) and FrozenLake (Listing 9.5.1, code over text).
 BOOK = {
@@ -44,7 +44,7 @@ class QLearningOptions:
     """Discretise a continuous observation into this many bins per dimension (needed for cartpole)."""
 
     def __post_init__(self) -> None:
-        from runner.errors import ConfigError, require_one_of
+        from adl_runner.kernel.errors import ConfigError, require_one_of
 
         require_one_of("model.decay_per", self.decay_per, ("episode", "step"), also=(None,))
         if self.bins is not None and self.bins < 2:

@@ -21,10 +21,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from data.envs.base import EnvHandle
-from models.rl.base import Agent, AgentState
-from runner.errors import CheckpointError, RunnerError
-from runner.rundir import RunDir
+from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.errors import CheckpointError, RunnerError
+from adl_runner.models.rl.base import Agent, AgentState
+from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger("runner")
 HISTORY_KEYS = ("return", "steps", "success", "epsilon", "loss")

@@ -16,8 +16,9 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from models.seed_states import save_model
-from runner.callbacks import (
+from adl_runner.kernel.errors import RunnerError
+from adl_runner.kernel.keras_state import save_model
+from adl_runner.runner.callbacks import (
     Checkpoints,
     LearningRateControl,
     LossDiverged,
@@ -26,9 +27,8 @@ from runner.callbacks import (
     lower_learning_rate,
     state_for_epoch,
 )
-from runner.errors import RunnerError
-from runner.rundir import RunDir
-from runner.schema import TrainerConfig
+from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.schema import TrainerConfig
 
 log = logging.getLogger("runner")
 

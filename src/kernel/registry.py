@@ -1,20 +1,18 @@
 """Name -> builder registries for models, datasets and environments, with "did you mean" errors.
 
 Families register themselves with a decorator at import time; the runner looks them up by the
-`name` key of their config. The runner never imports a family by name: `load_families()` imports
-every module of the `models` and `data` packages once, so adding a model is one new module plus one
-YAML file.
+`name` key of their config. The runner never imports a family by name: its `load_families()`
+imports every module of the `models` and `data` packages once, so adding a model is one new module
+plus one YAML file.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
-from runner.errors import ConfigError
+from adl_runner.kernel.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,13 +70,3 @@ class Registry(Generic[F]):
 MODELS: Registry[Callable[..., Any]] = Registry("model")
 DATASETS: Registry[Callable[..., Any]] = Registry("dataset")
 ENVS: Registry[Callable[..., Any]] = Registry("env")  # registered by data/envs/
-
-_FAMILY_PACKAGES = ("models", "data")
-
-
-def load_families() -> None:
-    """Import every module of the family packages so that their decorators run."""
-    for package_name in _FAMILY_PACKAGES:
-        package = importlib.import_module(package_name)
-        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
-            importlib.import_module(info.name)

@@ -1,0 +1,100 @@
+"""What a family's hooks are handed: the protocols the runner implements for them.
+
+A family's hooks (after-training figures, progress snapshots, a pre-training phase, sample-quality
+measurements, task=sample) see these interfaces only, never a path, a run dir or Hydra: the runner
+decides where things go (`adl_runner.runner.artifacts` implements them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Protocol
+
+import numpy as np
+
+from adl_runner.kernel.errors import ConfigError
+
+
+class ArtifactSink(Protocol):
+    """Where a family's figures and extra models go; each method returns the path written."""
+
+    def figure(self, name: str, fig: Any) -> Path:
+        """A matplotlib figure, saved as a PNG named `name`, and closed."""
+        ...
+
+    def image_grid(self, name: str, images: np.ndarray, cols: int, title: str | None = None) -> Path:
+        """Images (N, H, W[, C]) in [0, 1] tiled `cols` wide, saved as a PNG named `name`."""
+        ...
+
+    def keras_model(self, name: str, model: Any) -> Path:
+        """A network of the model saved on its own (a GAN's generator), named `name`."""
+        ...
+
+    def gif(self, name: str, frames: list[Path], seconds_per_frame: float = 0.25) -> Path | None:
+        """An animation of image files in order (None when no frame is readable)."""
+        ...
+
+
+class DataView(Protocol):
+    """Examples of the run's data, as the model sees them (after views and corruption)."""
+
+    @property
+    def num_classes(self) -> int: ...
+
+    def batches(self, split: str = "test") -> Any:
+        """The whole split as (inputs, targets) batches, in order, without augmentation."""
+        ...
+
+    def examples(self, n: int, split: str = "test") -> tuple[Any, Any]:
+        """The first `n` (inputs, targets) of a split."""
+        ...
+
+    def training_passes(self, epochs: int) -> tuple[Any, int]:
+        """The training split as `epochs` seeded shuffled passes of batches, and the batches per pass."""
+        ...
+
+    def labels(self, split: str = "test") -> np.ndarray:
+        """Integer labels of a split, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class QualityContext:
+    """What a family's `quality=fn(model, context)` hook gets to measure generated samples."""
+
+    dataset: str
+    """The name of the dataset the model trains on (a judge exists for some only)."""
+    data_dir: Path
+    """The data dir (where a judge finds its training data)."""
+    cache_dir: Path
+    """A writable folder for cached judges."""
+    samples: int
+    """How many samples to generate per measurement."""
+    verify: bool
+    """Whether data files are checked against their checksums."""
+
+
+@dataclass
+class SampleConfig:
+    label: Optional[int] = None
+    """Class (digit) to generate, for conditional models; None: unconditional or all classes."""
+    n: int = 16
+    """How many samples a grid holds."""
+    grid: int = 30
+    """Points per side of a latent-manifold grid."""
+    latent: Optional[list[float]] = None
+    """One latent point to decode; None: a grid or random draws, as the family decides."""
+    code1: Optional[str] = None
+    """InfoGAN's first continuous code: a number for every image, or lo:hi to sweep it across the grid."""
+    code2: Optional[str] = None
+    """InfoGAN's second continuous code, like code1."""
+    z0: Optional[str] = None
+    """StackedGAN's 50-dim z0 (gen0's noise): a number for every dimension of every image, or lo:hi
+    to sweep that constant vector across the grid (the book's --p0: -4:4)."""
+    z1: Optional[str] = None
+    """StackedGAN's 50-dim z1 (gen1's noise), like z0 (the book's --p1: -1:1)."""
+
+    def __post_init__(self) -> None:
+        if self.n < 1 or self.grid < 1:
+            raise ConfigError(f"sample.n and sample.grid must be >= 1, got {self.n} and {self.grid}")
