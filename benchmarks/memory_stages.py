@@ -3,7 +3,7 @@
     python benchmarks/memory_stages.py model=mlp trainer.epochs=1 ...     (the `run` arguments)
 
 `benchmarks/run.py`'s `memory_stages` starts this through its relay interpreter (see `peak_rss_mb`).
-It wraps three functions of `runner.tasks` and the fit loop, without changing what they do, and
+It wraps three functions of `runner.tasks.fit` and the fit loop, without changing what they do, and
 appends one JSON line per stage to the file named by $BENCH_STAGES_OUT:
 
     {"stage": str, "rss_mb": VmRSS, "hwm_mb": VmHWM (this process's peak so far), ...}
@@ -52,7 +52,7 @@ def tensor_mb(tensors: Any) -> float:
 def install_hooks() -> None:
     import keras
 
-    import adl_runner.runner.tasks as tasks
+    import adl_runner.runner.tasks.fit as tasks
 
     make_pipeline, compile_model, fit = tasks.make_pipeline, tasks.compile_model, tasks.fit
 

@@ -25,12 +25,13 @@ from adl_runner.data.store import DataStore
 from adl_runner.data.vision import CifarOptions, load_cifar10, load_mnist32, load_svhn
 from adl_runner.kernel.errors import IncompatibleError
 from adl_runner.kernel.registry import DATASETS
+from adl_runner.kernel.specs import DatasetSpec
 
 PAIRED_DATASETS = ("mnist_svhn", "cifar10_gray_color")
 """The registered two-domain datasets (for error messages)."""
 
 
-@DATASETS.register("mnist_svhn", options=NoOptions, paired=True)
+@DATASETS.register("mnist_svhn", DatasetSpec(options=NoOptions, paired=True))
 def load_mnist_svhn(store: DataStore, opts: NoOptions) -> PairedSplits:
     """MNIST 32x32x1 (zero-padded) -> SVHN 32x32x3: the book's MNIST<->SVHN CycleGAN data."""
     # SVHN first: it is the one most likely missing, and its error should come before MNIST's work.
@@ -38,7 +39,7 @@ def load_mnist_svhn(store: DataStore, opts: NoOptions) -> PairedSplits:
     return PairedSplits(Domain("mnist32", load_mnist32(store, NoOptions())), Domain("svhn", svhn))
 
 
-@DATASETS.register("cifar10_gray_color", options=CifarOptions, paired=True)
+@DATASETS.register("cifar10_gray_color", DatasetSpec(options=CifarOptions, paired=True))
 def load_cifar10_gray_color(store: DataStore, opts: CifarOptions) -> PairedSplits:
     """CIFAR-10 gray 32x32x1 -> colour 32x32x3, sampled independently: the book's colour CycleGAN.
 

@@ -21,6 +21,7 @@ from adl_runner.data.store import CIFAR_BATCHES, CIFAR_FULL_DIR, CIFAR_SUBSET_DI
 from adl_runner.data.vision import CIFAR10_CLASSES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import DATASETS
+from adl_runner.kernel.specs import DatasetSpec
 
 _GRID = 4  # class patterns are constant on a GRIDxGRID layout of blocks: easy for MLPs and CNNs
 _SIGNAL = 0.65  # share of the pixel value that comes from the class pattern (the rest is noise)
@@ -71,7 +72,7 @@ class SyntheticOptions:
     """Seed of the class patterns, the noise and the labels: same seed, same data."""
 
 
-@DATASETS.register("synthetic", options=SyntheticOptions)
+@DATASETS.register("synthetic", DatasetSpec(options=SyntheticOptions))
 def load_synthetic(store: DataStore, opts: SyntheticOptions) -> ArraySplits:
     """Generated images that need no files: for smoke runs and tests."""
     dims = [int(d) for d in opts.shape]

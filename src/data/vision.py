@@ -28,6 +28,7 @@ from adl_runner.data.store import (
 )
 from adl_runner.kernel.errors import ConfigError, DataError
 from adl_runner.kernel.registry import DATASETS, unknown_name_message
+from adl_runner.kernel.specs import DatasetSpec
 
 MNIST_CLASSES = tuple(str(i) for i in range(10))
 FASHION_CLASSES = (
@@ -62,7 +63,7 @@ def _checked(
 # -- MNIST -------------------------------------------------------------------------------------
 
 
-@DATASETS.register("mnist", options=NoOptions)
+@DATASETS.register("mnist", DatasetSpec(options=NoOptions))
 def load_mnist(store: DataStore, opts: NoOptions) -> ArraySplits:
     """MNIST digits from the Keras mnist.npz: 60000/10000 images of 28x28x1."""
     path = store.file("mnist/mnist.npz")
@@ -87,7 +88,7 @@ def pad_images(x: np.ndarray, pad: int) -> np.ndarray:
     return np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
 
 
-@DATASETS.register("mnist32", options=NoOptions)
+@DATASETS.register("mnist32", DatasetSpec(options=NoOptions))
 def load_mnist32(store: DataStore, opts: NoOptions) -> ArraySplits:
     """MNIST zero-padded 2 px on each side to 32x32x1 (book ch. 7 CycleGAN source domain)."""
     d = load_mnist(store, opts)
@@ -134,7 +135,7 @@ def _fashion_split(store: DataStore, prefix: str) -> tuple[np.ndarray, np.ndarra
     return x[..., None], y
 
 
-@DATASETS.register("fashion_mnist", options=NoOptions)
+@DATASETS.register("fashion_mnist", DatasetSpec(options=NoOptions))
 def load_fashion_mnist(store: DataStore, opts: NoOptions) -> ArraySplits:
     """Fashion-MNIST from the four upstream idx .gz files: 60000/10000 images of 28x28x1."""
     x_train, y_train = _fashion_split(store, "train")
@@ -217,7 +218,7 @@ def cifar_folder(store: DataStore, variant: str) -> str:
     )
 
 
-@DATASETS.register("cifar10", options=CifarOptions)
+@DATASETS.register("cifar10", DatasetSpec(options=CifarOptions))
 def load_cifar10(store: DataStore, opts: CifarOptions) -> ArraySplits:
     """CIFAR-10 from the python-pickle batches: 32x32x3 images, full set or local subset."""
     folder = cifar_folder(store, opts.variant)
@@ -263,7 +264,7 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return _checked(path, what, images, y.astype(np.int64) % 10, (32, 32, 3), 10)
 
 
-@DATASETS.register("svhn", options=NoOptions)
+@DATASETS.register("svhn", DatasetSpec(options=NoOptions))
 def load_svhn(store: DataStore, opts: NoOptions) -> ArraySplits:
     """SVHN cropped digits from the upstream svhn/{train,test}_32x32.mat: 73257/26032 images of 32x32x3."""
     # Both files are resolved (verified, or fetched) before either is parsed.

@@ -9,12 +9,14 @@ plus one YAML file.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.specs import DatasetSpec, EnvSpec, EpisodeSpec, FamilySpec, FitSpec, NoneSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S")
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:
@@ -30,33 +32,42 @@ def unknown_name_message(kind: str, name: str, choices: list[str]) -> str:
 
 
 @dataclass(frozen=True)
-class Entry(Generic[F]):
-    """One registered builder and what the runner needs to know to call it."""
+class Entry(Generic[F, S]):
+    """One registered builder and its typed spec (what the runner needs to know to call it)."""
 
     name: str
     build: F
-    meta: dict[str, Any] = field(default_factory=dict)
+    spec: S
 
 
-class Registry(Generic[F]):
-    """A named collection of builders of one kind (model, dataset, ...)."""
+class Registry(Generic[F, S]):
+    """A named collection of builders of one kind (model, dataset, ...), each with a spec of one
+    of the registry's spec types."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, specs: tuple[type, ...]) -> None:
         self.kind = kind
-        self._entries: dict[str, Entry[F]] = {}
+        self._spec_types = specs
+        self._entries: dict[str, Entry[F, S]] = {}
 
-    def register(self, name: str, **meta: Any) -> Callable[[F], F]:
-        """Decorator: register `fn` under `name`; `meta` is free-form data for the runner."""
+    def register(self, name: str, spec: S) -> Callable[[F], F]:
+        """Decorator: register `fn` under `name` with its `spec` (checked now, at import)."""
+        if not isinstance(spec, self._spec_types):
+            valid = " or ".join(t.__name__ for t in self._spec_types)
+            raise TypeError(f"{self.kind} '{name}' must be registered with a {valid}, got {type(spec).__name__}")
 
         def add(fn: F) -> F:
             if name in self._entries:
                 raise ValueError(f"{self.kind} '{name}' is registered twice")
-            self._entries[name] = Entry(name, fn, dict(meta))
+            self._entries[name] = Entry(name, fn, spec)
             return fn
 
         return add
 
-    def get(self, name: str) -> Entry[F]:
+    def unregister(self, name: str) -> None:
+        """Remove `name` (tests that register a throw-away family)."""
+        self._entries.pop(name, None)
+
+    def get(self, name: str) -> Entry[F, S]:
         """The entry for `name`; a ConfigError with the valid names and a suggestion otherwise."""
         try:
             return self._entries[name]
@@ -67,6 +78,6 @@ class Registry(Generic[F]):
         return sorted(self._entries)
 
 
-MODELS: Registry[Callable[..., Any]] = Registry("model")
-DATASETS: Registry[Callable[..., Any]] = Registry("dataset")
-ENVS: Registry[Callable[..., Any]] = Registry("env")  # registered by data/envs/
+MODELS: Registry[Callable[..., Any], FamilySpec] = Registry("model", (FitSpec, EpisodeSpec, NoneSpec))
+DATASETS: Registry[Callable[..., Any], DatasetSpec] = Registry("dataset", (DatasetSpec,))
+ENVS: Registry[Callable[..., Any], EnvSpec] = Registry("env", (EnvSpec,))  # registered by data/envs/

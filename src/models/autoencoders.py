@@ -45,6 +45,7 @@ from keras import layers
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import check_positive, require_rank, shape_text
 
 log = logging.getLogger("runner")
@@ -257,11 +258,11 @@ def sample_decoder(model: keras.Model, options: Any, out: Any) -> list[Path]:
     return [out.image_grid("samples", images, cols=cols, title=title)]
 
 
-@MODELS.register("autoencoder", options=AutoencoderOptions, view="image", objective="reconstruct", loss="mse",
-                 artifacts=write_autoencoder_artifacts, sample=sample_decoder)
-def build_autoencoder(opts: AutoencoderOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+@MODELS.register("autoencoder", FitSpec(options=AutoencoderOptions, view="image", objective="reconstruct", loss="mse",
+                 artifacts=write_autoencoder_artifacts, sample=sample_decoder))
+def build_autoencoder(opts: AutoencoderOptions, ctx: BuildContext) -> keras.Model:
     """Conv autoencoder reconstructing its own input: output channels = input channels."""
-    shape = require_rank("autoencoder", input_shape, 3, "image")
+    shape = require_rank("autoencoder", ctx.input_shape, 3, "image")
     return conv_autoencoder("autoencoder", shape, list(opts.filters), opts.kernel_size, opts.latent_dim, shape[-1])
 
 
@@ -292,11 +293,11 @@ def write_colorization_artifacts(model: keras.Model, data: Any, out: Any) -> Non
     out.image_grid("colorized", colorized, cols=10, title="Colorized test images (predicted)")
 
 
-@MODELS.register("colorization", options=ColorizationOptions, view="image", objective="reconstruct", loss="mse",
-                 artifacts=write_colorization_artifacts, sample=sample_decoder)
-def build_colorization(opts: ColorizationOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+@MODELS.register("colorization", FitSpec(options=ColorizationOptions, view="image", objective="reconstruct", loss="mse",
+                 artifacts=write_colorization_artifacts, sample=sample_decoder))
+def build_colorization(opts: ColorizationOptions, ctx: BuildContext) -> keras.Model:
     """Gray-to-RGB autoencoder: takes 1-channel inputs, always outputs 3 channels."""
-    shape = require_rank("colorization", input_shape, 3, "image")
+    shape = require_rank("colorization", ctx.input_shape, 3, "image")
     if shape[-1] != 1:
         raise IncompatibleError(
             f"colorization takes 1-channel gray inputs (dataset.gray_input=true, e.g. dataset=cifar10_gray2rgb), "

@@ -13,6 +13,7 @@ from keras import layers
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 
 # ---------------------------------------------------------------------------------------------------
 # Shared helpers (also used by models.resnet and models.densenet)
@@ -82,10 +83,10 @@ class MLPOptions:
     """Kernel L2 factor on every hidden Dense layer (Table 1.3.3 uses 0.001 and 0.01); 0 = none."""
 
 
-@MODELS.register("mlp", options=MLPOptions, view="flat")
-def build_mlp(opts: MLPOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
-    """Per hidden layer Dense -> Activation -> Dropout, then Dense(num_classes) -> softmax."""
-    shape = require_rank("mlp", input_shape, 1, "flat")
+@MODELS.register("mlp", FitSpec(options=MLPOptions, view="flat"))
+def build_mlp(opts: MLPOptions, ctx: BuildContext) -> keras.Model:
+    """Per hidden layer Dense -> Activation -> Dropout, then Dense(ctx.num_classes) -> softmax."""
+    shape = require_rank("mlp", ctx.input_shape, 1, "flat")
     if not opts.hidden_units:
         raise ConfigError("mlp: hidden_units must list at least one layer")
     for units in opts.hidden_units:
@@ -102,7 +103,7 @@ def build_mlp(opts: MLPOptions, input_shape: tuple[int, ...], num_classes: int) 
             x = layers.Activation(opts.activation)(x)
         if opts.dropout > 0:
             x = layers.Dropout(opts.dropout)(x)
-    return keras.Model(inputs, softmax_output(x, num_classes), name="mlp")
+    return keras.Model(inputs, softmax_output(x, ctx.num_classes), name="mlp")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -133,10 +134,10 @@ def _cnn_final_size(size: int, opts: CNNOptions) -> int:
     return size
 
 
-@MODELS.register("cnn", options=CNNOptions, view="image")
-def build_cnn(opts: CNNOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+@MODELS.register("cnn", FitSpec(options=CNNOptions, view="image"))
+def build_cnn(opts: CNNOptions, ctx: BuildContext) -> keras.Model:
     """Conv-MaxPool-...-Conv (no pool after the last conv) -> Flatten -> Dropout -> Dense -> softmax."""
-    shape = require_rank("cnn", input_shape, 3, "image")
+    shape = require_rank("cnn", ctx.input_shape, 3, "image")
     if not opts.filters:
         raise ConfigError("cnn: filters must list at least one layer")
     for f in opts.filters:
@@ -160,7 +161,7 @@ def build_cnn(opts: CNNOptions, input_shape: tuple[int, ...], num_classes: int) 
     x = layers.Flatten()(x)
     if opts.dropout > 0:
         x = layers.Dropout(opts.dropout)(x)
-    return keras.Model(inputs, softmax_output(x, num_classes), name="cnn")
+    return keras.Model(inputs, softmax_output(x, ctx.num_classes), name="cnn")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -182,17 +183,17 @@ class RNNOptions:
     """The recurrent layer's input `dropout=` rate (not recurrent_dropout)."""
 
 
-@MODELS.register("rnn", options=RNNOptions, view="sequence")
-def build_rnn(opts: RNNOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
-    """Recurrent layer (last state only) -> Dense(num_classes) -> softmax."""
-    shape = require_rank("rnn", input_shape, 2, "sequence")
+@MODELS.register("rnn", FitSpec(options=RNNOptions, view="sequence"))
+def build_rnn(opts: RNNOptions, ctx: BuildContext) -> keras.Model:
+    """Recurrent layer (last state only) -> Dense(ctx.num_classes) -> softmax."""
+    shape = require_rank("rnn", ctx.input_shape, 2, "sequence")
     check_choice("rnn", "cell", opts.cell, tuple(RNN_CELLS))
     check_positive("rnn", "units", opts.units)
     check_rate("rnn", "dropout", opts.dropout)
 
     inputs = keras.Input(shape=shape)
     x = RNN_CELLS[opts.cell](opts.units, dropout=opts.dropout)(inputs)
-    return keras.Model(inputs, softmax_output(x, num_classes), name=f"rnn_{opts.cell}")
+    return keras.Model(inputs, softmax_output(x, ctx.num_classes), name=f"rnn_{opts.cell}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -229,10 +230,10 @@ def _ynet_branch(x: keras.KerasTensor, opts: YNetOptions, dilation_rate: int) ->
     return x
 
 
-@MODELS.register("ynet", options=YNetOptions, view="image", inputs=2)
-def build_ynet(opts: YNetOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+@MODELS.register("ynet", FitSpec(options=YNetOptions, view="image", inputs=2))
+def build_ynet(opts: YNetOptions, ctx: BuildContext) -> keras.Model:
     """Left and right conv branches -> concatenate -> Flatten -> Dropout -> Dense softmax."""
-    shape = require_rank("ynet", input_shape, 3, "image")
+    shape = require_rank("ynet", ctx.input_shape, 3, "image")
     for key in ("filters", "n_layers", "kernel_size", "dilation_rate"):
         check_positive("ynet", key, getattr(opts, key))
     check_rate("ynet", "dropout", opts.dropout)
@@ -250,5 +251,5 @@ def build_ynet(opts: YNetOptions, input_shape: tuple[int, ...], num_classes: int
     z = layers.Flatten()(layers.concatenate([x, y]))
     if opts.dropout > 0:
         z = layers.Dropout(opts.dropout)(z)
-    outputs = layers.Dense(num_classes, activation="softmax")(z)
+    outputs = layers.Dense(ctx.num_classes, activation="softmax")(z)
     return keras.Model([left_inputs, right_inputs], outputs, name="ynet")

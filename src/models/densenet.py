@@ -12,6 +12,7 @@ from keras import layers
 
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import check_positive, check_rate
 from adl_runner.models.resnet import HEAD_POOL, cifar_head, require_input_size
 
@@ -71,8 +72,8 @@ def _transition(x: keras.KerasTensor, filters: int, dropout: float) -> keras.Ker
     return layers.AveragePooling2D(pool_size=2)(y)  # Keras 3 has no default pool_size here
 
 
-@MODELS.register("densenet_bc", options=DenseNetOptions, view="image")
-def build_densenet_bc(opts: DenseNetOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+@MODELS.register("densenet_bc", FitSpec(options=DenseNetOptions, view="image"))
+def build_densenet_bc(opts: DenseNetOptions, ctx: BuildContext) -> keras.Model:
     """DenseNet-BC-{depth} with growth rate k, e.g. 'densenet_bc100_k12' for the defaults."""
     bottlenecks = _bottleneck_layers(opts)
     for key in ("growth_rate", "num_dense_blocks"):
@@ -84,7 +85,7 @@ def build_densenet_bc(opts: DenseNetOptions, input_shape: tuple[int, ...], num_c
     name = f"densenet_bc{opts.depth}_k{k}"
     transitions = opts.num_dense_blocks - 1
     shape = require_input_size(
-        name, input_shape, HEAD_POOL * 2**transitions,
+        name, ctx.input_shape, HEAD_POOL * 2**transitions,
         f"{transitions} stride-2 transitions then an 8x8 average pool",
     )
 
@@ -99,4 +100,4 @@ def build_densenet_bc(opts: DenseNetOptions, input_shape: tuple[int, ...], num_c
         if block < transitions:
             filters = int((filters + bottlenecks * k) * opts.compression)
             x = _transition(x, filters, opts.dropout)
-    return keras.Model(inputs, cifar_head(x, num_classes), name=name)
+    return keras.Model(inputs, cifar_head(x, ctx.num_classes), name=name)

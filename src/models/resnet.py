@@ -13,6 +13,7 @@ from keras import layers
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import l2_or_none, require_rank, shape_text
 
 # The CIFAR models downsample by 2 per stage and then average-pool an 8x8 map down to 1x1.
@@ -136,8 +137,8 @@ def resnet_depth(version: int, n: int) -> int:
     return (6 if version == 1 else 9) * n + 2
 
 
-@MODELS.register("resnet", options=ResNetOptions, view="image")
-def build_resnet(opts: ResNetOptions, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+@MODELS.register("resnet", FitSpec(options=ResNetOptions, view="image"))
+def build_resnet(opts: ResNetOptions, ctx: BuildContext) -> keras.Model:
     """ResNet{depth} v{version}, e.g. 'resnet20_v1' for the defaults."""
     if opts.version not in (1, 2):
         raise ConfigError(f"resnet: version must be 1 or 2, got {opts.version}")
@@ -146,10 +147,10 @@ def build_resnet(opts: ResNetOptions, input_shape: tuple[int, ...], num_classes:
     depth = resnet_depth(opts.version, opts.n)
     name = f"resnet{depth}_v{opts.version}"
     shape = require_input_size(
-        name, input_shape, 4 * HEAD_POOL, "two stride-2 stages then an 8x8 average pool"
+        name, ctx.input_shape, 4 * HEAD_POOL, "two stride-2 stages then an 8x8 average pool"
     )
 
     inputs = keras.Input(shape=shape)
     body = _resnet_v1_body if opts.version == 1 else _resnet_v2_body
     x = body(inputs, opts.n, opts.l2)
-    return keras.Model(inputs, cifar_head(x, num_classes), name=name)
+    return keras.Model(inputs, cifar_head(x, ctx.num_classes), name=name)

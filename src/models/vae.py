@@ -37,6 +37,7 @@ from keras import layers, ops
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import check_choice, check_positive, require_rank, shape_text
 
 if TYPE_CHECKING:
@@ -565,21 +566,21 @@ def sample_vae(model: VAE, options: SampleConfig, out: ArtifactSink) -> list[Pat
 # ---------------------------------------------------------------------------------------------------
 
 
-@MODELS.register("vae_mlp", options=VAEMLPOptions, view="flat", objective="self",
-                 artifacts=write_vae_figures, sample=sample_vae)
-def build_vae_mlp(opts: VAEMLPOptions, input_shape: tuple[int, ...], num_classes: int) -> VAE:
+@MODELS.register("vae_mlp", FitSpec(options=VAEMLPOptions, view="flat", objective="self",
+                 artifacts=write_vae_figures, sample=sample_vae))
+def build_vae_mlp(opts: VAEMLPOptions, ctx: BuildContext) -> VAE:
     """Listing 8.1.1 (807,700 params on MNIST: encoder 403,972 + decoder 403,728)."""
-    (dim,) = require_rank("vae_mlp", input_shape, 1, "flat")
+    (dim,) = require_rank("vae_mlp", ctx.input_shape, 1, "flat")
     check_positive("vae_mlp", "intermediate_dim", opts.intermediate_dim)
     _check_latent("vae_mlp", opts)
     return _assemble("vae_mlp", opts, (dim,), mlp_trunks(opts, dim), num_labels=0)
 
 
-@MODELS.register("vae_cnn", options=VAECNNOptions, view="image", objective="self",
-                 artifacts=write_vae_figures, sample=sample_vae)
-def build_vae_cnn(opts: VAECNNOptions, input_shape: tuple[int, ...], num_classes: int) -> VAE:
+@MODELS.register("vae_cnn", FitSpec(options=VAECNNOptions, view="image", objective="self",
+                 artifacts=write_vae_figures, sample=sample_vae))
+def build_vae_cnn(opts: VAECNNOptions, ctx: BuildContext) -> VAE:
     """File 8.1.2 (134,165 params on MNIST: encoder 69,076 + decoder 65,089)."""
-    shape = _cnn_shape("vae_cnn", opts, input_shape)
+    shape = _cnn_shape("vae_cnn", opts, ctx.input_shape)
     _check_latent("vae_cnn", opts)
     return _assemble("vae_cnn", opts, shape, cnn_trunks(opts, shape), num_labels=0)
 
@@ -590,16 +591,16 @@ def _build_conditional(name: str, opts: VAECNNOptions, input_shape: tuple[int, .
     return _assemble(name, opts, shape, cnn_trunks(opts, shape), num_labels=num_classes)
 
 
-@MODELS.register("cvae", options=VAECNNOptions, view="image", objective="self_conditional",
-                 artifacts=write_vae_figures, sample=sample_vae)
-def build_cvae(opts: VAECNNOptions, input_shape: tuple[int, ...], num_classes: int) -> VAE:
+@MODELS.register("cvae", FitSpec(options=VAECNNOptions, view="image", objective="self_conditional",
+                 artifacts=write_vae_figures, sample=sample_vae))
+def build_cvae(opts: VAECNNOptions, ctx: BuildContext) -> VAE:
     """Listing 8.2.1 (174,437 params on MNIST: encoder 77,988 + decoder 96,449)."""
-    return _build_conditional("cvae", opts, input_shape, num_classes)
+    return _build_conditional("cvae", opts, ctx.input_shape, ctx.num_classes)
 
 
-@MODELS.register("beta_vae", options=VAECNNOptions, view="image", objective="self_conditional",
-                 artifacts=write_beta_vae_figures, sample=sample_vae)
-def build_beta_vae(opts: VAECNNOptions, input_shape: tuple[int, ...], num_classes: int) -> VAE:
+@MODELS.register("beta_vae", FitSpec(options=VAECNNOptions, view="image", objective="self_conditional",
+                 artifacts=write_beta_vae_figures, sample=sample_vae))
+def build_beta_vae(opts: VAECNNOptions, ctx: BuildContext) -> VAE:
     """Section 8.3: the book's beta-VAE is the CVAE of Listing 8.2.1 with beta > 1 (same 174,437
     params); its run adds latent-traversal figures."""
-    return _build_conditional("beta_vae", opts, input_shape, num_classes)
+    return _build_conditional("beta_vae", opts, ctx.input_shape, ctx.num_classes)

@@ -216,10 +216,18 @@ def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_entry(cfg: DictConfig) -> Any:
-    from adl_runner.runner.tasks import run_task  # TensorFlow is imported here, once a job really runs
+    from hydra.core.hydra_config import HydraConfig
+
+    # TensorFlow is imported here, once a job really runs.
+    from adl_runner.runner.resolve import resolve
+    from adl_runner.runner.rundir import RunDir
+    from adl_runner.runner.tasks import run_task
 
     try:
-        return run_task(cfg)
+        hydra = HydraConfig.get()
+        with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
+            job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
+        return run_task(job)
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None

@@ -1,5 +1,5 @@
 """How the runner compiles, feeds and reports each kind of model, chosen by the `objective` a
-model family registers (`@MODELS.register(..., objective="reconstruct")`; default: classify).
+model family registers (`@MODELS.register(..., FitSpec(objective="reconstruct"))`; default: classify).
 
 A new family picks one of these instead of forking the train task: the fit loop, checkpoints,
 resume and run-dir files stay the same for all of them.
@@ -40,8 +40,8 @@ OBJECTIVES = {
 }
 
 
-def objective_of(meta: dict[str, Any]) -> Objective:
-    name = meta.get("objective", "classify")
+def objective_of(name: str) -> Objective:
+    """The objective a family's spec names (kernel.specs.OBJECTIVES, checked at registration)."""
     if name not in OBJECTIVES:
         raise ConfigError(f"unknown objective '{name}'; valid: {', '.join(OBJECTIVES)}")
     return OBJECTIVES[name]

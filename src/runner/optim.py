@@ -12,8 +12,9 @@ from typing import Any
 import keras
 
 from adl_runner.kernel.registry import Registry
+from adl_runner.kernel.specs import OptimizerSpec
 
-OPTIMIZERS: Registry[Any] = Registry("optimizer")
+OPTIMIZERS: Registry[Any, OptimizerSpec] = Registry("optimizer", (OptimizerSpec,))
 
 
 @dataclass
@@ -62,16 +63,16 @@ def _learning_rate(opts: Any) -> Any:
     return opts.learning_rate
 
 
-@OPTIMIZERS.register("adam", options=AdamOptions)
+@OPTIMIZERS.register("adam", OptimizerSpec(options=AdamOptions))
 def adam(opts: AdamOptions) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(_learning_rate(opts), beta_1=opts.beta_1, beta_2=opts.beta_2, epsilon=opts.epsilon)
 
 
-@OPTIMIZERS.register("sgd", options=SGDOptions)
+@OPTIMIZERS.register("sgd", OptimizerSpec(options=SGDOptions))
 def sgd(opts: SGDOptions) -> keras.optimizers.Optimizer:
     return keras.optimizers.SGD(_learning_rate(opts), momentum=opts.momentum, nesterov=opts.nesterov)
 
 
-@OPTIMIZERS.register("rmsprop", options=RMSpropOptions)
+@OPTIMIZERS.register("rmsprop", OptimizerSpec(options=RMSpropOptions))
 def rmsprop(opts: RMSpropOptions) -> keras.optimizers.Optimizer:
     return keras.optimizers.RMSprop(_learning_rate(opts), rho=opts.rho, momentum=opts.momentum, epsilon=opts.epsilon)

@@ -1,52 +1,82 @@
-"""Config -> typed options and registry entries, checked before anything is built.
+"""Config -> one complete, frozen `Job`, checked before anything is built.
 
-This is the one place where the model, dataset-loader and optimizer nodes of the config are read:
-each is validated against the options dataclass its builder registered, so an unknown key or a
-value of the wrong type is a one-line error naming the key and the valid choices.
+This is the one place where the composed config is read: every group is validated against its
+schema or against the options dataclass its builder registered, so an unknown key or a value of
+the wrong type is a one-line error naming the key and the valid choices. Below this, tasks read
+the `Job` only: no `DictConfig`, no Hydra, so a task runs the same from the CLI or from Python.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from adl_runner.kernel.errors import ConfigError
-from adl_runner.kernel.registry import DATASETS, MODELS, Entry, Registry, did_you_mean
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
+from adl_runner.kernel.specs import FamilySpec
 from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
-from adl_runner.runner.schema import DatasetConfig, LoggerConfig, TrainerConfig
+from adl_runner.runner.schema import Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig
 
 
-@dataclass
+@dataclass(frozen=True)
 class Job:
-    """Everything a task needs from the config, typed."""
+    """Everything a task needs, typed. For a task on a checkpoint (evaluate, sample, export), the
+    model is the checkpoint's family, found from the run that saved it."""
 
+    task: Task
     seed: int
-    model: Entry[Any]
+    run_dir: Path
+    model: Entry[Any, FamilySpec]
     model_options: Any
-    dataset: Entry[Any]
+    dataset: Entry[Any, Any]
     dataset_config: DatasetConfig
     dataset_options: Any
-    optimizer: Entry[Any]
+    optimizer: Entry[Any, Any]
     optimizer_options: Any
     trainer: TrainerConfig
     logger: LoggerConfig
-    data_dir: str
-    output_dir: str
+    data_dir: Path
+    output_dir: Path
+    ckpt: Optional[Path]
+    split: Split
+    sample: SampleConfig
+    env: Optional[dict[str, Any]]
+    """The env config (episode-loop families), as plain values; None when no env is chosen."""
+    gif: bool
+    chosen: frozenset[str]
+    """The groups and keys set on the command line (`model`, `dataset`, `trainer.epochs`, ...)."""
+    config: dict[str, Any]
+    """The composed config, resolved, as plain values: what config.yaml holds."""
+
+    @property
+    def loop(self) -> str:
+        return self.model.spec.loop
+
+    @property
+    def config_yaml(self) -> str:
+        return yaml.safe_dump(self.config, sort_keys=False)
+
+    def chose(self, group: str) -> bool:
+        """Whether `group` (or a key under it) was set on the command line."""
+        return any(key == group or key.startswith(f"{group}.") for key in self.chosen)
 
 
-def typed_options(registry: Registry[Any], node: Any, where: str) -> tuple[Entry[Any], Any]:
+def typed_options(registry: Registry[Any, Any], node: Any, where: str) -> tuple[Entry[Any, Any], Any]:
     """The registry entry named by `node.name` and `node`'s other keys as its options dataclass."""
     values = dict(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else dict(node)
     name = values.pop("name", None)
     if name is None:
         raise ConfigError(f"{where}.name is missing; valid: {', '.join(registry.names())}")
     entry = registry.get(str(name))
-    options_cls = entry.meta.get("options")
+    options_cls = entry.spec.options
     if options_cls is None:
         return entry, None
     valid = [f.name for f in dataclasses.fields(options_cls)]
@@ -65,33 +95,116 @@ def typed_options(registry: Registry[Any], node: Any, where: str) -> tuple[Entry
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None
 
 
-def dataset_entry(dataset: DatasetConfig) -> tuple[Entry[Any], Any]:
+def dataset_entry(dataset: DatasetConfig) -> tuple[Entry[Any, Any], Any]:
     """The loader of `dataset` and its typed loader options."""
     return typed_options(DATASETS, {"name": dataset.name, **dataset.options}, "dataset.options")
 
 
-def resolve(cfg: DictConfig) -> Job:
-    """Check the whole job config and look up its builders."""
+def env_entry(node: Mapping[str, Any] | None) -> tuple[Entry[Any, Any], Any]:
+    """The env builder named by an env config and its typed options."""
+    if node is None:
+        raise ConfigError(f"an episode-loop model needs an environment: add env=<name>; valid: {', '.join(ENVS.names())}")
+    return typed_options(ENVS, node, "env")
+
+
+def chosen_keys(overrides: Sequence[str]) -> frozenset[str]:
+    """The group or key each command-line override sets (`+x=1` and `~x` included)."""
+    return frozenset(o.split("=", 1)[0].lstrip("+~") for o in overrides if not o.startswith("hydra"))
+
+
+def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides: Sequence[str] = ()) -> Job:
+    """Check the whole job config and look up its builders. `cfg` is the composed config (a
+    DictConfig from Hydra, or plain values from Python); `overrides` the command line's."""
     load_families()
-    schema_view: Any = OmegaConf.to_object(cfg)  # runs the schema's __post_init__ checks
-    model, model_options = typed_options(MODELS, cfg.model, "model")
-    dataset_config: DatasetConfig = schema_view.dataset
-    dataset, dataset_options = dataset_entry(dataset_config)
-    optimizer, optimizer_options = typed_options(OPTIMIZERS, cfg.optimizer, "optimizer")
-    trainer: TrainerConfig = schema_view.trainer
+    source = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
+    plain: dict[str, Any] = OmegaConf.to_container(source, resolve=True, enum_to_str=True)  # type: ignore[assignment]
+    chosen = chosen_keys(overrides)
+    if plain.get("ckpt") and plain.get("task", "train") != Task.train.value:
+        plain = with_checkpoint_provenance(plain, Path(plain["ckpt"]), chosen)
+    try:
+        typed: Config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), plain))  # type: ignore[assignment]
+    except OmegaConfBaseException as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from None
+    model, model_options = typed_options(MODELS, plain["model"], "model")
+    refuse_unread_groups(model, chosen)
+    optimizer, optimizer_options = typed_options(OPTIMIZERS, plain["optimizer"], "optimizer")
+    dataset, dataset_options = dataset_entry(typed.dataset)
+    trainer = typed.trainer
     if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule.boundaries or trainer.plateau.enabled):
         raise ConfigError("optimizer.decay cannot be combined with trainer.lr_schedule or trainer.plateau; set one of them")
     return Job(
-        seed=cfg.seed,
+        task=Task(typed.task),
+        seed=typed.seed,
+        run_dir=Path(run_dir),
         model=model,
         model_options=model_options,
         dataset=dataset,
-        dataset_config=dataset_config,
+        dataset_config=typed.dataset,
         dataset_options=dataset_options,
         optimizer=optimizer,
         optimizer_options=optimizer_options,
         trainer=trainer,
-        logger=schema_view.logger,
-        data_dir=str(cfg.paths.data_dir),
-        output_dir=str(cfg.paths.output_dir),
+        logger=typed.logger,
+        data_dir=Path(typed.paths.data_dir),
+        output_dir=Path(typed.paths.output_dir),
+        ckpt=Path(typed.ckpt) if typed.ckpt else None,
+        split=Split(typed.split),
+        sample=typed.sample,
+        env=plain.get("env"),
+        gif=typed.gif,
+        chosen=chosen,
+        config=plain,
     )
+
+
+GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "gif", "paths",
+                             "experiment", "debug", "hparams_search", "launcher", "table")
+"""Set on the command line for any family: the job's identity, task options and presets."""
+
+
+def refuse_unread_groups(model: Entry[Any, FamilySpec], chosen: frozenset[str]) -> None:
+    """A group set on the command line that the chosen family never reads is refused: its value
+    would be silently ignored (`run model=dqn dataset=mnist`)."""
+    reads = model.spec.reads()
+    for key in sorted(chosen):
+        group = key.split(".", 1)[0]
+        if group in reads or group in GROUPS_EVERY_FAMILY_READS:
+            continue
+        readers = [name for name in MODELS.names() if group in MODELS.get(name).spec.reads()]
+        raise ConfigError(
+            f"model '{model.name}' {model.spec.does} and does not read {key}= (it reads: {', '.join(reads)}); "
+            f"{group}= is read by: {', '.join(readers) or 'no model'}")
+
+
+def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: frozenset[str]) -> dict[str, Any]:
+    """`config` with the model, and unless `dataset=` was chosen the data identity (name, loader
+    options, label encoding, preprocessing; never augmentation), of the run that saved `ckpt`. A
+    checkpoint with no run dir around it keeps this command's. A different model named on the
+    command line is refused: it would misread the checkpoint."""
+    trained = checkpoint_run_config(ckpt) if ckpt.exists() else None
+    if not trained or "model" not in trained:
+        return config
+    mine, theirs = config["model"], trained["model"]
+    if "model" in chosen and mine.get("name") != theirs.get("name"):
+        kind = "agent" if MODELS.get(str(theirs.get("name"))).spec.loop == "episodes" else "model"
+        raise IncompatibleError(
+            f"checkpoint {ckpt} holds a '{theirs.get('name')}' {kind}, not '{mine.get('name')}'; "
+            f"use model={theirs.get('name')} (or leave model= out)")
+    config = {**config, "model": theirs}
+    if "dataset" not in chosen and isinstance(trained.get("dataset"), dict):
+        identity = {key: trained["dataset"][key] for key in _DATA_IDENTITY if key in trained["dataset"]}
+        config["dataset"] = {**config["dataset"], **identity, "augment": False}
+    return config
+
+
+_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean")
+"""What makes a checkpoint's data the same data: where the files are and whether they are
+verified stay as the evaluating command says."""
+
+
+def checkpoint_run_config(ckpt: Path) -> Optional[dict[str, Any]]:
+    """The config.yaml of the run that saved a checkpoint (`<run>/checkpoints/x.keras`, or an
+    episode-loop `<run>/checkpoints/last` folder), as plain values; None when there is none."""
+    path = ckpt.resolve()
+    source = path / "config.yaml" if (path / "config.yaml").is_file() else path.parent.parent / "config.yaml"
+    return yaml.safe_load(source.read_text()) if source.is_file() else None

@@ -278,7 +278,7 @@ class Config:
     seed: int = 42
     """Seed for Python, NumPy and TensorFlow."""
     task: Task = Task.train
-    """train, evaluate or sample (need ckpt), or export (SavedModel for serving; needs ckpt)."""
+    """train; evaluate, sample or export (need ckpt; export: a SavedModel for serving)."""
     ckpt: Optional[str] = None
     """A .keras checkpoint for evaluate/export."""
     split: Split = Split.test

@@ -26,7 +26,7 @@ def test_cyclegan_trains_writes_its_grids_and_samples(run_cli, tmp_path: Path) -
                  "checkpoints/g_target.keras", "checkpoints/g_source.keras", "checkpoints/last.keras"):
         assert (run / name).exists(), name
 
-    from adl_runner.runner.tasks import load_checkpoint
+    from adl_runner.runner.tasks.common import load_checkpoint
 
     model = load_checkpoint(run / "checkpoints/last.keras")
     gray = np.asarray(model.grid_source)

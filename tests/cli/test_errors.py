@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import adl_runner
+
 import adl_runner.runner
 from adl_runner.data.synthetic import write_mnist_npz
 from adl_runner.runner.cli import config_groups
@@ -104,7 +106,7 @@ def test_console_script_exit_code_and_no_tensorflow_on_the_error_path(tmp_path: 
         "assert 'tensorflow' not in sys.modules; sys.exit(rc)"
     )
     # The child imports this checkout's runner, not whichever one the venv has installed.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(runner.__file__).parents[1]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(adl_runner.__file__).parents[1]),
                                                         os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           env=env)
@@ -121,7 +123,7 @@ def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
         "assert 'tensorflow' not in sys.modules"
     )
     # The child imports the runner these tests import (this checkout's src/, not another install).
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(runner.__file__).parents[1]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(adl_runner.__file__).parents[1]),
                                                         os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           env=env)

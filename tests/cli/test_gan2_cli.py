@@ -51,7 +51,7 @@ def test_stackedgan_pretrains_its_encoder_then_trains_and_samples(run_cli, tmp_p
 
 def _state(path: Path) -> list[np.ndarray]:
     from adl_runner.kernel.keras_state import seed_states
-    from adl_runner.runner.tasks import load_checkpoint
+    from adl_runner.runner.tasks.common import load_checkpoint
 
     model = load_checkpoint(path)
     optimizers = (model.optimizer, model.d_optimizer, model.g1_optimizer, model.d1_optimizer)

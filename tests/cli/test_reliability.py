@@ -188,12 +188,12 @@ def test_run_dir_under_a_file_fails_with_one_line(run_cli, tmp_path: Path) -> No
 
 
 def test_unwritable_checkpoints_fail_before_data_is_loaded(run_cli, tmp_path: Path, monkeypatch) -> None:
-    import adl_runner.runner.tasks
+    import adl_runner.runner.tasks.fit as fit_tasks
 
     def no_loading(*args: object, **kwargs: object) -> None:
         raise AssertionError("data was loaded before the run dir was checked")
 
-    monkeypatch.setattr(runner.tasks, "make_pipeline", no_loading)
+    monkeypatch.setattr(fit_tasks, "make_pipeline", no_loading)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "checkpoints").write_text("a file where the checkpoints folder belongs")

@@ -22,7 +22,7 @@ from adl_runner.runner.callbacks import (
 from adl_runner.runner.loops.fit import trim_history
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import LRScheduleConfig, NanRecoveryConfig, PlateauConfig, TrainerConfig
-from adl_runner.runner.tasks import load_checkpoint
+from adl_runner.runner.tasks.common import load_checkpoint
 
 
 def _model(lr: object = 0.5) -> keras.Model:

@@ -12,7 +12,7 @@ import pytest
 
 from adl_runner.kernel.errors import CheckpointError
 from adl_runner.kernel.keras_state import MEMBER, restore_from_file, save_model, seed_generators, seed_states
-from adl_runner.runner.tasks import load_checkpoint
+from adl_runner.runner.tasks.common import load_checkpoint
 
 
 def _dropout_mlp() -> keras.Model:

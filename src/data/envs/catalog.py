@@ -13,6 +13,7 @@ from adl_runner.data.envs import qworld
 from adl_runner.data.envs.base import EnvHandle
 from adl_runner.kernel.errors import require_one_of
 from adl_runner.kernel.registry import ENVS
+from adl_runner.kernel.specs import EnvSpec
 
 log = logging.getLogger(__name__)
 GRID_ACTIONS = ["Left", "Down", "Right", "Up"]
@@ -33,7 +34,7 @@ class QWorldOptions:
     """Time limit of one episode (the book has none; an epsilon-greedy walk always ends long before)."""
 
 
-@ENVS.register("qworld", options=QWorldOptions)
+@ENVS.register("qworld", EnvSpec(options=QWorldOptions))
 def build_qworld(options: QWorldOptions, render_mode: Optional[str] = None) -> EnvHandle:
     env = _make(qworld.GYM_ID, options.max_episode_steps, render_mode)
     return EnvHandle("qworld", env, qworld.GYM_ID, grid_shape=(2, 3), action_names=list(qworld.ACTIONS))
@@ -55,7 +56,7 @@ class FrozenLakeOptions:
         require_one_of("env.map_name", self.map_name, ("4x4", "8x8"))
 
 
-@ENVS.register("frozenlake", options=FrozenLakeOptions)
+@ENVS.register("frozenlake", EnvSpec(options=FrozenLakeOptions))
 def build_frozenlake(options: FrozenLakeOptions, render_mode: Optional[str] = None) -> EnvHandle:
     slippery = options.slippery or options.book_compat
     if options.book_compat and not options.slippery:
@@ -79,7 +80,7 @@ class CartPoleOptions:
         require_one_of("env.version", self.version, ("v0", "v1"))
 
 
-@ENVS.register("cartpole", options=CartPoleOptions)
+@ENVS.register("cartpole", EnvSpec(options=CartPoleOptions))
 def build_cartpole(options: CartPoleOptions, render_mode: Optional[str] = None) -> EnvHandle:
     gym_id = f"CartPole-{options.version}"
     env = _make(gym_id, options.max_episode_steps, render_mode)
@@ -100,7 +101,7 @@ class MountainCarContinuousOptions:
     """Time limit; None: gymnasium's 999."""
 
 
-@ENVS.register("mountaincar_continuous", options=MountainCarContinuousOptions)
+@ENVS.register("mountaincar_continuous", EnvSpec(options=MountainCarContinuousOptions))
 def build_mountaincar_continuous(options: MountainCarContinuousOptions, render_mode: Optional[str] = None) -> EnvHandle:
     env = _make("MountainCarContinuous-v0", options.max_episode_steps, render_mode)
     return EnvHandle("mountaincar_continuous", env, "MountainCarContinuous-v0", solved_threshold=90.0,

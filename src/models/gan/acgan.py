@@ -8,6 +8,7 @@ from typing import Any
 import keras
 
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.hooks import GAN_HOOKS
@@ -35,11 +36,11 @@ class ACGAN(GAN):
                 "g_label_acc": losses.label_accuracy(fake["labels"], label)}
 
 
-@MODELS.register("acgan", options=BookGANOptions, view="image", objective="self_conditional", **GAN_HOOKS)
-def build_acgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: int) -> ACGAN:
+@MODELS.register("acgan", FitSpec(options=BookGANOptions, view="image", objective="self_conditional", **GAN_HOOKS))
+def build_acgan(opts: BookGANOptions, ctx: BuildContext) -> ACGAN:
     """G 1,364,225 + D 1,606,283 params on MNIST."""
-    shape = check_gan_options("acgan", opts, input_shape)
-    g = generator([latent_input("z", opts.latent_dim), latent_input("labels", num_classes)], shape)
-    d = discriminator(keras.Input(shape=shape, name="image"), num_labels=num_classes,
+    shape = check_gan_options("acgan", opts, ctx.input_shape)
+    g = generator([latent_input("z", opts.latent_dim), latent_input("labels", ctx.num_classes)], shape)
+    d = discriminator(keras.Input(shape=shape, name="image"), num_labels=ctx.num_classes,
                       batch_norm=opts.discriminator_batch_norm)
-    return ACGAN(g, d, **gan_arguments(opts), name="acgan")
+    return ACGAN(g, d, **gan_arguments(opts, ctx.seed), name="acgan")

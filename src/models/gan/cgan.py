@@ -8,6 +8,7 @@ from typing import Any
 import keras
 
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.hooks import GAN_HOOKS
@@ -27,11 +28,11 @@ class CGAN(GAN):
         return {"g_loss": losses.bce(1.0, fake_out)}
 
 
-@MODELS.register("cgan", options=BookGANOptions, view="image", objective="self_conditional", **GAN_HOOKS)
-def build_cgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: int) -> CGAN:
+@MODELS.register("cgan", FitSpec(options=BookGANOptions, view="image", objective="self_conditional", **GAN_HOOKS))
+def build_cgan(opts: BookGANOptions, ctx: BuildContext) -> CGAN:
     """G 1,364,225 + D 1,090,001 params on MNIST."""
-    shape = check_gan_options("cgan", opts, input_shape)
-    g = generator([latent_input("z", opts.latent_dim), latent_input("labels", num_classes)], shape)
-    d = discriminator(keras.Input(shape=shape, name="image"), label_input=latent_input("labels", num_classes),
+    shape = check_gan_options("cgan", opts, ctx.input_shape)
+    g = generator([latent_input("z", opts.latent_dim), latent_input("labels", ctx.num_classes)], shape)
+    d = discriminator(keras.Input(shape=shape, name="image"), label_input=latent_input("labels", ctx.num_classes),
                       batch_norm=opts.discriminator_batch_norm)
-    return CGAN(g, d, **gan_arguments(opts), name="cgan")
+    return CGAN(g, d, **gan_arguments(opts, ctx.seed), name="cgan")

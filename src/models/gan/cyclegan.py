@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import check_choice, check_positive, require_rank
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import AdversarialModel, scaled_optimizer
@@ -279,13 +280,13 @@ def sample_cyclegan(model: keras.Model, options: SampleConfig, out: ArtifactSink
     return [out.image_grid(file, images[name], cols=_cols(n)) for name, file in names.items()]
 
 
-@MODELS.register("cyclegan", options=CycleGANOptions, view="image", objective="reconstruct", two_domains=True,
+@MODELS.register("cyclegan", FitSpec(options=CycleGANOptions, view="image", objective="reconstruct", two_domains=True,
                  prepare=keep_test_images, snapshot=write_translations,
-                 artifacts=write_cyclegan_artifacts, sample=sample_cyclegan)
-def build_cyclegan(opts: CycleGANOptions, input_shape: tuple[int, ...], num_classes: int) -> CycleGAN:
+                 artifacts=write_cyclegan_artifacts, sample=sample_cyclegan))
+def build_cyclegan(opts: CycleGANOptions, ctx: BuildContext) -> CycleGAN:
     """Gray -> colour CIFAR-10, k=3, PatchGAN: G 870,757 + F 870,183 + D_y 390,721 + D_x 390,145
     (plain D: 392,513 and 391,937)."""
-    source = require_rank("cyclegan", input_shape, 3, "image")
+    source = require_rank("cyclegan", ctx.input_shape, 3, "image")
     check_choice("cyclegan", "model.discriminator", opts.discriminator, DISCRIMINATORS)
     for key in ("kernel_size", "target_channels", "grid_size"):
         check_positive("cyclegan", f"model.{key}", getattr(opts, key))

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.hooks import GAN_HOOKS
@@ -31,8 +32,8 @@ def unconditional_networks(opts: BookGANOptions, shape: tuple[int, int, int], ac
     return g, d
 
 
-@MODELS.register("dcgan", options=BookGANOptions, view="image", objective="self", **GAN_HOOKS)
-def build_dcgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: int) -> DCGAN:
+@MODELS.register("dcgan", FitSpec(options=BookGANOptions, view="image", objective="self", **GAN_HOOKS))
+def build_dcgan(opts: BookGANOptions, ctx: BuildContext) -> DCGAN:
     """G 1,301,505 + D 1,080,577 params on MNIST."""
-    g, d = unconditional_networks(opts, check_gan_options("dcgan", opts, input_shape), "sigmoid")
-    return DCGAN(g, d, **gan_arguments(opts), name="dcgan")
+    g, d = unconditional_networks(opts, check_gan_options("dcgan", opts, ctx.input_shape), "sigmoid")
+    return DCGAN(g, d, **gan_arguments(opts, ctx.seed), name="dcgan")

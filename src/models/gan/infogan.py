@@ -17,6 +17,7 @@ import keras
 
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.hooks import GAN_HOOKS
@@ -76,16 +77,16 @@ class InfoGAN(GAN):
         return {**super().settings(), "label_weight": self.label_weight, "code_weight": self.code_weight}
 
 
-@MODELS.register("infogan", options=InfoGANOptions, view="image", objective="self_conditional", **GAN_HOOKS)
-def build_infogan(opts: InfoGANOptions, input_shape: tuple[int, ...], num_classes: int) -> InfoGAN:
+@MODELS.register("infogan", FitSpec(options=InfoGANOptions, view="image", objective="self_conditional", **GAN_HOOKS))
+def build_infogan(opts: InfoGANOptions, ctx: BuildContext) -> InfoGAN:
     """G 1,138,433 + D 1,606,541 params on MNIST (62-dim noise)."""
-    shape = check_gan_options("infogan", opts, input_shape)
+    shape = check_gan_options("infogan", opts, ctx.input_shape)
     for key in ("label_weight", "code_weight"):
         if getattr(opts, key) < 0:
             raise ConfigError(f"infogan: {key} must be >= 0, got {getattr(opts, key)}")
-    g = generator([latent_input("z", opts.latent_dim), latent_input("labels", num_classes),
+    g = generator([latent_input("z", opts.latent_dim), latent_input("labels", ctx.num_classes),
                    *(latent_input(name, 1) for name in CODES)], shape)
-    d = discriminator(keras.Input(shape=shape, name="image"), num_labels=num_classes, num_codes=len(CODES),
+    d = discriminator(keras.Input(shape=shape, name="image"), num_labels=ctx.num_classes, num_codes=len(CODES),
                       batch_norm=opts.discriminator_batch_norm)
     return InfoGAN(g, d, label_weight=opts.label_weight, code_weight=opts.code_weight,
-                   **gan_arguments(opts), name="infogan")
+                   **gan_arguments(opts, ctx.seed), name="infogan")

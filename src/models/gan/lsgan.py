@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.dcgan import unconditional_networks
@@ -23,7 +24,7 @@ class LSGAN(GAN):
         return {"g_loss": losses.least_squares(1.0, fake_out)}
 
 
-@MODELS.register("lsgan", options=BookGANOptions, view="image", objective="self", **GAN_HOOKS)
-def build_lsgan(opts: BookGANOptions, input_shape: tuple[int, ...], num_classes: int) -> LSGAN:
-    g, d = unconditional_networks(opts, check_gan_options("lsgan", opts, input_shape), None)
-    return LSGAN(g, d, **gan_arguments(opts), name="lsgan")
+@MODELS.register("lsgan", FitSpec(options=BookGANOptions, view="image", objective="self", **GAN_HOOKS))
+def build_lsgan(opts: BookGANOptions, ctx: BuildContext) -> LSGAN:
+    g, d = unconditional_networks(opts, check_gan_options("lsgan", opts, ctx.input_shape), None)
+    return LSGAN(g, d, **gan_arguments(opts, ctx.seed), name="lsgan")

@@ -15,12 +15,12 @@ from typing import Any
 import keras
 
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import check_choice, check_positive, check_rate, require_rank
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.hooks import GAN_HOOKS
 from adl_runner.models.gan.networks import mlp_discriminator, mlp_generator
-from adl_runner.models.gan.options import fresh_seed
 
 G_LOSSES = ("non_saturating", "saturating")
 
@@ -61,11 +61,11 @@ class MLPGAN(GAN):
         return {**super().settings(), "saturating": self.saturating}
 
 
-@MODELS.register("gan_mlp", options=MLPGANOptions, view="flat", objective="self",
-                 batches_per_step=lambda opts: opts.d_steps, **GAN_HOOKS)
-def build_gan_mlp(opts: MLPGANOptions, input_shape: tuple[int, ...], num_classes: int) -> MLPGAN:
+@MODELS.register("gan_mlp", FitSpec(options=MLPGANOptions, view="flat", objective="self",
+                 batches_per_step=lambda opts: opts.d_steps, **GAN_HOOKS))
+def build_gan_mlp(opts: MLPGANOptions, ctx: BuildContext) -> MLPGAN:
     """G 296,434 + D 280,801 params on MNIST."""
-    (dim,) = require_rank("gan_mlp", input_shape, 1, "flat")
+    (dim,) = require_rank("gan_mlp", ctx.input_shape, 1, "flat")
     check_positive("gan_mlp", "latent_dim", opts.latent_dim)
     check_positive("gan_mlp", "d_steps", opts.d_steps)
     for units in opts.hidden:
@@ -75,4 +75,4 @@ def build_gan_mlp(opts: MLPGANOptions, input_shape: tuple[int, ...], num_classes
     g = mlp_generator(opts.latent_dim, opts.hidden, dim, opts.init_stddev)
     d = mlp_discriminator(dim, list(reversed(opts.hidden)), opts.dropout, opts.init_stddev)
     return MLPGAN(g, d, d_steps=opts.d_steps, signed_images=True, g_lr_scale=1.0, grid_size=36,
-                  saturating=opts.g_loss == "saturating", seed=fresh_seed(), name="gan_mlp")
+                  saturating=opts.g_loss == "saturating", seed=ctx.seed, name="gan_mlp")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.models.classifiers import check_positive, require_rank
 
@@ -52,12 +50,7 @@ def check_gan_options(name: str, opts: BookGANOptions, input_shape: tuple[int, .
     return shape  # type: ignore[return-value]
 
 
-def gan_arguments(opts: BookGANOptions) -> dict[str, Any]:
-    """The constructor arguments every book GAN takes from the shared options, with a fresh seed."""
-    return {"g_lr_scale": opts.g_lr_scale, "inference_fakes": opts.book_inference_fakes, "seed": fresh_seed()}
-
-
-def fresh_seed() -> int:
-    """A seed for a model's sampling RNG and grid noise, drawn from NumPy's global state, which the
-    runner seeds from the job's `seed`: the same job seed gives the same grids."""
-    return int(np.random.randint(0, 2**31 - 1))
+def gan_arguments(opts: BookGANOptions, seed: int) -> dict[str, Any]:
+    """The constructor arguments every book GAN takes from the shared options; `seed` (the job's)
+    seeds its sampling RNG and grid noise: the same job seed gives the same grids."""
+    return {"g_lr_scale": opts.g_lr_scale, "inference_fakes": opts.book_inference_fakes, "seed": seed}

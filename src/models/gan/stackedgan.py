@@ -36,6 +36,7 @@ from keras import layers, ops
 
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import CODE_STDDEV, GAN, scaled_optimizer
 from adl_runner.models.gan.hooks import GAN_HOOKS, write_gan_artifacts
@@ -278,23 +279,23 @@ def write_stackedgan_artifacts(model: StackedGAN, data: DataView, out: ArtifactS
     out.keras_model("checkpoints/encoder", model.encoder())
 
 
-@MODELS.register("stackedgan", options=StackedGANOptions, view="image", objective="self_conditional",
-                 **{**GAN_HOOKS, "artifacts": write_stackedgan_artifacts}, prepare=pretrain_encoder)
-def build_stackedgan(opts: StackedGANOptions, input_shape: tuple[int, ...], num_classes: int) -> StackedGAN:
+@MODELS.register("stackedgan", FitSpec(options=StackedGANOptions, view="image", objective="self_conditional",
+                 **{**GAN_HOOKS, "artifacts": write_stackedgan_artifacts}, prepare=pretrain_encoder))
+def build_stackedgan(opts: StackedGANOptions, ctx: BuildContext) -> StackedGAN:
     """enc0 840,640 + enc1 2,570 + gen1 429,312 + gen0 2,593,537 + dis0 1,285,427 + dis1 144,691 params on MNIST."""
-    shape = check_gan_options("stackedgan", opts, input_shape)
+    shape = check_gan_options("stackedgan", opts, ctx.input_shape)
     if opts.encoder_epochs < 0:
         raise ConfigError(f"stackedgan: encoder_epochs must be >= 0, got {opts.encoder_epochs}")
     for key in ("entropy0_weight", "entropy1_weight", "conditional0_weight", "conditional1_weight"):
         if getattr(opts, key) < 0:
             raise ConfigError(f"stackedgan: {key} must be >= 0, got {getattr(opts, key)}")
-    enc0, enc1 = encoder_networks(shape, num_classes)
+    enc0, enc1 = encoder_networks(shape, ctx.num_classes)
     gen0 = generator([latent_input("feature1", FEATURE_DIM), latent_input("z0", opts.latent_dim)], shape, name="gen0")
     dis0 = discriminator(keras.Input(shape=shape, name="image"), num_codes=opts.latent_dim, code_head="z",
                          batch_norm=opts.discriminator_batch_norm, name="dis0")
     return StackedGAN(
-        stack(generator1(num_classes, opts.latent_dim), gen0), dis0, dis1=discriminator1(opts.latent_dim), enc0=enc0, enc1=enc1,
+        stack(generator1(ctx.num_classes, opts.latent_dim), gen0), dis0, dis1=discriminator1(opts.latent_dim), enc0=enc0, enc1=enc1,
         encoder_epochs=opts.encoder_epochs, entropy0_weight=opts.entropy0_weight, entropy1_weight=opts.entropy1_weight,
         conditional0_weight=opts.conditional0_weight, conditional1_weight=opts.conditional1_weight,
-        **gan_arguments(opts), name="stackedgan",
+        **gan_arguments(opts, ctx.seed), name="stackedgan",
     )

@@ -22,6 +22,7 @@ import tensorflow as tf
 from adl_runner.data.envs.base import EnvHandle, as_float_obs
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
 from adl_runner.models.rl.replay import ReplayBuffer
 
@@ -214,7 +215,7 @@ class DQNAgent(Agent):
         return {"params": self.q.count_params()}
 
 
-@MODELS.register("dqn", options=DQNOptions, loop="episodes", accepts=accepts, optimizer=True)
+@MODELS.register("dqn", EpisodeSpec(options=DQNOptions, accepts=accepts, uses_optimizer=True))
 def build_dqn(options: DQNOptions, env: EnvHandle, ctx: AgentContext) -> DQNAgent:
     return DQNAgent(options, env, ctx)
 
@@ -225,6 +226,6 @@ class DDQNOptions(DQNOptions):
     """Double DQN target: a* from the online network, its value from the target network."""
 
 
-@MODELS.register("ddqn", options=DDQNOptions, loop="episodes", accepts=accepts, optimizer=True)
+@MODELS.register("ddqn", EpisodeSpec(options=DDQNOptions, accepts=accepts, uses_optimizer=True))
 def build_ddqn(options: DDQNOptions, env: EnvHandle, ctx: AgentContext) -> DQNAgent:
     return DQNAgent(options, env, ctx)

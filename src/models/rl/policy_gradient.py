@@ -31,6 +31,7 @@ import tensorflow as tf
 from adl_runner.data.envs.base import EnvHandle, as_float_obs
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState
 
 METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
@@ -347,7 +348,7 @@ class PolicyGradientAgent(Agent):
 
 
 def _register(method: str) -> None:
-    @MODELS.register(method, options=PolicyGradientOptions, loop="episodes", accepts=accepts)
+    @MODELS.register(method, EpisodeSpec(options=PolicyGradientOptions, accepts=accepts))
     def build(options: PolicyGradientOptions, env: EnvHandle, ctx: AgentContext) -> PolicyGradientAgent:
         return PolicyGradientAgent(method, options, env, ctx)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from adl_runner.data.envs.base import EnvHandle
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
 
 # The book's values per env: QWorld (Listing 9.3.1) and FrozenLake (Listing 9.5.1, code over text).
@@ -153,6 +154,6 @@ class QLearningAgent(Agent):
         return metrics
 
 
-@MODELS.register("q_learning", options=QLearningOptions, loop="episodes", accepts=accepts)
+@MODELS.register("q_learning", EpisodeSpec(options=QLearningOptions, accepts=accepts))
 def build_q_learning(options: QLearningOptions, env: EnvHandle, ctx: AgentContext) -> QLearningAgent:
     return QLearningAgent(options, env, ctx)

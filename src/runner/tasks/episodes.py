@@ -1,104 +1,53 @@
-"""train and evaluate for episode-loop models (reinforcement learning): `run model=dqn env=cartpole`.
+"""The episode loop's tasks (reinforcement learning): train an agent in an env
+(`run model=dqn env=cartpole`) and evaluate an agent checkpoint with greedy episodes.
 
-`runner.tasks` hands a job here when its model registered `loop="episodes"` (or when an env or an
-episode-loop checkpoint is given); the run dir layout, metrics.json, run.json and the error rules
-are the fit tasks' own.
+The run dir layout, metrics.json, run.json and the error rules are the fit tasks' own.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.data.envs.base import EnvHandle
-from adl_runner.kernel.errors import ConfigError, IncompatibleError, RunnerError
-from adl_runner.kernel.registry import ENVS, MODELS, Entry
+from adl_runner.kernel.errors import IncompatibleError, RunnerError
+from adl_runner.kernel.registry import MODELS, Entry
+from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext
-from adl_runner.runner.families import load_families
 from adl_runner.runner.loops import episodes as loop
-from adl_runner.runner.resolve import Job, resolve, typed_options
+from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.tasks.common import check_resumable, configure_tensorflow, finish, write_config
+from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
 
-def episode_models() -> list[str]:
-    return [name for name in MODELS.names() if MODELS.get(name).meta.get("loop") == "episodes"]
+def build_env(node: Optional[Mapping[str, Any]], render_mode: Optional[str] = None) -> EnvHandle:
+    entry, options = env_entry(node)
+    return entry.build(options, render_mode=render_mode)
 
 
-def handles(cfg: DictConfig) -> bool:
-    """Whether this job belongs to the episode loop: an episode-loop model, an env, or an agent checkpoint."""
-    load_families()
-    try:
-        if MODELS.get(str(cfg.model.name)).meta.get("loop") == "episodes":
-            return True
-    except RunnerError:
-        return False  # an unknown model: the fit task's resolve() reports it
-    if cfg.get("env") is not None:
-        return True
-    ckpt = cfg.get("ckpt")
-    return bool(ckpt) and Path(str(ckpt)).is_dir()
-
-
-def _chosen_on_cli(group: str) -> bool:
-    return any(o.split("=")[0].lstrip("+~") == group for o in HydraConfig.get().overrides.task)
-
-
-def build_env(node: Any, render_mode: Optional[str] = None) -> tuple[EnvHandle, Entry[Any], Any]:
-    if node is None:
-        raise ConfigError(f"an episode-loop model needs an environment: add env=<name>; valid: {', '.join(ENVS.names())}")
-    entry, options = typed_options(ENVS, node, "env")
-    return entry.build(options, render_mode=render_mode), entry, options
-
-
-def build_agent(job_model: Entry[Any], model_options: Any, env: EnvHandle, job: Job) -> Agent:
-    accepts = job_model.meta.get("accepts")
-    problem = accepts(model_options, env) if accepts is not None else None
+def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job: Job) -> Agent:
+    spec: EpisodeSpec = model.spec
+    problem = spec.accepts(model_options, env) if spec.accepts is not None else None
     if problem:
-        raise IncompatibleError(f"model '{job_model.name}' cannot run on env '{env.name}': {problem}")
-    optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if job_model.meta.get("optimizer") else None
-    return job_model.build(model_options, env, AgentContext(seed=job.seed, optimizer=optimizer, log=log.info))
-
-
-def _check_pairing(cfg: DictConfig, job: Job) -> None:
-    if job.model.meta.get("loop") != "episodes":
-        raise IncompatibleError(
-            f"model '{job.model.name}' trains on a dataset, not in an environment; env= is for the episode-loop "
-            f"models: {', '.join(episode_models())}")
-
-
-def _check_resumable(rundir: RunDir, cfg: DictConfig) -> None:
-    saved_path = rundir.file("config.yaml")
-    if not saved_path.exists():
-        return
-    saved = OmegaConf.load(saved_path)
-    for key in ("model", "env", "optimizer", "seed"):
-        mine = cfg.get(key)
-        theirs = saved.get(key)
-        mine = OmegaConf.to_container(mine, resolve=True) if OmegaConf.is_config(mine) else mine
-        theirs = OmegaConf.to_container(theirs, resolve=True) if OmegaConf.is_config(theirs) else theirs
-        if mine != theirs:
-            raise RunnerError(f"run dir {rundir.path} holds a run with a different {key} config; re-run with its own "
-                              f"config to resume, or choose a new hydra.run.dir")
+        raise IncompatibleError(f"model '{model.name}' cannot run on env '{env.name}': {problem}")
+    optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if spec.uses_optimizer else None
+    return model.build(model_options, env, AgentContext(seed=job.seed, optimizer=optimizer, log=log.info))
 
 
 # -- train -----------------------------------------------------------------------------------------
-def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
-    from adl_runner.runner.tasks import _finish, configure_tensorflow, write_config
-
+@task("episodes", "train")
+def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     rundir.recover_dir(rundir.last_checkpoint_dir)
     with rundir.removed_if_failed_fresh():
-        job = resolve(cfg)
-        _check_pairing(cfg, job)
-        env, _, _ = build_env(cfg.get("env"))
+        env = build_env(job.env)
         rundir.ensure_writable()
         configure_tensorflow(job)
         agent = build_agent(job.model, job.model_options, env, job)
@@ -106,7 +55,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()
         if resuming:
-            _check_resumable(rundir, cfg)
+            check_resumable(rundir, job, ("model", "env", "optimizer", "seed"))
         if done and done.get("status") == "completed" and (
                 done.get("episodes_completed", 0) >= episodes or (done.get("solved") and agent.stop_when_solved)):
             log.info("%s already holds this completed run; nothing to do", rundir.path)
@@ -123,15 +72,14 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
                 raise IncompatibleError(f"checkpoint {rundir.last_checkpoint_dir} does not fit this agent: {exc}") from None
             history = loop.History.from_arrays(arrays, meta.get("solved_at"))
             loop.restore_env_rng(env, job.seed, meta["env_rng"])
-    write_config(rundir, cfg)
+    write_config(rundir, job)
     if job.logger.summary:
         rundir.write_text("summary.txt", agent.summary())
     resumed_from = len(history) if resuming else None
     if resuming:
         log.info("resuming from %s: %d of %d episodes done", rundir.last_checkpoint_dir, len(history), episodes)
     meta = {"agent": job.model.name, "env": env.name, "gym_id": env.gym_id,
-            "model_config": OmegaConf.to_container(cfg.model, resolve=True),
-            "env_config": OmegaConf.to_container(cfg.env, resolve=True), "seed": job.seed}
+            "model_config": job.config["model"], "env_config": job.env, "seed": job.seed}
     already_solved = history.solved_at is not None and agent.stop_when_solved
     result = None
     if len(history) < episodes and not already_solved:
@@ -143,7 +91,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     if result is not None:
         metrics.update({"env_steps": result.env_steps, "train_seconds": round(result.seconds, 3),
                         "env_steps_per_s": round(result.env_steps / max(result.seconds, 1e-9), 1)})
-    eval_env, _, _ = build_env(cfg.env)
+    eval_env = build_env(job.env)
     greedy = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 10_000)
     random = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 20_000, random=True)
     metrics.update({f"eval_{k}": v for k, v in greedy.items()})
@@ -155,7 +103,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     metrics["status"] = "completed"
     env.close()
     eval_env.close()
-    return _finish(rundir, cfg, job.seed, started, metrics, None)
+    return finish(rundir, job, started, metrics)
 
 
 def _episode_metrics(job: Job, env: EnvHandle, history: loop.History) -> dict[str, Any]:
@@ -176,35 +124,30 @@ def _episode_metrics(job: Job, env: EnvHandle, history: loop.History) -> dict[st
 
 
 # -- evaluate --------------------------------------------------------------------------------------
-def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
-    from adl_runner.runner.tasks import _finish, configure_tensorflow, write_config
-
+@task("episodes", "evaluate")
+def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     with rundir.removed_if_failed_fresh():
-        job = resolve(cfg)
-        if not cfg.ckpt:
+        if job.ckpt is None:
             raise RunnerError("task=evaluate needs ckpt=<run dir>/checkpoints/last")
-        folder = loop.checkpoint_folder(cfg.ckpt)
+        folder = loop.checkpoint_folder(job.ckpt)
         meta = loop.read_checkpoint_meta(folder)
         agent_name = str(meta.get("agent"))
-        if _chosen_on_cli("model") and job.model.name != agent_name:
+        if job.model.name != agent_name:
             raise IncompatibleError(f"checkpoint {folder} holds a '{agent_name}' agent, not '{job.model.name}'; "
                                     f"evaluate it with model={agent_name} (or leave model= out)")
-        entry = MODELS.get(agent_name)
         _, model_options = typed_options(MODELS, meta["model_config"], "model")
-        env_node = cfg.env if _chosen_on_cli("env") and cfg.get("env") is not None else meta["env_config"]
-        env, _, _ = build_env(env_node)
+        env_node = job.env if job.chose("env") and job.env is not None else meta["env_config"]
+        env = build_env(env_node)
         configure_tensorflow(job)
-        agent = build_agent(entry, model_options, env, job)
+        agent = build_agent(job.model, model_options, env, job)
         saved, _ = loop.load_agent_state(folder, meta)
         try:
             agent.set_state(saved)
         except (KeyError, ValueError) as exc:
             raise IncompatibleError(f"checkpoint {folder} does not fit a '{agent_name}' agent on env '{env.name}': {exc}") from None
-        frames_env = None
-        if cfg.gif:
-            frames_env = _render_env(env_node)
-    write_config(rundir, cfg)
+        frames_env = _render_env(env_node) if job.gif else None
+    write_config(rundir, job)
     result = loop.evaluate_episodes(agent, env, job.trainer.eval_episodes, job.seed + 10_000)
     metrics: dict[str, Any] = {
         "task": "evaluate", "checkpoint": str(folder), "model": agent_name, "env": env.name, "gym_id": env.gym_id,
@@ -221,14 +164,14 @@ def evaluate(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
           f"success rate {100 * result['success_rate']:.1f}%")
     metrics["status"] = "completed"
     env.close()
-    return _finish(rundir, cfg, job.seed, started, metrics, None)
+    return finish(rundir, job, started, metrics)
 
 
 def _render_env(env_node: Any) -> EnvHandle:
     """An env rendering rgb_array frames, probed once so that a missing pygame fails before any work."""
     env = None
     try:
-        env = build_env(env_node, render_mode="rgb_array")[0]
+        env = build_env(env_node, render_mode="rgb_array")
         env.env.reset(seed=0)
         env.env.render()
         return env

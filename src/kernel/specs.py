@@ -1,0 +1,192 @@
+"""Typed family specs: what a family tells the runner when it registers, checked at import.
+
+One spec type per training loop. A family registers its builder with one of them:
+
+    @MODELS.register("cnn", FitSpec(options=CNNOptions, view="image"))
+    def build_cnn(opts: CNNOptions, ctx: BuildContext) -> keras.Model: ...
+
+A misspelt field is a TypeError when the module is imported (dataclass keywords), and
+`__post_init__` checks every value, so a hook cannot be silently switched off by a typo. Builders
+get one `BuildContext` (seed, input spec, class count): no family reads global random state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Optional
+
+from adl_runner.kernel.hooks import ArtifactSink
+
+VIEWS = ("flat", "image", "sequence")
+"""How the fit pipeline shapes images for a model: (N, H*W*C), (N, H, W, C), or (N, H, W*C) rows."""
+OBJECTIVES = ("classify", "reconstruct", "self", "self_conditional")
+"""What a fit family learns: labels; its input (or a target view of it); or from its own step."""
+LOOPS = ("fit", "episodes", "none")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a fit family's builder gets besides its options."""
+
+    seed: int
+    """The job's seed: a family seeds its own generators from it (never NumPy's global state)."""
+    input_shape: tuple[int, ...]
+    """One example's shape as the model sees it (after the view)."""
+    num_classes: int
+    """Classes of the dataset (labels, conditional generation)."""
+
+
+def _check_options(kind: str, options: Any) -> None:
+    if options is not None and not (isinstance(options, type) and dataclasses.is_dataclass(options)):
+        raise TypeError(f"{kind}.options must be a dataclass type (the family's typed options), got {options!r}")
+
+
+def _check_hooks(kind: str, spec: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        hook = getattr(spec, name)
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{kind}.{name} must be callable or None, got {hook!r}")
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """A family trained by Keras `fit` on a dataset (classifiers, autoencoders, VAEs, GANs)."""
+
+    loop: ClassVar[str] = "fit"
+    does: ClassVar[str] = "trains on a dataset"
+
+    options: Optional[type]
+    """The options dataclass of the `model` config node."""
+    view: str
+    """One of VIEWS."""
+    inputs: int = 1
+    """How many copies of the image the model takes (the Y-network: 2)."""
+    objective: str = "classify"
+    """One of OBJECTIVES."""
+    loss: Optional[str] = None
+    """The Keras loss of a `reconstruct` family (e.g. "mse")."""
+    two_domains: bool = False
+    """Batches are (source, target) pairs of two unpaired image domains (CycleGAN)."""
+    batches_per_step: Optional[Callable[[Any], int]] = None
+    """options -> real batches one training step consumes (WGAN's n_critic); None: one."""
+    prepare: Optional[Callable[..., None]] = None
+    """(model, DataView) -> None: once on a freshly built model before training (never on a resume)."""
+    snapshot: Optional[Callable[..., Any]] = None
+    """(model, ArtifactSink, step) -> None: at every checkpoint of a step-based run (progress grids)."""
+    artifacts: Optional[Callable[..., Any]] = None
+    """(model, DataView, ArtifactSink) -> None: figures written after training."""
+    sample: Optional[Callable[..., Any]] = None
+    """(model, SampleConfig, ArtifactSink) -> paths: task=sample."""
+    quality: Optional[Callable[..., dict[str, float]]] = None
+    """(model, QualityContext) -> {metric: value}: sample quality during training and task=evaluate."""
+
+    def __post_init__(self) -> None:
+        _check_options("FitSpec", self.options)
+        if self.view not in VIEWS:
+            raise TypeError(f"FitSpec.view must be one of {', '.join(VIEWS)}, got {self.view!r}")
+        if self.objective not in OBJECTIVES:
+            raise TypeError(f"FitSpec.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.inputs < 1:
+            raise TypeError(f"FitSpec.inputs must be >= 1, got {self.inputs}")
+        _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample", "quality"))
+
+    def reads(self) -> tuple[str, ...]:
+        """The config groups the runner reads for this family (besides model, seed, task, paths)."""
+        return ("dataset", "optimizer", "trainer", "logger")
+
+    def steps_batches(self, options: Any) -> int:
+        """Real batches one training step consumes."""
+        return 1 if self.batches_per_step is None else int(self.batches_per_step(options))
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """A reinforcement-learning agent trained episode by episode in an environment."""
+
+    loop: ClassVar[str] = "episodes"
+    does: ClassVar[str] = "acts in an environment"
+
+    options: Optional[type]
+    """The options dataclass of the `model` config node."""
+    accepts: Optional[Callable[[Any, Any], Optional[str]]] = None
+    """(options, env) -> None, or why this agent cannot run on that env."""
+    uses_optimizer: bool = False
+    """The agent's networks train with the `optimizer` config (DQN); else it has none or its own."""
+
+    def __post_init__(self) -> None:
+        _check_options("EpisodeSpec", self.options)
+        _check_hooks("EpisodeSpec", self, ("accepts",))
+
+    def reads(self) -> tuple[str, ...]:
+        """The config groups the runner reads for this family (besides model, seed, task, paths)."""
+        return ("env", *(("optimizer",) if self.uses_optimizer else ()), "trainer", "logger")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a no-loop family's `run(options, ctx)` gets: it computes once and writes its figures."""
+
+    seed: int
+    """The job's seed, for any randomness (K-means initialisation, say)."""
+    data_dir: Path
+    """The data dir, for families that read a dataset's files."""
+    out: ArtifactSink
+    """Where its figures go."""
+
+
+@dataclass(frozen=True)
+class NoneSpec:
+    """A family with no training loop (classical segmentation, say): one computation per run.
+
+    Its builder is `run(options, RunContext) -> {metric: value}`."""
+
+    loop: ClassVar[str] = "none"
+    does: ClassVar[str] = "has no training loop"
+
+    options: Optional[type]
+    """The options dataclass of the `model` config node."""
+
+    def __post_init__(self) -> None:
+        _check_options("NoneSpec", self.options)
+
+    def reads(self) -> tuple[str, ...]:
+        """The config groups the runner reads for this family (besides model, seed, task, paths)."""
+        return ("logger",)
+
+
+FamilySpec = FitSpec | EpisodeSpec | NoneSpec
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset loader: `load(store, options) -> splits`."""
+
+    options: Optional[type]
+    paired: bool = False
+    """It yields two unpaired image domains (CycleGAN), not labelled examples."""
+
+    def __post_init__(self) -> None:
+        _check_options("DatasetSpec", self.options)
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """An environment: `build(options, render_mode) -> EnvHandle`."""
+
+    options: Optional[type]
+
+    def __post_init__(self) -> None:
+        _check_options("EnvSpec", self.options)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer: `build(options) -> keras.optimizers.Optimizer`."""
+
+    options: Optional[type]
+
+    def __post_init__(self) -> None:
+        _check_options("OptimizerSpec", self.options)

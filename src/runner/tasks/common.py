@@ -1,0 +1,91 @@
+"""What every task shares: TensorFlow set-up, checkpoint loading, config provenance and the end of
+a task (metrics.json, run.json, the final log lines)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import keras
+import tensorflow as tf
+import yaml
+
+from adl_runner.kernel.errors import CheckpointError, RunnerError
+from adl_runner.kernel.keras_state import restore_from_file
+from adl_runner.runner.families import load_families
+from adl_runner.runner.plots import plot_curves
+from adl_runner.runner.provenance import run_info
+from adl_runner.runner.resolve import Job
+from adl_runner.runner.rundir import RunDir
+
+log = logging.getLogger("runner")
+
+
+def configure_tensorflow(job: Job) -> None:
+    keras.backend.clear_session()  # fresh layer names and graph state for every job of a process
+    keras.utils.set_random_seed(job.seed)
+    if job.trainer.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def required_checkpoint(job: Job, hint: str = "<path to a .keras checkpoint>") -> Path:
+    """The `ckpt=` of a task that needs one."""
+    if job.ckpt is None:
+        raise RunnerError(f"task={job.task.value} needs ckpt={hint}")
+    return job.ckpt
+
+
+def load_checkpoint(path: str | Path) -> keras.Model:
+    """Load a .keras file in safe mode (no arbitrary code from lambdas) with its random generators'
+    states (`kernel.keras_state`), or a one-line error."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist; pass ckpt=<run dir>/checkpoints/best.keras or last.keras")
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise CheckpointError(f"checkpoint {path} is not a Keras .keras file (a zip archive written by model.save)")
+    load_families()  # families register their custom layers and models (e.g. the VAE) on import
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+        restore_from_file(model, path)  # the random generators' states (dropout, noise), if saved
+        return model
+    except Exception as exc:  # Keras raises many types for a damaged or foreign archive
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path} could not be loaded as a Keras model: {first_line}") from None
+
+
+def write_config(rundir: RunDir, job: Job) -> None:
+    rundir.write_text("config.yaml", job.config_yaml)
+
+
+def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
+    """Refuse to resume, in the same dir, a run whose `keys` config differs from this job's."""
+    saved_path = rundir.file("config.yaml")
+    if not saved_path.exists():
+        return
+    saved = yaml.safe_load(saved_path.read_text()) or {}
+    for key in keys:
+        if saved.get(key) != job.config.get(key):
+            raise RunnerError(
+                f"run dir {rundir.path} holds a run with a different {key} config; "
+                f"re-run with its own config to resume, or choose a new hydra.run.dir"
+            )
+
+
+def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any],
+           history: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """Write metrics.json and run.json (and the training curves of `history`), and log the end."""
+    if history:
+        plot_curves(rundir, history)
+    finished = time.time()
+    metrics["wall_time_s"] = round(finished - started, 3)
+    rundir.write_json("metrics.json", metrics)
+    rundir.write_json("run.json", run_info(job.seed, started, finished, {"task": metrics["task"]}))
+    split = metrics.get("split", "test")  # what the final evaluation measured
+    if metrics.get(f"{split}_accuracy") is not None:
+        print(f"{split.capitalize()} accuracy: {100 * metrics[f'{split}_accuracy']:.1f}%")  # the book's line
+    log.info("metrics: %s", {k: v for k, v in metrics.items() if v is not None})
+    log.info("run dir: %s", rundir.path)
+    return metrics

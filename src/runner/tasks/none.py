@@ -1,0 +1,26 @@
+"""The task of families with no training loop (classical segmentation, say): `train` runs the
+family's computation once, with its figures and metrics written like any run's."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adl_runner.kernel.specs import RunContext
+from adl_runner.runner.artifacts import ArtifactWriter
+from adl_runner.runner.resolve import Job
+from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.tasks.common import finish, write_config
+from adl_runner.runner.tasks.registry import task
+
+
+@task("none", "train")
+def train(job: Job, rundir: RunDir) -> dict[str, Any]:
+    started = time.time()
+    with rundir.removed_if_failed_fresh():
+        rundir.ensure_writable()
+        context = RunContext(seed=job.seed, data_dir=job.data_dir, out=ArtifactWriter(rundir))
+        numbers = job.model.build(job.model_options, context)
+    write_config(rundir, job)
+    metrics = {"task": "train", "model": job.model.name, "seed": job.seed, **numbers, "status": "completed"}
+    return finish(rundir, job, started, metrics)

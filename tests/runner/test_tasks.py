@@ -1,0 +1,85 @@
+"""The task registry and the frozen Job: one dispatch on the family's loop, no Hydra below the
+entry point, and groups a family does not read refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import NoneSpec, RunContext
+from adl_runner.runner.cli import CONF_DIR
+from adl_runner.runner.resolve import resolve
+from adl_runner.runner.tasks import run_task
+
+
+def composed(*overrides: str) -> dict:
+    """The config `run` would compose, as plain values; Hydra is cleared again afterwards."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
+        cfg = compose("config", overrides=list(overrides))
+    GlobalHydra.instance().clear()
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def test_a_task_runs_without_hydra(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNNER_DATA_DIR", str(fake_data_dir))
+    monkeypatch.setenv("RUNNER_VERIFY_CHECKSUMS", "false")
+    config = composed("model=mlp", "debug=smoke", "logger.plots=false")
+    assert not HydraConfig.initialized()
+    job = resolve(config, run_dir=tmp_path / "run", overrides=["model=mlp"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.seed = 1  # type: ignore[misc]
+    assert (job.task.value, job.loop, job.model.name, job.chose("model"), job.chose("dataset")) == (
+        "train", "fit", "mlp", True, False)
+    metrics = run_task(job)
+    assert metrics["status"] == "completed" and metrics["epochs_completed"] == 1
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["model"] == "mlp"
+    assert "name: mlp" in (tmp_path / "run" / "config.yaml").read_text()
+
+
+@dataclass
+class CountOptions:
+    times: int = 2
+
+
+def test_a_family_with_no_training_loop_runs_once(tmp_path: Path) -> None:
+    calls: list[RunContext] = []
+
+    def count(opts: CountOptions, ctx: RunContext) -> dict[str, float]:
+        calls.append(ctx)
+        return {"count": float(opts.times)}
+
+    MODELS.register("test_count", NoneSpec(options=CountOptions))(count)
+    try:
+        config = {**composed(), "model": {"name": "test_count", "times": 3}}
+        job = resolve(config, run_dir=tmp_path / "run")
+        assert job.loop == "none"
+        metrics = run_task(job)
+        assert metrics["count"] == 3.0 and len(calls) == 1 and calls[0].seed == job.seed
+        sample = resolve({**config, "task": "sample", "ckpt": str(tmp_path)}, run_dir=tmp_path / "sample")
+        with pytest.raises(IncompatibleError, match=r"task=sample is not available for model 'test_count' \(none loop\); "
+                                                    r"its tasks: train"):
+            run_task(sample)
+    finally:
+        MODELS.unregister("test_count")
+
+
+def test_groups_the_family_does_not_read_are_refused(tmp_path: Path) -> None:
+    config = composed("model=dqn")
+    with pytest.raises(ConfigError, match=r"model 'dqn' acts in an environment and does not read dataset= "
+                                          r"\(it reads: env, optimizer, trainer, logger\); dataset= is read by: .*mlp"):
+        resolve(config, run_dir=tmp_path, overrides=["model=dqn", "dataset=mnist"])
+    reinforce = composed("model=reinforce")
+    with pytest.raises(ConfigError, match="model 'reinforce' .* does not read optimizer.learning_rate="):
+        resolve(reinforce, run_dir=tmp_path, overrides=["model=reinforce", "optimizer.learning_rate=0.1"])
+    assert resolve(config, run_dir=tmp_path, overrides=["model=dqn", "optimizer.learning_rate=0.01"]).loop == "episodes"
