@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.registry import did_you_mean, unknown_name_message
+from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import register_schema
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -180,6 +181,21 @@ def _override_value(overrides: list[str], key: str) -> str | None:
     return value
 
 
+def checkpoint_run_dir(overrides: list[str], multirun: bool) -> str | None:
+    """The run-dir override of a task on a checkpoint (evaluate, sample, export): named after the
+    checkpoint's model and data (`<time>_sample_dcgan_mnist`), not after this command's defaults.
+    None when the command names its own dir, or the checkpoint has no run config around it."""
+    task, ckpt = _override_value(overrides, "task"), _override_value(overrides, "ckpt")
+    if task in (None, "train") or not ckpt or multirun or _override_value(overrides, "hydra.run.dir") is not None:
+        return None
+    trained = run_config_of(Path(ckpt))
+    if not trained or not isinstance(trained.get("model"), dict):
+        return None
+    env, dataset = trained.get("env") or {}, trained.get("dataset") or {}
+    data = env.get("name") or _override_value(overrides, "dataset") or dataset.get("name")
+    return f"hydra.run.dir=${{paths.output_dir}}/runs/${{now:%Y-%m-%d}}/${{now:%H-%M-%S}}_{task}_{trained['model'].get('name')}_{data}"
+
+
 def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
     """None if the run (or sweep) dir can be created and written, else the one-line error.
 
@@ -246,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not any(arg in _INFO_FLAGS for arg in argv):
         overrides, multirun = split_argv(argv)
+        named = checkpoint_run_dir(overrides, multirun)
+        if named is not None:
+            argv, overrides = [*argv, named], [*overrides, named]
         problem = validate(overrides, multirun) or output_dir_problem(overrides, multirun)
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)

@@ -23,6 +23,7 @@ from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, 
 from adl_runner.kernel.specs import FamilySpec
 from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
+from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig
 
 
@@ -181,7 +182,7 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     options, label encoding, preprocessing; never augmentation), of the run that saved `ckpt`. A
     checkpoint with no run dir around it keeps this command's. A different model named on the
     command line is refused: it would misread the checkpoint."""
-    trained = checkpoint_run_config(ckpt) if ckpt.exists() else None
+    trained = run_config_of(ckpt) if ckpt.exists() else None
     if not trained or "model" not in trained:
         return config
     mine, theirs = config["model"], trained["model"]
@@ -200,11 +201,3 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
 _DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean")
 """What makes a checkpoint's data the same data: where the files are and whether they are
 verified stay as the evaluating command says."""
-
-
-def checkpoint_run_config(ckpt: Path) -> Optional[dict[str, Any]]:
-    """The config.yaml of the run that saved a checkpoint (`<run>/checkpoints/x.keras`, or an
-    episode-loop `<run>/checkpoints/last` folder), as plain values; None when there is none."""
-    path = ckpt.resolve()
-    source = path / "config.yaml" if (path / "config.yaml").is_file() else path.parent.parent / "config.yaml"
-    return yaml.safe_load(source.read_text()) if source.is_file() else None

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.files import LockBusy, has_interrupted_swap, pid_lock, recover_dir, write_atomic, write_dir_atomic
 
@@ -185,3 +187,15 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def run_config_of(ckpt: Path) -> dict[str, Any] | None:
+    """The config.yaml of the run that saved a checkpoint (`<run>/checkpoints/x.keras`, an
+    episode-loop `<run>/checkpoints/last` folder, or the run dir itself), as plain values; None
+    when there is none."""
+    path = ckpt.resolve()
+    source = path / "config.yaml" if (path / "config.yaml").is_file() else path.parent.parent / "config.yaml"
+    try:
+        return yaml.safe_load(source.read_text()) if source.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return None
