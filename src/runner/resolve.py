@@ -9,6 +9,7 @@ the `Job` only: no `DictConfig`, no Hydra, so a task runs the same from the CLI 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -25,6 +26,8 @@ from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig
+
+log = logging.getLogger("runner")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
     model, model_options = typed_options(MODELS, plain["model"], "model")
     refuse_unread_groups(model, chosen)
     optimizer, optimizer_options = typed_options(OPTIMIZERS, plain["optimizer"], "optimizer")
+    if "optimizer" in chosen:
+        report_carried_over(optimizer, optimizer_options, chosen)
     dataset, dataset_options = dataset_entry(typed.dataset)
     trainer = typed.trainer
     if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule.boundaries or trainer.plateau.enabled):
@@ -175,6 +180,18 @@ def refuse_unread_groups(model: Entry[Any, FamilySpec], chosen: frozenset[str]) 
         raise ConfigError(
             f"model '{model.name}' {model.spec.does} and does not read {key}= (it reads: {', '.join(reads)}); "
             f"{group}= is read by: {', '.join(readers) or 'no model'}")
+
+
+def report_carried_over(optimizer: Entry[Any, Any], options: Any, chosen: frozenset[str]) -> None:
+    """`optimizer=X` on a model preset keeps the preset's optimizer values (WGAN's learning rate,
+    say) rather than X's own defaults: say so in one line, naming each value kept."""
+    defaults = optimizer.spec.options()
+    kept = [f"{field.name}={getattr(options, field.name)!r} (its default: {getattr(defaults, field.name)!r})"
+            for field in dataclasses.fields(options)
+            if getattr(options, field.name) != getattr(defaults, field.name) and f"optimizer.{field.name}" not in chosen]
+    if kept:
+        log.info("optimizer=%s keeps the model preset's %s; set optimizer.<key>= to change them",
+                 optimizer.name, ", ".join(kept))
 
 
 def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: frozenset[str]) -> dict[str, Any]:

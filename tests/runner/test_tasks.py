@@ -83,3 +83,18 @@ def test_groups_the_family_does_not_read_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="model 'reinforce' .* does not read optimizer.learning_rate="):
         resolve(reinforce, run_dir=tmp_path, overrides=["model=reinforce", "optimizer.learning_rate=0.1"])
     assert resolve(config, run_dir=tmp_path, overrides=["model=dqn", "optimizer.learning_rate=0.01"]).loop == "episodes"
+
+
+def test_switching_a_presets_optimizer_names_what_it_keeps(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = composed("model=wgan", "optimizer=adam")
+    with caplog.at_level("INFO", logger="runner"):
+        job = resolve(config, run_dir=tmp_path, overrides=["model=wgan", "optimizer=adam"])
+    assert job.optimizer.name == "adam" and job.optimizer_options.learning_rate == 5e-5
+    (line,) = [r.getMessage() for r in caplog.records if "keeps the model preset" in r.getMessage()]
+    assert line == ("optimizer=adam keeps the model preset's learning_rate=5e-05 (its default: 0.001); "
+                    "set optimizer.<key>= to change them")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="runner"):
+        resolve(composed("model=wgan", "optimizer=adam", "optimizer.learning_rate=1e-4"), run_dir=tmp_path,
+                overrides=["model=wgan", "optimizer=adam", "optimizer.learning_rate=1e-4"])
+    assert not [r for r in caplog.records if "keeps the model preset" in r.getMessage()]
