@@ -9,7 +9,8 @@ import pytest
 from adl_runner.kernel.custom_step import CustomStepModel, scaled_optimizers
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
-from adl_runner.models.gan import dcgan  # noqa: F401  (registers it)
+from adl_runner.models import vae  # noqa: F401  (registers them)
+from adl_runner.models.gan import acgan, cgan, cyclegan, dcgan, infogan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401
 from adl_runner.models.gan.cyclegan import CycleGANOptions, build_cyclegan
 from adl_runner.runner.callbacks import LearningRateControl, lower_learning_rate
 from adl_runner.runner.schema import LRScheduleConfig, PlateauConfig
@@ -93,6 +94,26 @@ def test_cyclegan_discriminators_and_generators_follow_the_schedule_with_their_s
     control.set_model(model)
     assert _epoch(control, 0) == pytest.approx({"d_target": 2e-4, "d_source": 2e-4, "generators": 5e-5})
     assert _epoch(control, 6) == pytest.approx({"d_target": 2e-5, "d_source": 2e-5, "generators": 5e-6})
+
+
+BOOK = {"discriminator": 1.0, "generator": 0.5}
+
+
+@pytest.mark.parametrize("name, shape, scales", [
+    *[(name, (8, 8, 1), BOOK) for name in ("dcgan", "lsgan", "cgan", "acgan", "infogan")],
+    ("wgan", (8, 8, 1), {"discriminator": 1.0, "generator": 1.0}),
+    ("gan_mlp", (64,), {"discriminator": 1.0, "generator": 1.0}),
+    ("stackedgan", (8, 8, 1), {"dis0": 1.0, "dis1": 1.0, "gen0": 0.5, "gen1": 0.5}),
+    ("cyclegan", (16, 16, 1), {"d_target": 1.0, "d_source": 1.0, "generators": 0.5}),
+    ("vae_mlp", (64,), {"optimizer": 1.0}),
+])
+def test_every_custom_step_family_lists_all_its_optimizers_with_their_scales(name: str, shape, scales) -> None:
+    entry = MODELS.get(name)
+    model = entry.build(entry.meta["options"](), shape, 10)
+    model.compile(optimizer=keras.optimizers.RMSprop(BASE_LR))
+    listed = scaled_optimizers(model)  # raises on an optimizer left out
+    assert {key: scale for key, (_, scale) in listed.items()} == scales
+    assert len({id(optimizer) for optimizer, _ in listed.values()}) == len(scales)
 
 
 class _HiddenOptimizer(CustomStepModel):
