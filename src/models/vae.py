@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from adl_runner.kernel.custom_step import CustomStepModel
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -103,7 +104,7 @@ class Sampling(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="adl_runner")
-class VAE(keras.Model):
+class VAE(CustomStepModel):
     """Encoder [x(, labels)] -> [z_mean, z_log_var, z]; decoder [z(, labels)] -> x_hat; the book's loss.
 
     `encoder` and `decoder` stay attributes after `keras.saving.load_model`; `conditional` models

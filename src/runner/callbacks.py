@@ -13,7 +13,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from adl_runner.kernel.errors import CheckpointError, RunnerError
+from adl_runner.kernel.custom_step import ScaledOptimizers, scaled_optimizers
+from adl_runner.kernel.errors import CheckpointError, ConfigError, RunnerError
 from adl_runner.kernel.keras_state import save_model
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import LRScheduleConfig, PlateauConfig
@@ -119,6 +120,9 @@ class LearningRateControl(keras.callbacks.Callback):
     lr(epoch) = base x schedule factor(epoch) x plateau multiplier. With `book_compat`, the
     multiplier is reset at every epoch start, as the book's callback order [checkpoint, reducer,
     scheduler] did: the scheduler overwrote each reduction before any step used it.
+    Every optimizer of the model runs at its scale x lr(epoch) (`scaled_optimizers`: a GAN's G at
+    `g_lr_scale` x D's), so a reduction or a roll-back lowers them all and keeps their ratios; the
+    plateau's `min_lr` bounds lr(epoch), the rate of the scale-1 optimizers.
     """
 
     def __init__(self, base_lr: float, schedule: LRScheduleConfig, plateau: PlateauConfig) -> None:
@@ -139,7 +143,9 @@ class LearningRateControl(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self.plateau is not None and self.plateau.book_compat:
             self.multiplier = 1.0
-        self.model.optimizer.learning_rate = self.current_lr(epoch)
+        lr = self.current_lr(epoch)
+        for optimizer, scale in scaled_optimizers(self.model).values():
+            optimizer.learning_rate = scale * lr
 
     def current_lr(self, epoch: int) -> float:
         lr = self.base_lr * self.scale * self.schedule_factor(epoch) * self.multiplier
@@ -147,7 +153,7 @@ class LearningRateControl(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["learning_rate"] = base_rate(scaled_optimizers(self.model))
         if self.plateau is None:
             return
         value = logs.get(self.plateau.monitor)
@@ -226,32 +232,53 @@ def lower_learning_rate(
     model: keras.Model, factor: float, control: LearningRateControl | None, before: float | None = None
 ) -> float:
     """Lower the learning rate the next epoch will use by `factor`; returns the new value: the
-    schedule's scale with the runner's schedule/plateau control, else the optimizer's rate (the
-    initial rate of a Keras decay schedule).
+    schedule's scale with the runner's schedule/plateau control, else the configured rate (the
+    initial rate of a Keras decay schedule), which every optimizer of the model runs at its scale
+    of (`scaled_optimizers`).
 
     `before` is the value this returned at the previous roll-back of this invocation: the
     checkpoint just reloaded may predate that roll-back and hold the original rate, and a second
     roll-back must go lower than the first, not back to the same rate.
     With the runner's control the factor goes into its persistent `scale` (saved in state.json;
-    it sets the optimizer's rate every epoch). Otherwise the optimizer's own rate is set, which the
-    next checkpoint saves; a decay schedule is rebuilt from its config with a lower initial rate.
+    it sets the optimizers' rates every epoch). Otherwise the optimizers' own rates are set, which
+    the next checkpoint saves; a decay schedule is rebuilt from its config with a lower initial rate.
     """
     if control is not None:
         control.scale = (control.scale if before is None else before) * factor
         return control.scale
-    optimizer = model.optimizer
+    optimizers = scaled_optimizers(model)
+    lowered = (base_rate(optimizers) if before is None else before) * factor
+    for optimizer, scale in optimizers.values():
+        _set_initial_rate(optimizer, scale * lowered)
+    return lowered
+
+
+def base_rate(optimizers: ScaledOptimizers) -> float:
+    """The configured learning rate the optimizers run at their scales of (the initial rate of a
+    decay schedule), read from the first of them."""
+    optimizer, scale = next(iter(optimizers.values()))
     current = optimizer._learning_rate  # the variable or the schedule, whichever it was built with
     if isinstance(current, keras.optimizers.schedules.LearningRateSchedule):
-        config = current.get_config()
-        if "initial_learning_rate" not in config:
-            raise RunnerError(f"trainer.nan_policy=recover cannot lower a {type(current).__name__} learning rate; "
-                              f"use trainer.nan_policy=stop with this optimizer")
-        config["initial_learning_rate"] = (config["initial_learning_rate"] if before is None else before) * factor
+        return float(_schedule_config(current)["initial_learning_rate"]) / scale
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate)) / scale
+
+
+def _set_initial_rate(optimizer: keras.optimizers.Optimizer, rate: float) -> None:
+    current = optimizer._learning_rate
+    if isinstance(current, keras.optimizers.schedules.LearningRateSchedule):
+        config = _schedule_config(current)
+        config["initial_learning_rate"] = rate
         optimizer.learning_rate = type(current).from_config(config)
-        return float(config["initial_learning_rate"])
-    lowered = (float(keras.ops.convert_to_numpy(optimizer.learning_rate)) if before is None else before) * factor
-    optimizer.learning_rate = lowered
-    return lowered
+    else:
+        optimizer.learning_rate = rate
+
+
+def _schedule_config(schedule: keras.optimizers.schedules.LearningRateSchedule) -> dict[str, Any]:
+    config = schedule.get_config()
+    if "initial_learning_rate" not in config:
+        raise ConfigError(f"trainer.nan_policy=recover cannot lower a {type(schedule).__name__} learning rate; "
+                          f"use trainer.nan_policy=stop with this optimizer")
+    return config
 
 
 class Snapshots(keras.callbacks.Callback):

@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers
 from adl_runner.kernel.keras_state import is_seed_key, restore_seed_states, seed_states
 
 GRID_SIZE = 16
@@ -56,7 +57,7 @@ def scaled_optimizer(optimizer: keras.optimizers.Optimizer, factor: float) -> ke
     return type(optimizer).from_config(config)
 
 
-class AdversarialModel(keras.Model):
+class AdversarialModel(CustomStepModel):
     """What every adversarial model here shares, whatever its networks (one G and D, or CycleGAN's
     two of each): named loss trackers, fixed grid inputs saved as weights, optimizers restored by
     `compile_from_config`, and RNG states saved in checkpoints, so that a resumed run is exact."""
@@ -340,7 +341,8 @@ class GAN(AdversarialModel):
     # -- compile and save ------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", g_optimizer: Any = None, jit_compile: Any = "auto", **kwargs: Any) -> None:
         """`optimizer` trains D; G gets `g_optimizer`, or a copy of D's with lr (and decay) x `g_lr_scale`.
-        G's optimizer is the model's `optimizer`: its step counter counts training steps."""
+        G's optimizer is the model's `optimizer`: its step counter counts training steps. A given
+        `g_optimizer` (a checkpoint's) is taken to run at `g_lr_scale` x D's rate, as the copy does."""
         d_optimizer = keras.optimizers.get(optimizer)
         g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else scaled_optimizer(d_optimizer, self.g_lr_scale)
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile)
@@ -348,6 +350,10 @@ class GAN(AdversarialModel):
         # Built now, so that every checkpoint holds their full state (and loading finds the slots).
         self.d_optimizer.build(self.d_variables)
         self.optimizer.build(self.g_variables)
+
+    def scaled_optimizers(self) -> ScaledOptimizers:
+        """D's at the configured learning rate, G's at `g_lr_scale` x it."""
+        return {"discriminator": (self.d_optimizer, 1.0), "generator": (self.optimizer, self.g_lr_scale)}
 
     def get_compile_config(self) -> dict[str, Any]:
         return {

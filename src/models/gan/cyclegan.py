@@ -33,6 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from adl_runner.kernel.custom_step import ScaledOptimizers
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -195,7 +196,8 @@ class CycleGAN(AdversarialModel):
     def compile(self, optimizer: Any = "rmsprop", g_optimizer: Any = None, d_source_optimizer: Any = None,
                 jit_compile: Any = "auto", **kwargs: Any) -> None:
         """`optimizer` trains D_y; D_x gets `d_source_optimizer` or a fresh copy of it; both
-        generators get `g_optimizer`, or a copy with lr (and decay) x `g_lr_scale`."""
+        generators get `g_optimizer`, or a copy with lr (and decay) x `g_lr_scale` (a given one, as a
+        checkpoint's, is taken to run at that scale)."""
         d_target_optimizer = keras.optimizers.get(optimizer)
         d_source_optimizer = (keras.optimizers.get(d_source_optimizer) if d_source_optimizer is not None
                               else scaled_optimizer(d_target_optimizer, 1.0))
@@ -207,6 +209,11 @@ class CycleGAN(AdversarialModel):
         self.d_target_optimizer.build(self.d_target.trainable_variables)
         self.d_source_optimizer.build(self.d_source.trainable_variables)
         self.optimizer.build(self.g_target.trainable_variables + self.g_source.trainable_variables)
+
+    def scaled_optimizers(self) -> ScaledOptimizers:
+        """Each D's at the configured learning rate, the generators' at `g_lr_scale` x it."""
+        return {"d_target": (self.d_target_optimizer, 1.0), "d_source": (self.d_source_optimizer, 1.0),
+                "generators": (self.optimizer, self.g_lr_scale)}
 
     def get_compile_config(self) -> dict[str, Any]:
         return {

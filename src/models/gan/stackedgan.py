@@ -34,6 +34,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from adl_runner.kernel.custom_step import ScaledOptimizers
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -169,6 +170,11 @@ class StackedGAN(GAN):
         self.g1_optimizer = scaled_optimizer(self.optimizer, 1.0)
         self.d1_optimizer.build(self.dis1.trainable_variables)
         self.g1_optimizer.build(self.gen1.trainable_variables)
+
+    def scaled_optimizers(self) -> ScaledOptimizers:
+        """dis0's and dis1's at the configured learning rate, gen0's and gen1's at `g_lr_scale` x it."""
+        return {"dis0": (self.d_optimizer, 1.0), "dis1": (self.d1_optimizer, 1.0),
+                "gen0": (self.optimizer, self.g_lr_scale), "gen1": (self.g1_optimizer, self.g_lr_scale)}
 
     # -- losses (Table 6.2.1) ----------------------------------------------------------------------
     def code(self, name: str, batch: int) -> Any:

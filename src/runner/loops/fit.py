@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from adl_runner.kernel.custom_step import scaled_optimizers
 from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.keras_state import save_model
 from adl_runner.runner.callbacks import (
@@ -102,7 +103,8 @@ def fit(
 
     With `trainer.nan_policy=recover` (and `load`, the checkpoint loader, and `data.train_from`),
     a NaN/Inf loss (or one above `trainer.loss_bound`) rolls the model back to the last good checkpoint, lowers the learning rate by
-    `nan_recovery.lr_factor` and trains on from there, at most `nan_recovery.max_trials` times.
+    `nan_recovery.lr_factor` (every optimizer's, at its scale: `scaled_optimizers`) and trains on from
+    there, at most `nan_recovery.max_trials` times.
     Like TF Model Garden's recovery trials, divergence is judged per invocation and the roll-back
     goes to a checkpoint on disk, not to weights in memory; unlike it, the learning rate is lowered,
     since replaying the same seeded batches at the same rate would diverge the same way.
@@ -119,6 +121,8 @@ def fit(
     if resume_state:
         checkpoints.restore(state_for_epoch(resume_state, initial_epoch))
     recover = trainer.nan_policy == "recover" and load is not None and data.train_from is not None
+    if recover or lr_control is not None:
+        scaled_optimizers(model)  # refuses an optimizer it cannot set now, not at an epoch start or roll-back
     if recover and not rundir.resume_candidates():
         # Epoch 1 may diverge too: keep the starting weights as the checkpoint to roll back to.
         rundir.write_atomic(rundir.last_checkpoint, lambda p: save_model(model, p))

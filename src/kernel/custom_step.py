@@ -1,0 +1,46 @@
+"""Models that write their own `train_step`, and the optimizers it applies.
+
+A plain Keras model trains with its one `model.optimizer` at the configured learning rate. A model
+with its own step may apply several (a GAN's D and G, CycleGAN's three) at rates relative to the
+configured one (the book runs G at half D's rate). The runner's learning-rate control (step
+schedule, plateau reduction, NaN roll-back) sets every optimizer that `scaled_optimizers` lists,
+at its scale x the scheduled rate, so that those ratios hold all through training.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from adl_runner.kernel.errors import ConfigError
+
+ScaledOptimizers = dict[str, tuple[keras.optimizers.Optimizer, float]]
+"""Optimizers by name, each with its learning rate relative to the configured one."""
+
+
+class CustomStepModel(keras.Model):
+    """Base of every model with its own `train_step` (GANs, VAEs; SSD, IIC and MINE to come)."""
+
+    def scaled_optimizers(self) -> ScaledOptimizers:
+        """Every optimizer the step applies, by name, with its learning rate relative to the
+        configured one (`optimizer.learning_rate`). A model with several overrides this; the
+        default is the model's one `optimizer` at the configured rate."""
+        return {"optimizer": (self.optimizer, 1.0)}
+
+
+def scaled_optimizers(model: keras.Model) -> ScaledOptimizers:
+    """The optimizers of `model` with their scales: a plain Keras model's one `optimizer` at 1.
+
+    Raises `ConfigError` when the model holds an optimizer the list leaves out: the runner could
+    not set its rate, and that optimizer would silently keep the rate it was compiled with.
+    """
+    listed = model.scaled_optimizers() if isinstance(model, CustomStepModel) else {"optimizer": (model.optimizer, 1.0)}
+    known = {id(optimizer) for optimizer, _ in listed.values()}
+    unlisted = sorted(key for key, value in vars(model).items()
+                      if isinstance(value, keras.optimizers.Optimizer) and id(value) not in known)
+    if unlisted:
+        raise ConfigError(
+            f"trainer.lr_schedule, trainer.plateau and trainer.nan_policy=recover cannot set the learning rate of "
+            f"{model.name}'s {', '.join(unlisted)}, which its scaled_optimizers() does not list; "
+            f"train {model.name} without them"
+        )
+    return listed
