@@ -225,7 +225,7 @@ def fit_runner(name: str, pipeline, epochs: int, jit_compile: Any = "auto") -> l
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     entry = MODELS.get(name)
-    model = entry.build(entry.meta["options"](), pipeline.input_shape, pipeline.num_classes)
+    model = entry.build(entry.spec.options(), BuildContext(0, pipeline.input_shape, pipeline.num_classes))
     # as runner.tasks.compile_model does for one-hot labels and trainer.jit_compile=auto
     model.compile(optimizer=adam(AdamOptions()), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=jit_compile)
@@ -584,7 +584,7 @@ def auto_jit_resolves_to() -> dict[str, bool]:
     resolved = {}
     for fam in ("mlp", "cnn"):
         entry = MODELS.get(fam)
-        model = entry.build(entry.meta["options"](), (784,) if fam == "mlp" else (28, 28, 1), 10)
+        model = entry.build(entry.spec.options(), (784,) if fam == "mlp" else (28, 28, 1), 10)
         model.compile(optimizer="adam", loss="categorical_crossentropy", jit_compile="auto")
         resolved[fam] = bool(model.jit_compile)
     gan = build_dcgan(BookGANOptions(), (28, 28, 1), 10)
@@ -606,7 +606,7 @@ def trained_model_case(name: str, pipeline, epochs: int, jit_compile: bool) -> C
     load_families()
     keras.utils.set_random_seed(0)
     entry = MODELS.get(name)
-    model = entry.build(entry.meta["options"](), pipeline.input_shape, pipeline.num_classes)
+    model = entry.build(entry.spec.options(), BuildContext(0, pipeline.input_shape, pipeline.num_classes))
     model.compile(optimizer=adam(AdamOptions()), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=jit_compile)
     steps = pipeline.steps_per_epoch()
@@ -681,7 +681,7 @@ def rl_replay(s: Settings) -> dict[str, Any]:
 
     def make_env():
         entry = ENVS.get("cartpole")
-        return entry.build(entry.meta["options"]())
+        return entry.build(entry.spec.options())
 
     def q_net(name: str) -> keras.Model:
         inputs = keras.Input((4,))
@@ -784,7 +784,7 @@ def rl_replay(s: Settings) -> dict[str, Any]:
     def runner_setup():
         env = make_env()
         entry = MODELS.get("dqn")
-        agent = entry.build(entry.meta["options"](epsilon=0.0, epsilon_min=0.0), env, AgentContext(seed=0))
+        agent = entry.build(entry.spec.options(epsilon=0.0, epsilon_min=0.0), env, AgentContext(seed=0))
         memory: list = []
         fill(memory, env)
         for item in memory:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import adl_runner
-
 import adl_runner.runner
 from adl_runner.data.synthetic import write_mnist_npz
 from adl_runner.runner.cli import config_groups

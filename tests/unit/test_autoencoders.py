@@ -24,6 +24,7 @@ from adl_runner.data.synthetic import make_splits
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext
 from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.cli import CONF_DIR
 from adl_runner.runner.resolve import typed_options
@@ -35,7 +36,7 @@ GRAY32 = (32, 32, 1)
 
 def build(name: str, input_shape: tuple[int, ...], **options) -> keras.Model:
     entry = MODELS.get(name)
-    return entry.build(entry.meta["options"](**options), input_shape, 10)
+    return entry.build(entry.spec.options(**options), BuildContext(0, input_shape, 10))
 
 
 @cache
@@ -48,10 +49,10 @@ def build_default(name: str, input_shape: tuple[int, ...], latent_dim: int | Non
 
 @pytest.mark.parametrize("name", ["autoencoder", "colorization"])
 def test_registered_as_reconstruction_models_with_hooks(name: str) -> None:
-    meta = MODELS.get(name).meta
-    assert (meta["view"], meta["objective"], meta["loss"]) == ("image", "reconstruct", "mse")
-    assert callable(meta["artifacts"]) and meta["sample"] is ae.sample_decoder
-    meta["options"]()  # every option has a default: Options() is the book listing
+    spec = MODELS.get(name).spec
+    assert (spec.view, spec.objective, spec.loss) == ("image", "reconstruct", "mse")
+    assert callable(spec.artifacts) and spec.sample is ae.sample_decoder
+    spec.options()  # every option has a default: Options() is the book listing
 
 
 @pytest.mark.parametrize("options_cls", [ae.AutoencoderOptions, ae.ColorizationOptions])
@@ -112,7 +113,7 @@ def test_exact_parameter_counts(name, shape, latent_dim, encoder, decoder, total
 def test_dae_is_the_listing_3_2_1_network() -> None:
     cfg = _compose("model=dae")
     entry, options = typed_options(MODELS, cfg.model, "model")
-    assert entry.build(options, MNIST, 10).count_params() == 178_001
+    assert entry.build(options, BuildContext(0, MNIST, 10)).count_params() == 178_001
 
 
 # --- structure and shapes --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.cyclegan import CycleGAN, CycleGANOptions, build_cyclegan, sample_cyclegan
 
@@ -47,7 +48,7 @@ def discriminator_params(k: int, c_in: int, patchgan: bool) -> int:
     ("patchgan", 5, GRAY, 1_084_481, 1_082_881),
 ])
 def test_book_parameter_counts(discriminator: str, kernel: int, source, d_target: int, d_source: int) -> None:
-    model = build_cyclegan(CycleGANOptions(discriminator=discriminator, kernel_size=kernel), source, 10)
+    model = build_cyclegan(CycleGANOptions(discriminator=discriminator, kernel_size=kernel), BuildContext(0, source, 10))
     patchgan = discriminator == "patchgan"
     assert model.d_target.count_params() == discriminator_params(kernel, 3, patchgan) == d_target
     assert model.d_source.count_params() == discriminator_params(kernel, 1, patchgan) == d_source
@@ -59,10 +60,10 @@ def test_book_parameter_counts(discriminator: str, kernel: int, source, d_target
 
 
 def test_shapes_and_instance_norm() -> None:
-    model = build_cyclegan(CycleGANOptions(), GRAY, 10)
+    model = build_cyclegan(CycleGANOptions(), BuildContext(0, GRAY, 10))
     assert model.g_target.output_shape == (None, *COLOR) and model.g_source.output_shape == (None, *GRAY)
     assert model.d_target.output_shape == (None, 2, 2, 1)  # the 2x2 PatchGAN
-    assert build_cyclegan(CycleGANOptions(discriminator="plain"), GRAY, 10).d_target.output_shape == (None, 1)
+    assert build_cyclegan(CycleGANOptions(discriminator="plain"), BuildContext(0, GRAY, 10)).d_target.output_shape == (None, 1)
     norms = [layer for layer in model.g_target.layers if isinstance(layer, keras.layers.GroupNormalization)]
     assert len(norms) == 7 and all(n.groups == n.input.shape[-1] and n.epsilon == 1e-3 for n in norms)  # e1-e4, d1-d3: one group per channel
     assert not any(isinstance(layer, keras.layers.GroupNormalization) for layer in model.d_target.layers)
@@ -80,17 +81,17 @@ def test_shapes_and_instance_norm() -> None:
 ])
 def test_bad_options_name_the_key(options: dict, fragments: list[str]) -> None:
     with pytest.raises(ConfigError) as error:
-        build_cyclegan(CycleGANOptions(**options), GRAY, 10)
+        build_cyclegan(CycleGANOptions(**options), BuildContext(0, GRAY, 10))
     for fragment in fragments:
         assert fragment in str(error.value)
 
 
 def test_incompatible_inputs_are_refused() -> None:
     with pytest.raises(IncompatibleError, match="multiples of 16.*28x28"):
-        build_cyclegan(CycleGANOptions(), (28, 28, 1), 10)
+        build_cyclegan(CycleGANOptions(), BuildContext(0, (28, 28, 1), 10))
     with pytest.raises(IncompatibleError, match="same channels"):
-        build_cyclegan(CycleGANOptions(identity=True), GRAY, 10)
-    model = build_cyclegan(CycleGANOptions(grid_size=4), GRAY, 10)
+        build_cyclegan(CycleGANOptions(identity=True), BuildContext(0, GRAY, 10))
+    model = build_cyclegan(CycleGANOptions(grid_size=4), BuildContext(0, GRAY, 10))
     with pytest.raises(IncompatibleError, match="target_channels"):
         model.keep_test_images(np.zeros((4, *GRAY)), np.zeros((4, *GRAY)))
     with pytest.raises(IncompatibleError, match="model.grid_size=4 .* has 2"):
@@ -110,7 +111,7 @@ def _batch(seed: int = 0, n: int = 4, source=GRAY, target=COLOR):
 
 
 def _compiled(**options) -> CycleGAN:
-    model = build_cyclegan(CycleGANOptions(grid_size=4, **options), GRAY, 10)
+    model = build_cyclegan(CycleGANOptions(grid_size=4, **options), BuildContext(0, GRAY, 10))
     schedule = keras.optimizers.schedules.InverseTimeDecay(2e-4, decay_steps=1, decay_rate=6e-8)
     model.compile(optimizer=keras.optimizers.RMSprop(schedule))
     return model
@@ -132,7 +133,7 @@ def test_the_book_losses_by_hand() -> None:
 
 
 def test_identity_loss_adds_lambda3_times_its_l1() -> None:
-    model = build_cyclegan(CycleGANOptions(identity=True, target_channels=1, grid_size=4), GRAY, 10)
+    model = build_cyclegan(CycleGANOptions(identity=True, target_channels=1, grid_size=4), BuildContext(0, GRAY, 10))
     x, y = _batch(target=GRAY)
     logs = model.generator_losses(x, y, training=False)
     identity = np.mean(np.abs(np.asarray(model.g_source(x)) - np.asarray(x))) + np.mean(np.abs(np.asarray(model.g_target(y)) - np.asarray(y)))

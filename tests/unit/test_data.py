@@ -101,10 +101,10 @@ def test_cifar_fake_meta_matches_upstream_keys(tmp_path):
 
 
 def test_registered_with_options():
-    assert DATASETS.get("mnist").meta["options"] is NoOptions
-    assert DATASETS.get("fashion_mnist").meta["options"] is NoOptions
-    assert DATASETS.get("cifar10").meta["options"] is CifarOptions
-    assert DATASETS.get("synthetic").meta["options"] is SyntheticOptions
+    assert DATASETS.get("mnist").spec.options is NoOptions
+    assert DATASETS.get("fashion_mnist").spec.options is NoOptions
+    assert DATASETS.get("cifar10").spec.options is CifarOptions
+    assert DATASETS.get("synthetic").spec.options is SyntheticOptions
 
 
 @pytest.mark.parametrize("cls", [CifarOptions, SyntheticOptions])

@@ -10,6 +10,7 @@ import pytest
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401  (registers them)
 from adl_runner.models.gan.base import scaled_optimizer
 from adl_runner.models.gan.hooks import parse_code
@@ -32,7 +33,7 @@ MNIST = (28, 28, 1)
 )
 def test_book_parameter_counts(name: str, shape, generator_params: int, discriminator_params: int) -> None:
     entry = MODELS.get(name)
-    model = entry.build(entry.meta["options"](), shape, 10)
+    model = entry.build(entry.spec.options(), BuildContext(0, shape, 10))
     assert model.generator.count_params() == generator_params
     assert model.discriminator.count_params() == discriminator_params
     assert model.count_params() == generator_params + discriminator_params
@@ -61,7 +62,7 @@ def test_the_generator_optimizer_gets_half_the_lr_and_decay() -> None:
 
 def _tiny(name: str, **options):
     entry = MODELS.get(name)
-    model = entry.build(entry.meta["options"](**options), (8, 8, 1), 10)
+    model = entry.build(entry.spec.options(**options), BuildContext(0, (8, 8, 1), 10))
     model.compile(optimizer=keras.optimizers.RMSprop(1e-2))
     return model
 
@@ -132,7 +133,7 @@ def test_grid_inputs_are_fixed_and_saved_with_the_model(tmp_path) -> None:
 
 
 def test_mlp_gan_works_in_signed_pixels_and_grids_come_back_in_unit_range() -> None:
-    model = MODELS.get("gan_mlp").build(mlp_gan.MLPGANOptions(), (64,), 10)
+    model = MODELS.get("gan_mlp").build(mlp_gan.MLPGANOptions(), BuildContext(0, (64,), 10))
     images = model.grid_images()
     assert images.shape == (36, 8, 8, 1) and images.min() >= 0.0 and images.max() <= 1.0
 
@@ -164,7 +165,7 @@ def test_bad_code_ranges_are_one_line_errors(text: str) -> None:
 def test_bad_options_and_shapes_are_one_line_errors(name, shape, options, error, fragment) -> None:
     entry = MODELS.get(name)
     with pytest.raises(error, match=fragment):
-        entry.build(entry.meta["options"](**options), shape, 10)
+        entry.build(entry.spec.options(**options), BuildContext(0, shape, 10))
 
 
 def test_steps_define_the_epochs_of_a_step_based_run() -> None:

@@ -253,7 +253,7 @@ def test_dataset_configs_resolve_to_their_loaders(name: str) -> None:
     node = OmegaConf.to_container(OmegaConf.load(CONF / f"{name}.yaml"))
     entry, _ = dataset_entry(DatasetConfig(**node))
     assert entry.name == name
-    assert entry.meta.get("paired", False) == (name in ("mnist_svhn", "cifar10_gray_color"))
+    assert entry.spec.paired == (name in ("mnist_svhn", "cifar10_gray_color"))
 
 
 def test_the_colorization_config_is_unchanged() -> None:

@@ -15,6 +15,7 @@ from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.keras_state import seed_states
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan import infogan, stackedgan  # noqa: F401  (registers them)
 from adl_runner.models.gan.hooks import sample_inputs
 from adl_runner.models.gan.infogan import InfoGANOptions
@@ -25,7 +26,7 @@ MNIST = (28, 28, 1)
 
 def _build(name: str, shape=(8, 8, 1), **options):
     entry = MODELS.get(name)
-    model = entry.build(entry.meta["options"](**options), shape, 10)
+    model = entry.build(entry.spec.options(**options), BuildContext(0, shape, 10))
     model.compile(optimizer=keras.optimizers.RMSprop(1e-2))
     return model
 
@@ -47,7 +48,7 @@ def _moved(before: list[np.ndarray], variables) -> bool:
 
 # -- parameter counts --------------------------------------------------------------------------
 def test_infogan_parameter_counts_with_the_62_dim_noise_it_runs_with() -> None:
-    model = MODELS.get("infogan").build(InfoGANOptions(), MNIST, 10)
+    model = MODELS.get("infogan").build(InfoGANOptions(), BuildContext(0, MNIST, 10))
     assert model.input_names == ["z", "labels", "code1", "code2"] and model.latent_dim == 62
     assert model.generator.count_params() == 1_138_433  # Dense(74 -> 6272) + the shared G stack
     assert model.discriminator.count_params() == 1_606_541  # ACGAN's D + two Dense(1) code heads
@@ -55,7 +56,7 @@ def test_infogan_parameter_counts_with_the_62_dim_noise_it_runs_with() -> None:
 
 
 def test_stackedgan_parameter_counts() -> None:
-    model = MODELS.get("stackedgan").build(StackedGANOptions(), MNIST, 10)
+    model = MODELS.get("stackedgan").build(StackedGANOptions(), BuildContext(0, MNIST, 10))
     counts = {net.name: net.count_params() for net in (model.enc0, model.enc1, model.gen1, model.gen0,
                                                        model.discriminator, model.dis1)}
     assert counts == {"enc0": 840_640, "enc1": 2_570, "gen1": 429_312, "gen0": 2_593_537,
@@ -82,7 +83,7 @@ def test_every_option_field_has_a_docstring(cls) -> None:
 def test_bad_options_are_one_line_errors(name: str, options: dict, fragment: str) -> None:
     entry = MODELS.get(name)
     with pytest.raises(ConfigError, match=fragment):
-        entry.build(entry.meta["options"](**options), MNIST, 10)
+        entry.build(entry.spec.options(**options), BuildContext(0, MNIST, 10))
 
 
 # -- InfoGAN -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import adl_runner.models.densenet  # noqa: F401
 import adl_runner.models.resnet  # noqa: F401
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext
 
 MNIST_VIEWS = {"flat": (784,), "image": (28, 28, 1), "sequence": (28, 28)}
 CIFAR = (32, 32, 3)
@@ -25,7 +26,7 @@ CIFAR = (32, 32, 3)
 
 def build(name: str, input_shape: tuple[int, ...], **options) -> keras.Model:
     entry = MODELS.get(name)
-    return entry.build(entry.meta["options"](**options), input_shape, 10)
+    return entry.build(entry.spec.options(**options), BuildContext(0, input_shape, 10))
 
 
 @cache
@@ -48,22 +49,23 @@ EXPECTED_META = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_META))
 def test_registered_with_view_and_options(name):
-    meta = MODELS.get(name).meta
-    assert {k: v for k, v in meta.items() if k != "options"} == EXPECTED_META[name]
+    spec = MODELS.get(name).spec
+    assert {"view": spec.view, "inputs": spec.inputs} == {"inputs": 1, **EXPECTED_META[name]}
+    assert (spec.loop, spec.objective) == ("fit", "classify")
     # Every option has a default, so `Options()` is the book listing.
-    meta["options"]()
+    spec.options()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_META))
 def test_options_are_omegaconf_structured_configs(name):
-    options_cls = MODELS.get(name).meta["options"]
+    options_cls = MODELS.get(name).spec.options
     cfg = OmegaConf.structured(options_cls)
     assert OmegaConf.to_object(cfg) == options_cls()
     assert [f.name for f in fields(options_cls)] == list(cfg.keys())
 
 
 def test_omegaconf_validates_and_converts_overrides():
-    cfg = OmegaConf.structured(MODELS.get("mlp").meta["options"])
+    cfg = OmegaConf.structured(MODELS.get("mlp").spec.options)
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(["hidden_units=[512,512,512]", "l2=0"]))
     opts = OmegaConf.to_object(cfg)
     assert opts.hidden_units == [512, 512, 512] and isinstance(opts.l2, float)
@@ -86,7 +88,7 @@ DEFAULT_COUNTS = [
 
 @pytest.mark.parametrize("name, model_name, params", DEFAULT_COUNTS)
 def test_default_model(name, model_name, params):
-    view = MODELS.get(name).meta["view"]
+    view = MODELS.get(name).spec.view
     shape = CIFAR if name in ("resnet", "densenet_bc") else MNIST_VIEWS[view]
     model = build_default(name, shape)
     assert isinstance(model, keras.Model)
@@ -202,7 +204,7 @@ FORWARD = [
 def test_forward_pass_gives_probabilities(name, shape):
     model = build_default(name, shape)
     x = np.random.default_rng(0).random((2, *shape), dtype=np.float32)
-    inputs = [x, x] if MODELS.get(name).meta.get("inputs") == 2 else x
+    inputs = [x, x] if MODELS.get(name).spec.inputs == 2 else x
     probs = keras.ops.convert_to_numpy(model(inputs, training=False))
     assert probs.shape == (2, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
@@ -275,7 +277,7 @@ def test_wrong_or_too_small_inputs_raise_incompatible(name, shape):
 def test_keras_save_load_round_trip(tmp_path, name, shape):
     model = build_default(name, shape)
     x = np.random.default_rng(1).random((3, *shape), dtype=np.float32)
-    inputs = [x, x] if MODELS.get(name).meta.get("inputs") == 2 else x
+    inputs = [x, x] if MODELS.get(name).spec.inputs == 2 else x
     path = tmp_path / f"{model.name}.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)

@@ -9,6 +9,7 @@ import pytest
 from adl_runner.kernel.custom_step import CustomStepModel, scaled_optimizers
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext
 from adl_runner.models import vae  # noqa: F401  (registers them)
 from adl_runner.models.gan import acgan, cgan, cyclegan, dcgan, infogan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401
 from adl_runner.models.gan.cyclegan import CycleGANOptions, build_cyclegan
@@ -21,7 +22,7 @@ STEP_AT_6 = LRScheduleConfig(boundaries=[5], factors=[1.0, 0.1])
 
 def _dcgan() -> keras.Model:
     entry = MODELS.get("dcgan")
-    model = entry.build(entry.meta["options"](), (8, 8, 1), 10)
+    model = entry.build(entry.spec.options(), BuildContext(0, (8, 8, 1), 10))
     model.compile(optimizer=keras.optimizers.RMSprop(BASE_LR))
     return model
 
@@ -77,7 +78,7 @@ def test_a_nan_roll_back_without_a_schedule_lowers_d_and_g_below_the_previous_ro
 
 def test_a_nan_roll_back_lowers_both_decay_schedules_from_their_own_initial_rates() -> None:
     entry = MODELS.get("dcgan")
-    model = entry.build(entry.meta["options"](), (8, 8, 1), 10)
+    model = entry.build(entry.spec.options(), BuildContext(0, (8, 8, 1), 10))
     model.compile(optimizer=keras.optimizers.RMSprop(
         keras.optimizers.schedules.InverseTimeDecay(BASE_LR, decay_steps=1, decay_rate=6e-8)))
     lower_learning_rate(model, 0.1, None)
@@ -88,7 +89,7 @@ def test_a_nan_roll_back_lowers_both_decay_schedules_from_their_own_initial_rate
 
 
 def test_cyclegan_discriminators_and_generators_follow_the_schedule_with_their_scales() -> None:
-    model = build_cyclegan(CycleGANOptions(grid_size=4, g_lr_scale=0.25), (16, 16, 1), 10)
+    model = build_cyclegan(CycleGANOptions(grid_size=4, g_lr_scale=0.25), BuildContext(0, (16, 16, 1), 10))
     model.compile(optimizer=keras.optimizers.RMSprop(BASE_LR))
     control = LearningRateControl(BASE_LR, STEP_AT_6, PlateauConfig())
     control.set_model(model)
@@ -109,7 +110,7 @@ BOOK = {"discriminator": 1.0, "generator": 0.5}
 ])
 def test_every_custom_step_family_lists_all_its_optimizers_with_their_scales(name: str, shape, scales) -> None:
     entry = MODELS.get(name)
-    model = entry.build(entry.meta["options"](), shape, 10)
+    model = entry.build(entry.spec.options(), BuildContext(0, shape, 10))
     model.compile(optimizer=keras.optimizers.RMSprop(BASE_LR))
     listed = scaled_optimizers(model)  # raises on an optimizer left out
     assert {key: scale for key, (_, scale) in listed.items()} == scales

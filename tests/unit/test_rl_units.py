@@ -17,7 +17,7 @@ load_families()
 
 def _env(name: str, **options) -> EnvHandle:
     entry = ENVS.get(name)
-    return entry.build(entry.meta["options"](**options))
+    return entry.build(entry.spec.options(**options))
 
 
 # -- replay buffer -----------------------------------------------------------------------------------
@@ -107,12 +107,12 @@ def test_bellman_overwrite_and_td0_update() -> None:
     from adl_runner.models.rl.base import AgentContext
 
     entry = MODELS.get("q_learning")
-    agent = entry.build(entry.meta["options"](), _env("qworld"), AgentContext(seed=0))
+    agent = entry.build(entry.spec.options(), _env("qworld"), AgentContext(seed=0))
     agent.observe(1, 2, 100.0, 2, True, True)
     assert agent.q[1, 2] == 100.0
     agent.observe(0, 2, 0.0, 1, False, False)
     assert agent.q[0, 2] == pytest.approx(90.0)  # r + 0.9 * max Q[1]
-    td = entry.build(entry.meta["options"](), _env("frozenlake"), AgentContext(seed=0))
+    td = entry.build(entry.spec.options(), _env("frozenlake"), AgentContext(seed=0))
     assert td.lr == 0.1 and td.decay_per == "step"
     td.observe(14, 2, 1.0, 15, True, True)
     assert td.q[14, 2] == pytest.approx(0.1)
@@ -124,7 +124,7 @@ def test_dqn_replay_step_moves_q_toward_the_book_target(double: bool) -> None:
     from adl_runner.models.rl.base import AgentContext
 
     entry = MODELS.get("ddqn" if double else "dqn")
-    agent = entry.build(entry.meta["options"](hidden_units=[8], batch_size=4), _env("cartpole"), AgentContext(seed=0))
+    agent = entry.build(entry.spec.options(hidden_units=[8], batch_size=4), _env("cartpole"), AgentContext(seed=0))
     rng = np.random.default_rng(0)
     s, s2 = rng.normal(size=(4, 4)).astype(np.float32), rng.normal(size=(4, 4)).astype(np.float32)
     a = np.array([0, 1, 0, 1])
@@ -154,7 +154,7 @@ def test_a2c_entropy_weight_acts_only_when_not_book_compat(book_compat: bool) ->
 
     entry = MODELS.get("a2c")
     env = _env("mountaincar_continuous", max_episode_steps=5)
-    options = entry.meta["options"](ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
+    options = entry.spec.options(ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
     agent = entry.build(options, env, AgentContext(seed=0, log=lambda *_: None))
     assert agent.beta == 0.9 and agent.gamma == 0.95  # the book's A2C values
     obs = np.array([-0.5, 0.0], np.float32)
@@ -180,7 +180,7 @@ def test_reinforce_logp_of_the_executed_action_or_the_books_resampled_one(book_c
 
     entry = MODELS.get("reinforce")
     env = _env("mountaincar_continuous", max_episode_steps=5)
-    options = entry.meta["options"](ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
+    options = entry.spec.options(ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
     agent = entry.build(options, env, AgentContext(seed=0, log=lambda *_: None))
     obs = np.array([-0.5, 0.0], np.float32)
     mean0, std0 = agent._policy(obs)

@@ -20,6 +20,7 @@ import adl_runner.models.vae as vae
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.rundir import RunDir
 
@@ -29,7 +30,7 @@ NAMES = ("vae_mlp", "vae_cnn", "cvae", "beta_vae")
 
 def build(name: str, **options) -> vae.VAE:
     entry = MODELS.get(name)
-    return entry.build(entry.meta["options"](**options), MNIST[entry.meta["view"]], 10)
+    return entry.build(entry.spec.options(**options), BuildContext(0, MNIST[entry.spec.view], 10))
 
 
 @cache
@@ -42,13 +43,13 @@ def build_default(name: str) -> vae.VAE:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_registered_for_the_runner(name: str) -> None:
-    meta = MODELS.get(name).meta
+    spec = MODELS.get(name).spec
     conditional = name in ("cvae", "beta_vae")
-    assert meta["view"] == ("flat" if name == "vae_mlp" else "image")
-    assert meta["objective"] == ("self_conditional" if conditional else "self")
-    assert meta["sample"] is vae.sample_vae
-    assert callable(meta["artifacts"])
-    assert OmegaConf.to_object(OmegaConf.structured(meta["options"])) == meta["options"]()
+    assert spec.view == ("flat" if name == "vae_mlp" else "image")
+    assert spec.objective == ("self_conditional" if conditional else "self")
+    assert spec.sample is vae.sample_vae
+    assert callable(spec.artifacts)
+    assert OmegaConf.to_object(OmegaConf.structured(spec.options)) == spec.options()
 
 
 @pytest.mark.parametrize("cls", [vae.VAEMLPOptions, vae.VAECNNOptions])
@@ -119,7 +120,7 @@ def test_book_options_are_the_defaults_and_beta_vae_yaml_sets_beta() -> None:
 def test_bad_options_and_shapes_are_one_line_errors(name, options, shape, error, fragment) -> None:
     entry = MODELS.get(name)
     with pytest.raises(error, match=fragment.replace("(", r"\(")):
-        entry.build(entry.meta["options"](**options), shape, 10)
+        entry.build(entry.spec.options(**options), BuildContext(0, shape, 10))
 
 
 # --- the loss ----------------------------------------------------------------------------------------
