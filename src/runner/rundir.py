@@ -91,13 +91,15 @@ class RunDir:
         """
         if not self.last_checkpoint.exists():
             return
-        tmp = self.checkpoints / f".previous.keras.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(self.last_checkpoint, tmp)
-        except OSError:  # a file system without hard links: copy instead
-            shutil.copyfile(self.last_checkpoint, tmp)
-        os.replace(tmp, self.previous_checkpoint)
+
+        def link_last(tmp: Path) -> None:
+            tmp.unlink()  # os.link makes the name itself
+            try:
+                os.link(self.last_checkpoint, tmp)
+            except OSError:  # a file system without hard links: copy instead
+                shutil.copyfile(self.last_checkpoint, tmp)
+
+        write_atomic(self.previous_checkpoint, link_last)
 
     def set_aside(self, path: Path) -> Path:
         """Rename a corrupt file out of the way (kept for inspection, never deleted), so that

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -419,12 +418,8 @@ def export(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     with rundir.removed_if_failed_fresh():
         ckpt, model = checkpoint_of(cfg)
-    target = rundir.file("saved_model")
-    partial = rundir.file(".saved_model.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.export(str(partial), verbose=False)
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(partial, target)  # a killed export never leaves a half-written saved_model/
+    # Built beside its target and swapped in: a killed export never leaves a half-written saved_model/.
+    target = rundir.write_dir_atomic(rundir.file("saved_model"), lambda tmp: model.export(str(tmp), verbose=False))
     metrics = {"task": "export", "checkpoint": str(ckpt), "model": model.name, "params": model.count_params(),
                "saved_model": str(target), "status": "completed"}
     return _finish(rundir, cfg, int(cfg.seed), started, metrics, None)
