@@ -68,7 +68,7 @@ class QualityContext:
     data_dir: Path
     """The data dir (where a judge finds its training data)."""
     cache_dir: Path
-    """A writable folder for cached judges."""
+    """A folder for cached judges: the user's cache (`kernel.cachedir`), never the data dir."""
     samples: int
     """How many samples to generate per measurement."""
     verify: bool

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 import zipfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from adl_runner.data.store import DataStore
+from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.errors import CheckpointError, IncompatibleError, RunnerError
 from adl_runner.kernel.hooks import QualityContext, SampleConfig
 from adl_runner.kernel.keras_state import restore_from_file
@@ -275,21 +275,10 @@ def quality_measure(job: Job, meta: dict[str, Any]) -> Callable[[keras.Model], d
         return None
     settings = job.trainer.quality
     data_dir = Path(job.data_dir)
-    if settings.cache_dir is not None:
-        cache_dir = Path(settings.cache_dir)
-    elif _writable_dir(data_dir):
-        cache_dir = data_dir / "judges"
-    else:  # a shared, read-only data dir: keep the cache beside the runs
-        cache_dir = Path(job.output_dir) / "judges"
+    cache_dir = Path(settings.cache_dir) if settings.cache_dir is not None else user_cache_dir() / "judges"
     context = QualityContext(dataset=job.dataset_config.name, data_dir=data_dir, cache_dir=cache_dir,
                              samples=settings.samples, verify=job.dataset_config.verify_checksums)
     return lambda model: hook(model, context)
-
-
-def _writable_dir(path: Path) -> bool:
-    """Whether the runner may add files to `path`: writable for this user and not marked read-only
-    by its mode (root can write anywhere; a dr-xr-xr-x shared dataset folder is still left alone)."""
-    return path.is_dir() and os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
 
 
 def _finite_or_none(value: float | None) -> float | None:
