@@ -264,7 +264,7 @@ def train(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     if write_family_artifacts is not None and job.logger.plots:
         write_family_artifacts(model, ArtifactData(pipeline), ArtifactWriter(rundir))
     if snapshot is not None:
-        ArtifactWriter(rundir).gif("grids", sorted(rundir.file("grids").glob("[0-9]*.png")))
+        ArtifactWriter(rundir).progress_animation()
     return _finish(rundir, cfg, job.seed, started, metrics, history if job.logger.plots else None)
 
 
@@ -408,7 +408,7 @@ def export(cfg: DictConfig, rundir: RunDir) -> dict[str, Any]:
     with rundir.removed_if_failed_fresh():
         ckpt, model = checkpoint_of(cfg)
     # Built beside its target and swapped in: a killed export never leaves a half-written saved_model/.
-    target = rundir.write_dir_atomic(rundir.file("saved_model"), lambda tmp: model.export(str(tmp), verbose=False))
+    target = rundir.write_dir_atomic(rundir.saved_model_dir, lambda tmp: model.export(str(tmp), verbose=False))
     metrics = {"task": "export", "checkpoint": str(ckpt), "model": model.name, "params": model.count_params(),
                "saved_model": str(target), "status": "completed"}
     return _finish(rundir, cfg, int(cfg.seed), started, metrics, None)
