@@ -32,6 +32,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "datasets"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The runner's user cache (the GAN judge) in a temporary folder: tests never touch ~/.cache."""
+    from adl_runner.kernel.cachedir import CACHE_DIR_VARIABLE
+
+    path = tmp_path_factory.mktemp("user_cache")
+    os.environ[CACHE_DIR_VARIABLE] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def fake_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir laid out like shared/datasets, holding small learnable fakes."""

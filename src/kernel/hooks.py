@@ -17,7 +17,8 @@ from adl_runner.kernel.errors import ConfigError
 
 
 class ArtifactSink(Protocol):
-    """Where a family's figures and extra models go; each method returns the path written."""
+    """Where a family's figures, tables and extra networks go. A family says what it writes and
+    names it; the runner decides the file and folder. Each method returns the path written."""
 
     def figure(self, name: str, fig: Any) -> Path:
         """A matplotlib figure, saved as a PNG named `name`, and closed."""
@@ -27,12 +28,19 @@ class ArtifactSink(Protocol):
         """Images (N, H, W[, C]) in [0, 1] tiled `cols` wide, saved as a PNG named `name`."""
         ...
 
-    def keras_model(self, name: str, model: Any) -> Path:
+    def progress_grid(self, step: int, images: np.ndarray, cols: int, title: str | None = None, *,
+                      series: str | None = None, digits: int = 5) -> Path:
+        """An image grid of training progress at `step`; the runner animates the main series at the
+        end. `series` names a further grid of the same steps (CycleGAN's reconstructions); `digits`
+        is the zero-padding of the step in the file name (the book's: 5, CycleGAN's 6)."""
+        ...
+
+    def network(self, name: str, model: Any) -> Path:
         """A network of the model saved on its own (a GAN's generator), named `name`."""
         ...
 
-    def gif(self, name: str, frames: list[Path], seconds_per_frame: float = 0.25) -> Path | None:
-        """An animation of image files in order (None when no frame is readable)."""
+    def table(self, name: str, csv_text: str) -> Path:
+        """A table, given as CSV text, named `name`."""
         ...
 
 
@@ -68,7 +76,7 @@ class QualityContext:
     data_dir: Path
     """The data dir (where a judge finds its training data)."""
     cache_dir: Path
-    """A writable folder for cached judges."""
+    """A folder for cached judges: the user's cache (`kernel.cachedir`), never the data dir."""
     samples: int
     """How many samples to generate per measurement."""
     verify: bool

@@ -47,11 +47,10 @@ from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import check_positive, require_rank, shape_text
+from adl_runner.models.figures import LATENT_EXTENT, manifold_figure, manifold_points, pca_2d
 
 log = logging.getLogger("runner")
 
-MANIFOLD_EXTENT = 4.0
-"""The book's latent range for the 2-dim plots: axes and manifold grid span [-4, 4]."""
 MANIFOLD_POINTS = 30
 """Points per side of the manifold written after training (Listing 3.2.2: 30x30)."""
 COLOR_CHANNELS = 3
@@ -159,7 +158,7 @@ def write_autoencoder_artifacts(model: keras.Model, data: Any, out: Any) -> None
     else:
         log.info("latent scatter skipped: it needs a latent of at least 2 dims, this one has %d", latent_dim)
     if latent_dim == 2:
-        out.figure("digits_over_latent", manifold_figure(decoder, MANIFOLD_POINTS))
+        out.figure("digits_over_latent", decoded_manifold(decoder, MANIFOLD_POINTS))
     else:
         log.info("digits_over_latent.png skipped: the latent manifold needs a 2-dim latent, this one has %d "
                  "(train with model.latent_dim=2)", latent_dim)
@@ -184,12 +183,12 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray) -> tuple[str, Any]:
     fig, ax = plt.subplots(figsize=(12, 10))
     if dim == 2:
         name, points = "latent_2dim", z
-        ax.set_xlim(-MANIFOLD_EXTENT, MANIFOLD_EXTENT)
-        ax.set_ylim(-MANIFOLD_EXTENT, MANIFOLD_EXTENT)
+        ax.set_xlim(-LATENT_EXTENT, LATENT_EXTENT)
+        ax.set_ylim(-LATENT_EXTENT, LATENT_EXTENT)
         ax.set_xlabel("z[0]")
         ax.set_ylabel("z[1]")
         ax.set_title("2-dim latent of the test set (every 2nd point), coloured by label\n"
-                     f"axes [-{MANIFOLD_EXTENT:g}, {MANIFOLD_EXTENT:g}] as in the book: points outside are not shown")
+                     f"axes [-{LATENT_EXTENT:g}, {LATENT_EXTENT:g}] as in the book: points outside are not shown")
     else:
         name = "latent_pca"
         points, explained = pca_2d(z)
@@ -203,34 +202,9 @@ def latent_scatter(z: np.ndarray, labels: np.ndarray) -> tuple[str, Any]:
     return name, fig
 
 
-def pca_2d(z: np.ndarray) -> tuple[np.ndarray, float]:
-    """Project codes (N, D) on their first two principal components (SVD of the centred codes);
-    also return the share of the variance those two explain."""
-    centred = z - z.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    total = float(np.sum(s**2))
-    return centred @ vt[:2].T, float(np.sum(s[:2] ** 2) / total) if total > 0 else 0.0
-
-
-def manifold_figure(decoder: keras.Model, n: int, extent: float = MANIFOLD_EXTENT) -> Any:
-    """Decode an n x n grid of linspace(-extent, extent, n) 2-dim latents into one image, y axis
-    reversed (z[1] grows upwards) and ticks rounded to 1 decimal, as Listing 3.2.2's plot_results."""
-    grid_x = np.linspace(-extent, extent, n)
-    grid_y = np.linspace(-extent, extent, n)[::-1]
-    z = np.array([[x, y] for y in grid_y for x in grid_x], dtype=np.float32)
-    images = np.asarray(decoder.predict(z, batch_size=256, verbose=0))
-    h, w, c = images.shape[1:]
-    canvas = images.reshape(n, n, h, w, c).transpose(0, 2, 1, 3, 4).reshape(n * h, n * w, c)
-    fig, ax = plt.subplots(figsize=(10, 10))
-    ax.imshow(canvas[..., 0] if c == 1 else canvas, cmap="Greys_r" if c == 1 else None, vmin=0.0, vmax=1.0)
-    step = max(1, n // 10)  # the book labels all 30 ticks; keep at most ~10 legible
-    ax.set_xticks(np.arange(w // 2, n * w, w)[::step], np.round(grid_x, 1)[::step])
-    ax.set_yticks(np.arange(h // 2, n * h, h)[::step], np.round(grid_y, 1)[::step])
-    ax.set_xlabel("z[0]")
-    ax.set_ylabel("z[1]")
-    ax.set_title(f"Digits decoded over the latent: {n}x{n} grid on [{-extent:g}, {extent:g}]^2")
-    fig.tight_layout()
-    return fig
+def decoded_manifold(decoder: keras.Model, n: int) -> Any:
+    """The figure of Listing 3.2.2's plot_results: a 2-dim decoder over the book's n x n grid."""
+    return manifold_figure(decoder.predict(manifold_points(n), batch_size=256, verbose=0), n)
 
 
 def sample_decoder(model: keras.Model, options: Any, out: Any) -> list[Path]:
@@ -250,7 +224,7 @@ def sample_decoder(model: keras.Model, options: Any, out: Any) -> list[Path]:
         title = "z = [" + ", ".join(f"{v:g}" for v in options.latent) + "]"
         return [out.image_grid("sample_latent", image, cols=1, title=title if latent_dim <= 4 else None)]
     if latent_dim == 2:
-        return [out.figure("digits_over_latent", manifold_figure(decoder, options.grid))]
+        return [out.figure("digits_over_latent", decoded_manifold(decoder, options.grid))]
     z = np.random.standard_normal((options.n, latent_dim)).astype(np.float32)
     images = decoder.predict(z, verbose=0)
     cols = math.ceil(math.sqrt(options.n))

@@ -40,6 +40,7 @@ from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import check_choice, check_positive, require_rank, shape_text
+from adl_runner.models.figures import LATENT_EXTENT, manifold_figure, manifold_points, pca_2d
 
 if TYPE_CHECKING:
     from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("runner")
 
 RECONSTRUCTIONS = ("mse", "bce")
-LATENT_RANGE = 4.0
-"""The book's plots span z in [-4, 4] on each latent axis."""
 MUTED_KL = 0.05
 """A latent dimension whose mean KL on the test set is below this many nats carries (almost) no
 information about the input: the traversal figures call it muted (the book's z[0] at beta=10)."""
@@ -430,25 +429,14 @@ def decode_points(model: VAE, z: np.ndarray, label: int | None = None) -> np.nda
     return as_images(np.concatenate(chunks))
 
 
-def manifold_points(n: int, latent_dim: int) -> np.ndarray:
-    """The book's grid: z[0] = linspace(-4, 4, n) left to right, z[1] from 4 (top) to -4 (bottom),
-    in row-major order; other dimensions 0."""
-    values = np.linspace(-LATENT_RANGE, LATENT_RANGE, n)
-    points = np.zeros((n * n, latent_dim), dtype=np.float32)
-    for i, y in enumerate(values[::-1]):
-        for j, x in enumerate(values):
-            points[i * n + j, :2] = (x, y)
-    return points
-
-
-MANIFOLD_TITLE = "z[0] -4..4 left to right, z[1] 4..-4 top to bottom"
-
-
 def write_manifold(model: VAE, out: ArtifactSink, name: str, n: int, label: int | None = None) -> Path:
-    title = MANIFOLD_TITLE + (f"; label {label}" if label is not None else "")
+    """The book's n x n manifold of the first two latent dimensions (the others 0), of one label
+    for conditional models."""
+    notes = [f"label {label}"] if label is not None else []
     if model.latent_dim > 2:
-        title += f"; z[2:{model.latent_dim}] = 0"
-    return out.image_grid(name, decode_points(model, manifold_points(n, model.latent_dim), label), cols=n, title=title)
+        notes.append(f"z[2:{model.latent_dim}] = 0")
+    images = decode_points(model, manifold_points(n, model.latent_dim), label)
+    return out.figure(name, manifold_figure(images, n, note="; ".join(notes)))
 
 
 def encode_test_set(model: VAE, data: DataView) -> tuple[np.ndarray, np.ndarray]:
@@ -462,13 +450,6 @@ def encode_test_set(model: VAE, data: DataView) -> tuple[np.ndarray, np.ndarray]
     return np.concatenate(means), np.concatenate(log_vars)
 
 
-def pca_2d(points: np.ndarray) -> np.ndarray:
-    """Projection onto the first two principal components (SVD of the centred points)."""
-    centred = points - points.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T
-
-
 def write_mean_scatter(out: ArtifactSink, z_mean: np.ndarray, labels: np.ndarray) -> Path:
     """`vae_mean.png`: the test set's z_mean coloured by label (Figs 8.1.6, 8.1.11, 8.2.4). Axes span
     the book's [-4, 4], widened when points lie outside. Latents above 2-D are shown by PCA."""
@@ -478,8 +459,8 @@ def write_mean_scatter(out: ArtifactSink, z_mean: np.ndarray, labels: np.ndarray
         points, axes = z_mean, ("z[0]", "z[1]")
     else:
         log.info("vae: %d-D latent means are plotted on their first two principal components", z_mean.shape[1])
-        points, axes = pca_2d(z_mean), ("PC 1 of z_mean", "PC 2 of z_mean")
-    limit = max(LATENT_RANGE, float(np.abs(points).max()) * 1.05 if len(points) else 0.0)
+        points, axes = pca_2d(z_mean)[0], ("PC 1 of z_mean", "PC 2 of z_mean")
+    limit = max(LATENT_EXTENT, float(np.abs(points).max()) * 1.05 if len(points) else 0.0)
     fig, ax = plt.subplots(figsize=(8, 7))
     scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=6)
     fig.colorbar(scatter, ax=ax, label="label")
@@ -492,7 +473,7 @@ def write_traversals(model: VAE, out: ArtifactSink, kl_per_dim: np.ndarray, step
     """`latent_traversal_z<i>.png`, one per latent dimension: z[i] from -4 to 4 (columns), every
     other dimension 0, one row per label (conditional models). The title gives the dimension's mean
     KL on the test set: a dimension near 0 nats is muted (carries nothing), as z[0] at beta=10."""
-    values = np.linspace(-LATENT_RANGE, LATENT_RANGE, steps)
+    values = np.linspace(-LATENT_EXTENT, LATENT_EXTENT, steps)
     labels: list[int | None] = list(range(model.num_labels)) if model.conditional else [None]
     paths = []
     for dim in range(model.latent_dim):

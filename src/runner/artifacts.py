@@ -1,14 +1,17 @@
-"""What a model family may write into its run: figures and image grids, through the run dir.
+"""What a run writes besides checkpoints and metrics, for the fit and the episode loop alike: the
+one `ArtifactWriter`, whose methods say what is written (a figure, an image grid, a progress grid
+of a step, a network, a table, an animation) while the run dir decides where (`rundir.py` holds the
+layout).
 
-A family registers `artifacts=fn(model, data, out)` (called after training),
+A fit-loop family registers `artifacts=fn(model, data, out)` (called after training),
 `snapshot=fn(model, out, step)` (called at every checkpoint of a step-based run: the GANs' progress
 grids, of which the runner makes an animated GIF at the end), `prepare=fn(model, data)` (called
 once on a freshly built model before training, never on a resumed one: a first phase whose result
 the checkpoints then hold, such as StackedGAN's encoder pre-training or CycleGAN's fixed test
 images), `quality=fn(model, QualityContext) -> {name: value}` (sample-quality numbers logged during
-training and into metrics.json) and/or `sample=fn(model, options, out)`
-(task=sample). It gets an `ArtifactData` (examples of the
-run's data) and an `ArtifactWriter` (named PNGs), and never sees paths or Hydra.
+training and into metrics.json) and/or `sample=fn(model, options, out)` (task=sample); an
+episode-loop agent has `artifacts(out)`. They get an `ArtifactData` (examples of the run's data)
+and an `ArtifactWriter` (the `ArtifactSink` of kernel.hooks), and never see paths or Hydra.
 """
 
 from __future__ import annotations
@@ -22,69 +25,102 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402  (matplotlib's own image dependency)
 
+from adl_runner.kernel.errors import RunnerError  # noqa: E402
 from adl_runner.runner.rundir import RunDir  # noqa: E402
 
 log = logging.getLogger("runner")
 
 
 class ArtifactWriter:
-    """Writes named figures into the run dir (atomically); returns their paths."""
+    """Writes a run's figures, tables, extra networks and animations into its run dir, atomically;
+    every method returns the path written."""
 
     def __init__(self, rundir: RunDir) -> None:
         self._rundir = rundir
 
+    # -- what families write (kernel.hooks.ArtifactSink) ---------------------------------------
     def figure(self, name: str, fig: Any) -> Path:
-        """Save a matplotlib figure as `<name>.png` and close it."""
-        path = self._rundir.write_atomic(self._rundir.file(f"{name}.png"), lambda p: fig.savefig(p, format="png", dpi=100))
-        plt.close(fig)
-        return path
+        """Save a matplotlib figure as the PNG `name` and close it."""
+        return self._save_figure(self._rundir.figure_file(name), fig)
 
-    def keras_model(self, name: str, model: Any) -> Path:
-        """Save a Keras model as `<name>.keras` (e.g. a GAN's generator alone)."""
-        return self._rundir.write_atomic(self._rundir.file(f"{name}.keras"), lambda p: model.save(p))
+    def image_grid(self, name: str, images: np.ndarray, cols: int, title: str | None = None) -> Path:
+        """Tile images (N, H, W[, C]) in [0,1] into a grid `cols` wide and save it as the PNG `name`."""
+        return self._save_figure(self._rundir.figure_file(name), _grid_figure(images, cols, title))
 
-    def gif(self, name: str, frames: list[Path], seconds_per_frame: float = 0.25) -> Path | None:
-        """An animated `<name>.gif` of PNG `frames` in order (None when none is readable). A frame
+    def progress_grid(self, step: int, images: np.ndarray, cols: int, title: str | None = None, *,
+                      series: str | None = None, digits: int = 5) -> Path:
+        """An image grid showing training progress at `step` (the main series is animated at the end);
+        `series` names a further grid of the same steps, `digits` the zero-padding of the step."""
+        return self._save_figure(self._rundir.progress_grid_file(step, series, digits), _grid_figure(images, cols, title))
+
+    def network(self, name: str, model: Any) -> Path:
+        """A network of the model saved on its own as a Keras file (e.g. a GAN's generator)."""
+        return self._rundir.write_atomic(self._rundir.network_file(name), lambda p: model.save(p))
+
+    def table(self, name: str, csv_text: str) -> Path:
+        """A table, given as CSV text."""
+        return self._rundir.write_atomic(self._rundir.table_file(name), lambda p: p.write_text(csv_text))
+
+    # -- what the runner writes ----------------------------------------------------------------
+    def progress_animation(self, seconds_per_frame: float = 0.25) -> Path | None:
+        """An animated GIF of the progress grids in step order (None when none is readable). A grid
         that is not a readable image (truncated, or not an image at all) is left out with a warning
         naming it, and kept: the animation is a by-product, not worth failing a finished run for."""
-        from PIL import Image  # matplotlib's own image dependency
-
         images = []
-        for frame in frames:
+        for frame in self._rundir.progress_grid_files():
             try:
                 with Image.open(frame) as image:
                     images.append(image.convert("RGB"))
             except (OSError, SyntaxError, ValueError) as exc:  # PIL's errors for broken or foreign files
-                log.warning("%s is not a readable image (%s); left out of %s.gif and kept", frame, exc, name)
+                log.warning("%s is not a readable image (%s); left out of %s and kept", frame, exc,
+                            self._rundir.progress_animation_file.name)
         if not images:
             return None
+        return self._save_gif(self._rundir.progress_animation_file, images, seconds_per_frame)
+
+    def episode_animation(self, frames: list[Any], seconds_per_frame: float = 0.05) -> Path:
+        """An animated GIF of an env's rendered RGB frames (arrays; None entries are skipped)."""
+        images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames if f is not None]
+        if not images:
+            raise RunnerError("the env rendered no frames for the GIF")
+        return self._save_gif(self._rundir.episode_animation_file, images, seconds_per_frame)
+
+    # -- shared pieces -------------------------------------------------------------------------
+    def _save_figure(self, target: Path, fig: Any) -> Path:
+        path = self._rundir.write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=100))
+        plt.close(fig)
+        return path
+
+    def _save_gif(self, target: Path, images: list[Image.Image], seconds_per_frame: float) -> Path:
         size = images[0].size
         images = [image if image.size == size else image.resize(size) for image in images]
         return self._rundir.write_atomic(
-            self._rundir.file(f"{name}.gif"),
+            target,
             lambda p: images[0].save(p, format="GIF", save_all=True, append_images=images[1:],
                                      duration=int(seconds_per_frame * 1000), loop=0),
         )
 
-    def image_grid(self, name: str, images: np.ndarray, cols: int, title: str | None = None) -> Path:
-        """Tile images (N, H, W[, C]) in [0,1] into a grid `cols` wide and save it as `<name>.png`."""
-        images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
-        if images.ndim == 4 and images.shape[-1] == 1:
-            images = images[..., 0]
-        rows = -(-len(images) // cols)
-        h, w = images.shape[1:3]
-        canvas = np.ones((rows * h, cols * w, *images.shape[3:]), dtype=np.float32)
-        for i, image in enumerate(images):
-            r, c = divmod(i, cols)
-            canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = image
-        fig, ax = plt.subplots(figsize=(max(2.0, cols * w / 28), max(2.0, rows * h / 28)))
-        ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0.0, vmax=1.0)
-        ax.axis("off")
-        if title:
-            ax.set_title(title)
-        fig.tight_layout()
-        return self.figure(name, fig)
+
+def _grid_figure(images: np.ndarray, cols: int, title: str | None) -> Any:
+    """Images (N, H, W[, C]) in [0,1] tiled `cols` wide, as a figure about one inch per 28 pixels."""
+    images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    rows = -(-len(images) // cols)
+    h, w = images.shape[1:3]
+    canvas = np.ones((rows * h, cols * w, *images.shape[3:]), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = image
+    fig, ax = plt.subplots(figsize=(max(2.0, cols * w / 28), max(2.0, rows * h / 28)))
+    ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0.0, vmax=1.0)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
 
 
 class ArtifactData:

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
+from adl_runner.runner.artifacts import ArtifactWriter  # noqa: E402
 from adl_runner.runner.rundir import RunDir  # noqa: E402
 
 
@@ -32,6 +33,7 @@ def read_history(path: Path) -> dict[str, list[float]]:
 
 def plot_curves(rundir: RunDir, history: dict[str, list[float]]) -> list[Path]:
     """One PNG per metric with its train and validation curves: loss.png, accuracy.png, ..."""
+    out = ArtifactWriter(rundir)
     written = []
     epochs = [int(e) + 1 for e in history.get("epoch", [])]
     for metric in sorted(k for k in history if k != "epoch" and not k.startswith("val_")):
@@ -44,6 +46,5 @@ def plot_curves(rundir: RunDir, history: dict[str, list[float]]) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        written.append(rundir.write_atomic(rundir.file(f"{metric}.png"), lambda p: fig.savefig(p, format="png", dpi=100)))
-        plt.close(fig)
+        written.append(out.figure(metric, fig))
     return written

@@ -6,10 +6,20 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
     run.json           versions, device, git commit, wall time, seed, command line
     history.csv        one row per epoch (Keras CSVLogger)
     summary.txt        the model summary with parameter counts
-    *.png              training curves
+    <name>.png         figures: training curves (loss.png, ...), a family's figures and image grids,
+                       task=sample's drawings (samples.png, sample_*.png)
+    <name>.csv         a family's tables (q_table.csv)
+    grids/             progress grids of step-based runs (the GANs): <step>.png, the step zero-padded
+                       to 5 digits (6 for CycleGAN, as the book's files); further series of the same
+                       steps in grids/<series>/<step>.png
+    grids.gif          the animation of grids/<step>.png, written at the end of training
+    episode.gif        episode-loop task=evaluate gif=true: one greedy episode, rendered
+    saved_model/       task=export: the TensorFlow SavedModel, swapped in as a whole
     checkpoints/       best.keras, last.keras, previous.keras (the last.keras before it: the
                        fallback when last.keras is found corrupt), state.json (resume bookkeeping),
                        *.corrupt-<time>.keras (a checkpoint found corrupt, moved aside, never deleted);
+                       <network>.keras: a network of the model saved alone at the end (generator,
+                       g_target, g_source, encoder);
                        episode-loop runs: last/ (agent.json, arrays.npz, <network>.keras), replaced as a whole
     tensorboard/       event files
     .lock              held (flock) by the job writing here while it runs, removed when it ends
@@ -35,6 +45,7 @@ from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.files import LockBusy, has_interrupted_swap, pid_lock, recover_dir, write_atomic, write_dir_atomic
 
 LOCK_NAME = ".lock"
+PROGRESS_GRIDS = "grids"
 
 
 class RunDir:
@@ -47,6 +58,36 @@ class RunDir:
     # -- layout --------------------------------------------------------------------------------
     def file(self, name: str) -> Path:
         return self.path / name
+
+    def figure_file(self, name: str) -> Path:
+        return self.path / f"{name}.png"
+
+    def table_file(self, name: str) -> Path:
+        return self.path / f"{name}.csv"
+
+    def network_file(self, name: str) -> Path:
+        return self.checkpoints / f"{name}.keras"
+
+    def progress_grid_file(self, step: int, series: str | None = None, digits: int = 5) -> Path:
+        folder = self.path / PROGRESS_GRIDS if series is None else self.path / PROGRESS_GRIDS / series
+        return folder / f"{step:0{digits}d}.png"
+
+    def progress_grid_files(self) -> list[Path]:
+        """The main series of progress grids, in step order (what grids.gif animates)."""
+        # By number: a run longer than its zero-padding (step 100000 of 5 digits) still animates in order.
+        return sorted((p for p in (self.path / PROGRESS_GRIDS).glob("*.png") if p.stem.isdigit()), key=lambda p: int(p.stem))
+
+    @property
+    def progress_animation_file(self) -> Path:
+        return self.path / f"{PROGRESS_GRIDS}.gif"
+
+    @property
+    def episode_animation_file(self) -> Path:
+        return self.path / "episode.gif"
+
+    @property
+    def saved_model_dir(self) -> Path:
+        return self.path / "saved_model"
 
     @property
     def last_checkpoint(self) -> Path:
@@ -93,13 +134,15 @@ class RunDir:
         """
         if not self.last_checkpoint.exists():
             return
-        tmp = self.checkpoints / f".previous.keras.{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(self.last_checkpoint, tmp)
-        except OSError:  # a file system without hard links: copy instead
-            shutil.copyfile(self.last_checkpoint, tmp)
-        os.replace(tmp, self.previous_checkpoint)
+
+        def link_last(tmp: Path) -> None:
+            tmp.unlink()  # os.link makes the name itself
+            try:
+                os.link(self.last_checkpoint, tmp)
+            except OSError:  # a file system without hard links: copy instead
+                shutil.copyfile(self.last_checkpoint, tmp)
+
+        write_atomic(self.previous_checkpoint, link_last)
 
     def set_aside(self, path: Path) -> Path:
         """Rename a corrupt file out of the way (kept for inspection, never deleted), so that

@@ -153,7 +153,7 @@ class QualityConfig:
     values measured on the same number of images."""
     cache_dir: Optional[str] = None
     """Where the judge (an MNIST classifier the runner trains once) is cached; None:
-    <data_dir>/judges, or <output_dir>/judges when the data dir is read-only."""
+    <user cache dir>/judges (kernel.cachedir: ADL_RUNNER_CACHE_DIR, else the platform's cache folder)."""
 
     def __post_init__(self) -> None:
         if self.every < 0:

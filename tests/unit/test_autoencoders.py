@@ -189,18 +189,6 @@ def test_keras_round_trip_in_safe_mode_keeps_encoder_and_decoder(tmp_path: Path,
 # --- artifacts and sampling ------------------------------------------------------------------------
 
 
-def test_pca_projection_keeps_the_two_widest_directions() -> None:
-    rng = np.random.default_rng(0)
-    z = np.zeros((200, 5))
-    z[:, 3] = 10 * rng.standard_normal(200)  # the widest direction
-    z[:, 1] = 3 * rng.standard_normal(200)
-    z[:, 0] = 0.01 * rng.standard_normal(200)
-    points, explained = ae.pca_2d(z)
-    assert points.shape == (200, 2) and explained > 0.99
-    assert abs(np.corrcoef(points[:, 0], z[:, 3])[0, 1]) > 0.99  # PC 1 is the widest column
-    assert abs(np.corrcoef(points[:, 1], z[:, 1])[0, 1]) > 0.99  # PC 2 the next one
-
-
 def _data(shape=MNIST, **options) -> ArtifactData:
     splits = make_splits(shape, 10, 32, 30, seed=0)
     opts = PipelineOptions(view="image", batch_size=16, targets="images", **options)

@@ -11,6 +11,7 @@ import pytest
 import scipy.linalg
 
 from adl_runner.data.synthetic import write_mnist_npz
+from adl_runner.kernel.cachedir import CACHE_DIR_VARIABLE, user_cache_dir
 from adl_runner.models.metrics import gan_quality as gq
 from adl_runner.models.metrics.gan_quality import (
     JudgeRecipe,
@@ -105,7 +106,8 @@ def judge(judge_dir: Path) -> MnistJudge:
 
 
 def test_the_judge_trains_measures_and_caches(judge: MnistJudge, judge_dir: Path) -> None:
-    cache = judge_dir / "judges"
+    cache = user_cache_dir() / "judges"  # conftest points ADL_RUNNER_CACHE_DIR at a temporary folder
+    assert not (judge_dir / "judges").exists()  # never beside the data
     assert {p.name for p in cache.iterdir()} >= {"mnist_cnn.keras", "mnist_cnn_stats.npz", "mnist_cnn.json"}
     assert not [p for p in cache.iterdir() if p.name.startswith(".mnist_cnn.") and p.name != ".mnist_cnn.lock"]  # no temp files
     stamp = json.loads((cache / "mnist_cnn.json").read_text())
@@ -242,3 +244,21 @@ def test_matched_accuracy_forgives_a_permutation_of_codes_but_not_mixed_codes(ju
     assert matched_accuracy(judge, x, one_code) == pytest.approx(np.bincount(pred).max() / len(pred))
     with pytest.raises(ValueError, match="one code per image"):
         matched_accuracy(judge, x, pred[:3])
+
+
+def test_the_judge_is_cached_where_the_variable_says_and_a_read_only_data_dir_is_never_written(
+        judge_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(judge_dir, data, ignore=shutil.ignore_patterns("judges"))
+    before = {p: p.stat().st_mtime_ns for p in data.rglob("*")}
+    for folder in [data, *(p for p in data.rglob("*") if p.is_dir())]:
+        folder.chmod(0o555)
+    monkeypatch.setenv(CACHE_DIR_VARIABLE, str(tmp_path / "moved"))
+    try:
+        judge = MnistJudge.load_or_train(data, verify=False, recipe=JudgeRecipe(epochs=1, train_limit=64))
+    finally:
+        for folder in [data, *(p for p in data.rglob("*") if p.is_dir())]:
+            folder.chmod(0o755)
+    assert judge.cache_dir == tmp_path / "moved" / "judges"
+    assert (judge.cache_dir / "mnist_cnn.keras").is_file() and (judge.cache_dir / "mnist_cnn.json").is_file()
+    assert {p: p.stat().st_mtime_ns for p in data.rglob("*")} == before  # nothing added, nothing rewritten

@@ -195,29 +195,10 @@ def test_keras_file_round_trip_in_safe_mode(tmp_path: Path, name: str) -> None:
 # --- figures and sampling helpers ----------------------------------------------------------------------
 
 
-def test_manifold_follows_the_book_orientation() -> None:
-    points = vae.manifold_points(3, 4)
-    assert points.shape == (9, 4) and not points[:, 2:].any()
-    np.testing.assert_array_equal(points[0, :2], [-4, 4])  # top left: z[0] = -4, z[1] = +4
-    np.testing.assert_array_equal(points[2, :2], [4, 4])
-    np.testing.assert_array_equal(points[8, :2], [4, -4])
-
-
 def test_flat_outputs_become_images() -> None:
     assert vae.as_images(np.zeros((2, 784))).shape == (2, 28, 28, 1)
     assert vae.as_images(np.zeros((2, 3072))).shape == (2, 32, 32, 3)
     assert vae.as_images(np.zeros((2, 10))).shape == (2, 1, 10, 1)
-
-
-def test_pca_projection_keeps_the_largest_spread() -> None:
-    rng = np.random.default_rng(0)
-    points = np.zeros((200, 5))
-    points[:, 3] = rng.normal(scale=5.0, size=200)
-    points[:, 1] = rng.normal(scale=2.0, size=200)
-    projected = vae.pca_2d(points)
-    assert projected.shape == (200, 2)
-    assert abs(np.corrcoef(projected[:, 0], points[:, 3])[0, 1]) > 0.99
-    assert abs(np.corrcoef(projected[:, 1], points[:, 1])[0, 1]) > 0.99
 
 
 def test_sample_hook_draws_and_checks_its_options(tmp_path: Path) -> None:

@@ -247,25 +247,29 @@ def _cols(n: int) -> int:
 
 
 TRANSLATION_GRIDS = ("translated_source", "reconstructed_source", "reconstructed_target")
-"""The per-interval grids besides the forward translation, each in grids/<name>/."""
+"""The per-interval grids besides the forward translation, each a progress series of its own."""
+STEP_DIGITS = 6
+"""The book's CycleGAN numbers its progress files with 6 digits (its runs reach 100,000 steps)."""
 
 
 def write_translations(model: CycleGAN, out: ArtifactSink, step: int) -> None:
-    """Every interval: the forward translation G(x) as grids/<step:06d>.png (the runner's GIF shows
-    its progress), and F(y), F(G(x)), G(F(y)) in grids/<name>/<step:06d>.png, all with the
-    same fixed test images."""
+    """Every interval: the forward translation G(x) as the progress grid (the runner's GIF shows
+    its progress), and F(y), F(G(x)), G(F(y)) as series of their own, all with the same fixed
+    test images."""
     images = model.translations()
     n = len(images["source"])
-    out.image_grid(f"grids/{step:06d}", images["translated_target"], cols=_cols(n), title=f"G(source), step {step}")
+    out.progress_grid(step, images["translated_target"], cols=_cols(n), title=f"G(source), step {step}",
+                      digits=STEP_DIGITS)
     for name in TRANSLATION_GRIDS:
-        out.image_grid(f"grids/{name}/{step:06d}", images[name], cols=_cols(n), title=f"{name}, step {step}")
+        out.progress_grid(step, images[name], cols=_cols(n), title=f"{name}, step {step}", series=name,
+                          digits=STEP_DIGITS)
 
 
 def write_cyclegan_artifacts(model: CycleGAN, data: DataView, out: ArtifactSink) -> None:
     """After training: both generators as .keras (the book's g_source/g_target .h5) and the final
     10 x 10 grids of the test images, their translations and reconstructions."""
-    out.keras_model("checkpoints/g_target", model.g_target)
-    out.keras_model("checkpoints/g_source", model.g_source)
+    out.network("g_target", model.g_target)
+    out.network("g_source", model.g_source)
     for name, images in model.translations().items():
         out.image_grid(f"test_{name}" if name in ("source", "target") else name, images, cols=_cols(len(images)))
 

@@ -48,15 +48,15 @@ def grid_cols(n: int) -> int:
 
 
 def write_grid(model: keras.Model, out: ArtifactSink, step: int) -> Path:
-    """The progress grid of `step` from the model's fixed inputs: grids/<step:05d>.png (the book's files)."""
+    """The progress grid of `step` from the model's fixed inputs (the book's 5-digit step files)."""
     images = model.grid_images()
-    return out.image_grid(f"grids/{step:05d}", images, cols=grid_cols(len(images)), title=f"step {step}")
+    return out.progress_grid(step, images, cols=grid_cols(len(images)), title=f"step {step}")
 
 
 def write_gan_artifacts(model: keras.Model, data: DataView, out: ArtifactSink) -> None:
     """After training: the generator alone as a .keras file (what task=sample and users load) and
     the final grid."""
-    out.keras_model("checkpoints/generator", model.generator)
+    out.network("generator", model.generator)
     images = model.grid_images()
     out.image_grid("samples", images, cols=grid_cols(len(images)))
 

@@ -282,7 +282,7 @@ def pretrain_encoder(model: StackedGAN, data: DataView) -> None:
 def write_stackedgan_artifacts(model: StackedGAN, data: DataView, out: ArtifactSink) -> None:
     """The base's (the stacked generator, the final grid) and the pre-trained encoder, as the repository saves it."""
     write_gan_artifacts(model, data, out)
-    out.keras_model("checkpoints/encoder", model.encoder())
+    out.network("encoder", model.encoder())
 
 
 @MODELS.register("stackedgan", FitSpec(options=StackedGANOptions, view="image", objective="self_conditional",

@@ -1,7 +1,8 @@
 """Offline quality numbers for generated MNIST digits: MNIST-FID and label-control accuracy.
 
 The book gives no numbers for its GANs. These come from a small CNN classifier (the "judge"),
-trained once on real MNIST and cached in the data dir:
+trained once on real MNIST and cached in the user's cache folder (never the data dir, which may be
+shared or read-only; see `adl_runner.kernel.cachedir`):
 
 - **MNIST-FID**: the Fréchet distance between Gaussians fitted to the judge's penultimate-layer
   features (128-dim, after ReLU) of generated digits and of the 10,000 real MNIST test digits. It
@@ -16,7 +17,7 @@ uint8 in 0..255; shapes (N, 28, 28, 1), (N, 28, 28) or (N, 784), and (N, 32, 32,
 zero-padded MNIST (mnist32, CycleGAN), which is cropped to its centre 28x28. Values outside
 [0, 1] (say a tanh generator's [-1, 1]) are refused rather than silently misjudged.
 
-The cache, under `<data_dir>/judges/` (or `cache_dir`):
+The cache, under `<user cache dir>/judges/` (or `cache_dir`):
     mnist_cnn.keras       the classifier, loaded with safe_mode=True
     mnist_cnn_stats.npz   mean and covariance of the real test features
     mnist_cnn.json        the stamp, written last: judge version, recipe, seed, sha256 of the MNIST
@@ -49,6 +50,7 @@ import scipy.optimize
 from adl_runner.data.splits import NoOptions
 from adl_runner.data.store import DataStore, file_digest
 from adl_runner.data.vision import load_mnist
+from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.files import pid_lock, write_atomic
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ class MnistJudge:
         cache_dir: Path | str | None = None,
         download: bool = False,
     ) -> MnistJudge:
-        """The judge cached in `cache_dir` (default `<data_dir>/judges`), trained there first if the
+        """The judge cached in `cache_dir` (default `<user cache dir>/judges`), trained there first if the
         cache is missing or does not match (version, recipe, seed, the MNIST file, its own digests).
 
         `verify` and `download` apply to mnist/mnist.npz as for any dataset. A cache dir that cannot
@@ -109,7 +111,7 @@ class MnistJudge:
         """
         store = DataStore(Path(data_dir), verify=verify, download=download)
         mnist_path = store.file("mnist/mnist.npz")
-        cache = Path(cache_dir) if cache_dir is not None else store.root / "judges"
+        cache = Path(cache_dir) if cache_dir is not None else user_cache_dir() / "judges"
         expected = {
             "version": JUDGE_VERSION,
             "recipe": asdict(recipe),

@@ -17,6 +17,7 @@ import numpy as np
 from adl_runner.data.envs.base import EnvHandle
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec
+from adl_runner.models.figures import q_table_figure
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
 
 # The book's values per env: QWorld (Listing 9.3.1) and FrozenLake (Listing 9.5.1, code over text).
@@ -147,9 +148,9 @@ class QLearningAgent(Agent):
                             for s in (0, 1) for a in range(self.q.shape[1])})
             if not self.env.notes.get("env_slippery", False):
                 metrics["greedy_path"] = ",".join(self.greedy_path())
-            out.q_table_figure(self.q, self.env.grid_shape, self.env.action_names)
+            out.figure("q_table", q_table_figure(self.q, self.env.grid_shape, self.env.action_names))
         header = "state," + ",".join(self.env.action_names or [str(i) for i in range(self.q.shape[1])])
-        out.text("q_table.csv", header + "\n" + "\n".join(
+        out.table("q_table", header + "\n" + "\n".join(
             f"{s}," + ",".join(f"{v:.6g}" for v in row) for s, row in enumerate(self.q)) + "\n")
         return metrics
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import numpy as np
@@ -18,6 +17,7 @@ from adl_runner.kernel.errors import IncompatibleError, RunnerError
 from adl_runner.kernel.registry import MODELS, Entry
 from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext
+from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
 from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
@@ -97,7 +97,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     metrics.update({f"eval_{k}": v for k, v in greedy.items()})
     metrics.update({f"random_{k}": v for k, v in random.items()})
     if job.logger.plots:
-        metrics.update(agent.artifacts(EpisodeArtifacts(rundir)))
+        metrics.update(agent.artifacts(ArtifactWriter(rundir)))
         plot_history(rundir, history, env)
     rundir.write_text("history.csv", history.csv())
     metrics["status"] = "completed"
@@ -157,7 +157,7 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
     if frames_env is not None:
         frames: list = []
         ret, steps, _ = loop.run_episode(agent, frames_env, learn=False, greedy=True, seed=job.seed, frames=frames)
-        metrics["gif"] = str(write_gif(rundir, "episode.gif", frames))
+        metrics["gif"] = str(ArtifactWriter(rundir).episode_animation(frames))
         metrics["gif_return"] = ret
         frames_env.close()
     print(f"Greedy episodes: {result['episodes']}, mean return {result['mean_return']:.2f} ± {result['std_return']:.2f}, "
@@ -184,65 +184,14 @@ def _render_env(env_node: Any) -> EnvHandle:
         raise
 
 
-def write_gif(rundir: RunDir, name: str, frames: list) -> Path:
-    from PIL import Image
-
-    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames if f is not None]
-    if not images:
-        raise RunnerError("the env rendered no frames for the GIF")
-    return rundir.write_atomic(rundir.file(name), lambda p: images[0].save(
-        p, format="GIF", save_all=True, append_images=images[1:], duration=50, loop=0))
-
-
 # -- figures ---------------------------------------------------------------------------------------
-class EpisodeArtifacts:
-    """What an agent may write into its run dir (through the run dir's atomic writes)."""
-
-    def __init__(self, rundir: RunDir) -> None:
-        self.rundir = rundir
-
-    def text(self, name: str, text: str) -> Path:
-        return self.rundir.write_text(name, text)
-
-    def figure(self, name: str, fig: Any) -> Path:
-        import matplotlib.pyplot as plt
-
-        path = self.rundir.write_atomic(self.rundir.file(f"{name}.png"), lambda p: fig.savefig(p, format="png", dpi=100))
-        plt.close(fig)
-        return path
-
-    def q_table_figure(self, q: np.ndarray, grid: tuple[int, int], actions: list[str]) -> Path:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (ax_q, ax_v) = plt.subplots(1, 2, figsize=(10, 4))
-        im = ax_q.imshow(q, cmap="coolwarm", aspect="auto")
-        ax_q.set_xticks(range(q.shape[1]), actions or None)
-        ax_q.set_ylabel("state")
-        ax_q.set_title("Q-table")
-        for (s, a), v in np.ndenumerate(q):
-            if q.size <= 64:
-                ax_q.text(a, s, f"{v:.3g}", ha="center", va="center", fontsize=8)
-        fig.colorbar(im, ax=ax_q)
-        values = q.max(axis=1).reshape(grid)
-        im = ax_v.imshow(values, cmap="viridis")
-        for (r, c), v in np.ndenumerate(values):
-            ax_v.text(c, r, f"{v:.3g}", ha="center", va="center", color="w", fontsize=9)
-        ax_v.set_title("state values V(s) = max_a Q(s, a)")
-        fig.colorbar(im, ax=ax_v)
-        fig.tight_layout()
-        return self.figure("q_table", fig)
-
-
 def plot_history(rundir: RunDir, history: loop.History, env: EnvHandle) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = EpisodeArtifacts(rundir)
+    out = ArtifactWriter(rundir)
     returns = np.asarray(history.columns["return"])
     if not len(returns):
         return

@@ -19,7 +19,7 @@ def export(job: Job, rundir: RunDir) -> dict[str, Any]:
         ckpt = required_checkpoint(job)
         model = load_checkpoint(ckpt)
     # Built beside its place and swapped in: a killed export never leaves a half-written saved_model/.
-    target = rundir.write_dir_atomic(rundir.file("saved_model"), lambda tmp: model.export(str(tmp), verbose=False))
+    target = rundir.write_dir_atomic(rundir.saved_model_dir, lambda tmp: model.export(str(tmp), verbose=False))
     write_config(rundir, job)
     metrics = {"task": "export", "checkpoint": str(ckpt), "model": model.name, "params": model.count_params(),
                "saved_model": str(target), "status": "completed"}

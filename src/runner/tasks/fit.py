@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -14,6 +13,7 @@ import tensorflow as tf
 
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from adl_runner.data.store import DataStore
+from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.errors import IncompatibleError
 from adl_runner.kernel.hooks import QualityContext
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -202,7 +202,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     if spec.artifacts is not None and job.logger.plots:
         spec.artifacts(model, ArtifactData(pipeline), ArtifactWriter(rundir))
     if snapshot is not None:
-        ArtifactWriter(rundir).gif("grids", sorted(rundir.file("grids").glob("[0-9]*.png")))
+        ArtifactWriter(rundir).progress_animation()
     return finish(rundir, job, started, metrics, history if job.logger.plots else None)
 
 
@@ -213,21 +213,10 @@ def quality_measure(job: Job, spec: FitSpec) -> Callable[[keras.Model], dict[str
         return None
     settings = job.trainer.quality
     data_dir = job.data_dir
-    if settings.cache_dir is not None:
-        cache_dir = Path(settings.cache_dir)
-    elif _writable_dir(data_dir):
-        cache_dir = data_dir / "judges"
-    else:  # a shared, read-only data dir: keep the cache beside the runs
-        cache_dir = job.output_dir / "judges"
+    cache_dir = Path(settings.cache_dir) if settings.cache_dir is not None else user_cache_dir() / "judges"
     context = QualityContext(dataset=job.dataset_config.name, data_dir=data_dir, cache_dir=cache_dir,
                              samples=settings.samples, verify=job.dataset_config.verify_checksums)
     return lambda model: hook(model, context)
-
-
-def _writable_dir(path: Path) -> bool:
-    """Whether the runner may add files to `path`: writable for this user and not marked read-only
-    by its mode (root can write anywhere; a dr-xr-xr-x shared dataset folder is still left alone)."""
-    return path.is_dir() and os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
 
 
 def _finite_or_none(value: float | None) -> float | None:
