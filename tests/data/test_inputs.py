@@ -78,6 +78,7 @@ def test_views_centre_crop_and_seeded_second_views() -> None:
     # Evaluation: the centre crops alone, in order.
     centre, test_labels = _batches(views.test())[0]
     assert np.allclose(centre, splits.x_test[:, 2:26, 2:26] / 255.0) and np.array_equal(test_labels, splits.y_test)
+    assert np.array_equal(views.labels("test"), splits.y_test)  # what matched accuracy compares with
 
 
 def test_a_resumed_view_stream_repeats_the_same_second_views() -> None:

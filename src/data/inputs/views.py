@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
-from adl_runner.data.inputs.base import INPUT_KINDS, IndexedPipeline, require_plain_images, scaled
+from adl_runner.data.inputs.base import INPUT_KINDS, IndexedPipeline, check_split, require_plain_images, scaled
 from adl_runner.data.pipeline import PipelineOptions
 from adl_runner.data.splits import ArraySplits
 from adl_runner.kernel.errors import ConfigError
@@ -56,6 +57,10 @@ class ViewPipeline(IndexedPipeline):
         self.num_classes = splits.num_classes
         self._arrays = {"train": (tf.constant(splits.x_train), tf.constant(splits.y_train.astype("int32"))),
                         "test": (tf.constant(splits.x_test), tf.constant(splits.y_test.astype("int32")))}
+
+    def labels(self, split: str = "test") -> np.ndarray:
+        """Integer labels of a split, in order (for matched accuracy)."""
+        return self._arrays[check_split(split)][1].numpy()
 
     def batch(self, split: str, idx: tf.Tensor, keys: tf.Tensor | None):
         images, labels = (tf.gather(a, idx) for a in self._arrays[split])
