@@ -10,6 +10,7 @@ every kind shares (batch size, seed, ...), `kind_options` an instance of the reg
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any, Protocol
@@ -77,7 +78,7 @@ def check_split(split: str) -> str:
     return split
 
 
-class IndexedPipeline:
+class IndexedPipeline(ABC):
     """The epoch stream and evaluation order shared by kinds whose examples are rows of arrays.
 
     A subclass says how a batch of row indices becomes a batch (`batch`). `keys` are per-example
@@ -109,8 +110,9 @@ class IndexedPipeline:
     def test(self) -> tf.data.Dataset:
         return self.evaluation("test")
 
+    @abstractmethod
     def batch(self, split: str, idx: tf.Tensor, keys: tf.Tensor | None) -> Any:
-        raise NotImplementedError
+        """The batch of rows `idx` of `split`, randomly transformed by per-example `keys` unless None."""
 
     def _keys(self, passes: tf.Tensor, idx: tf.Tensor) -> tf.Tensor:
         # (B, 2) int64: [seed, pass * n + index] is distinct for every example of every pass.
