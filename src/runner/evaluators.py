@@ -35,7 +35,7 @@ def evaluate(names: Sequence[str], model: Any, data: DataView, context: QualityC
 def clustering_accuracy(model: Any, data: DataView, context: QualityContext) -> dict[str, float]:
     """Hungarian-matched accuracy of each softmax head's argmax clusters on the test split against its
     labels ('matched_accuracy' for one head; 'matched_accuracy_head<i>' and the best for several)."""
-    heads = [[] for _ in model.outputs]
+    heads: list[list[np.ndarray]] = [[] for _ in model.outputs]
     for inputs, _ in data.batches("test").as_numpy_iterator():
         outputs = model.predict_on_batch(inputs)
         for head, probabilities in zip(heads, outputs if len(heads) > 1 else [outputs]):
