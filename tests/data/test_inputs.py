@@ -10,6 +10,7 @@ from adl_runner.data.inputs import INPUT_KINDS, make_inputs
 from adl_runner.data.inputs.boxes import PAD_CLASS, BoxSplits
 from adl_runner.data.inputs.masks import MaskSplits
 from adl_runner.data.inputs.synthetic import SyntheticSource
+from adl_runner.data.inputs.views import rotate
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions
 from adl_runner.data.synthetic import make_splits
 from adl_runner.kernel.errors import ConfigError, DataError, IncompatibleError
@@ -98,6 +99,26 @@ def test_a_view_with_only_centred_crops_is_the_resized_centre() -> None:
     rows = [next(i for i, c in enumerate(centres) if np.allclose(c, view)) for view in x]
     expected = tf.image.resize(splits.x_train[:, 2:10, 2:10].astype(np.float32) / 255.0, (10, 10)).numpy()
     assert np.allclose(g_x, expected[rows], atol=1e-6)
+
+
+def test_second_views_are_rotations_or_crops_half_the_time() -> None:
+    # A near-zero rotation leaves the whole image (resized); the crop is its fixed 8x8 centre.
+    splits = make_splits((12, 12, 1), 2, 16, 4, seed=0)
+    views = make_inputs("views", splits, _options(batch_size=16), {"crop": 2, "rotation": 1e-4, "crop_sizes": [4], "centred": 1.0})
+    (x, g_x), _ = _batches(views.train(0, 1))[0]
+    images = splits.x_train.astype(np.float32) / 255.0
+    rows = [next(i for i, c in enumerate(images[:, 1:11, 1:11]) if np.allclose(c, view)) for view in x]
+    whole = tf.image.resize(images, (10, 10)).numpy()[rows]
+    centre = tf.image.resize(images[:, 2:10, 2:10], (10, 10)).numpy()[rows]
+    rotated = [np.allclose(g, w, atol=1e-3) for g, w in zip(g_x, whole)]
+    assert all(r or np.allclose(g, c, atol=1e-6) for r, g, c in zip(rotated, g_x, centre))
+    assert 0 < sum(rotated) < 16
+
+
+def test_rotate_turns_about_the_centre() -> None:
+    image = np.random.default_rng(0).random((5, 5, 1)).astype(np.float32)
+    quarter = rotate(tf.constant(image), tf.constant(np.pi / 2, tf.float32)).numpy()
+    assert any(np.allclose(quarter, np.rot90(image, k), atol=1e-5) for k in (1, 3))
 
 
 def test_views_refuse_crops_larger_than_the_image() -> None:
