@@ -11,7 +11,7 @@ gives the same pairs to a two-domain model: `paired_from` turns any RGB `ArraySp
 `gray_input` into gray -> colour domains. The AE keeps its aligned (gray, colour) pairs of the same
 image; a CycleGAN gets them unaligned, as the book samples them.
 
-Both are registered with `paired=True` in their registry meta (`DATASETS.get(name).meta`), so the
+Both are registered with `DatasetSpec(paired=True)` (`DATASETS.get(name).spec.paired`), so the
 runner can tell a two-domain dataset before loading it.
 
 The batches: `data.pipeline.pair_pipeline(splits, options, dataset_name)` builds a `PairPipeline` whose train

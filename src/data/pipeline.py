@@ -62,6 +62,38 @@ def view_shape(image_shape: tuple[int, int, int], view: str) -> tuple[int, ...]:
     return shapes[view]
 
 
+def epoch_batches(
+    n: int, batch_size: int, seed: int, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None
+) -> tf.data.Dataset:
+    """Batches of (pass, index) int vectors for epochs [initial_epoch, epochs) over `n` examples.
+
+    Pass p is the permutation seeded by (seed, p), so the stream is a function of (seed, epoch) and
+    a resumed run sees what an uninterrupted one would have. The pass number lets a pipeline seed
+    per-example augmentation with (seed, pass, index): random, yet also exactly resumable.
+    """
+
+    def permutation(pass_index: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n), seed=tf.stack([tf.cast(seed, tf.int64), pass_index])
+        )
+        return tf.data.Dataset.from_tensor_slices((tf.fill([n], pass_index), order))
+
+    if steps_per_epoch is None:
+        # One pass per epoch, the last batch possibly short, as fit on arrays does.
+        return tf.data.Dataset.range(initial_epoch, epochs).flat_map(
+            lambda epoch: permutation(epoch).batch(batch_size)
+        )
+    # A fixed number of full batches per epoch from one endless stream of permutations.
+    passes = math.ceil(epochs * steps_per_epoch * batch_size / n)
+    return (
+        tf.data.Dataset.range(passes)
+        .flat_map(permutation)
+        .batch(batch_size, drop_remainder=True)
+        .skip(initial_epoch * steps_per_epoch)
+        .take((epochs - initial_epoch) * steps_per_epoch)
+    )
+
+
 class ArrayPipeline:
     """Builds the train and test `tf.data.Dataset`s of one split pair."""
 
@@ -101,31 +133,9 @@ class ArrayPipeline:
     def train(self, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None) -> tf.data.Dataset:
         """Batches for epochs [initial_epoch, epochs): pass `fit` steps_per_epoch=steps_per_epoch
         (or `self.steps_per_epoch()`), so that Keras keeps one iterator across epochs."""
-        bs, n, seed = self.options.batch_size, self.n_train, self.options.seed
-
-        def permutation(epoch: tf.Tensor) -> tf.data.Dataset:
-            order = tf.random.experimental.stateless_shuffle(
-                tf.range(n), seed=tf.stack([tf.cast(seed, tf.int64), epoch])
-            )
-            return tf.data.Dataset.from_tensor_slices(order)
-
-        if steps_per_epoch is None:
-            # One pass per epoch, the last batch possibly short, as fit on arrays does.
-            indices = tf.data.Dataset.range(initial_epoch, epochs).flat_map(
-                lambda epoch: permutation(epoch).batch(bs)
-            )
-        else:
-            # A fixed number of full batches per epoch from one endless stream of permutations.
-            passes = math.ceil(epochs * steps_per_epoch * bs / n)
-            indices = (
-                tf.data.Dataset.range(passes)
-                .flat_map(permutation)
-                .batch(bs, drop_remainder=True)
-                .skip(initial_epoch * steps_per_epoch)
-                .take((epochs - initial_epoch) * steps_per_epoch)
-            )
-        ds = indices.map(
-            lambda idx: self._batch(self._train, idx, split=0), num_parallel_calls=tf.data.AUTOTUNE
+        opts = self.options
+        ds = epoch_batches(self.n_train, opts.batch_size, opts.seed, initial_epoch, epochs, steps_per_epoch).map(
+            lambda _, idx: self._batch(self._train, idx, split=0), num_parallel_calls=tf.data.AUTOTUNE
         )
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -323,6 +333,19 @@ class PairPipeline:
         return x
 
 
+def array_only_options(options: PipelineOptions) -> list[str]:
+    """The options set in `options` that only `ArrayPipeline` implements: a view other than image, several
+    inputs, its augmentation, pixel-mean subtraction, input noise. Other kinds refuse them by name."""
+    unsupported = {
+        f"view={options.view}": options.view != "image",
+        f"inputs={options.inputs}": options.inputs != 1,
+        "augment": options.augment,
+        "subtract_pixel_mean": options.subtract_pixel_mean,
+        f"sigma={options.noise_sigma}": options.noise_sigma is not None,
+    }
+    return [name for name, on in unsupported.items() if on]
+
+
 def pair_pipeline(
     splits: ArraySplits | PairedSplits,
     options: PipelineOptions,
@@ -336,14 +359,7 @@ def pair_pipeline(
     options that have no meaning for unpaired translation (a view other than image, two inputs,
     augmentation, pixel-mean subtraction, input noise) are refused rather than silently ignored.
     """
-    unsupported = {
-        f"view={options.view}": options.view != "image",
-        f"inputs={options.inputs}": options.inputs != 1,
-        "augment": options.augment,
-        "subtract_pixel_mean": options.subtract_pixel_mean,
-        f"sigma={options.noise_sigma}": options.noise_sigma is not None,
-    }
-    bad = [name for name, on in unsupported.items() if on]
+    bad = array_only_options(options)
     if bad:
         raise IncompatibleError(f"dataset '{dataset_name}': two-domain batches do not support {', '.join(bad)}")
     paired = paired_from(splits, options.gray_input, dataset_name).limited(train_limit, test_limit)

@@ -190,3 +190,25 @@ class OptimizerSpec:
 
     def __post_init__(self) -> None:
         _check_options("OptimizerSpec", self.options)
+
+
+@dataclass(frozen=True)
+class InputKindSpec:
+    """An input kind (data/inputs/): `build(source, options, kind_options) -> pipeline`."""
+
+    options: Optional[type]
+
+    def __post_init__(self) -> None:
+        _check_options("InputKindSpec", self.options)
+
+
+@dataclass(frozen=True)
+class EvaluatorSpec:
+    """A dataset-wide metric: `evaluate(model, data, context) -> {metric: value}`."""
+
+    summary: str
+    """What it measures, in one line (shown where evaluators are listed)."""
+
+    def __post_init__(self) -> None:
+        if not self.summary or "\n" in self.summary:
+            raise TypeError(f"EvaluatorSpec.summary must be one non-empty line, got {self.summary!r}")

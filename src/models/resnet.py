@@ -3,6 +3,7 @@
 v1 (He et al. 2015): 3 stacks of n basic blocks {3x3 conv-BN-ReLU, 3x3 conv-BN} + shortcut, ReLU after the
 add; depth 6n+2. v2 (He et al. 2016): 3 stages of n pre-activation bottlenecks {1x1, 3x3, 1x1 BN-ReLU-conv}
 + shortcut, no ReLU after the add; depth 9n+2. Both end in the CIFAR head shared with DenseNet.
+Without the head, `resnet_backbone` gives the three stages' feature maps (SSD and FCN, ch. 11-12).
 """
 
 from collections.abc import Sequence
@@ -65,9 +66,10 @@ def resnet_layer(
     return x
 
 
-def _resnet_v1_body(x: keras.KerasTensor, n: int, l2: float) -> keras.KerasTensor:
+def _resnet_v1_stages(x: keras.KerasTensor, n: int, l2: float) -> list[keras.KerasTensor]:
     x = resnet_layer(x, l2=l2)
     filters = 16
+    stages = []
     for stack in range(3):
         for block in range(n):
             # The first block of stacks 1 and 2 halves the map and doubles the filters.
@@ -80,13 +82,15 @@ def _resnet_v1_body(x: keras.KerasTensor, n: int, l2: float) -> keras.KerasTenso
                     x, filters, kernel_size=1, strides=2, activation=None, batch_normalization=False, l2=l2
                 )
             x = layers.Activation("relu")(layers.add([x, y]))
+        stages.append(x)
         filters *= 2
     # v1 has no BN after the last add.
-    return x
+    return stages
 
 
-def _resnet_v2_body(x: keras.KerasTensor, n: int, l2: float) -> keras.KerasTensor:
+def _resnet_v2_stages(x: keras.KerasTensor, n: int, l2: float) -> list[keras.KerasTensor]:
     filters_in = 16
+    stages = []
     # The stem is conv-BN-ReLU, so the first unit of stage 0 below skips its own BN-ReLU.
     x = resnet_layer(x, filters_in, conv_first=True, l2=l2)
     for stage in range(3):
@@ -114,10 +118,12 @@ def _resnet_v2_body(x: keras.KerasTensor, n: int, l2: float) -> keras.KerasTenso
                     batch_normalization=False, l2=l2,
                 )
             x = layers.add([x, y])  # pre-activation: no ReLU after the add
+        stages.append(x)
         filters_in = filters_out
-    # The last add is not normalized yet: BN-ReLU before the head.
-    x = layers.BatchNormalization()(x)
-    return layers.Activation("relu")(x)
+    # The last add is not normalized yet: BN-ReLU before the head (the earlier stages' adds are
+    # normalized by the next unit's own BN-ReLU, inside the body or in a detector's head).
+    stages[-1] = layers.Activation("relu")(layers.BatchNormalization()(x))
+    return stages
 
 
 @dataclass
@@ -137,13 +143,36 @@ def resnet_depth(version: int, n: int) -> int:
     return (6 if version == 1 else 9) * n + 2
 
 
+def check_resnet(version: int, n: int) -> None:
+    if version not in (1, 2):
+        raise ConfigError(f"resnet: version must be 1 or 2, got {version}")
+    if n < 1:
+        raise ConfigError(f"resnet: n must be >= 1, got {n}")
+
+
+def resnet_stages(inputs: keras.KerasTensor, version: int, n: int, l2: float = 1e-4) -> list[keras.KerasTensor]:
+    """The feature maps of the three stages of ResNet v`version` on `inputs` (H, W, C): at 1, 1/2 and
+    1/4 of the input size, with 16/32/64 (v1) or 64/128/256 (v2) channels. The last one is what the
+    classifier head pools; v2's is BN-ReLU'd, its earlier ones are raw pre-activation sums."""
+    check_resnet(version, n)
+    return (_resnet_v1_stages if version == 1 else _resnet_v2_stages)(inputs, n, l2)
+
+
+def resnet_backbone(input_shape: Sequence[int], version: int = 2, n: int = 6, l2: float = 1e-4) -> keras.Model:
+    """ResNet v1/v2 without its classifier head: a model whose outputs are the three stages' feature
+    maps (`resnet_stages`), for detectors and segmenters that read several scales. Any H and W
+    divisible by 4 work; the defaults are the book's ResNet56v2 backbone of chapters 11 and 12."""
+    shape = require_rank("resnet backbone", input_shape, 3, "image")
+    if shape[0] % 4 or shape[1] % 4:
+        raise IncompatibleError(f"a resnet backbone needs a height and width divisible by 4 (two stride-2 stages), got {shape_text(shape)}")
+    inputs = keras.Input(shape=shape)
+    return keras.Model(inputs, resnet_stages(inputs, version, n, l2), name=f"resnet{resnet_depth(version, n)}_v{version}_backbone")
+
+
 @MODELS.register("resnet", FitSpec(options=ResNetOptions, view="image"))
 def build_resnet(opts: ResNetOptions, ctx: BuildContext) -> keras.Model:
     """ResNet{depth} v{version}, e.g. 'resnet20_v1' for the defaults."""
-    if opts.version not in (1, 2):
-        raise ConfigError(f"resnet: version must be 1 or 2, got {opts.version}")
-    if opts.n < 1:
-        raise ConfigError(f"resnet: n must be >= 1, got {opts.n}")
+    check_resnet(opts.version, opts.n)
     depth = resnet_depth(opts.version, opts.n)
     name = f"resnet{depth}_v{opts.version}"
     shape = require_input_size(
@@ -151,6 +180,5 @@ def build_resnet(opts: ResNetOptions, ctx: BuildContext) -> keras.Model:
     )
 
     inputs = keras.Input(shape=shape)
-    body = _resnet_v1_body if opts.version == 1 else _resnet_v2_body
-    x = body(inputs, opts.n, opts.l2)
-    return keras.Model(inputs, cifar_head(x, ctx.num_classes), name=name)
+    features = resnet_stages(inputs, opts.version, opts.n, opts.l2)[-1]
+    return keras.Model(inputs, cifar_head(features, ctx.num_classes), name=name)

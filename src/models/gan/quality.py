@@ -1,5 +1,5 @@
-"""The GANs' `quality` hook: MNIST-FID and label-control accuracy of generated digits, measured
-with the runner's cached MNIST judge (`models.metrics.gan_quality`).
+"""The GANs' `quality` hook and `mnist_fid` evaluator: MNIST-FID and label-control accuracy of
+generated digits, measured with the runner's cached MNIST judge (`models.metrics.gan_quality`).
 
 Measured on a fixed set of generator inputs drawn from a private NumPy generator (seed 0), so the
 numbers of successive intervals are comparable and measuring never consumes the model's own
@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
+from adl_runner.kernel.evaluators import EVALUATORS
+from adl_runner.kernel.specs import EvaluatorSpec
+
 if TYPE_CHECKING:
-    from adl_runner.kernel.hooks import QualityContext
+    from adl_runner.kernel.hooks import DataView, QualityContext
     from adl_runner.models.metrics.gan_quality import MnistJudge
 
 log = logging.getLogger("runner")
@@ -68,3 +71,9 @@ def measure_quality(model: keras.Model, context: QualityContext) -> dict[str, fl
         numbers["label_accuracy"] = label_accuracy(judge, images, labels)
         numbers["code_accuracy"] = matched_accuracy(judge, images, labels)
     return {key: float(value) for key, value in numbers.items()}
+
+
+@EVALUATORS.register("mnist_fid", EvaluatorSpec("MNIST-FID (and label/code accuracy) of generated samples, by the MNIST judge"))
+def mnist_fid(model: keras.Model, data: DataView, context: QualityContext) -> dict[str, float]:
+    """`measure_quality` as an evaluator: generated samples are judged, the run's data is not read."""
+    return measure_quality(model, context)

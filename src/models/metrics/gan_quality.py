@@ -45,13 +45,13 @@ from typing import Any
 import keras
 import numpy as np
 import scipy.linalg
-import scipy.optimize
 
 from adl_runner.data.splits import NoOptions
 from adl_runner.data.store import DataStore, file_digest
 from adl_runner.data.vision import load_mnist
 from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.files import pid_lock, write_atomic
+from adl_runner.models.metrics import matching
 
 log = logging.getLogger(__name__)
 
@@ -348,19 +348,15 @@ def label_accuracy(judge: MnistJudge, images: np.ndarray, labels: np.ndarray) ->
 
 def matched_accuracy(judge: MnistJudge, images: np.ndarray, codes: np.ndarray) -> float:
     """Share of `images` the judge assigns to the digit that the best one-to-one code -> digit matching
-    (Hungarian, on the code/digit confusion counts) gives their discrete code: label accuracy that
-    does not care which code a generator learned for which digit."""
+    (Hungarian, `models.metrics.matching`) gives their discrete code: label accuracy that does not
+    care which code a generator learned for which digit."""
     codes = np.asarray(codes)
     if codes.ndim == 2:
         codes = codes.argmax(axis=1)
     if codes.shape != (len(images),) or not len(codes):
         raise ValueError(f"matched accuracy needs one code per image: {len(images)} images, codes of shape {codes.shape}")
     predicted = judge.predict(images)
-    size = int(max(codes.max(), predicted.max())) + 1
-    confusion = np.zeros((size, size), dtype=np.int64)
-    np.add.at(confusion, (codes, predicted), 1)
-    rows, cols = scipy.optimize.linear_sum_assignment(confusion, maximize=True)
-    return float(confusion[rows, cols].sum() / len(codes))
+    return matching.matched_accuracy(predicted, codes, int(max(codes.max(), predicted.max())) + 1)
 
 
 # -- `python -m models.metrics.gan_quality`: train or load the judge and print its baselines ------
