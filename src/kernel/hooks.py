@@ -69,7 +69,8 @@ class DataView(Protocol):
 
 @dataclass(frozen=True)
 class QualityContext:
-    """What a family's `quality=fn(model, context)` hook gets to measure generated samples."""
+    """What an evaluator (kernel.evaluators) gets besides the model and the data: where a judge
+    lives and how many samples to generate."""
 
     dataset: str
     """The name of the dataset the model trains on (a judge exists for some only)."""

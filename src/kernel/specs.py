@@ -80,8 +80,9 @@ class FitSpec:
     """(model, DataView, ArtifactSink) -> None: figures written after training."""
     sample: Optional[Callable[..., Any]] = None
     """(model, SampleConfig, ArtifactSink) -> paths: task=sample."""
-    quality: Optional[Callable[..., dict[str, float]]] = None
-    """(model, QualityContext) -> {metric: value}: sample quality during training and task=evaluate."""
+    evaluators: tuple[str, ...] = ()
+    """Names of registered evaluators (kernel.evaluators) measured during training (every
+    `trainer.quality.every` checkpoints), into metrics.json, and by task=evaluate of a generator."""
 
     def __post_init__(self) -> None:
         _check_options("FitSpec", self.options)
@@ -91,7 +92,9 @@ class FitSpec:
             raise TypeError(f"FitSpec.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.inputs < 1:
             raise TypeError(f"FitSpec.inputs must be >= 1, got {self.inputs}")
-        _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample", "quality"))
+        _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample"))
+        if isinstance(self.evaluators, str) or not all(isinstance(name, str) for name in self.evaluators):
+            raise TypeError(f"FitSpec.evaluators must be a tuple of evaluator names, got {self.evaluators!r}")
 
     def reads(self) -> tuple[str, ...]:
         """The config groups the runner reads for this family (besides model, seed, task, paths)."""

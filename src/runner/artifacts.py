@@ -3,14 +3,11 @@ one `ArtifactWriter`, whose methods say what is written (a figure, an image grid
 of a step, a network, a table, an animation) while the run dir decides where (`rundir.py` holds the
 layout).
 
-A fit-loop family registers `artifacts=fn(model, data, out)` (called after training),
-`snapshot=fn(model, out, step)` (called at every checkpoint of a step-based run: the GANs' progress
-grids, of which the runner makes an animated GIF at the end), `prepare=fn(model, data)` (called
-once on a freshly built model before training, never on a resumed one: a first phase whose result
-the checkpoints then hold, such as StackedGAN's encoder pre-training or CycleGAN's fixed test
-images), `quality=fn(model, QualityContext) -> {name: value}` (sample-quality numbers logged during
-training and into metrics.json) and/or `sample=fn(model, options, out)` (task=sample); an
-episode-loop agent has `artifacts(out)`. They get an `ArtifactData` (examples of the run's data)
+A fit-loop family's spec (kernel.specs.FitSpec) names its hooks: `artifacts` (after training),
+`snapshot` (at every checkpoint of a step-based run: the GANs' progress grids, of which the runner
+makes an animated GIF at the end), `prepare` (once on a freshly built model before training, never
+on a resumed one, such as CycleGAN's fixed test images) and `sample` (task=sample); its
+`evaluators` are measured by runner.evaluators. An episode-loop agent has `artifacts(out)`. They get an `ArtifactData` (examples of the run's data)
 and an `ArtifactWriter` (the `ArtifactSink` of kernel.hooks), and never see paths or Hydra.
 """
 

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
-from adl_runner.models.gan.quality import measure_quality
+from adl_runner.models.gan import quality  # noqa: F401  (registers the mnist_fid evaluator)
 
 if TYPE_CHECKING:
     from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
@@ -120,5 +120,5 @@ def sample_gan(model: keras.Model, options: SampleConfig, out: ArtifactSink) -> 
 
 
 GAN_HOOKS: dict[str, Any] = {"snapshot": write_grid, "artifacts": write_gan_artifacts, "sample": sample_gan,
-                             "quality": measure_quality}
+                             "evaluators": ("mnist_fid",)}
 """Registry meta shared by every GAN: `run` writes a grid each interval and a GIF of them at the end."""

@@ -15,10 +15,11 @@ from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOption
 from adl_runner.data.store import DataStore
 from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.errors import IncompatibleError
-from adl_runner.kernel.hooks import QualityContext
+from adl_runner.kernel.hooks import DataView, QualityContext
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
+from adl_runner.runner.evaluators import evaluate as run_evaluators
 from adl_runner.runner.loops.fit import FitData, fit
 from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.plots import read_history
@@ -139,7 +140,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         log.info("resuming from %s: %d of %d epochs done", resumed_from, initial_epoch, job.trainer.epochs)
     nan_recoveries = 0
     snapshot = spec.snapshot if job.logger.plots else None
-    measure = quality_measure(job, spec)
+    measure = quality_measure(job, spec, ArtifactData(pipeline))
     monitors: list[keras.callbacks.Callback] = []
     if snapshot is not None:
         monitors.append(Snapshots(snapshot, ArtifactWriter(rundir), steps))
@@ -206,17 +207,15 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     return finish(rundir, job, started, metrics, history if job.logger.plots else None)
 
 
-def quality_measure(job: Job, spec: FitSpec) -> Callable[[keras.Model], dict[str, float]] | None:
-    """The sample-quality hook of a model family bound to this job, or None."""
-    hook = spec.quality
-    if hook is None:
+def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.Model], dict[str, float]] | None:
+    """The family's evaluators bound to this job's data and settings, or None when it names none."""
+    if not spec.evaluators:
         return None
     settings = job.trainer.quality
-    data_dir = job.data_dir
     cache_dir = Path(settings.cache_dir) if settings.cache_dir is not None else user_cache_dir() / "judges"
-    context = QualityContext(dataset=job.dataset_config.name, data_dir=data_dir, cache_dir=cache_dir,
+    context = QualityContext(dataset=job.dataset_config.name, data_dir=job.data_dir, cache_dir=cache_dir,
                              samples=settings.samples, verify=job.dataset_config.verify_checksums)
-    return lambda model: hook(model, context)
+    return lambda model: run_evaluators(spec.evaluators, model, data, context)
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -272,7 +271,11 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
 def _evaluate_samples(job: Job, rundir: RunDir, ckpt: Path, model: keras.Model, started: float) -> dict[str, Any]:
     """task=evaluate on a whole generative-model checkpoint (a GAN): its sample-quality numbers
     (MNIST-FID, label accuracy) on `trainer.quality.samples` generated images."""
-    measure = quality_measure(job, spec_of(job))
+    spec = spec_of(job)
+    measure = None
+    if spec.evaluators:
+        pipeline, _ = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective))
+        measure = quality_measure(job, spec, ArtifactData(pipeline))
     numbers = measure(model) if measure is not None else {}
     if not numbers:
         raise IncompatibleError(
