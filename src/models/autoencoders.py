@@ -43,10 +43,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers
 
+from adl_runner.kernel.checks import check_positive, require_rank, shape_text
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
-from adl_runner.models.classifiers import check_positive, require_rank, shape_text
 from adl_runner.models.figures import LATENT_EXTENT, manifold_figure, manifold_points, pca_2d
 
 log = logging.getLogger("runner")

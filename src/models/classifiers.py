@@ -1,52 +1,23 @@
 """Chapter 1-2 MNIST classifiers: MLP (Listing 1.3.2), CNN (1.4.1 / 2.1.1), RNN (1.5.1), Y-Network (2.1.2).
 
 Each builder returns an uncompiled functional `keras.Model` ending in a softmax over `num_classes`.
-The small validation helpers at the top are shared with the ResNet and DenseNet modules so that every
-family reports bad options as `ConfigError` and impossible inputs as `IncompatibleError`.
+Bad options are `ConfigError`s and impossible inputs `IncompatibleError`s, through the kernel's
+shared argument checks (`kernel.checks`).
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import keras
 from keras import layers
 
+from adl_runner.kernel.checks import check_choice, check_positive, check_rate, require_rank, shape_text
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 
 # ---------------------------------------------------------------------------------------------------
-# Shared helpers (also used by models.resnet and models.densenet)
+# Shared layers (also used by models.resnet and models.densenet)
 # ---------------------------------------------------------------------------------------------------
-
-
-def shape_text(input_shape: Sequence[int]) -> str:
-    """`(28, 28, 1)` -> '28x28x1', the way error messages name an input."""
-    return "x".join(str(d) for d in input_shape)
-
-
-def require_rank(model: str, input_shape: Sequence[int], rank: int, view: str) -> tuple[int, ...]:
-    """The shape as a tuple; IncompatibleError when it is not `rank`-D (the runner fed the wrong view)."""
-    shape = tuple(int(d) for d in input_shape)
-    if len(shape) != rank:
-        raise IncompatibleError(f"{model} needs {view} inputs of rank {rank}, got shape {shape_text(shape)}")
-    return shape
-
-
-def check_rate(model: str, key: str, value: float) -> None:
-    """Dropout-like rates must lie in [0, 1); Keras would raise a bare ValueError otherwise."""
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"{model}: {key} must be in [0, 1), got {value}")
-
-
-def check_positive(model: str, key: str, value: int) -> None:
-    if value < 1:
-        raise ConfigError(f"{model}: {key} must be >= 1, got {value}")
-
-
-def check_choice(model: str, key: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{model}: unknown {key} '{value}'; valid: {', '.join(choices)}")
 
 
 def l2_or_none(value: float, model: str) -> keras.regularizers.Regularizer | None:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from adl_runner.kernel.checks import check_positive, check_rate
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
-from adl_runner.models.classifiers import check_positive, check_rate
 from adl_runner.models.resnet import HEAD_POOL, cifar_head, require_input_size
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from adl_runner.kernel.checks import require_rank, shape_text
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
-from adl_runner.models.classifiers import l2_or_none, require_rank, shape_text
+from adl_runner.models.classifiers import l2_or_none
 
 # The CIFAR models downsample by 2 per stage and then average-pool an 8x8 map down to 1x1.
 HEAD_POOL = 8

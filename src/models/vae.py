@@ -35,11 +35,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from adl_runner.kernel.checks import check_choice, check_positive, require_rank, shape_text
 from adl_runner.kernel.custom_step import CustomStepModel
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
-from adl_runner.models.classifiers import check_choice, check_positive, require_rank, shape_text
 from adl_runner.models.figures import LATENT_EXTENT, manifold_figure, manifold_points, pca_2d
 
 if TYPE_CHECKING:

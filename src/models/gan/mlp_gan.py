@@ -14,9 +14,9 @@ from typing import Any
 
 import keras
 
+from adl_runner.kernel.checks import check_choice, check_positive, check_rate, require_rank
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
-from adl_runner.models.classifiers import check_choice, check_positive, check_rate, require_rank
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.hooks import GAN_HOOKS

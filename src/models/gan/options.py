@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adl_runner.kernel.checks import check_positive, require_rank
 from adl_runner.kernel.errors import ConfigError
-from adl_runner.models.classifiers import check_positive, require_rank
 
 
 @dataclass

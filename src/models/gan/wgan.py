@@ -13,10 +13,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from adl_runner.kernel.checks import check_positive
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
-from adl_runner.models.classifiers import check_positive
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.gan.dcgan import unconditional_networks
