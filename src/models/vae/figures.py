@@ -12,10 +12,9 @@ import numpy as np
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
 from adl_runner.models.figures import LATENT_EXTENT, manifold_figure, manifold_points, pca_2d
+from adl_runner.models.vae.model import MUTED_KL, VAE
 
 log = logging.getLogger("runner")
-
-from adl_runner.models.vae.model import MUTED_KL, VAE
 
 
 def as_images(decoded: np.ndarray) -> np.ndarray:
