@@ -103,3 +103,17 @@ def test_the_rule_sees_lazy_and_relative_imports() -> None:
     text = "def f():\n    from adl_runner.runner import cli\nfrom ..runner import tasks\n"
     found = imports_in(text, "adl_runner.models")
     assert {"adl_runner.runner.cli", "adl_runner.runner.tasks"} <= found
+
+
+def test_only_the_entry_points_read_hydra_or_omegaconf() -> None:
+    """A config value travels CLI -> Hydra -> schema -> resolve -> task: below `resolve` (the one
+    frozen Job), nothing reads a DictConfig or Hydra's state, so tasks run the same from Python."""
+    allowed = {"adl_runner.runner.cli", "adl_runner.runner.schema", "adl_runner.runner.resolve", "adl_runner.runner.report"}
+    readers = set()
+    for name, path in source_modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                       else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(m.split(".")[0] in ("hydra", "omegaconf") for m in modules):
+                readers.add(name)
+    assert readers <= allowed, sorted(readers - allowed)
