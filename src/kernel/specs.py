@@ -117,7 +117,10 @@ class EpisodeSpec:
     accepts: Optional[Callable[[Any, Any], Optional[str]]] = None
     """(options, env) -> None, or why this agent cannot run on that env."""
     uses_optimizer: bool = False
-    """The agent's networks train with the `optimizer` config (DQN); else it has none or its own."""
+    """The agent's networks train with the `optimizer` config (DQN, the policy gradients), which the
+    runner passes as `AgentContext.optimizer`; False: it trains no network (tabular Q-learning), and
+    `optimizer=` on its command line is refused. `trainer.batch_size` reaches every agent as
+    `AgentContext.batch_size`."""
 
     def __post_init__(self) -> None:
         _check_options("EpisodeSpec", self.options)

@@ -183,7 +183,7 @@ class TrainerConfig:
     epochs: int = 20
     """Training epochs."""
     batch_size: int = 128
-    """Examples per step."""
+    """Examples per step; episode-loop models: DQN's replay batch, the policy gradients' autoencoder batch."""
     validate: bool = True
     """Evaluate on the test split after every epoch (the book's 'validation data' is the test set)."""
     steps_per_epoch: Optional[int] = None

@@ -38,7 +38,8 @@ def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job:
     if problem:
         raise IncompatibleError(f"model '{model.name}' cannot run on env '{env.name}': {problem}")
     optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if spec.uses_optimizer else None
-    return model.build(model_options, env, AgentContext(seed=job.seed, optimizer=optimizer, log=log.info))
+    context = AgentContext(seed=job.seed, optimizer=optimizer, batch_size=job.trainer.batch_size, log=log.info)
+    return model.build(model_options, env, context)
 
 
 # -- train -----------------------------------------------------------------------------------------
