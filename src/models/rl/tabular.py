@@ -1,12 +1,15 @@
 """Tabular Q-learning (Listings 9.3.1 QWorld and 9.5.1 FrozenLake).
 
-Update: Q[s,a] += alpha * (r + gamma * max_a' Q[s',a'] - Q[s,a]), with no bootstrap from a terminal
-state. alpha = 1 is the Bellman overwrite of QWorld; FrozenLake's code uses TD(0) with alpha = 0.1 (its
-Table 9.5.1 caption's "learning rate = 0.5": `model.alpha=0.5`). alpha is a model option, not
-`optimizer.learning_rate`: no network or optimizer is trained, and its book value depends on the env
-(null picks it), which an optimizer's always-set learning rate could not express. Epsilon-greedy, epsilon multiplied by
-`epsilon_decay` while above `epsilon_min`, per episode (QWorld) or per step (the FrozenLake code;
-its text says per episode: `model.decay_per=episode`). Null options take the book's value for the env.
+Update: Q[s,a] += alpha * (r + gamma * max_a' Q[s',a'] - Q[s,a]), with no bootstrap from a
+terminal state. alpha = 1 is the Bellman overwrite of QWorld; FrozenLake's code uses TD(0) with
+alpha = 0.1 (its Table 9.5.1 caption's "learning rate = 0.5": `model.alpha=0.5`). Epsilon-greedy,
+epsilon multiplied by `epsilon_decay` while above `epsilon_min`, per episode (QWorld) or per step
+(the FrozenLake code; its text says per episode: `model.decay_per=episode`). Null options take the
+book's value for the env.
+
+alpha is a model option, not `optimizer.learning_rate`: no network or optimizer is trained, and its
+book value depends on the env (null picks it), which an optimizer's always-set learning rate could
+not express.
 """
 
 from __future__ import annotations
