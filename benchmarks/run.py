@@ -218,6 +218,7 @@ def fit_runner(name: str, pipeline, epochs: int, jit_compile: Any = "auto") -> l
     import keras
 
     from adl_runner.kernel.registry import MODELS
+    from adl_runner.kernel.specs import BuildContext
     from adl_runner.runner.families import load_families
     from adl_runner.runner.optim import AdamOptions, adam
 
@@ -600,6 +601,7 @@ def trained_model_case(name: str, pipeline, epochs: int, jit_compile: bool) -> C
     import keras
 
     from adl_runner.kernel.registry import MODELS
+    from adl_runner.kernel.specs import BuildContext
     from adl_runner.runner.families import load_families
     from adl_runner.runner.optim import AdamOptions, adam
 
