@@ -38,7 +38,7 @@ bench-quick: $(STAMP) ## the same benchmarks with tiny settings (minutes; ratios
 	$(BIN)/python benchmarks/run.py --quick
 
 # mypy checks the typed public API (pyproject.toml [tool.mypy]): the kernel and the report command.
-MYPY_PACKAGES := adl_runner.kernel adl_runner.runner.report
+MYPY_PACKAGES := adl_runner.kernel adl_runner.runner.report adl_runner.runner.reports
 
 lint: $(STAMP) ## ruff, mypy on the public API, byte-compile everything, check the configs compose
 	$(BIN)/ruff check --quiet .
