@@ -37,8 +37,8 @@ bench: $(STAMP) ## benchmarks: ratios against plain Keras, written under benchma
 bench-quick: $(STAMP) ## the same benchmarks with tiny settings (minutes; ratios noisier)
 	$(BIN)/python benchmarks/run.py --quick
 
-# mypy checks the typed public API (pyproject.toml [tool.mypy]): the kernel and the report command.
-MYPY_PACKAGES := adl_runner.kernel adl_runner.runner.report adl_runner.runner.reports
+# mypy checks the typed public API (pyproject.toml [tool.mypy]): the kernel, the run dir and the report command.
+MYPY_PACKAGES := adl_runner.kernel adl_runner.runner.rundir adl_runner.runner.report adl_runner.runner.reports
 
 lint: $(STAMP) ## ruff, mypy on the public API, byte-compile everything, check the configs compose
 	$(BIN)/ruff check --quiet .
