@@ -46,8 +46,23 @@ def rl_replay(s: Settings) -> dict[str, Any]:
         while len(memory) < n:
             action = int(rng.integers(2))
             nxt, r, term, trunc, _ = env.env.step(action)
-            memory.append((np.asarray(obs, np.float32), action, float(r), np.asarray(nxt, np.float32), bool(term)))
+            remember(memory, obs, action, r, nxt, term)
             obs = nxt if not (term or trunc) else env.env.reset()[0]
+
+    def remember(memory: list, obs: Any, action: int, r: float, nxt: Any, term: bool) -> None:
+        memory.append((np.asarray(obs, np.float32), action, float(r), np.asarray(nxt, np.float32), bool(term)))
+
+    def play_episode(env: Any, act: Callable[[Any], int], memory: list) -> int:
+        """One episode acting by `act(observation)`, its transitions appended to `memory`; its steps."""
+        obs, _ = env.env.reset()
+        steps = 0
+        while True:
+            action = act(obs)
+            nxt, r, term, trunc, _ = env.env.step(action)
+            remember(memory, obs, action, r, nxt, term)
+            obs, steps = nxt, steps + 1
+            if term or trunc:
+                return steps
 
     # (1) the book's loop (Listing 9.6.1): predict per step, predict per replayed sample, fit per replay
     def book_setup():
@@ -63,23 +78,16 @@ def rl_replay(s: Settings) -> dict[str, Any]:
 
     def book_run(state) -> int:
         env, q, target, memory = state
-        steps = 0
-        for _ in range(1):  # one episode a repetition: each costs ~130 predict calls (seconds to minutes)
-            obs, _ = env.env.reset()
-            while True:
-                action = int(np.argmax(q.predict(np.asarray(obs, np.float32)[None], verbose=0)[0]))
-                nxt, r, term, trunc, _ = env.env.step(action)
-                memory.append((np.asarray(obs, np.float32), action, float(r), np.asarray(nxt, np.float32), bool(term)))
-                obs, steps = nxt, steps + 1
-                if term or trunc:
-                    break
-            states, targets = [], []
-            for st, a, r, nx, done in random.sample(memory, batch):
-                q_values = q.predict(st[None], verbose=0)
-                q_values[0][a] = r if done else r + gamma * np.amax(target.predict(nx[None], verbose=0)[0])
-                states.append(st)
-                targets.append(q_values[0])
-            q.fit(np.array(states), np.array(targets), batch_size=batch, epochs=1, verbose=0)
+        # one episode a repetition: each costs ~130 predict calls (seconds to minutes)
+        steps = play_episode(env, lambda obs: int(np.argmax(q.predict(np.asarray(obs, np.float32)[None], verbose=0)[0])),
+                             memory)
+        states, targets = [], []
+        for st, a, r, nx, done in random.sample(memory, batch):
+            q_values = q.predict(st[None], verbose=0)
+            q_values[0][a] = r if done else r + gamma * np.amax(target.predict(nx[None], verbose=0)[0])
+            states.append(st)
+            targets.append(q_values[0])
+        q.fit(np.array(states), np.array(targets), batch_size=batch, epochs=1, verbose=0)
         return steps
 
     # (2) hand-written: compiled act, compiled batched replay step
@@ -119,14 +127,7 @@ def rl_replay(s: Settings) -> dict[str, Any]:
         env, act, _, memory = state
         steps = 0
         for _ in range(episodes):
-            obs, _ = env.env.reset()
-            while True:
-                action = int(act(tf.constant(np.asarray(obs, np.float32))))
-                nxt, r, term, trunc, _ = env.env.step(action)
-                memory.append((np.asarray(obs, np.float32), action, float(r), np.asarray(nxt, np.float32), bool(term)))
-                obs, steps = nxt, steps + 1
-                if term or trunc:
-                    break
+            steps += play_episode(env, lambda obs: int(act(tf.constant(np.asarray(obs, np.float32)))), memory)
             replay(state)
         return steps
 
