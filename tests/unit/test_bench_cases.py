@@ -1,5 +1,5 @@
-"""The pieces of the threads, xla and memory_stages benchmarks that run in milliseconds: argument
-parsing, the variant list, the RSS reader and the Markdown of their results. Nothing is timed here;
+"""The pieces of the benchmarks that run in milliseconds: the shared helpers, argument parsing, the
+variant list, the RSS reader and the Markdown of the results. Nothing is timed here;
 `test_bench.py` (slow) runs the benchmarks themselves."""
 
 from __future__ import annotations
@@ -77,3 +77,14 @@ def test_markdown_of_the_new_results(bench_module) -> None:
 def test_every_benchmark_is_its_own_module(bench_module) -> None:
     run = bench_module("run")
     assert {name: fn.__module__ for name, fn in run.BENCHMARKS.items()} == {name: name for name in run.BENCHMARKS}
+
+
+def test_helpers(bench_module) -> None:
+    harness, run = bench_module("harness"), bench_module("run")
+    calls: list[str] = []
+    out = harness.alternate({"a": lambda: calls.append("a") or 1.0, "b": lambda: calls.append("b") or 2.0}, 3)
+    assert calls == ["a", "b", "b", "a", "a", "b"] and out == {"a": [1.0] * 3, "b": [2.0] * 3}
+    assert harness.median([3.0, 1.0, 2.0]) == 2.0 and harness.ratio(1.0, 0.0) is None
+    assert run.parse_args(["--only", "cli_startup,memory"]).only == ["cli_startup", "memory"]
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", "nope"])
