@@ -275,6 +275,7 @@ def pretrain_encoder(model: StackedGAN, data: DataView, phases: PhaseRunner) -> 
     if model.encoder_epochs == 0:
         log.info("stackedgan: encoder pre-training skipped (encoder_epochs=0)")
         return
+    log.info("stackedgan: pre-training the encoder for %d epochs", model.encoder_epochs)
     passes, steps_per_pass = data.training_passes(model.encoder_epochs)
     accuracy = model.pretrain(passes, steps_per_pass, data.batches("test"), phases)
     log.info("stackedgan: encoder test accuracy %.1f%%", 100 * accuracy)  # the repository's "Test accuracy" line
