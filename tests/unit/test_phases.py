@@ -83,3 +83,24 @@ def test_a_killed_phase_resumes_exactly_and_a_done_phase_is_not_redone(tmp_path,
     _phases(tmp_path / "killed").train("warmup", again, _stream(), epochs=EPOCHS, steps_per_epoch=STEPS)
     for a, b in zip(whole.weights, again.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_the_policy_gradient_state_autoencoder_is_a_phase_restored_on_a_rebuild(tmp_path, capsys) -> None:
+    from adl_runner.kernel.registry import ENVS, MODELS
+    from adl_runner.models.rl.base import AgentContext
+    from adl_runner.runner.families import load_families
+
+    load_families()
+    entry, env_entry = MODELS.get("reinforce"), ENVS.get("mountaincar_continuous")
+    options = entry.spec.options(ae_samples=110, ae_epochs=2, encoder_units=[8], latent_dim=4)
+
+    def build():
+        env = env_entry.build(env_entry.spec.options(max_episode_steps=5))
+        return entry.build(options, env, AgentContext(seed=0, log=lambda *_: None, phases=_phases(tmp_path)))
+
+    first = build()
+    assert "Epoch 2/2" in capsys.readouterr().out
+    second = build()  # a resumed job builds the agent again: the phase is restored, not retrained
+    assert "Epoch" not in capsys.readouterr().out
+    for a, b in zip(first.encoder.weights, second.encoder.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

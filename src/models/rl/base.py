@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.phases import PhaseRunner, PlainPhases
 
 
 @dataclass
@@ -24,6 +25,8 @@ class AgentContext:
     optimizer: Optional[Callable[[], Any]] = None
     """Builds the `optimizer=` group's optimizer (a fresh instance per call)."""
     log: Callable[[str], None] = print
+    phases: PhaseRunner = field(default_factory=lambda: PlainPhases(verbose=0))
+    """Runs a pre-training `fit` (the policy-gradient state autoencoder): the runner's, when training."""
 
 
 @dataclass
