@@ -165,45 +165,37 @@ FamilySpec = FitSpec | EpisodeSpec | NoneSpec
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
-    """A dataset loader: `load(store, options) -> splits`."""
+class OptionsSpec:
+    """A builder whose whole contract is its typed options (the base of the specs below)."""
 
     options: Optional[type]
+    """The options dataclass of its config node."""
+
+    def __post_init__(self) -> None:
+        _check_options(type(self).__name__, self.options)
+
+
+@dataclass(frozen=True)
+class DatasetSpec(OptionsSpec):
+    """A dataset loader: `load(store, options) -> splits`."""
+
     paired: bool = False
     """It yields two unpaired image domains (CycleGAN), not labelled examples."""
 
-    def __post_init__(self) -> None:
-        _check_options("DatasetSpec", self.options)
-
 
 @dataclass(frozen=True)
-class EnvSpec:
+class EnvSpec(OptionsSpec):
     """An environment: `build(options, render_mode) -> EnvHandle`."""
 
-    options: Optional[type]
-
-    def __post_init__(self) -> None:
-        _check_options("EnvSpec", self.options)
-
 
 @dataclass(frozen=True)
-class OptimizerSpec:
+class OptimizerSpec(OptionsSpec):
     """An optimizer: `build(options) -> keras.optimizers.Optimizer`."""
 
-    options: Optional[type]
-
-    def __post_init__(self) -> None:
-        _check_options("OptimizerSpec", self.options)
-
 
 @dataclass(frozen=True)
-class InputKindSpec:
+class InputKindSpec(OptionsSpec):
     """An input kind (data/inputs/): `build(source, options, kind_options) -> pipeline`."""
-
-    options: Optional[type]
-
-    def __post_init__(self) -> None:
-        _check_options("InputKindSpec", self.options)
 
 
 @dataclass(frozen=True)
