@@ -73,7 +73,8 @@ class FitSpec:
     batches_per_step: Optional[Callable[[Any], int]] = None
     """options -> real batches one training step consumes (WGAN's n_critic); None: one."""
     prepare: Optional[Callable[..., None]] = None
-    """(model, DataView) -> None: once on a freshly built model before training (never on a resume)."""
+    """(model, DataView, PhaseRunner) -> None: once on a freshly built model before training (never on
+    a resume from a training checkpoint); a pre-training `fit` goes through the PhaseRunner (kernel.phases)."""
     snapshot: Optional[Callable[..., Any]] = None
     """(model, ArtifactSink, step) -> None: at every checkpoint of a step-based run (progress grids)."""
     artifacts: Optional[Callable[..., Any]] = None

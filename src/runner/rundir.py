@@ -20,7 +20,11 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
                        *.corrupt-<time>.keras (a checkpoint found corrupt, moved aside, never deleted);
                        <network>.keras: a network of the model saved alone at the end (generator,
                        g_target, g_source, encoder);
-                       episode-loop runs: last/ (agent.json, arrays.npz, <network>.keras), replaced as a whole
+                       episode-loop runs: last/ (agent.json, arrays.npz, <network>.keras), replaced as a whole;
+                       phases/: a pre-training phase's (StackedGAN's encoder) checkpoint after each of its
+                       epochs, <phase>.keras (the phase's model with its optimizer: its step count says how many
+                       epochs are done) and <phase>.json (its history); a resume goes on from there, and a
+                       phase whose epochs are all done is restored, not trained again
     tensorboard/       event files
     .lock              held (flock) by the job writing here while it runs, removed when it ends
 A file is first written beside its target and then renamed over it, so a killed run never leaves
@@ -110,6 +114,12 @@ class RunDir:
     def state_file(self) -> Path:
         return self.checkpoints / "state.json"
 
+    def phase_weights(self, phase: str) -> Path:
+        return self.checkpoints / "phases" / f"{phase}.keras"
+
+    def phase_history(self, phase: str) -> Path:
+        return self.checkpoints / "phases" / f"{phase}.json"
+
     def resume_candidates(self) -> list[Path]:
         """The checkpoints a resume may start from, newest first (only those on disk)."""
         return [p for p in (self.last_checkpoint, self.previous_checkpoint) if p.exists()]
@@ -117,6 +127,7 @@ class RunDir:
     def has_run(self) -> bool:
         """Whether an earlier job already left results here (so this one resumes, or must not delete)."""
         return (bool(self.resume_candidates()) or self.file("metrics.json").exists()
+                or (self.checkpoints / "phases").exists()
                 or self.last_checkpoint_dir.exists() or has_interrupted_swap(self.last_checkpoint_dir))
 
     def _only_hydra_files(self) -> bool:

@@ -72,3 +72,28 @@ def test_a_resumed_stackedgan_matches_an_uninterrupted_one_without_pretraining_a
     assert len(straight_state) == len(resumed_state)
     for a, b in zip(straight_state, resumed_state):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_a_stackedgan_killed_in_its_encoder_phase_resumes_the_phase_then_trains_as_an_uninterrupted_one(
+        run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from adl_runner.runner.phases import PhaseCheckpoint
+
+    args = ("model=stackedgan", *TINY, "model.encoder_epochs=2", "trainer.steps_per_epoch=2", "trainer.steps=2",
+            "trainer.deterministic=true", "logger.plots=false")
+    straight = run_cli(*args, run_dir=tmp_path / "straight")
+    assert straight.code == 0, straight.err
+    checkpoint = PhaseCheckpoint.on_epoch_end
+
+    def killed_after_the_first_epoch(self, epoch: int, logs: dict | None = None) -> None:
+        checkpoint(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PhaseCheckpoint, "on_epoch_end", killed_after_the_first_epoch)
+        assert run_cli(*args, run_dir=tmp_path / "resumed").code == 130
+    resumed = run_cli(*args, run_dir=tmp_path / "resumed")
+    assert resumed.code == 0, resumed.err
+    assert "phase encoder: resuming after epoch 1 of 2" in (resumed.run_dir / "run.log").read_text()
+    for a, b in zip(_state(tmp_path / "straight/checkpoints/last.keras"), _state(tmp_path / "resumed/checkpoints/last.keras")):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)  # the round-off of the resume test above

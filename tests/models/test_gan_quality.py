@@ -262,3 +262,13 @@ def test_the_judge_is_cached_where_the_variable_says_and_a_read_only_data_dir_is
     assert judge.cache_dir == tmp_path / "moved" / "judges"
     assert (judge.cache_dir / "mnist_cnn.keras").is_file() and (judge.cache_dir / "mnist_cnn.json").is_file()
     assert {p: p.stat().st_mtime_ns for p in data.rglob("*")} == before  # nothing added, nothing rewritten
+
+
+def test_a_diverging_judge_is_one_error_and_caches_nothing(judge_dir: Path, tmp_path: Path) -> None:
+    from adl_runner.kernel.errors import DataError
+
+    recipe = JudgeRecipe(epochs=1, batch_size=64, train_limit=256, learning_rate=float("nan"))
+    with pytest.raises(DataError, match="the MNIST judge's loss became nan at epoch 1") as caught:
+        MnistJudge.load_or_train(judge_dir, verify=False, recipe=recipe, cache_dir=tmp_path / "judges")
+    assert "\n" not in str(caught.value)
+    assert not any(path.is_file() for path in (tmp_path / "judges").rglob("*"))

@@ -14,6 +14,7 @@ import tensorflow as tf
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.keras_state import seed_states
+from adl_runner.kernel.phases import PlainPhases
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan import infogan, stackedgan  # noqa: F401  (registers them)
@@ -155,7 +156,7 @@ def test_stackedgan_pretrains_its_encoder_and_saves_every_optimizer(tmp_path) ->
     images, labels = _batch(16)
     stream = tf.data.Dataset.from_tensor_slices((images, labels)).batch(8).repeat(2)
     enc0 = _values(model.enc0.trainable_variables)
-    accuracy = model.pretrain(stream, 2, None, verbose=0)
+    accuracy = model.pretrain(stream, 2, None, PlainPhases(verbose=0))
     assert 0.0 <= accuracy <= 1.0 and _moved(enc0, model.enc0.trainable_variables)
     model.train_step(_batch())
     model.save(tmp_path / "s.keras")

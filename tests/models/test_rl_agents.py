@@ -207,7 +207,7 @@ def test_dqn_replays_batches_of_the_runners_batch_size_and_trains_with_its_optim
     agent = entry.build(entry.spec.options(hidden_units=[8]), _env("cartpole"), ctx)
     assert isinstance(agent.q.optimizer, keras.optimizers.SGD)
     assert float(agent.q.optimizer.learning_rate) == pytest.approx(0.25)
-    for step in range(2):
+    for _ in range(2):
         agent.observe(np.zeros(4), 0, 1.0, np.zeros(4), False, False)
     agent.replay()
     assert agent.replays == 0  # 2 transitions: fewer than one batch of 3

@@ -44,6 +44,7 @@ from adl_runner.models.gan.cycle_networks import DISCRIMINATORS, DOWNSAMPLING, c
 
 if TYPE_CHECKING:
     from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
+    from adl_runner.kernel.phases import PhaseRunner
 
 log = logging.getLogger("runner")
 
@@ -234,7 +235,7 @@ class CycleGAN(AdversarialModel):
 
 
 # -- runner hooks ----------------------------------------------------------------------------------
-def keep_test_images(model: CycleGAN, data: DataView) -> None:
+def keep_test_images(model: CycleGAN, data: DataView, phases: PhaseRunner) -> None:
     """Before training: the first test images of both domains become the grids' fixed inputs."""
     source, target = data.examples(model.grid_size, "test")
     if target is None:

@@ -36,6 +36,7 @@ from keras import layers, ops
 
 from adl_runner.kernel.custom_step import ScaledOptimizers
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.phases import PhaseRunner
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
@@ -252,14 +253,15 @@ class StackedGAN(GAN):
         })
 
     # -- the encoder's pre-training ------------------------------------------------------------------
-    def pretrain(self, train: tf.data.Dataset, steps_per_epoch: int, validation: tf.data.Dataset | None, verbose: int = 2) -> float:
-        """Train enc1(enc0(x)) as a classifier (the repository's `train_encoder`); returns its
-        accuracy on `validation` (or on the training stream when there is none)."""
+    def pretrain(self, train: tf.data.Dataset, steps_per_epoch: int, validation: tf.data.Dataset | None,
+                 phases: PhaseRunner) -> float:
+        """Train enc1(enc0(x)) as a classifier (the repository's `train_encoder`) as the phase
+        "encoder"; returns its accuracy on `validation` (or on the training stream when there is none)."""
         encoder = self.encoder()
         encoder.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy", metrics=["accuracy"],
                         jit_compile=self.jit_compile)
-        encoder.fit(train, epochs=self.encoder_epochs, steps_per_epoch=steps_per_epoch, validation_data=validation, shuffle=False,
-                    verbose=verbose)
+        phases.train("encoder", encoder, train, epochs=self.encoder_epochs, steps_per_epoch=steps_per_epoch,
+                     validation=validation)
         return float(encoder.evaluate(validation if validation is not None else train.take(steps_per_epoch),
                                       return_dict=True, verbose=0)["accuracy"])
 
@@ -268,14 +270,14 @@ class StackedGAN(GAN):
                 **{f"{key}_weight": value for key, value in self.weights_.items()}}
 
 
-def pretrain_encoder(model: StackedGAN, data: DataView) -> None:
+def pretrain_encoder(model: StackedGAN, data: DataView, phases: PhaseRunner) -> None:
     """The registry's `prepare` hook: `encoder_epochs` passes over the training set, before the GAN steps."""
     if model.encoder_epochs == 0:
         log.info("stackedgan: encoder pre-training skipped (encoder_epochs=0)")
         return
     log.info("stackedgan: pre-training the encoder for %d epochs", model.encoder_epochs)
     passes, steps_per_pass = data.training_passes(model.encoder_epochs)
-    accuracy = model.pretrain(passes, steps_per_pass, data.batches("test"))
+    accuracy = model.pretrain(passes, steps_per_pass, data.batches("test"), phases)
     log.info("stackedgan: encoder test accuracy %.1f%%", 100 * accuracy)  # the repository's "Test accuracy" line
 
 

@@ -50,6 +50,7 @@ from adl_runner.data.splits import NoOptions
 from adl_runner.data.store import DataStore, file_digest
 from adl_runner.data.vision import load_mnist
 from adl_runner.kernel.cachedir import user_cache_dir
+from adl_runner.kernel.errors import DataError
 from adl_runner.kernel.files import pid_lock, write_atomic
 from adl_runner.models.metrics import matching
 
@@ -204,6 +205,10 @@ class MnistJudge:
             order = rng.permutation(len(x))
             h = model.fit(x[order], y_train[order], batch_size=recipe.batch_size, epochs=1, shuffle=False, verbose=0)
             log.info("judge epoch %d/%d: loss %.4f, accuracy %.4f", epoch + 1, recipe.epochs, h.history["loss"][-1], h.history["accuracy"][-1])
+            if not math.isfinite(h.history["loss"][-1]):
+                # Caught before anything is cached: a diverged judge would be reused by every later run.
+                raise DataError(f"the MNIST judge's loss became {h.history['loss'][-1]} at epoch {epoch + 1}; "
+                                f"check the MNIST files in the data dir (nothing was cached in {cache})")
         stamp = dict(expected)
         judge = cls(model, stamp, cache, np.zeros(1), np.zeros((1, 1)))
         stamp["test_accuracy"] = float((judge.predict(mnist.x_test) == mnist.y_test).mean())

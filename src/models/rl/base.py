@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.phases import PhaseRunner, PlainPhases
 
 
 @dataclass
@@ -28,6 +29,8 @@ class AgentContext:
     batch_size: Optional[int] = None
     """`trainer.batch_size`, for an agent that trains on batches; None: the agent's book value."""
     log: Callable[[str], None] = print
+    phases: PhaseRunner = field(default_factory=lambda: PlainPhases(verbose=0))
+    """Runs a pre-training `fit` (the policy-gradient state autoencoder): the runner's, when training."""
 
 
 @dataclass

@@ -158,10 +158,14 @@ class PolicyGradientAgent(Agent):
         states = self.rng.uniform(self.obs_low, self.obs_high, size=(n, self.obs_dim)).astype(np.float32)
         split = max(1, n * 10 // 11)  # the book's 200,000 / 20,000
         ctx.log(f"training the state autoencoder on {n} random states ({self.options.ae_epochs} epochs)")
-        history = autoencoder.fit(states[:split], states[:split], validation_data=(states[split:], states[split:]) if split < n else None,
-                                  epochs=self.options.ae_epochs, batch_size=ctx.batch_size or BOOK_AE_BATCH_SIZE, verbose=0, shuffle=True)
-        key = "val_loss" if "val_loss" in history.history else "loss"
-        return float(history.history[key][-1])
+        batch = ctx.batch_size or BOOK_AE_BATCH_SIZE
+        # A seeded reshuffle per pass, so that a resumed phase sees the batches an unbroken one would.
+        passes = (tf.data.Dataset.from_tensor_slices((states[:split], states[:split]))
+                  .shuffle(split, seed=ctx.seed, reshuffle_each_iteration=True).batch(batch).repeat())
+        history = ctx.phases.train("state_autoencoder", autoencoder, passes, epochs=self.options.ae_epochs,
+                                   steps_per_epoch=math.ceil(split / batch),
+                                   validation=(states[split:], states[split:]) if split < n else None)
+        return history["val_loss" if "val_loss" in history else "loss"][-1]
 
     def _build_heads(self) -> tuple[keras.Model, keras.Model]:
         inputs = keras.Input((self.obs_dim,), name="state")

@@ -14,11 +14,13 @@ import numpy as np
 
 from adl_runner.data.envs.base import EnvHandle
 from adl_runner.kernel.errors import IncompatibleError, RunnerError
+from adl_runner.kernel.phases import PhaseRunner, PlainPhases
 from adl_runner.kernel.registry import MODELS, Entry
 from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
+from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.tasks.common import check_resumable, configure_tensorflow, finish, write_config
@@ -32,13 +34,16 @@ def build_env(node: Optional[Mapping[str, Any]], render_mode: Optional[str] = No
     return entry.build(options, render_mode=render_mode)
 
 
-def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job: Job) -> Agent:
+def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job: Job,
+                phases: PhaseRunner | None = None) -> Agent:
+    """`phases`: where a pre-training phase is checkpointed (None: nowhere, as task=evaluate needs)."""
     spec: EpisodeSpec = model.spec
     problem = spec.accepts(model_options, env) if spec.accepts is not None else None
     if problem:
         raise IncompatibleError(f"model '{model.name}' cannot run on env '{env.name}': {problem}")
     optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if spec.uses_optimizer else None
-    context = AgentContext(seed=job.seed, optimizer=optimizer, batch_size=job.trainer.batch_size, log=log.info)
+    context = AgentContext(seed=job.seed, optimizer=optimizer, batch_size=job.trainer.batch_size, log=log.info,
+                           phases=phases or PlainPhases(verbose=0))
     return model.build(model_options, env, context)
 
 
@@ -51,7 +56,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         env = build_env(job.env)
         rundir.ensure_writable()
         configure_tensorflow(job)
-        agent = build_agent(job.model, job.model_options, env, job)
+        agent = build_agent(job.model, job.model_options, env, job, RunPhases(rundir, job.trainer))
         episodes = job.trainer.episodes or getattr(agent, "default_episodes", 1000)
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()

@@ -22,6 +22,7 @@ from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumabl
 from adl_runner.runner.evaluators import evaluate as run_evaluators
 from adl_runner.runner.loops.fit import FitData, fit
 from adl_runner.runner.objectives import Objective, objective_of
+from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.plots import read_history
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
@@ -129,7 +130,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
             # A first phase some models need before fit (StackedGAN's encoder, CycleGAN's fixed
             # test images): only on a fresh build, since every checkpoint already holds its result.
             if spec.prepare is not None:
-                spec.prepare(model, ArtifactData(pipeline))
+                spec.prepare(model, ArtifactData(pipeline), RunPhases(rundir, job.trainer))
     write_config(rundir, job)
     if job.logger.summary:
         rundir.write_text("summary.txt", model_summary(model))

@@ -1,0 +1,84 @@
+"""The runner's `PhaseRunner`: a family's pre-training phase with the run's progress lines, NaN
+guard and per-epoch checkpoints under checkpoints/phases/ (the layout: `rundir`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import keras
+
+from adl_runner.kernel.errors import RunnerError
+from adl_runner.kernel.keras_state import restore_from_file, save_model
+from adl_runner.runner.callbacks import LossDiverged, StopOnNaN
+from adl_runner.runner.loops.fit import progress_verbosity
+from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.schema import TrainerConfig
+
+log = logging.getLogger("runner")
+
+
+class PhaseCheckpoint(keras.callbacks.Callback):
+    """After each epoch: the model with its optimizer (whose step count dates the checkpoint),
+    then the history up to it; a kill between the two leaves a history row to trim, never a gap."""
+
+    def __init__(self, rundir: RunDir, phase: str, history: dict[str, list[float]]) -> None:
+        super().__init__()
+        self.rundir, self.phase, self.history = rundir, phase, history
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.rundir.write_atomic(self.rundir.phase_weights(self.phase), lambda p: save_model(self.model, p))
+        self.rundir.write_atomic(self.rundir.phase_history(self.phase),
+                                 lambda p: p.write_text(json.dumps(self.history, indent=2) + "\n"))
+
+
+class RunPhases:
+    """Phases checkpointed in a run dir and guarded like the fit loop (`trainer.verbose`,
+    `trainer.loss_bound`). A diverged phase stops the run whatever `trainer.nan_policy` says: its
+    checkpoint is the last completed epoch, kept for a re-run with other settings."""
+
+    def __init__(self, rundir: RunDir, trainer: TrainerConfig) -> None:
+        self.rundir, self.trainer = rundir, trainer
+
+    def train(self, name: str, model: Any, train: Any, *, epochs: int, steps_per_epoch: int,
+              validation: Any = None) -> dict[str, list[float]]:
+        done, history = self._restore(name, model, steps_per_epoch)
+        if done >= epochs:
+            log.info("phase %s: all %d epochs done in an earlier job; restored from %s",
+                     name, epochs, self.rundir.phase_weights(name))
+            return history
+        if done:
+            log.info("phase %s: resuming after epoch %d of %d", name, done, epochs)
+        else:
+            log.info("phase %s: %d epochs", name, epochs)
+        callbacks = [StopOnNaN(self.rundir, self.trainer.loss_bound), PhaseCheckpoint(self.rundir, name, history)]
+        try:
+            # The stream holds every epoch's pass: skip the passes already trained on.
+            model.fit(train.skip(done * steps_per_epoch), epochs=epochs, initial_epoch=done,
+                      steps_per_epoch=steps_per_epoch, validation_data=validation, callbacks=callbacks,
+                      shuffle=False, verbose=progress_verbosity(self.trainer.verbose))
+        except LossDiverged as exc:
+            raise LossDiverged(
+                f"phase {name}: {exc.what} at epoch {exc.epoch + 1}, step {exc.step + 1}; stopped (kept: "
+                f"{exc.epoch} completed epochs in {self.rundir.phase_weights(name)}); lower the learning rate "
+                f"or check the data", exc.epoch, exc.step, exc.what) from None
+        return history
+
+    def _restore(self, name: str, model: Any, steps_per_epoch: int) -> tuple[int, dict[str, list[float]]]:
+        """The epochs an earlier job completed (0: none), with the model and its optimizer as they were."""
+        weights = self.rundir.phase_weights(name)
+        if not weights.exists():
+            return 0, {}
+        model.optimizer.build(model.trainable_variables)  # else Keras skips the optimizer's saved state
+        try:
+            model.load_weights(weights)
+            restore_from_file(model, weights)  # the dropout generators, for an exact resume
+            saved = json.loads(self.rundir.phase_history(name).read_text())
+        except (OSError, ValueError) as exc:
+            raise RunnerError(f"phase {name}: cannot resume from {weights} ({exc}); move "
+                              f"{weights.parent} away to train the phase again") from None
+        done = int(model.optimizer.iterations.numpy()) // steps_per_epoch
+        return done, {key: values[:done] for key, values in saved.items()}
