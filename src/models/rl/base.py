@@ -24,6 +24,8 @@ class AgentContext:
     optimizer: Optional[Callable[[], Any]] = None
     """Builds the `optimizer=` group's optimizer (a fresh instance per call)."""
     log: Callable[[str], None] = print
+    pretrain_epochs_cap: Optional[int] = None
+    """An upper bound on the epochs of the agent's own first phase (debug=smoke); None: its own value."""
 
 
 @dataclass

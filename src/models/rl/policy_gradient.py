@@ -31,7 +31,7 @@ import tensorflow as tf
 from adl_runner.data.envs.base import EnvHandle, as_float_obs
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.registry import MODELS
-from adl_runner.kernel.specs import EpisodeSpec
+from adl_runner.kernel.specs import EpisodeSpec, capped
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState
 
 METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
@@ -143,9 +143,10 @@ class PolicyGradientAgent(Agent):
         n = self.options.ae_samples
         states = self.rng.uniform(self.obs_low, self.obs_high, size=(n, self.obs_dim)).astype(np.float32)
         split = max(1, n * 10 // 11)  # the book's 200,000 / 20,000
-        ctx.log(f"training the state autoencoder on {n} random states ({self.options.ae_epochs} epochs)")
+        epochs = capped(self.options.ae_epochs, ctx.pretrain_epochs_cap)
+        ctx.log(f"training the state autoencoder on {n} random states ({epochs} epochs)")
         history = autoencoder.fit(states[:split], states[:split], validation_data=(states[split:], states[split:]) if split < n else None,
-                                  epochs=self.options.ae_epochs, batch_size=self.options.ae_batch_size, verbose=0, shuffle=True)
+                                  epochs=epochs, batch_size=self.options.ae_batch_size, verbose=0, shuffle=True)
         key = "val_loss" if "val_loss" in history.history else "loss"
         return float(history.history[key][-1])
 
