@@ -54,7 +54,6 @@ def test_raising_episodes_continues_a_finished_run_and_lowering_them_does_nothin
 SMOKE = ("debug=smoke", "logger.plots=false", "trainer.verbose=none")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "done"),
     [
@@ -63,13 +62,16 @@ SMOKE = ("debug=smoke", "logger.plots=false", "trainer.verbose=none")
         (("model=dcgan",), {"steps_completed": 4}),  # its preset: 40,000
         (("model=stackedgan",), {"steps_completed": 4}),  # 10,000, after 10 encoder epochs
         (("model=dqn", "env=cartpole"), {"episodes_completed": 3, "eval_episodes": 3}),  # 1,000 and 100
+        pytest.param(("model=reinforce",), {"episodes_completed": 3, "eval_episodes": 3},  # after 10 autoencoder epochs
+                     marks=pytest.mark.slow),  # ~12 s: one autoencoder epoch over 220,000 states
     ],
-    ids=["classifier", "vae", "gan", "stackedgan", "agent"],
+    ids=["classifier", "vae", "gan", "stackedgan", "agent", "pretraining_agent"],
 )
 def test_smoke_caps_every_budget_of_every_kind_of_model(run_cli, args: tuple[str, ...], done: dict) -> None:
     result = run_cli(*args, *SMOKE)
     assert result.code == 0, result.err
     metrics = result.metrics()
     assert {key: metrics[key] for key in done} == done
-    if "model=stackedgan" in args:
-        assert "stackedgan: pre-training the encoder for 1 epochs" in _log(result.run_dir)
+    pretraining = {"model=stackedgan": "pre-training the encoder for 1 epochs", "model=reinforce": "random states (1 epochs)"}
+    if args[0] in pretraining:
+        assert pretraining[args[0]] in _log(result.run_dir)
