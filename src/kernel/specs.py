@@ -37,6 +37,14 @@ class BuildContext:
     """One example's shape as the model sees it (after the view)."""
     num_classes: int
     """Classes of the dataset (labels, conditional generation)."""
+    pretrain_epochs_cap: Optional[int] = None
+    """An upper bound on the epochs of the family's own first phase (`prepare`), set by the runner
+    for a short run (debug=smoke); None: the family's own value."""
+
+
+def capped(budget: int, cap: Optional[int]) -> int:
+    """`budget`, lowered to `cap` when one is set (the runner's trainer.caps.*)."""
+    return budget if cap is None else min(budget, cap)
 
 
 def _check_options(kind: str, options: Any) -> None:

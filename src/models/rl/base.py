@@ -31,6 +31,8 @@ class AgentContext:
     log: Callable[[str], None] = print
     phases: PhaseRunner = field(default_factory=lambda: PlainPhases(verbose=0))
     """Runs a pre-training `fit` (the policy-gradient state autoencoder): the runner's, when training."""
+    pretrain_epochs_cap: Optional[int] = None
+    """An upper bound on the epochs of the agent's own first phase (debug=smoke); None: its own value."""
 
 
 @dataclass

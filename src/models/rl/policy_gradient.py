@@ -36,7 +36,7 @@ import tensorflow as tf
 from adl_runner.data.envs.base import EnvHandle, as_float_obs
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.registry import MODELS
-from adl_runner.kernel.specs import EpisodeSpec
+from adl_runner.kernel.specs import EpisodeSpec, capped
 from adl_runner.models.gan.base import scaled_optimizer
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState
 
@@ -157,12 +157,13 @@ class PolicyGradientAgent(Agent):
         n = self.options.ae_samples
         states = self.rng.uniform(self.obs_low, self.obs_high, size=(n, self.obs_dim)).astype(np.float32)
         split = max(1, n * 10 // 11)  # the book's 200,000 / 20,000
-        ctx.log(f"training the state autoencoder on {n} random states ({self.options.ae_epochs} epochs)")
+        epochs = capped(self.options.ae_epochs, ctx.pretrain_epochs_cap)
+        ctx.log(f"training the state autoencoder on {n} random states ({epochs} epochs)")
         batch = ctx.batch_size or BOOK_AE_BATCH_SIZE
         # A seeded reshuffle per pass, so that a resumed phase sees the batches an unbroken one would.
         passes = (tf.data.Dataset.from_tensor_slices((states[:split], states[:split]))
                   .shuffle(split, seed=ctx.seed, reshuffle_each_iteration=True).batch(batch).repeat())
-        history = ctx.phases.train("state_autoencoder", autoencoder, passes, epochs=self.options.ae_epochs,
+        history = ctx.phases.train("state_autoencoder", autoencoder, passes, epochs=epochs,
                                    steps_per_epoch=math.ceil(split / batch),
                                    validation=(states[split:], states[split:]) if split < n else None)
         return history["val_loss" if "val_loss" in history else "loss"][-1]
