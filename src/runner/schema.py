@@ -297,6 +297,11 @@ class TrainerConfig:
         self.eval_episodes = capped(self.eval_episodes, self.caps.episodes)
         self.checkpoint_every = capped(self.checkpoint_every, self.caps.episodes)
 
+    @property
+    def budget(self) -> tuple[str, int]:
+        """A fit run's budget in its own unit: ("steps", steps) when step-based, else ("epochs", epochs)."""
+        return ("steps", self.steps) if self.steps is not None else ("epochs", self.epochs)
+
     def episode_budget(self, agent_default: int) -> int:
         """Training episodes: `episodes`, else the agent's book value for its env, within the cap."""
         return capped(self.episodes or agent_default, self.caps.episodes)

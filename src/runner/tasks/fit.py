@@ -108,8 +108,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     with rundir.removed_if_failed_fresh():
         rundir.ensure_writable()
         done = rundir.read_json("metrics.json")
-        unit, budget = ("steps", job.trainer.steps) if job.trainer.steps is not None else ("epochs", job.trainer.epochs)
-        if already_done(rundir, done, unit, budget):
+        if already_done(rundir, done, *job.trainer.budget):
             check_resumable(rundir, job, ("model", "dataset", "optimizer"))
             return done
         configure_tensorflow(job)
@@ -141,7 +140,9 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     steps = job.trainer.steps_per_epoch or pipeline.steps_per_epoch()
     initial_epoch = int(model.optimizer.iterations.numpy()) // steps
     if resuming:
-        log.info("resuming from %s: %d of %d epochs done", resumed_from, initial_epoch, job.trainer.epochs)
+        unit, budget = job.trainer.budget
+        log.info("resuming from %s: %d of %d %s done", resumed_from, initial_epoch * steps if unit == "steps" else initial_epoch,
+                 budget, unit)
     nan_recoveries = 0
     snapshot = spec.snapshot if job.logger.plots else None
     # quality.every=0 measures never, not even the final weights: the judge may first need training.
