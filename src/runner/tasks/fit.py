@@ -21,7 +21,7 @@ from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
 from adl_runner.runner.evaluators import evaluate as run_evaluators
-from adl_runner.runner.loops.fit import FitData, fit
+from adl_runner.runner.loops.fit import FitData, continued_trainer, fit
 from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.plots import read_history
 from adl_runner.runner.resolve import Job
@@ -119,7 +119,8 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         if resuming:
             check_resumable(rundir, job, ("model", "dataset", "optimizer"))
             model, resumed_from = load_resumable(rundir, load_checkpoint)
-            job = dataclasses.replace(job, trainer=job.trainer.continued_after(int(model.optimizer.iterations.numpy())))
+            steps_done = int(model.optimizer.iterations.numpy())
+            job = dataclasses.replace(job, trainer=continued_trainer(rundir, job.trainer, steps_done))
         else:
             context = BuildContext(seed=job.seed, input_shape=pipeline.input_shape, num_classes=pipeline.num_classes,
                                    pretrain_epochs_cap=job.trainer.caps.pretrain_epochs)
