@@ -30,9 +30,10 @@ class Checkpoints(keras.callbacks.Callback):
     The epoch to resume from is not stored beside the checkpoint but derived from the optimizer's
     step counter inside it, so a kill between two writes can never pair weights with a wrong epoch.
     `state.json` holds what only the callbacks know (best value so far, plateau state) and the
-    interval its epochs count (`steps_per_epoch`), and under `previous` the same for the epoch before. Before each save the old `last.keras` becomes
-    `previous.keras`: atomic writes stop a kill from corrupting a checkpoint, but not a bad disk
-    or a copy gone wrong, and then resume falls back on it (`load_resumable`).
+    interval its epochs count (`steps_per_epoch`), and under `previous` the same for the epoch
+    before. Before each save the old `last.keras` becomes `previous.keras`: atomic writes stop a
+    kill from corrupting a checkpoint, but not a bad disk or a copy gone wrong, and then resume
+    falls back on it (`load_resumable`).
     """
 
     def __init__(self, rundir: RunDir, monitor: str, mode: str, extra_state: list[keras.callbacks.Callback],
