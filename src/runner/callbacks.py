@@ -29,15 +29,18 @@ class Checkpoints(keras.callbacks.Callback):
 
     The epoch to resume from is not stored beside the checkpoint but derived from the optimizer's
     step counter inside it, so a kill between two writes can never pair weights with a wrong epoch.
-    `state.json` holds what only the callbacks know (best value so far, plateau state), and under
-    `previous` the same for the epoch before. Before each save the old `last.keras` becomes
-    `previous.keras`: atomic writes stop a kill from corrupting a checkpoint, but not a bad disk
-    or a copy gone wrong, and then resume falls back on it (`load_resumable`).
+    `state.json` holds what only the callbacks know (best value so far, plateau state) and the
+    interval its epochs count (`steps_per_epoch`), and under `previous` the same for the epoch
+    before. Before each save the old `last.keras` becomes `previous.keras`: atomic writes stop a
+    kill from corrupting a checkpoint, but not a bad disk or a copy gone wrong, and then resume
+    falls back on it (`load_resumable`).
     """
 
-    def __init__(self, rundir: RunDir, monitor: str, mode: str, extra_state: list[keras.callbacks.Callback]) -> None:
+    def __init__(self, rundir: RunDir, monitor: str, mode: str, extra_state: list[keras.callbacks.Callback],
+                 steps_per_epoch: int) -> None:
         super().__init__()
         self.rundir = rundir
+        self.steps_per_epoch = steps_per_epoch
         self.monitor = monitor
         self.better = np.greater if mode == "max" else np.less
         self.best = -math.inf if mode == "max" else math.inf
@@ -66,6 +69,7 @@ class Checkpoints(keras.callbacks.Callback):
             )
         state = {
             "epochs_completed": epoch + 1,
+            "steps_per_epoch": self.steps_per_epoch,
             "monitor": self.monitor,
             "best": self.best,
             "best_epoch": self.best_epoch,
@@ -87,6 +91,20 @@ def state_for_epoch(state: dict[str, Any] | None, epochs_done: int) -> dict[str,
     if state.get("epochs_completed") != epochs_done and previous and previous.get("epochs_completed") == epochs_done:
         return previous
     return state
+
+
+def renumbered_state(state: dict[str, Any], ratio: int) -> dict[str, Any]:
+    """`state` with its epoch counts in epochs `ratio` times shorter (a continued step run's new
+    interval, `TrainerConfig.continued_after`)."""
+    renumbered = dict(state)
+    for key in ("epochs_completed", "best_epoch"):
+        if renumbered.get(key) is not None:
+            renumbered[key] = renumbered[key] * ratio
+    if renumbered.get("steps_per_epoch"):
+        renumbered["steps_per_epoch"] //= ratio
+    if renumbered.get("previous"):
+        renumbered["previous"] = renumbered_state(renumbered["previous"], ratio)
+    return renumbered
 
 
 def load_resumable(rundir: RunDir, load: Callable[[Path], keras.Model]) -> tuple[keras.Model, Path]:

@@ -297,21 +297,27 @@ class TrainerConfig:
         self.eval_episodes = capped(self.eval_episodes, self.caps.episodes)
         self.checkpoint_every = capped(self.checkpoint_every, self.caps.episodes)
 
+    @property
+    def budget(self) -> tuple[str, int]:
+        """A fit run's budget in its own unit: ("steps", steps) when step-based, else ("epochs", epochs)."""
+        return ("steps", self.steps) if self.steps is not None else ("epochs", self.epochs)
+
     def episode_budget(self, agent_default: int) -> int:
         """Training episodes: `episodes`, else the agent's book value for its env, within the cap."""
         return capped(self.episodes or agent_default, self.caps.episodes)
 
-    def continued_after(self, steps_done: int) -> TrainerConfig:
-        """This step budget, continuing a checkpoint taken after `steps_done` steps.
+    def continued_after(self, interval_done: int) -> TrainerConfig:
+        """This step budget, continuing a run checkpointed every `interval_done` steps.
 
-        A checkpoint lies on an interval boundary of the run that wrote it, which need not be one of
-        this budget's (60 steps done, raised to 80: intervals of 80). The interval then shrinks to
-        the largest that divides both, so the continuation starts exactly at `steps_done` and ends
-        exactly at `steps` (here: 20, epochs 4, resumed after 3).
+        The run's checkpoints lie on its own interval's boundaries, which need not be this budget's
+        (60 steps done in one interval of 60, raised to 80: one interval of 80). The interval then
+        shrinks to the largest that divides both, gcd(80, 60) = 20, so that every checkpoint of the
+        run is a boundary of the continuation, which starts exactly at the last one and ends exactly
+        at `steps` (epochs 4, resumed after 3).
         """
-        if self.steps is None or steps_done % self.steps_per_epoch == 0:
+        if self.steps is None or interval_done % self.steps_per_epoch == 0:
             return self
-        return dataclasses.replace(self, steps_per_epoch=math.gcd(self.steps_per_epoch, steps_done))
+        return dataclasses.replace(self, steps_per_epoch=math.gcd(self.steps_per_epoch, interval_done))
 
 
 @dataclass

@@ -3,6 +3,7 @@ steps), lowering one below what is done changes nothing, and `debug=smoke` caps 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,11 @@ def test_raising_steps_continues_a_finished_run_to_exactly_the_new_budget(resume
     resumed, straight_state, resumed_state = resume_pair(TINY_GAN, total=5, first=3)
     assert resumed.metrics()["resumed_from_epoch"] == 3  # intervals of one step
     assert "resuming from" in _log(resumed.run_dir)
+    # The first run's interval of 3 is renumbered as epochs of 1: one unit in history.csv and state.json.
+    history = (resumed.run_dir / "history.csv").read_text().splitlines()[1:]
+    assert [int(row.split(",", 1)[0]) for row in history] == [2, 3, 4]
+    state = json.loads((resumed.run_dir / "checkpoints/state.json").read_text())
+    assert (state["epochs_completed"], state["steps_per_epoch"]) == (5, 1)
     assert len(straight_state) == len(resumed_state)
     for a, b in zip(straight_state, resumed_state):
         np.testing.assert_array_equal(a, b)

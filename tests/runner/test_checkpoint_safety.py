@@ -17,9 +17,10 @@ from adl_runner.runner.callbacks import (
     StopOnNaN,
     load_resumable,
     lower_learning_rate,
+    renumbered_state,
     state_for_epoch,
 )
-from adl_runner.runner.loops.fit import trim_history
+from adl_runner.runner.loops.fit import continued_trainer, renumber_history, trim_history
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import LRScheduleConfig, NanRecoveryConfig, PlateauConfig, TrainerConfig
 from adl_runner.runner.tasks.common import load_checkpoint
@@ -178,6 +179,36 @@ def test_history_rows_after_the_checkpoint_are_trimmed(tmp_path: Path) -> None:
     rundir.file("history.csv").write_text("epoch,loss\n0,1.0\n1,0.5\n2,0.4\n")
     trim_history(rundir, 2)
     assert rundir.file("history.csv").read_text() == "epoch,loss\n0,1.0\n1,0.5\n"
+
+
+def test_a_shorter_interval_renumbers_history_rows_by_the_step_they_ended_at(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    rundir.file("history.csv").write_text("epoch,loss\n0,1.0\n1,0.5\n")
+    renumber_history(rundir, 3)
+    assert rundir.file("history.csv").read_text() == "epoch,loss\n2,1.0\n5,0.5\n"
+
+
+def test_a_shorter_interval_renumbers_the_state_and_its_previous() -> None:
+    state = {"epochs_completed": 2, "best_epoch": 1, "steps_per_epoch": 60, "best": 0.5,
+             "previous": {"epochs_completed": 1, "best_epoch": None, "steps_per_epoch": 60}}
+    assert renumbered_state(state, 3) == {
+        "epochs_completed": 6, "best_epoch": 3, "steps_per_epoch": 20, "best": 0.5,
+        "previous": {"epochs_completed": 3, "best_epoch": None, "steps_per_epoch": 20}}
+
+
+@pytest.mark.parametrize(("recorded", "steps", "interval", "rows"), [
+    (60, 80, 20, "2,1.0\n"),  # the brief's 60 -> 80: epochs of 20
+    (60, 120, 60, "0,1.0\n"),  # a multiple of the run's interval keeps it
+    (None, 80, 20, "0,1.0\n"),  # a run that did not record its interval: records kept as they are
+])
+def test_a_continued_step_run_gets_an_interval_dividing_its_own(tmp_path: Path, recorded: int | None, steps: int,
+                                                                interval: int, rows: str) -> None:
+    rundir = RunDir(tmp_path)
+    rundir.file("history.csv").write_text("epoch,loss\n0,1.0\n")
+    rundir.write_json("checkpoints/state.json", {"epochs_completed": 1, "steps_per_epoch": recorded})
+    trainer = continued_trainer(rundir, TrainerConfig(steps=steps, steps_per_epoch=500), steps_done=60)
+    assert (trainer.steps_per_epoch, trainer.epochs) == (interval, steps // interval)
+    assert rundir.file("history.csv").read_text() == "epoch,loss\n" + rows
 
 
 def test_setup_failure_never_deletes_a_dir_holding_other_files(tmp_path: Path) -> None:

@@ -303,7 +303,8 @@ def build_stackedgan(opts: StackedGANOptions, ctx: BuildContext) -> StackedGAN:
                          batch_norm=opts.discriminator_batch_norm, name="dis0")
     return StackedGAN(
         stack(generator1(ctx.num_classes, opts.latent_dim), gen0), dis0, dis1=discriminator1(opts.latent_dim), enc0=enc0, enc1=enc1,
-        encoder_epochs=capped(opts.encoder_epochs, ctx.pretrain_epochs_cap), entropy0_weight=opts.entropy0_weight, entropy1_weight=opts.entropy1_weight,
+        encoder_epochs=capped(opts.encoder_epochs, ctx.pretrain_epochs_cap),
+        entropy0_weight=opts.entropy0_weight, entropy1_weight=opts.entropy1_weight,
         conditional0_weight=opts.conditional0_weight, conditional1_weight=opts.conditional1_weight,
         **gan_arguments(opts, ctx.seed), name="stackedgan",
     )

@@ -26,6 +26,7 @@ from adl_runner.runner.callbacks import (
     StopOnNaN,
     load_resumable,
     lower_learning_rate,
+    renumbered_state,
     state_for_epoch,
 )
 from adl_runner.runner.rundir import RunDir
@@ -61,26 +62,65 @@ def progress_verbosity(setting: str) -> int:
     return {"bar": 1, "line": 2, "none": 0}[setting]
 
 
+def _history_lines(rundir: RunDir) -> list[str]:
+    """history.csv's lines (header first; none when there is no file), every row checked to start
+    with its epoch number."""
+    path = rundir.file("history.csv")
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines(keepends=True)
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.split(",", 1)[0].strip().isdigit():
+            # A row we cannot date would be kept, dropped or renumbered blindly; the file is left as it is.
+            raise RunnerError(
+                f"{path} line {number} is not a history row (it should start with an epoch number, "
+                f"got {line.strip()[:40]!r}); repair or move the file away, then re-run to resume"
+            )
+    return lines
+
+
+def _epoch_of(line: str) -> int:
+    return int(line.split(",", 1)[0])
+
+
 def trim_history(rundir: RunDir, epochs_kept: int) -> None:
     """Drop history rows of epochs after the checkpoint we resume from.
 
     A kill after the CSV row of an epoch was written but before its checkpoint was saved leaves
     a row for an epoch that will be trained again.
     """
-    path = rundir.file("history.csv")
-    if not path.exists():
-        return
-    lines = path.read_text().splitlines(keepends=True)
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.split(",", 1)[0].strip().isdigit():
-            # A row we cannot date would be kept or dropped blindly; the file is left as it is.
-            raise RunnerError(
-                f"{path} line {number} is not a history row (it should start with an epoch number, "
-                f"got {line.strip()[:40]!r}); repair or move the file away, then re-run to resume"
-            )
-    kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < epochs_kept]
+    lines = _history_lines(rundir)
+    kept = lines[:1] + [line for line in lines[1:] if _epoch_of(line) < epochs_kept]
     if kept != lines:
         rundir.write_text("history.csv", "".join(kept))
+
+
+def renumber_history(rundir: RunDir, ratio: int) -> None:
+    """Number history.csv's rows in epochs `ratio` times shorter: a row keeps the step it ended at."""
+    lines = _history_lines(rundir)
+    rows = [f"{(_epoch_of(line) + 1) * ratio - 1},{line.split(',', 1)[1]}" for line in lines[1:]]
+    if rows:
+        rundir.write_text("history.csv", "".join(lines[:1] + rows))
+
+
+def continued_trainer(rundir: RunDir, trainer: TrainerConfig, steps_done: int) -> TrainerConfig:
+    """The trainer config that continues `rundir`'s step run from its checkpoint after `steps_done`
+    steps, at an interval that divides the run's own (`TrainerConfig.continued_after`).
+
+    When the interval shrinks, the run's epoch-numbered records (state.json, history.csv) are
+    renumbered in the new epochs, so that one run's epochs stay one unit. state.json is rewritten
+    first: a kill between the two writes can leave history.csv in the old unit, never renumbered
+    twice. A run without its interval in state.json (written before it was recorded) continues
+    after `steps_done`, a multiple of it, and keeps its records as they are.
+    """
+    state = rundir.read_json("checkpoints/state.json") or {}
+    recorded = state.get("steps_per_epoch")
+    continued = trainer.continued_after(recorded or steps_done)
+    if recorded and continued.steps is not None and continued.steps_per_epoch != recorded:
+        ratio = recorded // continued.steps_per_epoch
+        rundir.write_json("checkpoints/state.json", renumbered_state(state, ratio))
+        renumber_history(rundir, ratio)
+    return continued
 
 
 def fit(
@@ -117,7 +157,8 @@ def fit(
     monitor = trainer.checkpoint.monitor
     if data.validation is None and monitor.startswith("val_"):
         monitor = monitor[len("val_"):]  # no validation data: judge the best epoch on training metrics
-    checkpoints = Checkpoints(rundir, monitor, trainer.checkpoint.mode, [lr_control] if lr_control else [])
+    checkpoints = Checkpoints(rundir, monitor, trainer.checkpoint.mode, [lr_control] if lr_control else [],
+                              data.steps_per_epoch)
     if resume_state:
         checkpoints.restore(state_for_epoch(resume_state, initial_epoch))
     recover = trainer.nan_policy == "recover" and load is not None and data.train_from is not None

@@ -21,7 +21,7 @@ from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
 from adl_runner.runner.evaluators import evaluate as run_evaluators
-from adl_runner.runner.loops.fit import FitData, fit
+from adl_runner.runner.loops.fit import FitData, continued_trainer, fit
 from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.plots import read_history
@@ -109,8 +109,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     with rundir.removed_if_failed_fresh():
         rundir.ensure_writable()
         done = rundir.read_json("metrics.json")
-        unit, budget = ("steps", job.trainer.steps) if job.trainer.steps is not None else ("epochs", job.trainer.epochs)
-        if already_done(rundir, done, unit, budget):
+        if already_done(rundir, done, *job.trainer.budget):
             check_resumable(rundir, job, ("model", "dataset", "optimizer"))
             return done
         configure_tensorflow(job)
@@ -121,7 +120,8 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         if resuming:
             check_resumable(rundir, job, ("model", "dataset", "optimizer"))
             model, resumed_from = load_resumable(rundir, load_checkpoint)
-            job = dataclasses.replace(job, trainer=job.trainer.continued_after(int(model.optimizer.iterations.numpy())))
+            steps_done = int(model.optimizer.iterations.numpy())
+            job = dataclasses.replace(job, trainer=continued_trainer(rundir, job.trainer, steps_done))
         else:
             context = BuildContext(seed=job.seed, input_shape=pipeline.input_shape, num_classes=pipeline.num_classes,
                                    pretrain_epochs_cap=job.trainer.caps.pretrain_epochs)
@@ -142,7 +142,9 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     steps = job.trainer.steps_per_epoch or pipeline.steps_per_epoch()
     initial_epoch = int(model.optimizer.iterations.numpy()) // steps
     if resuming:
-        log.info("resuming from %s: %d of %d epochs done", resumed_from, initial_epoch, job.trainer.epochs)
+        unit, budget = job.trainer.budget
+        log.info("resuming from %s: %d of %d %s done", resumed_from, initial_epoch * steps if unit == "steps" else initial_epoch,
+                 budget, unit)
     nan_recoveries = 0
     snapshot = spec.snapshot if job.logger.plots else None
     # quality.every=0 measures never, not even the final weights: the judge may first need training.
