@@ -61,10 +61,11 @@ class RunPhases:
                       steps_per_epoch=steps_per_epoch, validation_data=validation, callbacks=callbacks,
                       shuffle=False, verbose=progress_verbosity(self.trainer.verbose))
         except LossDiverged as exc:
-            raise LossDiverged(
-                f"phase {name}: {exc.what} at epoch {exc.epoch + 1}, step {exc.step + 1}; stopped (kept: "
-                f"{exc.epoch} completed epochs in {self.rundir.phase_weights(name)}); lower the learning rate "
-                f"or check the data", exc.epoch, exc.step, exc.what) from None
+            kept = (f"kept: its checkpoint after epoch {exc.epoch}, {self.rundir.phase_weights(name)}" if exc.epoch
+                    else "no epoch of it completed")
+            raise LossDiverged(f"phase {name}: {exc.what} at epoch {exc.epoch + 1}, step {exc.step + 1}; stopped "
+                               f"({kept}); lower the learning rate or check the data",
+                               exc.epoch, exc.step, exc.what) from None
         return history
 
     def _restore(self, name: str, model: Any, steps_per_epoch: int) -> tuple[int, dict[str, list[float]]]:

@@ -55,12 +55,20 @@ def test_a_phase_prints_one_line_per_epoch_and_checkpoints_it(tmp_path, capsys) 
     assert RunDir(tmp_path).phase_weights("warmup").exists()
 
 
-def test_a_nan_in_a_phase_is_one_error_naming_the_phase(tmp_path) -> None:
-    with pytest.raises(LossDiverged) as caught:
-        _phases(tmp_path).train("warmup", _model(), _stream(poison_at=STEPS * 4 + 1), epochs=EPOCHS,
-                                steps_per_epoch=STEPS)
+@pytest.mark.parametrize("epoch", [1, 2])
+def test_a_nan_in_a_phase_is_one_error_naming_the_phase_and_keeps_its_completed_epochs(tmp_path, epoch: int) -> None:
+    rundir = RunDir(tmp_path / "run")
+    rundir.path.mkdir()  # a fresh run dir, which a failed setup removes
+    with pytest.raises(LossDiverged) as caught, rundir.removed_if_failed_fresh():
+        _phases(rundir.path).train("warmup", _model(), _stream(poison_at=(epoch - 1) * STEPS * 4 + 1), epochs=EPOCHS,
+                                   steps_per_epoch=STEPS)
     message = str(caught.value)
-    assert "\n" not in message and message.startswith("phase warmup: loss became nan at epoch 2, step 1")
+    assert "\n" not in message and message.startswith(f"phase warmup: loss became nan at epoch {epoch}, step 1")
+    if epoch == 1:
+        assert "no epoch of it completed" in message and not rundir.path.exists()
+    else:
+        assert f"kept: its checkpoint after epoch 1, {rundir.phase_weights('warmup')}" in message
+        assert rundir.phase_weights("warmup").exists()
 
 
 def test_a_killed_phase_resumes_exactly_and_a_done_phase_is_not_redone(tmp_path, monkeypatch) -> None:

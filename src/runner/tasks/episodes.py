@@ -20,8 +20,9 @@ from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
-from adl_runner.runner.resolve import Job, env_entry, typed_options
+from adl_runner.runner.loops.fit import progress_verbosity
 from adl_runner.runner.phases import RunPhases
+from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.tasks.common import check_resumable, configure_tensorflow, finish, write_config
 from adl_runner.runner.tasks.registry import task
@@ -34,16 +35,14 @@ def build_env(node: Optional[Mapping[str, Any]], render_mode: Optional[str] = No
     return entry.build(options, render_mode=render_mode)
 
 
-def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job: Job,
-                phases: PhaseRunner | None = None) -> Agent:
-    """`phases`: where a pre-training phase is checkpointed (None: nowhere, as task=evaluate needs)."""
+def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job: Job, phases: PhaseRunner) -> Agent:
+    """`phases` runs the agent's pre-training (the policy-gradient state autoencoder)."""
     spec: EpisodeSpec = model.spec
     problem = spec.accepts(model_options, env) if spec.accepts is not None else None
     if problem:
         raise IncompatibleError(f"model '{model.name}' cannot run on env '{env.name}': {problem}")
     optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if spec.uses_optimizer else None
-    return model.build(model_options, env, AgentContext(seed=job.seed, optimizer=optimizer, log=log.info,
-                                                          phases=phases or PlainPhases(verbose=0)))
+    return model.build(model_options, env, AgentContext(seed=job.seed, optimizer=optimizer, log=log.info, phases=phases))
 
 
 # -- train -----------------------------------------------------------------------------------------
@@ -145,7 +144,9 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         env_node = job.env if job.chose("env") and job.env is not None else meta["env_config"]
         env = build_env(env_node)
         configure_tensorflow(job)
-        agent = build_agent(job.model, model_options, env, job)
+        # Not checkpointed: the trained run's checkpoint replaces what the phase trains, and an
+        # evaluation must not write into that run's dir; shown, since at the book's size it takes minutes.
+        agent = build_agent(job.model, model_options, env, job, PlainPhases(progress_verbosity(job.trainer.verbose)))
         saved, _ = loop.load_agent_state(folder, meta)
         try:
             agent.set_state(saved)

@@ -21,8 +21,8 @@ from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
 from adl_runner.runner.evaluators import evaluate as run_evaluators
 from adl_runner.runner.loops.fit import FitData, fit
-from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.objectives import Objective, objective_of
+from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.plots import read_history
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
