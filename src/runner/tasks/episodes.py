@@ -29,6 +29,9 @@ from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
+RESUME_KEYS = ("model", "env", "optimizer", "seed")
+"""The config groups a job must share with the run it resumes (training checkpoints and phases)."""
+
 
 def build_env(node: Optional[Mapping[str, Any]], render_mode: Optional[str] = None) -> EnvHandle:
     entry, options = env_entry(node)
@@ -54,12 +57,12 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         env = build_env(job.env)
         rundir.ensure_writable()
         configure_tensorflow(job)
-        agent = build_agent(job.model, job.model_options, env, job, RunPhases(rundir, job.trainer))
+        agent = build_agent(job.model, job.model_options, env, job, RunPhases.for_job(rundir, job, RESUME_KEYS))
         episodes = job.trainer.episodes or getattr(agent, "default_episodes", 1000)
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()
         if resuming:
-            check_resumable(rundir, job, ("model", "env", "optimizer", "seed"))
+            check_resumable(rundir, job, RESUME_KEYS)
         if done and done.get("status") == "completed" and (
                 done.get("episodes_completed", 0) >= episodes or (done.get("solved") and agent.stop_when_solved)):
             log.info("%s already holds this completed run; nothing to do", rundir.path)
