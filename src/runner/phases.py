@@ -94,7 +94,8 @@ class RunPhases:
                 model.load_weights(weights)
                 restore_from_file(model, weights)  # the dropout generators, for an exact resume
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RunnerError(f"phase {name}: cannot resume from {weights} ({exc}); move "
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # Keras' messages run over lines
+            raise RunnerError(f"phase {name}: cannot resume from {weights} ({reason}); move "
                               f"{weights.parent} away to train the phase again") from None
         if changed:
             raise RunnerError(f"phase {name}: {weights} was trained with a different {', '.join(changed)} config; "
