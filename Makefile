@@ -37,7 +37,12 @@ bench: $(STAMP) ## benchmarks: ratios against plain Keras, written under benchma
 bench-quick: $(STAMP) ## the same benchmarks with tiny settings (minutes; ratios noisier)
 	$(BIN)/python benchmarks/run.py --quick
 
-lint: $(STAMP) ## byte-compile everything and check the configs compose
+# mypy checks the typed public API (pyproject.toml [tool.mypy]): the kernel, the run dir and the report command.
+MYPY_PACKAGES := adl_runner.kernel adl_runner.runner.rundir adl_runner.runner.report adl_runner.runner.reports
+
+lint: $(STAMP) ## ruff, mypy on the public API, byte-compile everything, check the configs compose
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy $(addprefix -p ,$(MYPY_PACKAGES))
 	$(BIN)/python -m compileall -q src tests benchmarks
 	$(BIN)/run --cfg job > /dev/null
 

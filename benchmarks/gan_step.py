@@ -17,6 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fits import mnist_arrays
+from harness import Settings, alternate, log, ratio, summarize, target
+
 GAN_BATCH = 64
 LATENT = 100
 
@@ -26,16 +29,17 @@ def _real_batches(x_u8: np.ndarray, steps: int, seed: int = 0) -> list[np.ndarra
     return [(x_u8[rng.integers(0, len(x_u8), GAN_BATCH)].astype("float32") / 255.0) for _ in range(steps)]
 
 
-def _runner_case(x_u8: np.ndarray, steps: int, jit_compile: Any = False) -> Callable[[], float]:
+def runner_case(x_u8: np.ndarray, steps: int, jit_compile: Any = False) -> Callable[[], float]:
     """Seconds per step of the registry DCGAN through `model.fit`, as `run model=dcgan` trains.
     `jit_compile`: False is what `trainer.jit_compile=auto` resolves to on a CPU-only machine."""
     import tensorflow as tf
 
+    from adl_runner.kernel.specs import BuildContext
     from adl_runner.models.gan.dcgan import build_dcgan
     from adl_runner.models.gan.options import BookGANOptions
     from adl_runner.runner.optim import RMSpropOptions, rmsprop
 
-    model = build_dcgan(BookGANOptions(), (28, 28, 1), 10)
+    model = build_dcgan(BookGANOptions(), BuildContext(0, (28, 28, 1), 10))
     model.compile(optimizer=rmsprop(RMSpropOptions(learning_rate=2e-4, decay=6e-8)), jit_compile=jit_compile)
     data = tf.data.Dataset.from_tensor_slices(np.concatenate(_real_batches(x_u8, steps))).batch(GAN_BATCH, drop_remainder=True)
     model.fit(data.take(2), epochs=1, verbose=0)  # trace
@@ -127,7 +131,29 @@ def _book_style_case(x_u8: np.ndarray, steps: int) -> Callable[[], float]:
 def gan_cases(x_u8: np.ndarray, steps: int) -> dict[str, Callable[[], float]]:
     """{'runner', 'hand_written', 'book_style'}: each call times `steps` steps and returns s/step."""
     return {
-        "runner": _runner_case(x_u8, steps),
+        "runner": runner_case(x_u8, steps),
         "hand_written": _hand_written_case(x_u8, steps),
         "book_style": _book_style_case(x_u8, steps),
+    }
+
+
+def gan_step(s: Settings) -> dict[str, Any]:
+    """Seconds per DCGAN step (batch 64): the runner's fused step vs hand-written and book-style loops."""
+    x_u8, _, source = mnist_arrays(s)
+    steps = 3 if s.quick else 20
+    log(f"gan_step: {steps} steps x {s.reps} reps per case")
+    timings = alternate(gan_cases(x_u8, steps), s.reps)
+    medians = summarize(timings)
+    ratios = {
+        "runner_vs_hand_written": ratio(medians["runner"], medians["hand_written"]),
+        "runner_vs_book_style": ratio(medians["runner"], medians["book_style"]),
+    }
+    return {
+        "units": "seconds per training step (median of alternated repetitions)",
+        "data": {"source": source, "batch_size": GAN_BATCH, "steps_per_rep": steps},
+        "timings": timings,
+        "medians": medians,
+        "ratios": ratios,
+        "targets": {"runner_vs_hand_written": target(ratios["runner_vs_hand_written"], "<=", 1.10),
+                    "runner_vs_book_style": target(ratios["runner_vs_book_style"], "<=", 1.0)},
     }

@@ -1,4 +1,4 @@
-"""One `threads` variant of `benchmarks/run.py`, in a fresh process.
+"""One variant of the `threads` benchmark (`threads.py`), in a fresh process.
 
 TensorFlow's thread pools are sized once, when the first op runs; after that the setters raise.
 So each thread setting needs its own interpreter: this script applies `--intra`/`--inter` right
@@ -19,7 +19,6 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -45,11 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.inter is not None:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter)
 
-    import run as bench  # benchmarks/run.py: the same fits as fit_overhead
+    import fits  # the same fits as fit_overhead
+    from harness import Settings
 
     models = [m for m in args.models.split(",") if m]
-    s = bench.Settings(quick=False, reps=1, out=Path("."), data_dir=args.data_dir)
-    x_u8, y, source = bench.mnist_arrays(s, limit=args.train)
+    s = Settings(quick=False, reps=1, out=Path("."), data_dir=args.data_dir)
+    x_u8, y, source = fits.mnist_arrays(s, limit=args.train)
     result: dict = {
         "intra": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter": tf.config.threading.get_inter_op_parallelism_threads(),
@@ -58,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in models:
         if name in ("mlp", "cnn"):
-            result[name] = bench.fit_runner(name, bench.runner_pipeline(name, x_u8, y), args.epochs)
+            result[name] = fits.fit_runner(name, fits.runner_pipeline(name, x_u8, y), args.epochs)
         elif name == "gan":
-            from gan_step import _runner_case
+            from gan_step import runner_case
 
-            result[name] = _runner_case(x_u8, args.gan_steps)()
+            result[name] = runner_case(x_u8, args.gan_steps)()
         else:
             raise SystemExit(f"unknown model {name}")
     print(json.dumps(result))

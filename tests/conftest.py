@@ -121,6 +121,9 @@ def load_bench_module(name: str):
     """`benchmarks/<name>.py` as a module (benchmarks/ is not a package on the import path)."""
     import importlib.util
 
+    # the benchmarks import their siblings by name, as they do when Python runs one of them
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
     spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "benchmarks" / f"{name}.py")
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)

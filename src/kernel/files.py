@@ -28,7 +28,7 @@ FILE_MODE = _file_mode()
 """The mode of every file written here (mkstemp would make them owner-only; run and data dirs are shared)."""
 
 
-def write_atomic(target: Path, write: Callable[[Path], None]) -> Path:
+def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp)` on a temporary path beside `target`, then rename it over `target`.
 
     The temporary path keeps the target's suffix (Keras saves only to a `.keras` name). If `write`
@@ -50,7 +50,7 @@ def _old_dir(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
 
 
-def write_dir_atomic(target: Path, write: Callable[[Path], None]) -> Path:
+def write_dir_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp_dir)` on a fresh folder beside `target`, then swap it in for `target`.
 
     Between the two renames only `.<name>.old` exists; `recover_dir` puts it back, so a kill at

@@ -66,7 +66,8 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     if not states:
         return
     buffer = io.BytesIO()
-    np.savez(buffer, **states)
+    # numpy's stubs type **kwds as the `allow_pickle: bool` keyword; the arrays are what savez stores.
+    np.savez(buffer, **states)  # type: ignore[arg-type]
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr(MEMBER, buffer.getvalue())
 

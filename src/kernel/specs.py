@@ -37,6 +37,14 @@ class BuildContext:
     """One example's shape as the model sees it (after the view)."""
     num_classes: int
     """Classes of the dataset (labels, conditional generation)."""
+    pretrain_epochs_cap: Optional[int] = None
+    """An upper bound on the epochs of the family's own first phase (`prepare`), set by the runner
+    for a short run (debug=smoke); None: the family's own value."""
+
+
+def capped(budget: int, cap: Optional[int]) -> int:
+    """`budget`, lowered to `cap` when one is set (the runner's trainer.caps.*)."""
+    return budget if cap is None else min(budget, cap)
 
 
 def _check_options(kind: str, options: Any) -> None:
@@ -118,7 +126,10 @@ class EpisodeSpec:
     accepts: Optional[Callable[[Any, Any], Optional[str]]] = None
     """(options, env) -> None, or why this agent cannot run on that env."""
     uses_optimizer: bool = False
-    """The agent's networks train with the `optimizer` config (DQN); else it has none or its own."""
+    """The agent's networks train with the `optimizer` config (DQN, the policy gradients), which the
+    runner passes as `AgentContext.optimizer`; False: it trains no network (tabular Q-learning), and
+    `optimizer=` on its command line is refused. `trainer.batch_size` reaches every agent as
+    `AgentContext.batch_size`."""
 
     def __post_init__(self) -> None:
         _check_options("EpisodeSpec", self.options)

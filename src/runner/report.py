@@ -27,12 +27,13 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from adl_runner.kernel.errors import RunnerError
+from adl_runner.runner.reports import cyclegan_doc, gan_table, rl_results, train_eval
+from adl_runner.runner.reports.files import ReportError
 from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,6 @@ MISSING = "—"  # shown for a measured value or difference that has no finished
 NOT_AVAILABLE = "NA"  # shown for a book value the book does not give (e.g. the paper's ResNet56 v2)
 COMPLETED = "completed"
 _CONF_DIR = Path(__file__).resolve().parent / "conf"  # src/runner/conf -> repo conf/ (symlink)
-
-
-class ReportError(RunnerError):
-    """A sweep dir or table spec that cannot give a table; the message is one line."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,10 +436,33 @@ class BookTableCallback(Callback):
         log.info(f"Book table written to {report.paths[0]} and {report.paths[1]}")
 
 
+# The docs' tables: `run-report <subcommand> ...` prints (or writes) one of them.
+SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
+    "gan-table": gan_table.main,
+    "rl-results": rl_results.main,
+    "train-eval": train_eval.main,
+    "cyclegan-doc": cyclegan_doc.main,
+}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """`run-report SWEEP_DIR [--tolerance 0.6] [--table FILE]`: rebuild table.md/table.csv."""
+    """`run-report SWEEP_DIR [--tolerance 0.6] [--table FILE]`: rebuild table.md/table.csv;
+    `run-report SUBCOMMAND ...`: one of the docs' tables (SUBCOMMANDS)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in SUBCOMMANDS:
+        try:
+            print(SUBCOMMANDS[args_list[0]](args_list[1:]), end="")
+        except ReportError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        except KeyError as e:  # a run file written by another version of the runner
+            print(f"error: {args_list[0]}: a run file lacks the field {e}; is it a run dir of the right model?", file=sys.stderr)
+            return 2
+        return 0
     parser = argparse.ArgumentParser(
-        prog="run-report", description="Compare a book-table sweep with the book and write table.md/table.csv."
+        prog="run-report",
+        description="Compare a book-table sweep with the book and write table.md/table.csv.",
+        epilog=f"The docs' tables: run-report {{{','.join(SUBCOMMANDS)}}} --help",
     )
     parser.add_argument("sweep_dir", help="the multirun dir (holds multirun.yaml and one dir per job)")
     parser.add_argument(
@@ -451,7 +471,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--table", help="table config (a YAML file or a name like book/table_1_3_3); default: SWEEP_DIR/multirun.yaml"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     try:
         spec = load_table_spec(args.table) if args.table else None
         report = write_table(args.sweep_dir, spec, tolerance=args.tolerance)

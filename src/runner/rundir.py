@@ -210,11 +210,11 @@ class RunDir:
             raise
 
     # -- writing -------------------------------------------------------------------------------
-    def write_atomic(self, target: Path, write: Callable[[Path], None]) -> Path:
+    def write_atomic(self, target: Path, write: Callable[[Path], object]) -> Path:
         """Call `write(tmp)` on a temporary path beside `target`, then rename it over `target`."""
         return write_atomic(target, write)
 
-    def write_dir_atomic(self, target: Path, write: Callable[[Path], None]) -> Path:
+    def write_dir_atomic(self, target: Path, write: Callable[[Path], object]) -> Path:
         """Build a folder beside `target` with `write(tmp_dir)`, then swap it in (see kernel.files)."""
         return write_dir_atomic(target, write)
 

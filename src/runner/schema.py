@@ -9,6 +9,8 @@ No TensorFlow here: the CLI validates overrides with these before importing it.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
@@ -17,6 +19,7 @@ from hydra.core.config_store import ConfigStore
 
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.specs import capped
 
 
 class Task(str, Enum):
@@ -179,11 +182,31 @@ class NanRecoveryConfig:
 
 
 @dataclass
+class BudgetCaps:
+    """Upper bounds on the budgets of a run, whatever its model's preset says, so that one preset
+    (debug=smoke) makes any model's run short; None: no bound. A model's own pre-training phase is a
+    budget the runner does not know, so it is bounded by the family, told `pretrain_epochs`."""
+
+    steps: Optional[int] = None
+    """Training steps of a step-based run (the checkpoint interval is at most this too)."""
+    episodes: Optional[int] = None
+    """Training and evaluation episodes of an episode-loop run, and the interval between its checkpoints."""
+    pretrain_epochs: Optional[int] = None
+    """Epochs of a family's first phase (StackedGAN's encoder, the policy gradients' state autoencoder)."""
+
+    def __post_init__(self) -> None:
+        for key in ("steps", "episodes", "pretrain_epochs"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"trainer.caps.{key} must be a positive integer or null (no cap), got {value}")
+
+
+@dataclass
 class TrainerConfig:
     epochs: int = 20
     """Training epochs."""
     batch_size: int = 128
-    """Examples per step."""
+    """Examples per step; episode-loop models: DQN's replay batch, the policy gradients' autoencoder batch."""
     validate: bool = True
     """Evaluate on the test split after every epoch (the book's 'validation data' is the test set)."""
     steps_per_epoch: Optional[int] = None
@@ -191,7 +214,8 @@ class TrainerConfig:
     between checkpoints and progress grids (the book's GAN save_interval, 500)."""
     steps: Optional[int] = None
     """Step-based training (GANs): this many training steps in all, as steps // steps_per_epoch
-    "epochs" of steps_per_epoch steps each; it replaces `epochs`."""
+    "epochs" of steps_per_epoch steps each; it replaces `epochs`. Raising it on a finished run
+    continues that run (see `continued_after`)."""
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     """Best-checkpoint selection."""
     lr_schedule: LRScheduleConfig = field(default_factory=LRScheduleConfig)
@@ -227,8 +251,11 @@ class TrainerConfig:
     """Episode-loop models: greedy episodes measured after training and by task=evaluate."""
     checkpoint_every: int = 10
     """Episode-loop models: save checkpoints/last every this many episodes (and at the end)."""
+    caps: BudgetCaps = field(default_factory=BudgetCaps)
+    """Upper bounds on steps, episodes and pre-training (debug=smoke sets them)."""
 
     def __post_init__(self) -> None:
+        self._apply_caps()
         if self.epochs < 1:
             raise ConfigError(f"trainer.epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
@@ -261,6 +288,30 @@ class TrainerConfig:
                 f"interval); use e.g. trainer.steps={steps - steps % interval or interval}"
             )
         self.steps_per_epoch, self.epochs = interval, steps // interval
+
+    def _apply_caps(self) -> None:
+        if self.steps is not None:
+            self.steps = capped(self.steps, self.caps.steps)
+        if self.episodes is not None:
+            self.episodes = capped(self.episodes, self.caps.episodes)
+        self.eval_episodes = capped(self.eval_episodes, self.caps.episodes)
+        self.checkpoint_every = capped(self.checkpoint_every, self.caps.episodes)
+
+    def episode_budget(self, agent_default: int) -> int:
+        """Training episodes: `episodes`, else the agent's book value for its env, within the cap."""
+        return capped(self.episodes or agent_default, self.caps.episodes)
+
+    def continued_after(self, steps_done: int) -> TrainerConfig:
+        """This step budget, continuing a checkpoint taken after `steps_done` steps.
+
+        A checkpoint lies on an interval boundary of the run that wrote it, which need not be one of
+        this budget's (60 steps done, raised to 80: intervals of 80). The interval then shrinks to
+        the largest that divides both, so the continuation starts exactly at `steps_done` and ends
+        exactly at `steps` (here: 20, epochs 4, resumed after 3).
+        """
+        if self.steps is None or steps_done % self.steps_per_epoch == 0:
+            return self
+        return dataclasses.replace(self, steps_per_epoch=math.gcd(self.steps_per_epoch, steps_done))
 
 
 @dataclass

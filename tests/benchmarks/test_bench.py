@@ -107,14 +107,3 @@ def test_memory_stages_quick(tmp_path: Path) -> None:
             assert row["hwm_mb"] >= row["rss_mb"] > 0
     assert result["pipeline_tensors_mb"] > 50  # MNIST's uint8 arrays, as the pipeline holds them
     assert "| data_loaded |" in md
-
-
-def test_helpers(bench_module) -> None:
-    mod = bench_module("run")
-    calls: list[str] = []
-    out = mod.alternate({"a": lambda: calls.append("a") or 1.0, "b": lambda: calls.append("b") or 2.0}, 3)
-    assert calls == ["a", "b", "b", "a", "a", "b"] and out == {"a": [1.0] * 3, "b": [2.0] * 3}
-    assert mod.median([3.0, 1.0, 2.0]) == 2.0 and mod.ratio(1.0, 0.0) is None
-    assert mod.parse_args(["--only", "cli_startup,memory"]).only == ["cli_startup", "memory"]
-    with pytest.raises(SystemExit):
-        mod.parse_args(["--only", "nope"])

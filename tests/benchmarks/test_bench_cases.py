@@ -1,5 +1,5 @@
-"""The pieces of the threads, xla and memory_stages benchmarks that run in milliseconds: argument
-parsing, the variant list, the RSS reader and the Markdown of their results. Nothing is timed here;
+"""The pieces of the benchmarks that run in milliseconds: the shared helpers, argument parsing, the
+variant list, the RSS reader and the Markdown of the results. Nothing is timed here;
 `test_bench.py` (slow) runs the benchmarks themselves."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import pytest
 
 
 def test_new_benchmarks_are_selectable(bench_module) -> None:
-    run = bench_module("run")
+    run, threads, fits = bench_module("run"), bench_module("threads"), bench_module("fits")
     assert run.parse_args(["--only", "threads,xla", "--only", "memory_stages"]).only == ["threads", "xla", "memory_stages"]
     # the runner sets no threads: its default is the variant that leaves both unset
-    assert run.THREAD_VARIANTS[run.DEFAULT_VARIANT] == (None, None)
-    assert run.THREAD_VARIANTS["tf_0_0"] == (0, 0)
-    assert set(run.FAMILIES) == {"mlp", "cnn", "gan"}
+    assert threads.THREAD_VARIANTS[threads.DEFAULT_VARIANT] == (None, None)
+    assert threads.THREAD_VARIANTS["tf_0_0"] == (0, 0)
+    assert set(fits.FAMILIES) == {"mlp", "cnn", "gan"}
 
 
 def test_variant_arguments(bench_module) -> None:
@@ -44,7 +44,7 @@ def test_memory_now_and_record(bench_module, tmp_path: Path, monkeypatch: pytest
 
 
 def test_markdown_of_the_new_results(bench_module) -> None:
-    run = bench_module("run")
+    harness, summary = bench_module("harness"), bench_module("summary")
     ok = {"status": "ok", "seconds": 1.0, "units": "u"}
     report = {
         "started": "2026-11-22T02:00:00", "options": {"quick": True},
@@ -57,7 +57,7 @@ def test_markdown_of_the_new_results(bench_module) -> None:
                         "variants": {"runner_default": {"intra": None, "inter": None}, "intra1_inter1": {"intra": 1, "inter": 1}}},
             "xla": {**ok, "timings": {"mlp_off": [1.0], "mlp_on": [3.0]}, "medians": {"mlp_off": 1.0, "mlp_on": 3.0},
                     "ratios": {"mlp_on_vs_off": 3.0}, "auto_resolves_to": {"mlp": False},
-                    "targets": {"mlp_on_vs_off": run.target(3.0, ">=", 1.0)}},
+                    "targets": {"mlp_on_vs_off": harness.target(3.0, ">=", 1.0)}},
             "memory_stages": {**ok, "timings": {"mlp_end": [700.0]}, "medians": {"mlp_end": 700.0},
                               "ratios": {"mlp_load_growth_vs_dataset": 1.1}, "dataset_mb": 55.0,
                               "pipeline_tensors_mb": 55.2,
@@ -65,10 +65,26 @@ def test_markdown_of_the_new_results(bench_module) -> None:
                                                  "end": {"rss_mb": 700.0, "hwm_mb": 740.0}}}},
         },
     }
-    md = run.markdown(report)
+    md = summary.markdown(report)
     assert "Fastest variant: mlp runner_default" in md
     assert "runner_default (None, None), intra1_inter1 (1, 1)" in md
     assert '`jit_compile="auto"` resolves to: mlp off' in md
     assert "| mlp_on_vs_off | 3 | >= 1.0 (met) |" in md
     assert "| before_data | 570 | 570 |" in md and "| end | 700 | 740 |" in md
     assert "The pipeline's tensors after loading: 55.2 MB" in md
+
+
+def test_every_benchmark_is_its_own_module(bench_module) -> None:
+    run = bench_module("run")
+    assert {name: fn.__module__ for name, fn in run.BENCHMARKS.items()} == {name: name for name in run.BENCHMARKS}
+
+
+def test_helpers(bench_module) -> None:
+    harness, run = bench_module("harness"), bench_module("run")
+    calls: list[str] = []
+    out = harness.alternate({"a": lambda: calls.append("a") or 1.0, "b": lambda: calls.append("b") or 2.0}, 3)
+    assert calls == ["a", "b", "b", "a", "a", "b"] and out == {"a": [1.0] * 3, "b": [2.0] * 3}
+    assert harness.median([3.0, 1.0, 2.0]) == 2.0 and harness.ratio(1.0, 0.0) is None
+    assert run.parse_args(["--only", "cli_startup,memory"]).only == ["cli_startup", "memory"]
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", "nope"])

@@ -225,7 +225,7 @@ def test_kill_9_of_an_rl_run_at_a_random_point_resumes_to_the_uninterrupted_agen
 
     # One replay per env step and a slow epsilon decay: the networks, the optimizer, the buffer and
     # epsilon all change in every episode; a checkpoint every 3 episodes, 80 episodes in all.
-    args = ["model=dqn", "env=cartpole", "model.hidden_units=[16]", "model.batch_size=8", "model.replay_every=step",
+    args = ["model=dqn", "env=cartpole", "model.hidden_units=[16]", "trainer.batch_size=8", "model.replay_every=step",
             "model.epsilon_decay=0.998", "trainer.episodes=80", "trainer.checkpoint_every=3", "trainer.eval_episodes=2",
             "trainer.deterministic=true", "trainer.verbose=none", "logger.plots=false"]
     run = straight_and_killed_then_rerun(args, tmp_path, fake_data_dir, episodes_on_disk, after=(3, 50), seconds=0.5)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TINY_DQN = ("model.hidden_units=[16]", "model.batch_size=8", "trainer.eval_episodes=2", "trainer.verbose=none")
+TINY_DQN = ("model.hidden_units=[16]", "trainer.batch_size=8", "trainer.eval_episodes=2", "trainer.verbose=none")
 TINY_PG = ("model.ae_samples=220", "model.ae_epochs=1", "model.encoder_units=[16,8]", "model.latent_dim=4",
            "env.max_episode_steps=15", "trainer.eval_episodes=1", "trainer.verbose=none")
 
@@ -140,6 +140,34 @@ def test_a2c_resumes_and_evaluates(run_cli, tmp_path: Path) -> None:
     ev = run_cli("task=evaluate", "model=a2c", f"ckpt={second.run_dir}", "trainer.eval_episodes=1", run_dir=tmp_path / "eval")
     assert ev.code == 0, ev.err
     assert ev.metrics()["model"] == "a2c"
+
+
+# -- one name per knob ------------------------------------------------------------------------------
+def test_optimizer_learning_rate_reaches_the_policy_gradient_actor(run_cli) -> None:
+    from adl_runner.runner.loops.episodes import load_agent_state, read_checkpoint_meta
+
+    result = run_cli("model=reinforce", *TINY_PG, "trainer.episodes=1", "optimizer.learning_rate=0.1")
+    assert result.code == 0, result.err
+    folder = result.run_dir / "checkpoints" / "last"
+    saved, _ = load_agent_state(folder, read_checkpoint_meta(folder))
+    actor, value = saved.networks["actor"].optimizer, saved.networks["value"].optimizer
+    assert (type(actor).__name__, type(value).__name__) == ("RMSprop", "Adam")  # the book's classes
+    assert float(actor.learning_rate) == pytest.approx(0.1)
+    assert float(value.learning_rate) == pytest.approx(0.1)  # model.value_lr_scale 1
+
+
+@pytest.mark.parametrize("model, old_key", [("reinforce", "actor_learning_rate"), ("a2c", "value_learning_rate"),
+                                            ("actor_critic", "ae_batch_size"), ("dqn", "batch_size"),
+                                            ("q_learning", "learning_rate")])
+def test_the_old_per_family_knobs_are_refused(run_cli, model: str, old_key: str) -> None:
+    """optimizer.learning_rate, model.value_lr_scale, trainer.batch_size and model.alpha replace them."""
+    result = run_cli(f"model={model}", f"model.{old_key}=0.001")
+    result.assert_error(f"unknown config key 'model.{old_key}'", "did you mean", no_run_dir=True)
+
+
+def test_tabular_q_learning_reads_no_optimizer(run_cli) -> None:
+    result = run_cli("model=q_learning", "optimizer.learning_rate=0.5")
+    result.assert_error("model 'q_learning'", "does not read optimizer.learning_rate=", no_run_dir=True)
 
 
 # -- bad input ---------------------------------------------------------------------------------------

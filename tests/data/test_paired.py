@@ -242,10 +242,10 @@ def test_pair_pipeline_applies_limits_and_refuses_options_it_cannot_honour(store
 def test_a_one_dataset_consumer_of_paired_splits_gets_a_one_line_error(store: DataStore) -> None:
     p = load_mnist_svhn(store, NoOptions())
     with pytest.raises(IncompatibleError) as excinfo:
-        p.x_train  # what the classifier pipeline reads first
+        p.x_train  # noqa: B018 - the read itself raises: it is what the classifier pipeline does first
     assert "mnist32 or svhn" in one_line_error(excinfo)
     with pytest.raises(AttributeError):
-        p.no_such_attribute
+        p.no_such_attribute  # noqa: B018 - the read itself raises
 
 
 @pytest.mark.parametrize("name", ["mnist32", "svhn", "mnist_svhn", "cifar10_gray_color"])
@@ -269,7 +269,7 @@ def test_svhn_is_downloaded_only_when_allowed_and_verified(tmp_path: Path, monke
 
     upstream = tmp_path / "upstream"
     write_svhn(upstream, n_train=6, n_test=3)
-    for split, rel in SVHN_FILES.items():
+    for rel in SVHN_FILES.values():
         source = upstream / rel
         entry = dataclasses.replace(
             store_mod.KNOWN_FILES[rel], digest=hashlib.md5(source.read_bytes()).hexdigest(), url=source.as_uri()

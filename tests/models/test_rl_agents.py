@@ -113,7 +113,7 @@ def test_bellman_overwrite_and_td0_update() -> None:
     agent.observe(0, 2, 0.0, 1, False, False)
     assert agent.q[0, 2] == pytest.approx(90.0)  # r + 0.9 * max Q[1]
     td = entry.build(entry.spec.options(), _env("frozenlake"), AgentContext(seed=0))
-    assert td.lr == 0.1 and td.decay_per == "step"
+    assert td.alpha == 0.1 and td.decay_per == "step"
     td.observe(14, 2, 1.0, 15, True, True)
     assert td.q[14, 2] == pytest.approx(0.1)
 
@@ -124,7 +124,7 @@ def test_dqn_replay_step_moves_q_toward_the_book_target(double: bool) -> None:
     from adl_runner.models.rl.base import AgentContext
 
     entry = MODELS.get("ddqn" if double else "dqn")
-    agent = entry.build(entry.spec.options(hidden_units=[8], batch_size=4), _env("cartpole"), AgentContext(seed=0))
+    agent = entry.build(entry.spec.options(hidden_units=[8]), _env("cartpole"), AgentContext(seed=0, batch_size=4))
     rng = np.random.default_rng(0)
     s, s2 = rng.normal(size=(4, 4)).astype(np.float32), rng.normal(size=(4, 4)).astype(np.float32)
     a = np.array([0, 1, 0, 1])
@@ -194,3 +194,66 @@ def test_reinforce_logp_of_the_executed_action_or_the_books_resampled_one(book_c
         assert std1 < std0
     else:
         assert mean1 > mean0 + 1e-4
+
+
+# -- the shared knobs: optimizer.learning_rate and trainer.batch_size reach the agents -----------------
+def test_dqn_replays_batches_of_the_runners_batch_size_and_trains_with_its_optimizer() -> None:
+    import keras
+
+    from adl_runner.models.rl.base import AgentContext
+
+    entry = MODELS.get("dqn")
+    ctx = AgentContext(seed=0, optimizer=lambda: keras.optimizers.SGD(0.25), batch_size=3)
+    agent = entry.build(entry.spec.options(hidden_units=[8]), _env("cartpole"), ctx)
+    assert isinstance(agent.q.optimizer, keras.optimizers.SGD)
+    assert float(agent.q.optimizer.learning_rate) == pytest.approx(0.25)
+    for _ in range(2):
+        agent.observe(np.zeros(4), 0, 1.0, np.zeros(4), False, False)
+    agent.replay()
+    assert agent.replays == 0  # 2 transitions: fewer than one batch of 3
+    agent.observe(np.zeros(4), 0, 1.0, np.zeros(4), False, False)
+    agent.replay()
+    assert agent.replays == 1
+    book = entry.build(entry.spec.options(hidden_units=[8]), _env("cartpole"), AgentContext(seed=0))
+    assert book.batch_size == 64  # no trainer.batch_size: the book's
+
+
+def _policy_gradient(ctx_optimizer=None, **options):
+    from adl_runner.models.rl.base import AgentContext
+
+    entry = MODELS.get("reinforce_baseline")
+    env = _env("mountaincar_continuous", max_episode_steps=5)
+    opts = entry.spec.options(ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, **options)
+    return entry.build(opts, env, AgentContext(seed=0, optimizer=ctx_optimizer, log=lambda *_: None))
+
+
+def test_policy_gradient_actor_uses_the_optimizer_group_and_the_value_adam_its_scaled_rate() -> None:
+    import keras
+
+    book = _policy_gradient()  # no optimizer from the runner: the book's RMSprop 1e-3 / Adam 1e-3
+    assert isinstance(book.actor.optimizer, keras.optimizers.RMSprop)
+    assert isinstance(book.value.optimizer, keras.optimizers.Adam)
+    assert float(book.actor.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert float(book.value.optimizer.learning_rate) == pytest.approx(1e-3)
+    agent = _policy_gradient(lambda: keras.optimizers.SGD(0.1), value_lr_scale=0.5)
+    assert isinstance(agent.actor.optimizer, keras.optimizers.SGD)
+    assert float(agent.actor.optimizer.learning_rate) == pytest.approx(0.1)
+    assert isinstance(agent.value.optimizer, keras.optimizers.Adam)  # the book's class, whatever the actor's
+    assert float(agent.value.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_value_optimizer_scales_a_keras2_decay_too() -> None:
+    import keras
+
+    from adl_runner.models.rl.policy_gradient import value_optimizer
+
+    schedule = keras.optimizers.schedules.InverseTimeDecay(0.2, decay_steps=1, decay_rate=0.01)
+    rate = value_optimizer(keras.optimizers.RMSprop(schedule), 0.5).get_config()["learning_rate"]["config"]
+    assert (rate["initial_learning_rate"], rate["decay_rate"]) == (pytest.approx(0.1), pytest.approx(0.005))
+
+
+def test_value_lr_scale_must_be_positive() -> None:
+    from adl_runner.kernel.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.value_lr_scale must be > 0"):
+        MODELS.get("a2c").spec.options(value_lr_scale=0.0)

@@ -79,10 +79,12 @@ def test_groups_the_family_does_not_read_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"model 'dqn' acts in an environment and does not read dataset= "
                                           r"\(it reads: env, optimizer, trainer, logger\); dataset= is read by: .*mlp"):
         resolve(config, run_dir=tmp_path, overrides=["model=dqn", "dataset=mnist"])
-    reinforce = composed("model=reinforce")
-    with pytest.raises(ConfigError, match="model 'reinforce' .* does not read optimizer.learning_rate="):
-        resolve(reinforce, run_dir=tmp_path, overrides=["model=reinforce", "optimizer.learning_rate=0.1"])
+    tabular = composed("model=q_learning")  # it trains no network: its step size is model.alpha
+    with pytest.raises(ConfigError, match="model 'q_learning' .* does not read optimizer.learning_rate="):
+        resolve(tabular, run_dir=tmp_path, overrides=["model=q_learning", "optimizer.learning_rate=0.1"])
     assert resolve(config, run_dir=tmp_path, overrides=["model=dqn", "optimizer.learning_rate=0.01"]).loop == "episodes"
+    reinforce = composed("model=reinforce")  # its actor trains with the optimizer group
+    assert resolve(reinforce, run_dir=tmp_path, overrides=["model=reinforce", "optimizer.learning_rate=0.1"]).loop == "episodes"
 
 
 def test_switching_a_presets_optimizer_names_what_it_keeps(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

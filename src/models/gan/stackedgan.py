@@ -38,7 +38,7 @@ from adl_runner.kernel.custom_step import ScaledOptimizers
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.phases import PhaseRunner
 from adl_runner.kernel.registry import MODELS
-from adl_runner.kernel.specs import BuildContext, FitSpec
+from adl_runner.kernel.specs import BuildContext, FitSpec, capped
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import CODE_STDDEV, GAN, scaled_optimizer
 from adl_runner.models.gan.hooks import GAN_HOOKS, write_gan_artifacts
@@ -303,7 +303,7 @@ def build_stackedgan(opts: StackedGANOptions, ctx: BuildContext) -> StackedGAN:
                          batch_norm=opts.discriminator_batch_norm, name="dis0")
     return StackedGAN(
         stack(generator1(ctx.num_classes, opts.latent_dim), gen0), dis0, dis1=discriminator1(opts.latent_dim), enc0=enc0, enc1=enc1,
-        encoder_epochs=opts.encoder_epochs, entropy0_weight=opts.entropy0_weight, entropy1_weight=opts.entropy1_weight,
+        encoder_epochs=capped(opts.encoder_epochs, ctx.pretrain_epochs_cap), entropy0_weight=opts.entropy0_weight, entropy1_weight=opts.entropy1_weight,
         conditional0_weight=opts.conditional0_weight, conditional1_weight=opts.conditional1_weight,
         **gan_arguments(opts, ctx.seed), name="stackedgan",
     )

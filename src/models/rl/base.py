@@ -1,8 +1,10 @@
 """The agent interface of the episode loop (`runner.loops.episodes`).
 
-An agent family registers in `MODELS` with `loop="episodes"` and a builder
+An agent family registers in `MODELS` with an `EpisodeSpec` and a builder
 `build(options, env: EnvHandle, ctx: AgentContext) -> Agent`; `accepts(env) -> str | None` says
-why an env cannot be used (None: it can). All randomness of an agent comes from `self.rng`
+why an env cannot be used (None: it can). The knobs every family shares are not model options: a
+trained network's learning rate comes from the `optimizer` group (`ctx.optimizer`) and its batch
+size from `trainer.batch_size` (`ctx.batch_size`), so each has one name across all families. All randomness of an agent comes from `self.rng`
 (a NumPy Generator whose state is checkpointed), so a resumed run continues the same stream.
 """
 
@@ -23,10 +25,14 @@ class AgentContext:
 
     seed: int
     optimizer: Optional[Callable[[], Any]] = None
-    """Builds the `optimizer=` group's optimizer (a fresh instance per call)."""
+    """Builds the `optimizer=` group's optimizer (a fresh instance per call); None: the agent's book optimizer."""
+    batch_size: Optional[int] = None
+    """`trainer.batch_size`, for an agent that trains on batches; None: the agent's book value."""
     log: Callable[[str], None] = print
     phases: PhaseRunner = field(default_factory=lambda: PlainPhases(verbose=0))
     """Runs a pre-training `fit` (the policy-gradient state autoencoder): the runner's, when training."""
+    pretrain_epochs_cap: Optional[int] = None
+    """An upper bound on the epochs of the agent's own first phase (debug=smoke); None: its own value."""
 
 
 @dataclass

@@ -8,6 +8,8 @@ buffer of `model.replay_capacity` transitions. Where the book called `predict` p
 per replay, a replay here is one `tf.function` step over the whole batch, and acting evaluates a
 NumPy copy of the Q-network refreshed after each update.
 DDQN picks a* = argmax Q_online(s') and evaluates it with Q_target(s', a*).
+The optimizer and its learning rate are the `optimizer` group's (preset: adam), the replay batch is
+`trainer.batch_size` (preset: 64).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
 from adl_runner.models.rl.replay import ReplayBuffer
 
+BOOK_BATCH_SIZE = 64
+"""Transitions per replay (Listing 9.6.1), when the runner passes no `trainer.batch_size`."""
+
 
 @dataclass
 class DQNOptions:
@@ -39,8 +44,6 @@ class DQNOptions:
     """Epsilon stops decaying at or below this."""
     epsilon_decay: Optional[float] = None
     """Multiplier per replay; None: (epsilon_min/epsilon)^(1/500), the book's 500-episode schedule."""
-    batch_size: int = 64
-    """Transitions per replay (the book: 64)."""
     target_update_every: int = 10
     """Copy the online network into the target network every this many replays (the book: 10)."""
     replay_capacity: int = 100000
@@ -54,7 +57,7 @@ class DQNOptions:
 
     def __post_init__(self) -> None:
         require_one_of("model.replay_every", self.replay_every, ("episode", "step"))
-        for key in ("batch_size", "target_update_every", "replay_capacity"):
+        for key in ("target_update_every", "replay_capacity"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be >= 1, got {getattr(self, key)}")
         if not self.hidden_units or min(self.hidden_units) < 1:
@@ -116,6 +119,7 @@ class DQNAgent(Agent):
         self.q = build_q_network(self.obs_dim, self.n_actions, list(options.hidden_units), "q_network")
         self.target = build_q_network(self.obs_dim, self.n_actions, list(options.hidden_units), "target_q_network")
         self.target.set_weights(self.q.get_weights())
+        self.batch_size = ctx.batch_size or BOOK_BATCH_SIZE
         optimizer = ctx.optimizer() if ctx.optimizer is not None else keras.optimizers.Adam(1e-3)
         self.q.compile(optimizer=optimizer, loss="mse")  # the optimizer (and its state) is saved with the network
         self.q.optimizer.build(self.q.trainable_variables)
@@ -162,9 +166,9 @@ class DQNAgent(Agent):
             self.replay()
 
     def replay(self) -> None:
-        if len(self.memory) < self.options.batch_size:
+        if len(self.memory) < self.batch_size:
             return
-        batch = self.memory.sample(self.options.batch_size, self.rng)
+        batch = self.memory.sample(self.batch_size, self.rng)
         self._losses.append(float(self._train_step(*batch)))
         self.policy.refresh()
         self.epsilon = decay_epsilon(self.epsilon, self.decay, self.options.epsilon_min)
@@ -205,7 +209,7 @@ class DQNAgent(Agent):
         lines: list[str] = []
         self.q.summary(print_fn=lambda line, *a, **k: lines.append(line), line_length=100)
         lines.append(f"{self.name}: gamma {self.options.gamma}, epsilon {self.options.epsilon} -> {self.options.epsilon_min} "
-                     f"(x{self.decay:.6f} per replay), batch {self.options.batch_size}, target copy every "
+                     f"(x{self.decay:.6f} per replay), batch {self.batch_size}, target copy every "
                      f"{self.options.target_update_every} replays, replay every {self.options.replay_every}, "
                      f"buffer {self.options.replay_capacity}")
         lines.append(f"Q-network params: {self.q.count_params():,}")

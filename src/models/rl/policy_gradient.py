@@ -16,6 +16,11 @@ new action is unrelated to the reward in y, the gradient with respect to the mea
 sample was clipped, and the one with respect to the stddev is -1/stddev. A2C's entropy term has a
 gradient here; the book computed the entropy once, as a constant, so beta had no effect.
 `model.book_compat=true` keeps both of the book's behaviours.
+
+Learning rates, as the book's classes: the actor trains with the `optimizer` group (preset: rmsprop,
+1e-3), the value network with Adam at `model.value_lr_scale` x that learning rate (preset: 1, the
+book's Adam 1e-3), so `optimizer.learning_rate` moves both and keeps their ratio. The state
+autoencoder trains at `trainer.batch_size` (preset: 32).
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ import tensorflow as tf
 from adl_runner.data.envs.base import EnvHandle, as_float_obs
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.registry import MODELS
-from adl_runner.kernel.specs import EpisodeSpec
+from adl_runner.kernel.specs import EpisodeSpec, capped
+from adl_runner.models.gan.base import scaled_optimizer
 from adl_runner.models.rl.base import Agent, AgentContext, AgentState
 
 METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
+BOOK_AE_BATCH_SIZE = 32
+"""The state autoencoder's batch (the book's), when the runner passes no `trainer.batch_size`."""
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -44,10 +52,9 @@ class PolicyGradientOptions:
     """Discount factor; None: 0.99 (A2C: 0.95), the book's values."""
     beta: Optional[float] = None
     """Entropy weight in logp_loss; None: 0 (A2C: 0.9)."""
-    actor_learning_rate: float = 1e-3
-    """RMSprop learning rate of the policy (the book's logp model)."""
-    value_learning_rate: float = 1e-3
-    """Adam learning rate of the value network."""
+    value_lr_scale: float = 1.0
+    """The value network's Adam learning rate (and decay) relative to the actor's `optimizer.learning_rate`
+    (the book: 1e-3 both)."""
     encoder_units: list[int] = field(default_factory=lambda: [256, 128])
     """Hidden units of the state-feature encoder (the decoder mirrors them)."""
     latent_dim: int = 32
@@ -56,8 +63,6 @@ class PolicyGradientOptions:
     """Random states the autoencoder is trained on (the book: 200,000 train + 20,000 validation)."""
     ae_epochs: int = 10
     """Autoencoder epochs (the book: 10)."""
-    ae_batch_size: int = 32
-    """Autoencoder batch size (the book: 32)."""
     update: str = "sequential"
     """sequential: one optimizer step per experience, as the book's per-sample fit; batch: one per episode."""
     book_compat: bool = False
@@ -66,9 +71,11 @@ class PolicyGradientOptions:
 
     def __post_init__(self) -> None:
         require_one_of("model.update", self.update, ("sequential", "batch"))
-        for key in ("latent_dim", "ae_samples", "ae_epochs", "ae_batch_size"):
+        for key in ("latent_dim", "ae_samples", "ae_epochs"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be >= 1, got {getattr(self, key)}")
+        if self.value_lr_scale <= 0:
+            raise ConfigError(f"model.value_lr_scale must be > 0, got {self.value_lr_scale}")
 
 
 def accepts(options: PolicyGradientOptions, env: EnvHandle) -> Optional[str]:
@@ -81,6 +88,12 @@ def accepts(options: PolicyGradientOptions, env: EnvHandle) -> Optional[str]:
     if env.discrete_observations:
         return f"the state encoder takes a vector observation; env '{env.name}' has discrete states"
     return None
+
+
+def value_optimizer(actor_optimizer: keras.optimizers.Optimizer, scale: float) -> keras.optimizers.Adam:
+    """The book's Adam for the value network, at `scale` x the actor's learning rate (and decay)."""
+    rate = scaled_optimizer(actor_optimizer, scale).get_config()["learning_rate"]
+    return keras.optimizers.Adam.from_config({"learning_rate": rate})
 
 
 def _dense_forward(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
@@ -112,8 +125,9 @@ class PolicyGradientAgent(Agent):
         self.ae_loss = self._train_autoencoder(ctx)
         self.encoder.trainable = False
         self.actor, self.value = self._build_heads()
-        self.actor.compile(optimizer=keras.optimizers.RMSprop(options.actor_learning_rate), loss="mse")
-        self.value.compile(optimizer=keras.optimizers.Adam(options.value_learning_rate), loss="mse")
+        actor_optimizer = ctx.optimizer() if ctx.optimizer is not None else keras.optimizers.RMSprop(1e-3)
+        self.actor.compile(optimizer=actor_optimizer, loss="mse")
+        self.value.compile(optimizer=value_optimizer(actor_optimizer, options.value_lr_scale), loss="mse")
         self.actor.optimizer.build(self.actor.trainable_variables)
         self.value.optimizer.build(self.value.trainable_variables)
         self.memory: list[tuple] = []
@@ -143,12 +157,13 @@ class PolicyGradientAgent(Agent):
         n = self.options.ae_samples
         states = self.rng.uniform(self.obs_low, self.obs_high, size=(n, self.obs_dim)).astype(np.float32)
         split = max(1, n * 10 // 11)  # the book's 200,000 / 20,000
-        ctx.log(f"training the state autoencoder on {n} random states ({self.options.ae_epochs} epochs)")
-        batch = self.options.ae_batch_size
+        epochs = capped(self.options.ae_epochs, ctx.pretrain_epochs_cap)
+        ctx.log(f"training the state autoencoder on {n} random states ({epochs} epochs)")
+        batch = ctx.batch_size or BOOK_AE_BATCH_SIZE
         # A seeded reshuffle per pass, so that a resumed phase sees the batches an unbroken one would.
         passes = (tf.data.Dataset.from_tensor_slices((states[:split], states[:split]))
                   .shuffle(split, seed=ctx.seed, reshuffle_each_iteration=True).batch(batch).repeat())
-        history = ctx.phases.train("state_autoencoder", autoencoder, passes, epochs=self.options.ae_epochs,
+        history = ctx.phases.train("state_autoencoder", autoencoder, passes, epochs=epochs,
                                    steps_per_epoch=math.ceil(split / batch),
                                    validation=(states[split:], states[split:]) if split < n else None)
         return history["val_loss" if "val_loss" in history else "loss"][-1]
@@ -352,7 +367,7 @@ class PolicyGradientAgent(Agent):
 
 
 def _register(method: str) -> None:
-    @MODELS.register(method, EpisodeSpec(options=PolicyGradientOptions, accepts=accepts))
+    @MODELS.register(method, EpisodeSpec(options=PolicyGradientOptions, accepts=accepts, uses_optimizer=True))
     def build(options: PolicyGradientOptions, env: EnvHandle, ctx: AgentContext) -> PolicyGradientAgent:
         return PolicyGradientAgent(method, options, env, ctx)
 

@@ -1,10 +1,15 @@
 """Tabular Q-learning (Listings 9.3.1 QWorld and 9.5.1 FrozenLake).
 
-Update: Q[s,a] += lr * (r + gamma * max_a' Q[s',a'] - Q[s,a]), with no bootstrap from a terminal
-state. lr = 1 is the Bellman overwrite of QWorld; FrozenLake's code uses TD(0) with lr = 0.1 (its
-Table 9.5.1 caption says 0.5: `model.learning_rate=0.5`). Epsilon-greedy, epsilon multiplied by
-`epsilon_decay` while above `epsilon_min`, per episode (QWorld) or per step (the FrozenLake code;
-its text says per episode: `model.decay_per=episode`). Null options take the book's value for the env.
+Update: Q[s,a] += alpha * (r + gamma * max_a' Q[s',a'] - Q[s,a]), with no bootstrap from a
+terminal state. alpha = 1 is the Bellman overwrite of QWorld; FrozenLake's code uses TD(0) with
+alpha = 0.1 (its Table 9.5.1 caption's "learning rate = 0.5": `model.alpha=0.5`). Epsilon-greedy,
+epsilon multiplied by `epsilon_decay` while above `epsilon_min`, per episode (QWorld) or per step
+(the FrozenLake code; its text says per episode: `model.decay_per=episode`). Null options take the
+book's value for the env.
+
+alpha is a model option, not `optimizer.learning_rate`: no network or optimizer is trained, and its
+book value depends on the env (null picks it), which an optimizer's always-set learning rate could
+not express.
 """
 
 from __future__ import annotations
@@ -22,18 +27,18 @@ from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_eps
 
 # The book's values per env: QWorld (Listing 9.3.1) and FrozenLake (Listing 9.5.1, code over text).
 BOOK = {
-    "qworld": {"learning_rate": 1.0, "epsilon_decay": 0.9, "decay_per": "episode", "episodes": 2000},
-    "frozenlake": {"learning_rate": 0.1, "epsilon_decay": (0.1 / 0.9) ** (1.0 / 40000), "decay_per": "step", "episodes": 40000},
+    "qworld": {"alpha": 1.0, "epsilon_decay": 0.9, "decay_per": "episode", "episodes": 2000},
+    "frozenlake": {"alpha": 0.1, "epsilon_decay": (0.1 / 0.9) ** (1.0 / 40000), "decay_per": "step", "episodes": 40000},
 }
-OTHER = {"learning_rate": 0.1, "epsilon_decay": 0.999, "decay_per": "episode", "episodes": 2000}
+OTHER = {"alpha": 0.1, "epsilon_decay": 0.999, "decay_per": "episode", "episodes": 2000}
 
 
 @dataclass
 class QLearningOptions:
     gamma: float = 0.9
     """Discount factor (the book: 0.9)."""
-    learning_rate: Optional[float] = None
-    """TD(0) step; 1.0 = the Bellman overwrite. None: QWorld 1.0, FrozenLake 0.1 (the code)."""
+    alpha: Optional[float] = None
+    """TD(0) step size; 1.0 = the Bellman overwrite. None: QWorld 1.0, FrozenLake 0.1 (the code)."""
     epsilon: float = 0.9
     """Initial exploration rate."""
     epsilon_min: float = 0.1
@@ -69,7 +74,7 @@ class QLearningAgent(Agent):
         super().__init__(env, ctx.seed)
         book = BOOK.get(env.name, OTHER)
         self.gamma = options.gamma
-        self.lr = options.learning_rate if options.learning_rate is not None else book["learning_rate"]
+        self.alpha = options.alpha if options.alpha is not None else book["alpha"]
         self.decay = options.epsilon_decay if options.epsilon_decay is not None else book["epsilon_decay"]
         self.decay_per = options.decay_per or book["decay_per"]
         self.epsilon_min = options.epsilon_min
@@ -102,7 +107,7 @@ class QLearningAgent(Agent):
     def observe(self, obs: Any, action: Any, reward: float, next_obs: Any, terminal: bool, done: bool) -> None:
         s, s2 = self.state_index(obs), self.state_index(next_obs)
         target = reward + (0.0 if terminal else self.gamma * float(np.max(self.q[s2])))
-        self.q[s, action] += self.lr * (target - self.q[s, action])
+        self.q[s, action] += self.alpha * (target - self.q[s, action])
         if self.decay_per == "step":
             self.epsilon = decay_epsilon(self.epsilon, self.decay, self.epsilon_min)
 
@@ -120,7 +125,7 @@ class QLearningAgent(Agent):
 
     def summary(self) -> str:
         return (f"tabular Q-learning: Q-table {self.q.shape[0]} states x {self.q.shape[1]} actions, gamma {self.gamma}, "
-                f"learning rate {self.lr}, epsilon decay {self.decay:.7f} per {self.decay_per}\n")
+                f"alpha {self.alpha}, epsilon decay {self.decay:.7f} per {self.decay_per}\n")
 
     # -- results --------------------------------------------------------------------------------
     def greedy_path(self, max_steps: int = 50) -> list[str]:

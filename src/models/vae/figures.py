@@ -127,6 +127,10 @@ def write_beta_vae_figures(model: VAE, data: DataView, out: ArtifactSink) -> Non
     write_vae_figures(model, data, out, traversals=True)
 
 
+def _label_suffix(label: int | None) -> str:
+    return "" if label is None else f"_label_{label}"
+
+
 def sample_vae(model: VAE, options: SampleConfig, out: ArtifactSink) -> list[Path]:
     """task=sample: decode `sample.latent` (one point) or a `sample.grid` x `sample.grid` manifold.
     Conditional models draw `sample.label`, or every label when it is not given."""
@@ -145,7 +149,6 @@ def sample_vae(model: VAE, options: SampleConfig, out: ArtifactSink) -> list[Pat
         labels = [options.label]
     else:
         labels = list(range(model.num_labels))
-    suffix = (lambda label: "" if label is None else f"_label_{label}")
 
     if options.latent is not None:
         if len(options.latent) != model.latent_dim:
@@ -156,7 +159,7 @@ def sample_vae(model: VAE, options: SampleConfig, out: ArtifactSink) -> list[Pat
             )
         z = np.asarray([options.latent], dtype=np.float32)
         images = np.concatenate([decode_points(model, z, label) for label in labels])
-        name = "sample_latent" + (suffix(labels[0]) if len(labels) == 1 else "_all_labels")
+        name = "sample_latent" + (_label_suffix(labels[0]) if len(labels) == 1 else "_all_labels")
         point = ", ".join(f"{v:g}" for v in options.latent)
         return [out.image_grid(name, images, cols=len(images), title=f"z = [{point}]")]
-    return [write_manifold(model, out, f"sample_grid{suffix(label)}", options.grid, label) for label in labels]
+    return [write_manifold(model, out, f"sample_grid{_label_suffix(label)}", options.grid, label) for label in labels]

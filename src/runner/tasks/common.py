@@ -74,6 +74,23 @@ def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
             )
 
 
+def already_done(rundir: RunDir, done: dict[str, Any] | None, unit: str, budget: int) -> bool:
+    """Whether `done` (the run dir's metrics.json) is a completed run of at least `budget` `unit`
+    (epochs, steps or episodes), said in one log line. A lower budget than was trained is no
+    error: training cannot be undone, and the run dir keeps what it holds."""
+    if not done or done.get("status") != "completed":
+        return False
+    completed = int(done.get(f"{unit}_completed", 0))
+    if completed < budget:
+        return False
+    if completed == budget:
+        log.info("%s already holds this completed run; nothing to do", rundir.path)
+    else:
+        log.info("%s already holds %d %s, more than trainer.%s=%d; nothing to do (a budget below what is done "
+                 "does not undo training)", rundir.path, completed, unit, unit, budget)
+    return True
+
+
 def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any],
            history: dict[str, list[float]] | None = None) -> dict[str, Any]:
     """Write metrics.json and run.json (and the training curves of `history`), and log the end."""

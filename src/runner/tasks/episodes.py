@@ -24,7 +24,7 @@ from adl_runner.runner.loops.fit import progress_verbosity
 from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
-from adl_runner.runner.tasks.common import check_resumable, configure_tensorflow, finish, write_config
+from adl_runner.runner.tasks.common import already_done, check_resumable, configure_tensorflow, finish, write_config
 from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
@@ -45,7 +45,9 @@ def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job:
     if problem:
         raise IncompatibleError(f"model '{model.name}' cannot run on env '{env.name}': {problem}")
     optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if spec.uses_optimizer else None
-    return model.build(model_options, env, AgentContext(seed=job.seed, optimizer=optimizer, log=log.info, phases=phases))
+    context = AgentContext(seed=job.seed, optimizer=optimizer, batch_size=job.trainer.batch_size, log=log.info,
+                           pretrain_epochs_cap=job.trainer.caps.pretrain_epochs, phases=phases)
+    return model.build(model_options, env, context)
 
 
 # -- train -----------------------------------------------------------------------------------------
@@ -58,14 +60,15 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         rundir.ensure_writable()
         configure_tensorflow(job)
         agent = build_agent(job.model, job.model_options, env, job, RunPhases.for_job(rundir, job, RESUME_KEYS))
-        episodes = job.trainer.episodes or getattr(agent, "default_episodes", 1000)
+        episodes = job.trainer.episode_budget(getattr(agent, "default_episodes", 1000))
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()
         if resuming:
             check_resumable(rundir, job, RESUME_KEYS)
-        if done and done.get("status") == "completed" and (
-                done.get("episodes_completed", 0) >= episodes or (done.get("solved") and agent.stop_when_solved)):
-            log.info("%s already holds this completed run; nothing to do", rundir.path)
+        if done and done.get("status") == "completed" and done.get("solved") and agent.stop_when_solved:
+            log.info("%s already holds this run, solved at episode %s; nothing to do", rundir.path, done.get("episodes_to_solve"))
+            return done
+        if already_done(rundir, done, "episodes", episodes):
             return done
         history = loop.History()
         if resuming:

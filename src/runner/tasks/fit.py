@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -28,6 +29,7 @@ from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import DatasetConfig
 from adl_runner.runner.tasks.common import (
+    already_done,
     check_resumable,
     configure_tensorflow,
     finish,
@@ -110,9 +112,9 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     with rundir.removed_if_failed_fresh():
         rundir.ensure_writable()
         done = rundir.read_json("metrics.json")
-        if done and done.get("status") == "completed" and done.get("epochs_completed", 0) >= job.trainer.epochs:
+        unit, budget = ("steps", job.trainer.steps) if job.trainer.steps is not None else ("epochs", job.trainer.epochs)
+        if already_done(rundir, done, unit, budget):
             check_resumable(rundir, job, RESUME_KEYS)
-            log.info("%s already holds this completed run; nothing to do", rundir.path)
             return done
         configure_tensorflow(job)
         objective = objective_of(spec.objective)
@@ -122,8 +124,10 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         if resuming:
             check_resumable(rundir, job, RESUME_KEYS)
             model, resumed_from = load_resumable(rundir, load_checkpoint)
+            job = dataclasses.replace(job, trainer=job.trainer.continued_after(int(model.optimizer.iterations.numpy())))
         else:
-            context = BuildContext(seed=job.seed, input_shape=pipeline.input_shape, num_classes=pipeline.num_classes)
+            context = BuildContext(seed=job.seed, input_shape=pipeline.input_shape, num_classes=pipeline.num_classes,
+                                   pretrain_epochs_cap=job.trainer.caps.pretrain_epochs)
             try:
                 model = job.model.build(job.model_options, context)
             except IncompatibleError as exc:
@@ -144,12 +148,12 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         log.info("resuming from %s: %d of %d epochs done", resumed_from, initial_epoch, job.trainer.epochs)
     nan_recoveries = 0
     snapshot = spec.snapshot if job.logger.plots else None
-    measure = quality_measure(job, spec, ArtifactData(pipeline))
+    # quality.every=0 measures never, not even the final weights: the judge may first need training.
+    measure = quality_measure(job, spec, ArtifactData(pipeline)) if job.trainer.quality.every > 0 else None
     monitors: list[keras.callbacks.Callback] = []
     if snapshot is not None:
         monitors.append(Snapshots(snapshot, ArtifactWriter(rundir), steps))
-    quality_monitor = (QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs)
-                       if measure is not None and job.trainer.quality.every > 0 else None)
+    quality_monitor = QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs) if measure is not None else None
     if quality_monitor is not None:
         monitors.append(quality_monitor)
     if initial_epoch < job.trainer.epochs:

@@ -1,6 +1,6 @@
-"""Write docs/results/cyclegan.md and its figures from a CycleGAN run dir (no number typed by hand).
+"""`run-report cyclegan-doc`: write docs/results/cyclegan.md and its figures from a CycleGAN run dir.
 
-    python docs/results/cyclegan_doc.py <run dir>
+    run-report cyclegan-doc <run dir> [--docs docs/results]
 
 The run dir holds what the runner wrote plus the wrapper's files: command.txt (one line per
 invocation), commit.txt, wall*.json (wall time of each invocation, measured outside the runner)
@@ -9,27 +9,28 @@ and metrics_step<N>.json / translated_target_step<N>.png (copies taken before th
 
 from __future__ import annotations
 
-import csv
-import json
+import argparse
 import shutil
-import sys
 from pathlib import Path
+from typing import Sequence
 
-import yaml
-
-HERE = Path(__file__).resolve().parent
+from adl_runner.runner.reports.files import ReportError, metrics, read_csv, read_json, read_text, read_yaml
 
 
-def main(run: Path) -> None:
-    figures = HERE / "figures"
-    commands = (run / "command.txt").read_text().strip().splitlines()
-    walls = [json.loads((run / name).read_text()) for name in ("wall_step400.json", "wall_resume.json") if (run / name).exists()]
-    first = json.loads((run / "metrics_step400.json").read_text())
-    final = json.loads((run / "metrics.json").read_text())
-    history = list(csv.DictReader((run / "history.csv").open()))
-    config = yaml.safe_load((run / "config.yaml").read_text())
+def cyclegan_doc(run: Path, docs: Path) -> Path:
+    """Write `docs`/cyclegan.md and copy its figures into `docs`/figures; returns the page's path."""
+    figures = docs / "figures"
+    commands = read_text(run / "command.txt").strip().splitlines()
+    walls = [read_json(run / name) for name in ("wall_step400.json", "wall_resume.json") if (run / name).exists()]
+    first = read_json(run / "metrics_step400.json")
+    final = metrics(run)
+    history = read_csv(run / "history.csv")
+    config = read_yaml(run / "config.yaml")
     interval, batch = config["trainer"]["steps_per_epoch"], config["trainer"]["batch_size"]
-    first_grid = sorted((run / "grids").glob("[0-9]*.png"))[0]
+    grids = sorted((run / "grids").glob("[0-9]*.png"))
+    if not grids:
+        raise ReportError(f"{run / 'grids'} holds no progress grid (<step>.png)")
+    first_grid = grids[0]
     copies = {
         "test_source.png": "cyclegan_cifar10_gray_input.png",
         "test_target.png": "cyclegan_cifar10_ground_truth.png",
@@ -54,7 +55,7 @@ to show the colourization trend; the book trains 100,000 steps (GPU only). Book 
 batch {batch}, 2x2 PatchGAN, LSGAN losses, cycle weight 10, no identity loss,
 RMSprop 2e-4 (each D) and 1e-4 (both generators) with the Keras-2 decays.
 
-Commit `{(run / 'commit.txt').read_text().strip()}` (a frozen `git worktree add --detach` snapshot),
+Commit `{read_text(run / 'commit.txt').strip()}` (a frozen `git worktree add --detach` snapshot),
 2 CPU cores shared with other jobs. Commands, in this order, in one run dir
 (the second resumes from the step-{first['steps_completed']} checkpoint and extends the run):
 
@@ -99,10 +100,18 @@ the book's comparison (Fig. 7.1.13) is after the full run.
 `run` above is the runner's entry point from the snapshot: `PYTHONPATH=src python -c "import sys;
 from adl_runner.runner.cli import main; sys.exit(main(sys.argv[1:]))" <arguments>` with the project venv's
 Python (the venv's `run` script is installed from another checkout). Rebuild this page and its
-figures with `python docs/results/cyclegan_doc.py <run dir>`.
+figures with `run-report cyclegan-doc <run dir>`.
 """
-    (HERE / "cyclegan.md").write_text(text)
+    page = docs / "cyclegan.md"
+    page.write_text(text)
+    return page
 
 
-if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+def main(argv: Sequence[str]) -> str:
+    parser = argparse.ArgumentParser(prog="run-report cyclegan-doc", description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="the CycleGAN run dir")
+    parser.add_argument("--docs", type=Path, default=Path("docs/results"), help="the docs folder to write (docs/results)")
+    args = parser.parse_args(argv)
+    if not (args.docs / "figures").is_dir():
+        raise ReportError(f"{args.docs / 'figures'} is not a folder; pass the docs folder with --docs")
+    return f"wrote {cyclegan_doc(args.run_dir, args.docs)}\n"

@@ -1,24 +1,22 @@
-"""Markdown tables of chapter 9-10 runs, read from their run dirs (no number is typed by hand).
+"""`run-report rl-results`: Markdown tables of chapter 9-10 runs, read from their run dirs.
 
-    python docs/results/rl_results.py qworld <run dir>
-    python docs/results/rl_results.py cartpole <sweep dir> [<sweep dir> ...]    # DQN / DDQN over seeds
-    python docs/results/rl_results.py pg <run dir> [<run dir> ...]             # policy gradients
-    python docs/results/rl_results.py pg-checkpoint <run dir> ...              # an interrupted session
-    python docs/results/rl_results.py ch10 <dir of <method>_s<seed> run dirs> [<figure.png>]   # the chapter-10 comparison
+    run-report rl-results qworld <run dir>
+    run-report rl-results cartpole <sweep dir> [<sweep dir> ...]    # DQN / DDQN over seeds
+    run-report rl-results pg <run dir> [<run dir> ...]             # policy gradients
+    run-report rl-results pg-checkpoint <run dir> ...              # an interrupted session
+    run-report rl-results ch10 <dir of <method>_s<seed> run dirs> [--figure <figure.png>]   # the chapter-10 comparison
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
-import json
 import statistics
-import sys
 import time
 from pathlib import Path
+from typing import Any, Sequence
 
-
-def metrics(run: Path) -> dict:
-    return json.loads((run / "metrics.json").read_text())
+from adl_runner.runner.reports.files import ReportError, metrics, read_csv, read_json, read_text
 
 
 def qworld(run: Path) -> str:
@@ -34,7 +32,7 @@ def qworld(run: Path) -> str:
              f"| greedy path | Right, Right | {m['greedy_path'].replace(',', ', ')} |",
              f"| final epsilon | (0.0985 by the listed code) | {m['epsilon']:.4f} |",
              f"| greedy success over {m['eval_episodes']} episodes | | {100 * m['eval_success_rate']:.0f} % |", ""]
-    rows = list(csv.reader((run / "q_table.csv").read_text().splitlines()))
+    rows = list(csv.reader(read_text(run / "q_table.csv").splitlines()))
     lines += ["Learned Q-table (`q_table.csv`):", "", "| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     return "\n".join(lines) + "\n"
@@ -47,7 +45,7 @@ def cartpole(sweeps: list[Path]) -> str:
         ms = [metrics(r) for r in runs]
         if not ms:
             continue
-        cfg = (runs[0] / "config.yaml").read_text()
+        cfg = read_text(runs[0] / "config.yaml")
         compat = "book_compat: true" in cfg
         lines += [f"**{ms[0]['model'].upper()}**, {ms[0]['gym_id']}{', time-limit end terminal (env.book_compat=true)' if compat else ''} "
                   f"(sweep `{sweep}`):", "",
@@ -72,8 +70,7 @@ def pg(runs: list[Path]) -> str:
              "|---|---|---|---|---|---|---|"]
     for run in runs:
         m = metrics(run)
-        with (run / "history.csv").open() as f:
-            returns = [float(r["return"]) for r in csv.DictReader(f)]
+        returns = [float(r["return"]) for r in read_csv(run / "history.csv")]
         lines.append(f"| {m['model']} | {m['episodes_completed']} | {m['successes']} | {max(returns):.1f} | "
                      f"{m['mean_return_100']:.1f} | {m['eval_mean_return']:.1f} | {m['wall_time_s'] / 60:.1f} |")
     return "\n".join(lines) + "\n"
@@ -83,7 +80,7 @@ def pg_checkpoint(run: Path) -> str:
     """An interrupted policy-gradient session, read from its last checkpoint's history arrays."""
     import numpy as np
 
-    meta = json.loads((run / "checkpoints" / "last" / "agent.json").read_text())
+    meta = read_json(run / "checkpoints" / "last" / "agent.json")
     with np.load(run / "checkpoints" / "last" / "arrays.npz") as data:
         returns, success = data["history_return"], data["history_success"]
     return (f"| {meta['agent']} | {meta['seed']} | {len(returns)} (interrupted) | {int(success.sum())} | {returns.max():.1f} | "
@@ -100,7 +97,7 @@ CH10_BOOK = {  # Section 10.7 (spec 10.F): flag-reach rank (Figs 10.7.1-10.7.4) 
 }
 
 
-def ch10_session(run: Path) -> dict:
+def ch10_session(run: Path) -> dict[str, Any]:
     """One session: from metrics.json and history.csv when it completed, else from its last checkpoint."""
     import numpy as np
 
@@ -109,8 +106,7 @@ def ch10_session(run: Path) -> dict:
     started = (run / ".hydra" / "config.yaml").stat().st_mtime if (run / ".hydra" / "config.yaml").exists() else None
     if done:
         m = metrics(run)
-        with (run / "history.csv").open() as f:
-            rows = list(csv.DictReader(f))
+        rows = read_csv(run / "history.csv")
         returns = np.array([float(r["return"]) for r in rows])
         success = np.array([float(r["success"]) for r in rows])
         wall, train = m["wall_time_s"], m.get("train_seconds")
@@ -131,7 +127,7 @@ def ch10_session(run: Path) -> dict:
             "first_flag": int(flags[0]) + 1 if len(flags) else None, "best": float(returns.max()),
             "at_90": int((returns >= 90.0).sum()), "last100": float(returns[-100:].mean()), "wall": wall, "train": train,
             "greedy": greedy, "random_flags": rand, "returns": returns, "success": success,
-            "commit": json.loads((run / "run.json").read_text()).get("git_commit", "")[:7] if (run / "run.json").exists() else ""}
+            "commit": read_json(run / "run.json").get("git_commit", "")[:7] if (run / "run.json").exists() else ""}
 
 
 def ch10(folder: Path, figure: Path | None = None) -> str:
@@ -172,7 +168,7 @@ def ch10(folder: Path, figure: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ch10_figure(sessions: list[dict], out: Path) -> None:
+def ch10_figure(sessions: list[dict[str, Any]], out: Path) -> None:
     """The book's two views (Figs 10.7.1-10.7.8): cumulative flag reaches and total reward per episode, every session."""
     import matplotlib
 
@@ -203,8 +199,20 @@ def ch10_figure(sessions: list[dict], out: Path) -> None:
     plt.close(fig)
 
 
-if __name__ == "__main__":
-    kind, paths = sys.argv[1], [Path(p) for p in sys.argv[2:]]
-    print({"qworld": lambda: qworld(paths[0]), "cartpole": lambda: cartpole(paths), "pg": lambda: pg(paths),
-           "pg-checkpoint": lambda: "".join(pg_checkpoint(p) for p in paths),
-           "ch10": lambda: ch10(paths[0], paths[1] if len(paths) > 1 else None)}[kind]())
+def main(argv: Sequence[str]) -> str:
+    parser = argparse.ArgumentParser(prog="run-report rl-results", description="The tables of chapters 9-10.")
+    parser.add_argument("kind", choices=["qworld", "cartpole", "pg", "pg-checkpoint", "ch10"])
+    parser.add_argument("paths", nargs="+", type=Path, help="run dirs (cartpole: sweep dirs; ch10: one dir of sessions)")
+    parser.add_argument("--figure", type=Path, help="ch10: also draw the book's two views into this PNG")
+    args = parser.parse_args(argv)
+    if args.kind in ("qworld", "ch10") and len(args.paths) != 1:
+        raise ReportError(f"rl-results {args.kind} takes one dir, got {len(args.paths)}")
+    if args.kind == "qworld":
+        return qworld(args.paths[0])
+    if args.kind == "cartpole":
+        return cartpole(args.paths)
+    if args.kind == "pg":
+        return pg(args.paths)
+    if args.kind == "pg-checkpoint":
+        return "".join(pg_checkpoint(p) for p in args.paths)
+    return ch10(args.paths[0], args.figure)

@@ -1,8 +1,8 @@
-"""Print the GAN results table of docs/results/gan.md from run dirs (no number typed by hand).
+"""`run-report gan-table`: the GAN results tables of docs/results/gan.md, from run dirs.
 
-    python docs/results/gan_table.py outputs/book/ch5/acgan outputs/book/ch4/dcgan ...
-    python docs/results/gan_table.py --summary <run dirs>    # one row per finished run, with the issue's targets
-    python docs/results/gan_table.py --compare <run dir> <run dir>   # MNIST-FID of two runs, step by step
+    run-report gan-table outputs/book/ch5/acgan outputs/book/ch4/dcgan ...
+    run-report gan-table --summary <run dirs>    # one row per finished run, with the issue's targets
+    run-report gan-table --compare <run dir> <run dir>   # MNIST-FID of two runs, step by step
 
 For each run dir: the model, steps done, the training time summed over its sessions
 (checkpoints/state.json), and MNIST-FID, label-control accuracy and matched code accuracy at the
@@ -12,13 +12,12 @@ when the run has finished).
 
 from __future__ import annotations
 
-import csv
-import json
+import argparse
 import subprocess
-import sys
 from pathlib import Path
+from typing import Sequence
 
-import yaml
+from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml
 
 ROWS = 10
 """About this many intervals are printed per run: every k-th one and the last."""
@@ -39,20 +38,22 @@ def summary(runs: list[Path]) -> list[str]:
         metrics = run / "metrics.json"
         if not metrics.exists():
             continue
-        m = json.loads(metrics.read_text())
-        minutes = json.loads((run / "checkpoints" / "state.json").read_text())["train_seconds"] / 60
-        key, bound = TARGETS.get(m["model"], (None, None))
-        target, met = (f"{SHARES[key]} >= {100 * bound:.0f} %", "yes" if m[key] >= bound else "no") if key else ("-", "-")
+        m = read_json(metrics)
+        minutes = read_json(run / "checkpoints" / "state.json")["train_seconds"] / 60
+        target, met = "-", "-"
+        if m["model"] in TARGETS:
+            key, bound = TARGETS[m["model"]]
+            target, met = f"{SHARES[key]} >= {100 * bound:.0f} %", "yes" if m[key] >= bound else "no"
         out.append(f"| `{m['model']}` | {fakes_mode(run)} | {m['steps_completed']} | {minutes:.0f} | {m['fid']:.2f} | {percent(m.get('label_accuracy'))} | "
                    f"{percent(m.get('code_accuracy'))} | {target} | {met} |")
     return out
 
 
 def rows(run: Path) -> list[str]:
-    config = yaml.safe_load((run / "config.yaml").read_text())
+    config = read_yaml(run / "config.yaml")
     interval = config["trainer"]["steps_per_epoch"]
-    state = json.loads((run / "checkpoints" / "state.json").read_text())
-    measured = [row for row in csv.DictReader((run / "history.csv").open()) if row.get("fid", "NA") != "NA"]
+    state = read_json(run / "checkpoints" / "state.json")
+    measured = [row for row in read_csv(run / "history.csv") if row.get("fid", "NA") != "NA"]
     shares = [key for key in SHARES if any(row.get(key, "NA") not in ("NA", None) for row in measured)]
     stride = max(1, round(len(measured) / ROWS))
     shown = [row for i, row in enumerate(measured) if (len(measured) - 1 - i) % stride == 0]
@@ -68,7 +69,7 @@ def rows(run: Path) -> list[str]:
                    + f"{float(row['d_loss']):.3f} | {float(row['g_loss']):.3f} |")
     metrics = run / "metrics.json"
     if metrics.exists():
-        m = json.loads(metrics.read_text())
+        m = read_json(metrics)
         out += ["", f"Final (`metrics.json`, {m['steps_completed']} steps): MNIST-FID {m['fid']:.2f}"
                 + "".join(f", {SHARES[key]} {percent(m[key])}" for key in SHARES if key in m) + "."]
     return out + [""]
@@ -77,9 +78,9 @@ def rows(run: Path) -> list[str]:
 def compare(first: Path, second: Path) -> list[str]:
     """MNIST-FID of two runs of one model at the steps both measured, headed by their D's-fakes mode."""
     def fid_by_step(run: Path) -> dict[int, float]:
-        interval = yaml.safe_load((run / "config.yaml").read_text())["trainer"]["steps_per_epoch"]
+        interval = read_yaml(run / "config.yaml")["trainer"]["steps_per_epoch"]
         return {(int(row["epoch"]) + 1) * interval: float(row["fid"])
-                for row in csv.DictReader((run / "history.csv").open()) if row.get("fid", "NA") != "NA"}
+                for row in read_csv(run / "history.csv") if row.get("fid", "NA") != "NA"}
 
     a, b = fid_by_step(first), fid_by_step(second)
     out = [f"| step | MNIST-FID, fakes: {fakes_mode(first)} ({first.name}) | "
@@ -91,26 +92,32 @@ def fakes_mode(run: Path) -> str:
     """The generator's mode when it made D's fakes: `model.book_inference_fakes` where the run's
     config sets it, else the default of the commit it ran (`run.json`): before SWITCH, the book's
     inference mode was the only one."""
-    config = yaml.safe_load((run / "config.yaml").read_text())
+    config = read_yaml(run / "config.yaml")
     if config["model"]["name"] in WITHOUT_BATCH_NORM:
         return "n/a (G has no BatchNorm)"
     book = config["model"].get("book_inference_fakes")
     if book is None:
-        commit = json.loads((run / "run.json").read_text())["git_commit"]
+        commit = read_json(run / "run.json")["git_commit"]
         book = subprocess.run(["git", "merge-base", "--is-ancestor", SWITCH, commit], capture_output=True).returncode != 0
     return "inference mode (book)" if book else "training mode"
 
 
-def percent(share: object) -> str:
+def percent(share: str | float | None) -> str:
     """A share as `12.3 %`; `-` where the run did not measure it."""
     return "-" if share in ("NA", None) else f"{100 * float(share):.1f} %"
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args[:1] == ["--summary"]:
-        print("\n".join(summary([Path(run) for run in args[1:]])))
-    elif args[:1] == ["--compare"] and len(args) == 3:
-        print("\n".join(compare(Path(args[1]), Path(args[2]))))
-    else:
-        print("\n".join(line for run in args for line in rows(Path(run))))
+def main(argv: Sequence[str]) -> str:
+    parser = argparse.ArgumentParser(prog="run-report gan-table", description="The GAN tables of docs/results/gan.md.")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--summary", action="store_true", help="one row per finished run, with the issue's targets")
+    mode.add_argument("--compare", action="store_true", help="MNIST-FID of two runs at the steps both measured")
+    parser.add_argument("runs", nargs="+", type=Path, help="run dirs")
+    args = parser.parse_args(argv)
+    if args.summary:
+        return "\n".join(summary(args.runs)) + "\n"
+    if args.compare:
+        if len(args.runs) != 2:
+            raise ReportError(f"gan-table --compare takes two run dirs, got {len(args.runs)}")
+        return "\n".join(compare(*args.runs)) + "\n"
+    return "\n".join(line for run in args.runs for line in rows(run)) + "\n"

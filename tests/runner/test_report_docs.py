@@ -1,0 +1,123 @@
+"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc) on
+tiny synthetic run dirs shaped like the real ones in outputs/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from adl_runner.runner import report
+
+
+def write(path: Path, content: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, (dict, list)):
+        content = json.dumps(content) if path.suffix == ".json" else yaml.safe_dump(content)
+    path.write_text(content) if isinstance(content, str) else path.write_bytes(content)
+    return path
+
+
+def run_report(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = report.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def gan_run(root: Path) -> Path:
+    run = root / "cgan"
+    write(run / "config.yaml", {"model": {"name": "cgan", "book_inference_fakes": False},
+                                "trainer": {"steps_per_epoch": 100, "steps": 200, "batch_size": 64}})
+    write(run / "checkpoints" / "state.json", {"epochs_completed": 2, "train_seconds": 120.0})
+    write(run / "history.csv", "epoch,fid,label_accuracy,d_loss,g_loss\n0,40.5,0.5,0.7,1.2\n1,20.25,0.95,0.6,1.1\n")
+    write(run / "metrics.json", {"model": "cgan", "steps_completed": 200, "fid": 20.25, "label_accuracy": 0.95})
+    return run
+
+
+def test_gan_table_rows_summary_and_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = gan_run(tmp_path)
+    code, out, _ = run_report(capsys, "gan-table", str(run))
+    assert code == 0
+    assert "200 of 200 steps, batch 64, 2 min of training" in out and "D's fakes: training mode" in out
+    assert "| 200 | 20.25 | 95.0 % | 0.600 | 1.100 |" in out
+    assert "Final (`metrics.json`, 200 steps): MNIST-FID 20.25, label accuracy 95.0 %." in out
+    code, out, _ = run_report(capsys, "gan-table", "--summary", str(run))
+    assert "| `cgan` | training mode | 200 | 2 | 20.25 | 95.0 % | - | label accuracy >= 90 % | yes |" in out
+    code, out, _ = run_report(capsys, "gan-table", "--compare", str(run), str(run))
+    assert out.splitlines()[-1] == "| 200 | 20.25 | 20.25 |"
+
+
+def test_rl_results_qworld_and_pg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "qworld"
+    write(run / "metrics.json", {"episodes_completed": 40, "seed": 0, "wall_time_s": 1.5, "train_seconds": 0.25,
+                                 **{f"v_s{s}": v for s, v in enumerate([90, 100, 0, 81, 90, 0])}, "v_start": 90,
+                                 "q_s0_right": 90, "q_s1_right": 100, "greedy_path": "Right,Right", "epsilon": 0.0985,
+                                 "eval_episodes": 10, "eval_success_rate": 1.0})
+    write(run / "q_table.csv", "state,Left,Down,Right,Up\n0,0,0,90,0\n")
+    code, out, _ = run_report(capsys, "rl-results", "qworld", str(run))
+    assert code == 0
+    assert "| V row 0 (start, (0,1), G) | 90, 100, 0 | 90, 100, 0 |" in out and "| greedy path | Right, Right | Right, Right |" in out
+    assert "| 0 | 0 | 0 | 90 | 0 |" in out
+    pg = tmp_path / "a2c"
+    write(pg / "metrics.json", {"model": "a2c", "episodes_completed": 3, "successes": 1, "mean_return_100": 10.0,
+                                "eval_mean_return": 50.0, "wall_time_s": 120.0})
+    write(pg / "history.csv", "episode,return,success\n0,-5,0\n1,92.5,1\n2,10,0\n")
+    code, out, _ = run_report(capsys, "rl-results", "pg", str(pg))
+    assert "| a2c | 3 | 1 | 92.5 | 10.0 | 50.0 | 2.0 |" in out
+
+
+def test_train_eval_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sweep, evals = tmp_path / "table_1_3_3", tmp_path / "table_1_3_3_train_eval"
+    table = {"id": "1.3.3", "columns": ["layers"], "metrics": [{"key": "train_accuracy", "book": "train"}],
+             "rows": [{"labels": {"layers": 1}, "book": {"train": 99.0}}, {"labels": {"layers": 2}, "book": {"train": 98.0}}]}
+    write(sweep / "multirun.yaml", {"hydra": {"run": {"dir": "${now:%Y}"}}, "table": table})
+    for job, (row, fit_log, evaluated) in enumerate([(1, 0.97, 0.985), (0, 0.98, 0.995)]):
+        write(sweep / str(job) / "config.yaml", {"table": {"row": row}})
+        write(sweep / str(job) / "metrics.json", {"train_accuracy": fit_log})
+        write(evals / str(job) / "metrics.json", {"train_accuracy": evaluated})
+    code, out, _ = run_report(capsys, "train-eval", str(sweep), str(evals))
+    assert code == 0
+    assert out.splitlines()[2:] == ["| 2 | 98.00 | 97.00 | 98.50 | +0.50 |", "| 1 | 99.00 | 98.00 | 99.50 | +0.50 |"]
+
+
+def test_cyclegan_doc_writes_the_page_and_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run, docs = tmp_path / "cyclegan", tmp_path / "docs"
+    (docs / "figures").mkdir(parents=True)
+    write(run / "command.txt", "run model=cyclegan trainer.steps=400\nrun model=cyclegan trainer.steps=1000\n")
+    write(run / "commit.txt", "abc1234\n")
+    write(run / "wall_step400.json", {"wall_s": 100.0})
+    write(run / "wall_resume.json", {"wall_s": 150.0})
+    write(run / "metrics_step400.json", {"steps_completed": 400, "wall_time_s": 99.0})
+    write(run / "metrics.json", {"steps_completed": 1000, "wall_time_s": 149.0, "resumed_from_epoch": 4, "train_seconds": 240.0,
+                                 "params": 1234567, "test_cycle_loss": 0.1, "test_gan_loss": 0.2,
+                                 "test_d_target_loss": 0.3, "test_d_source_loss": 0.4})
+    write(run / "history.csv", "epoch,d_target_loss,d_source_loss,gan_loss,cycle_loss,adv_loss\n0,0.5,0.5,0.25,0.125,0.75\n")
+    write(run / "config.yaml", {"trainer": {"steps_per_epoch": 100, "batch_size": 32}, "model": {"grid_size": 16}})
+    for name in ("grids/0100.png", "test_source.png", "test_target.png", "translated_target_step400.png",
+                 "translated_target.png", "reconstructed_source.png", "translated_source.png"):
+        write(run / name, name.encode())
+    code, out, _ = run_report(capsys, "cyclegan-doc", str(run), "--docs", str(docs))
+    assert code == 0 and out == f"wrote {docs / 'cyclegan.md'}\n"
+    page = (docs / "cyclegan.md").read_text()
+    assert "| 100 | 0.5000 | 0.5000 | 0.2500 | 0.1250 | 0.7500 |" in page and "Commit `abc1234`" in page
+    assert "Parameters: 1,234,567" in page and "`run-report cyclegan-doc <run dir>`" in page
+    assert (docs / "figures" / "cyclegan_cifar10_step1000.png").read_bytes() == b"translated_target.png"
+    assert (docs / "figures" / "cyclegan_cifar10_step100.png").read_bytes() == b"grids/0100.png"
+
+
+@pytest.mark.parametrize("argv", [["gan-table", "{tmp}/none"], ["rl-results", "qworld", "{tmp}/none"],
+                                  ["train-eval", "{tmp}/none", "{tmp}/none"], ["cyclegan-doc", "{tmp}/none", "--docs", "{tmp}"]])
+def test_a_missing_run_dir_is_one_error_line(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_report(capsys, *(a.format(tmp=tmp_path) for a in argv))
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+
+
+def test_a_run_file_without_a_field_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = gan_run(tmp_path)
+    write(run / "metrics.json", {"model": "cgan"})
+    code, _, err = run_report(capsys, "gan-table", "--summary", str(run))
+    assert code == 2 and err.startswith("error: gan-table: a run file lacks the field 'label_accuracy'") and err.count("\n") == 1
