@@ -1,4 +1,5 @@
-"""Pre-training phases: a `fit` a family runs before its own training (StackedGAN's encoder).
+"""Pre-training phases: a `fit` a family runs before its own training (StackedGAN's encoder, the
+policy-gradient agents' state autoencoder).
 
 A family may not import the runner, yet its pre-training deserves what every run gets: a line per
 epoch, a NaN guard, a checkpoint per epoch and an exact resume. So the family hands the phase to a
@@ -23,7 +24,8 @@ class PhaseRunner(Protocol):
 
 
 class PlainPhases:
-    """A phase as a bare `fit`: no checkpoint, no resume, no NaN guard; for a model used outside a run."""
+    """A phase as a bare `fit`: no checkpoint, no resume, no NaN guard; for a model built outside a
+    training run (unit tests, task=evaluate, whose checkpoint then replaces what the phase trained)."""
 
     def __init__(self, verbose: int = 2) -> None:
         self.verbose = verbose

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -13,6 +14,7 @@ from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.keras_state import restore_from_file, save_model
 from adl_runner.runner.callbacks import LossDiverged, StopOnNaN
 from adl_runner.runner.loops.fit import progress_verbosity
+from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import TrainerConfig
 
@@ -20,28 +22,39 @@ log = logging.getLogger("runner")
 
 
 class PhaseCheckpoint(keras.callbacks.Callback):
-    """After each epoch: the model with its optimizer (whose step count dates the checkpoint),
-    then the history up to it; a kill between the two leaves a history row to trim, never a gap."""
+    """After each epoch: the history up to it (with the config it was trained under), then the model
+    with its optimizer, whose step count dates the checkpoint; a kill between the two leaves a
+    history row to trim, never a gap."""
 
-    def __init__(self, rundir: RunDir, phase: str, history: dict[str, list[float]]) -> None:
+    def __init__(self, rundir: RunDir, phase: str, config: dict[str, Any], history: dict[str, list[float]]) -> None:
         super().__init__()
-        self.rundir, self.phase, self.history = rundir, phase, history
+        self.rundir, self.phase, self.config, self.history = rundir, phase, config, history
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        self.rundir.write_atomic(self.rundir.phase_weights(self.phase), lambda p: save_model(self.model, p))
+        record = {"config": self.config, "history": self.history}
         self.rundir.write_atomic(self.rundir.phase_history(self.phase),
-                                 lambda p: p.write_text(json.dumps(self.history, indent=2) + "\n"))
+                                 lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
+        self.rundir.write_atomic(self.rundir.phase_weights(self.phase), lambda p: save_model(self.model, p))
 
 
 class RunPhases:
     """Phases checkpointed in a run dir and guarded like the fit loop (`trainer.verbose`,
     `trainer.loss_bound`). A diverged phase stops the run whatever `trainer.nan_policy` says: its
-    checkpoint is the last completed epoch, kept for a re-run with other settings."""
+    checkpoint is the last completed epoch, kept for a re-run with other settings.
 
-    def __init__(self, rundir: RunDir, trainer: TrainerConfig) -> None:
+    `config`: the config groups the run resumes under (the task's resume keys, as `check_resumable`
+    compares them), kept beside a phase's checkpoint: a job with other values must not resume it,
+    and a run killed during a phase has no config.yaml yet to compare with."""
+
+    def __init__(self, rundir: RunDir, trainer: TrainerConfig, config: dict[str, Any]) -> None:
         self.rundir, self.trainer = rundir, trainer
+        self.config = json.loads(json.dumps(config))  # as it will read back from <phase>.json
+
+    @classmethod
+    def for_job(cls, rundir: RunDir, job: Job, resume_keys: Sequence[str]) -> RunPhases:
+        return cls(rundir, job.trainer, {key: job.config.get(key) for key in resume_keys})
 
     def train(self, name: str, model: Any, train: Any, *, epochs: int, steps_per_epoch: int,
               validation: Any = None) -> dict[str, list[float]]:
@@ -54,17 +67,18 @@ class RunPhases:
             log.info("phase %s: resuming after epoch %d of %d", name, done, epochs)
         else:
             log.info("phase %s: %d epochs", name, epochs)
-        callbacks = [StopOnNaN(self.rundir, self.trainer.loss_bound), PhaseCheckpoint(self.rundir, name, history)]
+        callbacks = [StopOnNaN(self.rundir, self.trainer.loss_bound), PhaseCheckpoint(self.rundir, name, self.config, history)]
         try:
             # The stream holds every epoch's pass: skip the passes already trained on.
             model.fit(train.skip(done * steps_per_epoch), epochs=epochs, initial_epoch=done,
                       steps_per_epoch=steps_per_epoch, validation_data=validation, callbacks=callbacks,
                       shuffle=False, verbose=progress_verbosity(self.trainer.verbose))
         except LossDiverged as exc:
-            raise LossDiverged(
-                f"phase {name}: {exc.what} at epoch {exc.epoch + 1}, step {exc.step + 1}; stopped (kept: "
-                f"{exc.epoch} completed epochs in {self.rundir.phase_weights(name)}); lower the learning rate "
-                f"or check the data", exc.epoch, exc.step, exc.what) from None
+            kept = (f"kept: its checkpoint after epoch {exc.epoch}, {self.rundir.phase_weights(name)}" if exc.epoch
+                    else "no epoch of it completed")
+            raise LossDiverged(f"phase {name}: {exc.what} at epoch {exc.epoch + 1}, step {exc.step + 1}; stopped "
+                               f"({kept}); lower the learning rate or check the data",
+                               exc.epoch, exc.step, exc.what) from None
         return history
 
     def _restore(self, name: str, model: Any, steps_per_epoch: int) -> tuple[int, dict[str, list[float]]]:
@@ -74,11 +88,17 @@ class RunPhases:
             return 0, {}
         model.optimizer.build(model.trainable_variables)  # else Keras skips the optimizer's saved state
         try:
-            model.load_weights(weights)
-            restore_from_file(model, weights)  # the dropout generators, for an exact resume
             saved = json.loads(self.rundir.phase_history(name).read_text())
-        except (OSError, ValueError) as exc:
-            raise RunnerError(f"phase {name}: cannot resume from {weights} ({exc}); move "
+            changed = [key for key, value in self.config.items() if saved["config"].get(key) != value]
+            if not changed:
+                model.load_weights(weights)
+                restore_from_file(model, weights)  # the dropout generators, for an exact resume
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # Keras' messages run over lines
+            raise RunnerError(f"phase {name}: cannot resume from {weights} ({reason}); move "
                               f"{weights.parent} away to train the phase again") from None
+        if changed:
+            raise RunnerError(f"phase {name}: {weights} was trained with a different {', '.join(changed)} config; "
+                              f"re-run with its own config to resume, or choose a new hydra.run.dir")
         done = int(model.optimizer.iterations.numpy()) // steps_per_epoch
-        return done, {key: values[:done] for key, values in saved.items()}
+        return done, {key: values[:done] for key, values in saved["history"].items()}

@@ -21,10 +21,11 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
                        <network>.keras: a network of the model saved alone at the end (generator,
                        g_target, g_source, encoder);
                        episode-loop runs: last/ (agent.json, arrays.npz, <network>.keras), replaced as a whole;
-                       phases/: a pre-training phase's (StackedGAN's encoder) checkpoint after each of its
-                       epochs, <phase>.keras (the phase's model with its optimizer: its step count says how many
-                       epochs are done) and <phase>.json (its history); a resume goes on from there, and a
-                       phase whose epochs are all done is restored, not trained again
+                       phases/: a pre-training phase's checkpoint (StackedGAN's `encoder`, the policy-gradient
+                       `state_autoencoder`: runner.phases) after each of its epochs, <phase>.keras (the phase's
+                       model with its optimizer: its step count says how many epochs are done) and <phase>.json
+                       (its history); a resume goes on from there, and a phase whose epochs are all done is
+                       restored, not trained again
     tensorboard/       event files
     .lock              held (flock) by the job writing here while it runs, removed when it ends
 A file is first written beside its target and then renamed over it, so a killed run never leaves
@@ -203,7 +204,8 @@ class RunDir:
         try:
             yield
         except RunnerError:
-            if fresh:
+            # has_run again: a pre-training phase that diverged after some epochs kept them (phases/).
+            if fresh and not self.has_run():
                 shutil.rmtree(self.path, ignore_errors=True)
             raise
 

@@ -124,6 +124,12 @@ def test_policy_gradient_agents_run_on_mountaincar(run_cli, model: str) -> None:
     assert (result.run_dir / "checkpoints/last/actor.keras").exists()
 
 
+def test_a_diverging_state_autoencoder_is_one_error_line_naming_its_phase(run_cli) -> None:
+    result = run_cli("model=a2c", *TINY_PG, "trainer.episodes=1", "trainer.loss_bound=1e-9")
+    result.assert_error("error: phase state_autoencoder: loss = ", "rose above trainer.loss_bound=1e-09 at epoch 1, step 1",
+                        "no epoch of it completed", no_run_dir=True)
+
+
 @pytest.mark.slow
 def test_a2c_resumes_and_evaluates(run_cli, tmp_path: Path) -> None:
     args = ("model=a2c", *TINY_PG, "trainer.checkpoint_every=1")

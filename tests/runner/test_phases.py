@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from adl_runner.kernel.errors import RunnerError
 from adl_runner.runner.callbacks import LossDiverged
 from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.rundir import RunDir
@@ -43,8 +44,8 @@ class KilledAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def _phases(tmp_path) -> RunPhases:
-    return RunPhases(RunDir(tmp_path), TrainerConfig(verbose="line"))
+def _phases(tmp_path, model_config: str = "tiny") -> RunPhases:
+    return RunPhases(RunDir(tmp_path), TrainerConfig(verbose="line"), {"model": {"name": model_config}})
 
 
 def test_a_phase_prints_one_line_per_epoch_and_checkpoints_it(tmp_path, capsys) -> None:
@@ -55,12 +56,20 @@ def test_a_phase_prints_one_line_per_epoch_and_checkpoints_it(tmp_path, capsys) 
     assert RunDir(tmp_path).phase_weights("warmup").exists()
 
 
-def test_a_nan_in_a_phase_is_one_error_naming_the_phase(tmp_path) -> None:
-    with pytest.raises(LossDiverged) as caught:
-        _phases(tmp_path).train("warmup", _model(), _stream(poison_at=STEPS * 4 + 1), epochs=EPOCHS,
-                                steps_per_epoch=STEPS)
+@pytest.mark.parametrize("epoch", [1, 2])
+def test_a_nan_in_a_phase_is_one_error_naming_the_phase_and_keeps_its_completed_epochs(tmp_path, epoch: int) -> None:
+    rundir = RunDir(tmp_path / "run")
+    rundir.path.mkdir()  # a fresh run dir, which a failed setup removes
+    with pytest.raises(LossDiverged) as caught, rundir.removed_if_failed_fresh():
+        _phases(rundir.path).train("warmup", _model(), _stream(poison_at=(epoch - 1) * STEPS * 4 + 1), epochs=EPOCHS,
+                                   steps_per_epoch=STEPS)
     message = str(caught.value)
-    assert "\n" not in message and message.startswith("phase warmup: loss became nan at epoch 2, step 1")
+    assert "\n" not in message and message.startswith(f"phase warmup: loss became nan at epoch {epoch}, step 1")
+    if epoch == 1:
+        assert "no epoch of it completed" in message and not rundir.path.exists()
+    else:
+        assert f"kept: its checkpoint after epoch 1, {rundir.phase_weights('warmup')}" in message
+        assert rundir.phase_weights("warmup").exists()
 
 
 def test_a_killed_phase_resumes_exactly_and_a_done_phase_is_not_redone(tmp_path, monkeypatch) -> None:
@@ -83,6 +92,15 @@ def test_a_killed_phase_resumes_exactly_and_a_done_phase_is_not_redone(tmp_path,
     _phases(tmp_path / "killed").train("warmup", again, _stream(), epochs=EPOCHS, steps_per_epoch=STEPS)
     for a, b in zip(whole.weights, again.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_phase_checkpoint_of_another_config_is_refused_in_one_line(tmp_path) -> None:
+    _phases(tmp_path).train("warmup", _model(), _stream(), epochs=1, steps_per_epoch=STEPS)
+    with pytest.raises(RunnerError) as caught:
+        _phases(tmp_path, model_config="wide").train("warmup", _model(), _stream(), epochs=EPOCHS, steps_per_epoch=STEPS)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"phase warmup: {RunDir(tmp_path).phase_weights('warmup')} was trained with a different model config")
 
 
 def test_the_policy_gradient_state_autoencoder_is_a_phase_restored_on_a_rebuild(tmp_path, capsys) -> None:

@@ -26,6 +26,11 @@ A cache whose stamp does not match (another version, recipe, seed or MNIST file;
 unreadable model or stats file) is retrained, never trusted. Every file is written atomically and
 a lock file keeps concurrent runs from training the judge twice.
 
+Training the judge is not a runner phase (`kernel.phases`): it belongs to no run dir but to a cache
+shared by every run. It logs one line per epoch and a NaN/Inf loss ends it
+with one error before anything is cached; a killed training leaves no stamp, so the next run that
+needs the judge trains it again from the start rather than resuming it.
+
 Training never touches the global random state (seeded layers and a private shuffle), so a GAN run
 that trains the judge consumes the same random numbers as one that finds it cached: exact resume
 does not depend on the cache.

@@ -20,6 +20,7 @@ from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import Agent, AgentContext
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
+from adl_runner.runner.loops.fit import progress_verbosity
 from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
@@ -28,23 +29,24 @@ from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
+RESUME_KEYS = ("model", "env", "optimizer", "seed")
+"""The config groups a job must share with the run it resumes (training checkpoints and phases)."""
+
 
 def build_env(node: Optional[Mapping[str, Any]], render_mode: Optional[str] = None) -> EnvHandle:
     entry, options = env_entry(node)
     return entry.build(options, render_mode=render_mode)
 
 
-def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job: Job,
-                phases: PhaseRunner | None = None) -> Agent:
-    """`phases`: where a pre-training phase is checkpointed (None: nowhere, as task=evaluate needs)."""
+def build_agent(model: Entry[Any, Any], model_options: Any, env: EnvHandle, job: Job, phases: PhaseRunner) -> Agent:
+    """`phases` runs the agent's pre-training (the policy-gradient state autoencoder)."""
     spec: EpisodeSpec = model.spec
     problem = spec.accepts(model_options, env) if spec.accepts is not None else None
     if problem:
         raise IncompatibleError(f"model '{model.name}' cannot run on env '{env.name}': {problem}")
     optimizer = (lambda: job.optimizer.build(job.optimizer_options)) if spec.uses_optimizer else None
     context = AgentContext(seed=job.seed, optimizer=optimizer, batch_size=job.trainer.batch_size, log=log.info,
-                           pretrain_epochs_cap=job.trainer.caps.pretrain_epochs,
-                           phases=phases or PlainPhases(verbose=0))
+                           pretrain_epochs_cap=job.trainer.caps.pretrain_epochs, phases=phases)
     return model.build(model_options, env, context)
 
 
@@ -57,12 +59,12 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         env = build_env(job.env)
         rundir.ensure_writable()
         configure_tensorflow(job)
-        agent = build_agent(job.model, job.model_options, env, job, RunPhases(rundir, job.trainer))
+        agent = build_agent(job.model, job.model_options, env, job, RunPhases.for_job(rundir, job, RESUME_KEYS))
         episodes = job.trainer.episode_budget(getattr(agent, "default_episodes", 1000))
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()
         if resuming:
-            check_resumable(rundir, job, ("model", "env", "optimizer", "seed"))
+            check_resumable(rundir, job, RESUME_KEYS)
         if done and done.get("status") == "completed" and done.get("solved") and agent.stop_when_solved:
             log.info("%s already holds this run, solved at episode %s; nothing to do", rundir.path, done.get("episodes_to_solve"))
             return done
@@ -148,7 +150,9 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         env_node = job.env if job.chose("env") and job.env is not None else meta["env_config"]
         env = build_env(env_node)
         configure_tensorflow(job)
-        agent = build_agent(job.model, model_options, env, job)
+        # Not checkpointed: the trained run's checkpoint replaces what the phase trains, and an
+        # evaluation must not write into that run's dir; shown, since at the book's size it takes minutes.
+        agent = build_agent(job.model, model_options, env, job, PlainPhases(progress_verbosity(job.trainer.verbose)))
         saved, _ = loop.load_agent_state(folder, meta)
         try:
             agent.set_state(saved)

@@ -41,6 +41,9 @@ from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
+RESUME_KEYS = ("model", "dataset", "optimizer")
+"""The config groups a job must share with the run it resumes (training checkpoints and phases)."""
+
 
 def make_pipeline(
     job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective, batches_per_step: int = 1,
@@ -110,7 +113,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         rundir.ensure_writable()
         done = rundir.read_json("metrics.json")
         if already_done(rundir, done, *job.trainer.budget):
-            check_resumable(rundir, job, ("model", "dataset", "optimizer"))
+            check_resumable(rundir, job, RESUME_KEYS)
             return done
         configure_tensorflow(job)
         objective = objective_of(spec.objective)
@@ -118,7 +121,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
                                                spec.steps_batches(job.model_options), two_domains=spec.two_domains)
         resuming = bool(rundir.resume_candidates())
         if resuming:
-            check_resumable(rundir, job, ("model", "dataset", "optimizer"))
+            check_resumable(rundir, job, RESUME_KEYS)
             model, resumed_from = load_resumable(rundir, load_checkpoint)
             steps_done = int(model.optimizer.iterations.numpy())
             job = dataclasses.replace(job, trainer=continued_trainer(rundir, job.trainer, steps_done))
@@ -134,7 +137,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
             # A first phase some models need before fit (StackedGAN's encoder, CycleGAN's fixed
             # test images): only on a fresh build, since every checkpoint already holds its result.
             if spec.prepare is not None:
-                spec.prepare(model, ArtifactData(pipeline), RunPhases(rundir, job.trainer))
+                spec.prepare(model, ArtifactData(pipeline), RunPhases.for_job(rundir, job, RESUME_KEYS))
     write_config(rundir, job)
     if job.logger.summary:
         rundir.write_text("summary.txt", model_summary(model))
