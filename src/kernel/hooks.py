@@ -86,6 +86,10 @@ class QualityContext:
 
 @dataclass
 class SampleConfig:
+    """What task=sample draws, the options every generative family reads. A family with controls
+    of its own (InfoGAN's codes, StackedGAN's z0/z1) registers a subclass as `FitSpec.sample_options`:
+    `sample.<key>` is typed by the chosen family's class and refused where no family reads it."""
+
     label: Optional[int] = None
     """Class (digit) to generate, for conditional models; None: unconditional or all classes."""
     n: int = 16
@@ -94,15 +98,6 @@ class SampleConfig:
     """Points per side of a latent-manifold grid."""
     latent: Optional[list[float]] = None
     """One latent point to decode; None: a grid or random draws, as the family decides."""
-    code1: Optional[str] = None
-    """InfoGAN's first continuous code: a number for every image, or lo:hi to sweep it across the grid."""
-    code2: Optional[str] = None
-    """InfoGAN's second continuous code, like code1."""
-    z0: Optional[str] = None
-    """StackedGAN's 50-dim z0 (gen0's noise): a number for every dimension of every image, or lo:hi
-    to sweep that constant vector across the grid (the book's --p0: -4:4)."""
-    z1: Optional[str] = None
-    """StackedGAN's 50-dim z1 (gen1's noise), like z0 (the book's --p1: -1:1)."""
 
     def __post_init__(self) -> None:
         if self.n < 1 or self.grid < 1:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Optional
 
-from adl_runner.kernel.hooks import ArtifactSink
+from adl_runner.kernel.hooks import ArtifactSink, SampleConfig
 
 VIEWS = ("flat", "image", "sequence")
 """How the fit pipeline shapes images for a model: (N, H*W*C), (N, H, W, C), or (N, H, W*C) rows."""
@@ -88,7 +88,10 @@ class FitSpec:
     artifacts: Optional[Callable[..., Any]] = None
     """(model, DataView, ArtifactSink) -> None: figures written after training."""
     sample: Optional[Callable[..., Any]] = None
-    """(model, SampleConfig, ArtifactSink) -> paths: task=sample."""
+    """(model, sample options, ArtifactSink) -> paths: task=sample."""
+    sample_options: type[SampleConfig] = SampleConfig
+    """The dataclass typing the `sample` config node: SampleConfig, or a subclass adding the
+    family's own controls (InfoGAN's code1/code2)."""
     evaluators: tuple[str, ...] = ()
     """Names of registered evaluators (kernel.evaluators) measured during training (every
     `trainer.quality.every` checkpoints), into metrics.json, and by task=evaluate of a generator."""
@@ -102,6 +105,9 @@ class FitSpec:
         if self.inputs < 1:
             raise TypeError(f"FitSpec.inputs must be >= 1, got {self.inputs}")
         _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample"))
+        if not (isinstance(self.sample_options, type) and issubclass(self.sample_options, SampleConfig)
+                and dataclasses.is_dataclass(self.sample_options)):
+            raise TypeError(f"FitSpec.sample_options must be a dataclass subclass of SampleConfig, got {self.sample_options!r}")
         if isinstance(self.evaluators, str) or not all(isinstance(name, str) for name in self.evaluators):
             raise TypeError(f"FitSpec.evaluators must be a tuple of evaluator names, got {self.evaluators!r}")
 

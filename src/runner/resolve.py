@@ -21,7 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
-from adl_runner.kernel.specs import FamilySpec
+from adl_runner.kernel.specs import FamilySpec, FitSpec
 from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
@@ -90,13 +90,33 @@ def typed_options(registry: Registry[Any, Any], node: Any, where: str) -> tuple[
                 f"{where}.{key} is not an option of {registry.kind} '{name}'{did_you_mean(key, valid)}; "
                 f"valid: {', '.join(valid) or '(none)'}"
             )
+    return entry, typed_values(options_cls, values, where)
+
+
+def typed_values(options_cls: type, values: Mapping[str, Any], where: str) -> Any:
+    """`values` (known keys of `options_cls`) as an instance of it: a value of the wrong type, or
+    one its `__post_init__` refuses, is a one-line error naming `where.<key>`."""
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(options_cls), values)
-        return entry, OmegaConf.to_object(merged)
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options_cls), dict(values)))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         message = str(exc).splitlines()[0]
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None
+
+
+def typed_sample(model: Entry[Any, FamilySpec], values: Mapping[str, Any]) -> SampleConfig:
+    """The `sample` node as the family's sample options; a key it does not read is refused, naming
+    the families that do (`sample.code1` is InfoGAN's)."""
+    options_cls = model.spec.sample_options if isinstance(model.spec, FitSpec) else SampleConfig
+    valid = [f.name for f in dataclasses.fields(options_cls)]
+    for key in values:
+        if key not in valid:
+            readers = [f"{name} ({spec.sample_options.__name__})" for name in MODELS.names()
+                       if isinstance(spec := MODELS.get(name).spec, FitSpec)
+                       and key in {f.name for f in dataclasses.fields(spec.sample_options)}]
+            raise ConfigError(f"sample.{key} is not a sample option of model '{model.name}'{did_you_mean(key, valid)}; "
+                              f"valid: {', '.join(valid)}; sample.{key}= is read by: {', '.join(readers) or 'no model'}")
+    return typed_values(options_cls, values, "sample")  # type: ignore[no-any-return]
 
 
 def dataset_entry(dataset: DatasetConfig) -> tuple[Entry[Any, Any], Any]:
@@ -131,6 +151,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         raise ConfigError(str(exc).splitlines()[0]) from None
     model, model_options = typed_options(MODELS, plain["model"], "model")
     refuse_unread_groups(model, chosen)
+    sample = typed_sample(model, plain.get("sample") or {})
     optimizer, optimizer_options = typed_options(OPTIMIZERS, plain["optimizer"], "optimizer")
     if "optimizer" in chosen:
         report_carried_over(optimizer, optimizer_options, chosen)
@@ -155,7 +176,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         output_dir=Path(typed.paths.output_dir),
         ckpt=Path(typed.ckpt) if typed.ckpt else None,
         split=Split(typed.split),
-        sample=typed.sample,
+        sample=sample,
         env=plain.get("env"),
         gif=typed.gif,
         chosen=chosen,

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig
 
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.hooks import SampleConfig
@@ -340,8 +341,10 @@ class Config:
     """A .keras checkpoint for evaluate/export."""
     split: Split = Split.test
     """The split task=evaluate measures: test, or train (in inference mode: no dropout, no augmentation)."""
-    sample: SampleConfig = field(default_factory=SampleConfig)
-    """What task=sample draws from a generative model's checkpoint."""
+    sample: Any = field(default_factory=lambda: DictConfig(dataclasses.asdict(SampleConfig()), flags={"struct": False}))
+    """What task=sample draws from a generative model's checkpoint: typed by the family's
+    `FitSpec.sample_options` in `resolve`. Open (not struct) here, since the family is known only
+    after composition (a checkpoint's run names it) and may add keys (InfoGAN's sample.code1)."""
     paths: PathsConfig = field(default_factory=PathsConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     optimizer: dict[str, Any] = field(default_factory=dict)

@@ -27,6 +27,7 @@ def test_a_misspelt_field_is_a_type_error() -> None:
         (lambda: FitSpec(options=Options, view="image", objective="clasify"), "objective must be one of"),
         (lambda: FitSpec(options=Options, view="image", sample="sample_gan"), "sample must be callable"),
         (lambda: FitSpec(options=dict, view="image"), "options must be a dataclass type"),
+        (lambda: FitSpec(options=Options, view="image", sample_options=Options), "sample_options must be a dataclass subclass"),
         (lambda: EpisodeSpec(options=Options, accepts=True), "accepts must be callable"),
         (lambda: NoneSpec(options=Options()), "options must be a dataclass type"),
     ],

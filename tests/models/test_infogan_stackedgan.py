@@ -12,15 +12,14 @@ import pytest
 import tensorflow as tf
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
-from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.keras_state import seed_states
 from adl_runner.kernel.phases import PlainPhases
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan import infogan, stackedgan  # noqa: F401  (registers them)
 from adl_runner.models.gan.hooks import sample_inputs
-from adl_runner.models.gan.infogan import InfoGANOptions
-from adl_runner.models.gan.stackedgan import StackedGANOptions
+from adl_runner.models.gan.infogan import InfoGANOptions, InfoGANSample
+from adl_runner.models.gan.stackedgan import StackedGANOptions, StackedGANSample
 
 MNIST = (28, 28, 1)
 
@@ -173,15 +172,15 @@ def test_stackedgan_pretrains_its_encoder_and_saves_every_optimizer(tmp_path) ->
 def test_stackedgan_sample_controls_set_or_sweep_all_50_dims() -> None:
     generator = _build("stackedgan").generator
     rng = np.random.default_rng(0)
-    (labels, z1, z0), suffix = sample_inputs(generator, SampleConfig(label=3, z0="-4:4"), rng, "normal")
+    (labels, z1, z0), suffix = sample_inputs(generator, StackedGANSample(label=3, z0="-4:4"), rng, "normal")
     assert suffix == "_label_3_z0_-4_to_4" and list(labels.argmax(1)) == [3] * 16
     assert z0.shape == (16, 50) and np.allclose(z0, np.linspace(-4, 4, 16)[:, None])  # the book's --p0
     assert z1.std() > 0.1  # random N(0, 0.5) when not given
-    (_, z1, _), _ = sample_inputs(generator, SampleConfig(z1="0.25"), rng, "normal")
+    (_, z1, _), _ = sample_inputs(generator, StackedGANSample(z1="0.25"), rng, "normal")
     assert np.all(z1 == 0.25)
     with pytest.raises(ConfigError, match="sample.z0='4:' does not parse.*-4:4"):
-        sample_inputs(generator, SampleConfig(z0="4:"), rng, "normal")
+        sample_inputs(generator, StackedGANSample(z0="4:"), rng, "normal")
     with pytest.raises(IncompatibleError, match="sample.code1 needs .*InfoGAN"):
-        sample_inputs(generator, SampleConfig(code1="0"), rng, "normal")
+        sample_inputs(generator, InfoGANSample(code1="0"), rng, "normal")
     with pytest.raises(IncompatibleError, match="sample.z0 needs .*StackedGAN"):
-        sample_inputs(_build("infogan").generator, SampleConfig(z0="0"), rng, "uniform")
+        sample_inputs(_build("infogan").generator, StackedGANSample(z0="0"), rng, "uniform")

@@ -100,3 +100,18 @@ def test_switching_a_presets_optimizer_names_what_it_keeps(tmp_path: Path, caplo
         resolve(composed("model=wgan", "optimizer=adam", "optimizer.learning_rate=1e-4"), run_dir=tmp_path,
                 overrides=["model=wgan", "optimizer=adam", "optimizer.learning_rate=1e-4"])
     assert not [r for r in caplog.records if "keeps the model preset" in r.getMessage()]
+
+
+def test_sample_options_are_typed_by_the_family_that_registers_them(tmp_path: Path) -> None:
+    overrides = ["model=infogan", "sample.code1=-2:2", "sample.n=4"]
+    job = resolve(composed(*overrides), run_dir=tmp_path, overrides=overrides)
+    assert type(job.sample).__name__ == "InfoGANSample" and (job.sample.code1, job.sample.n) == ("-2:2", 4)
+    plain = resolve(composed("model=dcgan"), run_dir=tmp_path, overrides=["model=dcgan"]).sample
+    assert type(plain).__name__ == "SampleConfig" and not hasattr(plain, "code1")
+    with pytest.raises(ConfigError, match=r"sample.code1 is not a sample option of model 'dcgan'; valid: label, n, "
+                                          r"grid, latent; sample.code1= is read by: infogan \(InfoGANSample\)"):
+        resolve(composed("model=dcgan", "sample.code1=0"), run_dir=tmp_path, overrides=["model=dcgan", "sample.code1=0"])
+    with pytest.raises(ConfigError, match=r"sample.n: Value 'many' of type 'str' could not be converted to Integer"):
+        resolve(composed("model=dcgan", "sample.n=many"), run_dir=tmp_path, overrides=["model=dcgan", "sample.n=many"])
+    with pytest.raises(ConfigError, match="sample.n and sample.grid must be >= 1, got 0 and 30"):
+        resolve(composed("model=dcgan", "sample.n=0"), run_dir=tmp_path, overrides=["model=dcgan", "sample.n=0"])

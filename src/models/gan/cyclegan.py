@@ -280,7 +280,7 @@ def sample_cyclegan(model: keras.Model, options: SampleConfig, out: ArtifactSink
     if not isinstance(model, CycleGAN):
         raise IncompatibleError("a lone CycleGAN generator holds no test images; pass the whole model, "
                                 "ckpt=<run dir>/checkpoints/last.keras")
-    for key in ("label", "latent", "code1", "code2"):
+    for key in ("label", "latent"):
         if getattr(options, key) is not None:
             raise IncompatibleError(f"sample.{key} does not apply to cyclegan, which translates test images")
     n = min(options.n, model.grid_size)

@@ -6,24 +6,38 @@ Registered through `GAN_HOOKS`, so the runner calls them without knowing any GAN
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import keras
 import numpy as np
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.models.gan import quality  # noqa: F401  (registers the mnist_fid evaluator)
 
 if TYPE_CHECKING:
-    from adl_runner.kernel.hooks import ArtifactSink, DataView, SampleConfig
+    from adl_runner.kernel.hooks import ArtifactSink, DataView
 
 CODE_SWEEP_EXAMPLE = "-2:2"
-CODE_CONTROLS = {"code1": "InfoGAN", "code2": "InfoGAN", "z0": "StackedGAN", "z1": "StackedGAN"}
-"""sample.<name> controls: a generator input set to a value or swept, and the family that has it."""
-SWEEP_EXAMPLES = {"sample.z0": "-4:4", "sample.z1": "-1:1"}
-"""The book's sweep of each control, for error messages (InfoGAN's codes: CODE_SWEEP_EXAMPLE)."""
+"""The book's sweep of InfoGAN's codes (--p1/--p2), for error messages."""
+
+
+@dataclass
+class CodeSample(SampleConfig):
+    """Sample options of a GAN whose generator takes named codes: each field added by a subclass is
+    a control, `sample.<name>`, setting the generator input of that name to a value or a sweep."""
+
+    sweeps: ClassVar[dict[str, str]] = {}
+    """The book's sweep of each control, for error messages."""
+
+    @classmethod
+    def controls(cls) -> tuple[str, ...]:
+        generic = {field.name for field in dataclasses.fields(SampleConfig)}
+        return tuple(field.name for field in dataclasses.fields(cls) if field.name not in generic)
 
 
 def _generator(model: keras.Model) -> keras.Model:
@@ -61,7 +75,7 @@ def write_gan_artifacts(model: keras.Model, data: DataView, out: ArtifactSink) -
     out.image_grid("samples", images, cols=grid_cols(len(images)))
 
 
-def parse_code(text: str | None, key: str, n: int) -> np.ndarray | None:
+def parse_code(text: str | None, key: str, n: int, example: str = CODE_SWEEP_EXAMPLE) -> np.ndarray | None:
     """sample.codeK / sample.zK: a number (every image gets it) or lo:hi (a sweep over the grid, the
     book's --p1/--p2; StackedGAN's --p0/--p1 are -4:4 and -1:1). Shape (n, 1): one value per image,
     which a wider code (StackedGAN's 50-dim z0, z1) takes in every dimension, as the book's scripts."""
@@ -73,7 +87,7 @@ def parse_code(text: str | None, key: str, n: int) -> np.ndarray | None:
             return np.linspace(low, high, n, dtype=np.float32)[:, None]
         return np.full((n, 1), float(text), dtype=np.float32)
     except ValueError:
-        raise ConfigError(f"{key}='{text}' does not parse; give a number (0.5) or a range lo:hi ({SWEEP_EXAMPLES.get(key, CODE_SWEEP_EXAMPLE)})") from None
+        raise ConfigError(f"{key}='{text}' does not parse; give a number (0.5) or a range lo:hi ({example})") from None
 
 
 def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.Generator, noise: str) -> tuple[list[np.ndarray], str]:
@@ -84,9 +98,11 @@ def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.
     suffix = ""
     if options.label is not None and "labels" not in names:
         raise IncompatibleError(f"sample.label needs a conditional generator; this one takes {', '.join(names)}")
-    for key, family in CODE_CONTROLS.items():
+    controls = options.controls() if isinstance(options, CodeSample) else ()
+    for key in controls:
         if getattr(options, key) is not None and key not in names:
-            raise IncompatibleError(f"sample.{key} needs a generator with that code ({family}); this one takes {', '.join(names)}")
+            raise IncompatibleError(f"sample.{key} needs a generator with that code ({type(options).__name__}); "
+                                    f"this one takes {', '.join(names)}")
     inputs = []
     for name in names:
         if name == "z":
@@ -98,8 +114,8 @@ def sample_inputs(generator: keras.Model, options: SampleConfig, rng: np.random.
             digits = np.full(n, options.label) if options.label is not None else np.arange(n) % dims[name]
             suffix += f"_label_{options.label}" if options.label is not None else ""
             inputs.append(np.eye(dims[name], dtype=np.float32)[digits])
-        elif name in CODE_CONTROLS:
-            code = parse_code(getattr(options, name), f"sample.{name}", n)
+        elif name in controls:
+            code = parse_code(getattr(options, name), f"sample.{name}", n, options.sweeps.get(name, CODE_SWEEP_EXAMPLE))
             if code is not None:
                 suffix += f"_{name}_{getattr(options, name)}".replace(":", "_to_")
                 code = np.ascontiguousarray(np.broadcast_to(code, (n, dims[name])))

@@ -11,7 +11,7 @@ official script runs (the listing's signature says 100).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Optional
 
 import keras
 
@@ -20,7 +20,7 @@ from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import GAN
-from adl_runner.models.gan.hooks import GAN_HOOKS
+from adl_runner.models.gan.hooks import CODE_SWEEP_EXAMPLE, GAN_HOOKS, CodeSample
 from adl_runner.models.gan.networks import discriminator, generator, latent_input
 from adl_runner.models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 
@@ -37,6 +37,17 @@ class InfoGANOptions(BookGANOptions):
     """Weight of the discrete code's (label's) cross-entropy: lambda = 1 for discrete codes."""
     code_weight: float = 0.5
     """Weight of each continuous code's mi_loss: the book's lambda = 0.5 (InfoGAN: < 1)."""
+
+
+@dataclass
+class InfoGANSample(CodeSample):
+    """task=sample of InfoGAN: the digit, and each continuous code fixed or swept (the book's test script)."""
+
+    sweeps: ClassVar[dict[str, str]] = {name: CODE_SWEEP_EXAMPLE for name in CODES}
+    code1: Optional[str] = None
+    """The first continuous code: a number for every image, or lo:hi to sweep it across the grid (-2:2)."""
+    code2: Optional[str] = None
+    """The second continuous code, like code1."""
 
 
 @keras.saving.register_keras_serializable(package="adl_runner")
@@ -77,7 +88,8 @@ class InfoGAN(GAN):
         return {**super().settings(), "label_weight": self.label_weight, "code_weight": self.code_weight}
 
 
-@MODELS.register("infogan", FitSpec(options=InfoGANOptions, view="image", objective="self_conditional", **GAN_HOOKS))
+@MODELS.register("infogan", FitSpec(options=InfoGANOptions, view="image", objective="self_conditional",
+                                    sample_options=InfoGANSample, **GAN_HOOKS))
 def build_infogan(opts: InfoGANOptions, ctx: BuildContext) -> InfoGAN:
     """G 1,138,433 + D 1,606,541 params on MNIST (62-dim noise)."""
     shape = check_gan_options("infogan", opts, ctx.input_shape)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
 import keras
 import tensorflow as tf
@@ -41,7 +41,7 @@ from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec, capped
 from adl_runner.models.gan import losses
 from adl_runner.models.gan.base import CODE_STDDEV, GAN, scaled_optimizer
-from adl_runner.models.gan.hooks import GAN_HOOKS, write_gan_artifacts
+from adl_runner.models.gan.hooks import GAN_HOOKS, CodeSample, write_gan_artifacts
 from adl_runner.models.gan.networks import discriminator, generator, latent_input
 from adl_runner.models.gan.options import BookGANOptions, check_gan_options, gan_arguments
 
@@ -55,6 +55,18 @@ FEATURE_DIM = 256
 ENCODER_FILTERS = 64
 HIDDEN_UNITS = 512
 """gen1's two hidden Dense layers (Listing 6.2.2); dis1's are FEATURE_DIM wide (Listing 6.2.3)."""
+
+
+@dataclass
+class StackedGANSample(CodeSample):
+    """task=sample of StackedGAN: the digit, and each noise vector fixed or swept (the book's test script)."""
+
+    sweeps: ClassVar[dict[str, str]] = {"z0": "-4:4", "z1": "-1:1"}
+    z0: Optional[str] = None
+    """gen0's 50-dim noise: a number for every dimension of every image, or lo:hi to sweep that
+    constant vector across the grid (the book's --p0: -4:4)."""
+    z1: Optional[str] = None
+    """gen1's 50-dim noise, like z0 (the book's --p1: -1:1)."""
 
 
 @dataclass
@@ -288,6 +300,7 @@ def write_stackedgan_artifacts(model: StackedGAN, data: DataView, out: ArtifactS
 
 
 @MODELS.register("stackedgan", FitSpec(options=StackedGANOptions, view="image", objective="self_conditional",
+                 sample_options=StackedGANSample,
                  **{**GAN_HOOKS, "artifacts": write_stackedgan_artifacts}, prepare=pretrain_encoder))
 def build_stackedgan(opts: StackedGANOptions, ctx: BuildContext) -> StackedGAN:
     """enc0 840,640 + enc1 2,570 + gen1 429,312 + gen0 2,593,537 + dis0 1,285,427 + dis1 144,691 params on MNIST."""
