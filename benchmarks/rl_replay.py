@@ -20,8 +20,8 @@ def rl_replay(s: Settings) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
+    from adl_runner.kernel.agents import AgentContext
     from adl_runner.kernel.registry import ENVS, MODELS
-    from adl_runner.models.rl.base import AgentContext
     from adl_runner.runner.families import load_families
     from adl_runner.runner.loops.episodes import run_episode
 

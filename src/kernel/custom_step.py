@@ -5,6 +5,8 @@ with its own step may apply several (a GAN's D and G, CycleGAN's three) at rates
 configured one (the book runs G at half D's rate). The runner's learning-rate control (step
 schedule, plateau reduction, NaN roll-back) sets every optimizer that `scaled_optimizers` lists,
 at its scale x the scheduled rate, so that those ratios hold all through training.
+`scaled_optimizer` builds one optimizer from another at such a scale (GANs, the policy-gradient
+value network).
 """
 
 from __future__ import annotations
@@ -44,3 +46,20 @@ def scaled_optimizers(model: keras.Model) -> ScaledOptimizers:
             f"train {model.name} without them"
         )
     return listed
+
+
+def scaled_optimizer(optimizer: keras.optimizers.Optimizer, factor: float) -> keras.optimizers.Optimizer:
+    """A fresh optimizer like `optimizer` with its learning rate (and Keras-2 decay) times `factor`:
+    the book's adversarial model uses half the discriminator's lr and decay."""
+    config = optimizer.get_config()
+    rate = config["learning_rate"]
+    if isinstance(rate, dict):  # a serialized schedule: InverseTimeDecay is how the runner builds `decay`
+        inner = rate["config"]
+        if "decay_rate" not in inner:
+            raise ValueError(f"cannot scale a {rate.get('class_name')} learning-rate schedule")
+        inner["initial_learning_rate"] *= factor
+        inner["decay_rate"] *= factor
+    else:
+        config["learning_rate"] = rate * factor
+    config.pop("name", None)
+    return type(optimizer).from_config(config)

@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import pytest
 
+from adl_runner.kernel.custom_step import scaled_optimizer
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401  (registers them)
-from adl_runner.models.gan.base import scaled_optimizer
 from adl_runner.models.gan.hooks import parse_code
 from adl_runner.models.gan.options import BookGANOptions, WGANOptions
 from adl_runner.runner.schema import TrainerConfig

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.agents import AgentContext, EnvHandle
 from adl_runner.kernel.registry import ENVS, MODELS
 from adl_runner.runner.families import load_families
 from adl_runner.runner.loops.episodes import History
@@ -104,8 +104,6 @@ def test_frozenlake_book_compat_builds_the_slippery_lake() -> None:
 
 
 def test_bellman_overwrite_and_td0_update() -> None:
-    from adl_runner.models.rl.base import AgentContext
-
     entry = MODELS.get("q_learning")
     agent = entry.build(entry.spec.options(), _env("qworld"), AgentContext(seed=0))
     agent.observe(1, 2, 100.0, 2, True, True)
@@ -121,8 +119,6 @@ def test_bellman_overwrite_and_td0_update() -> None:
 # -- DQN / DDQN targets --------------------------------------------------------------------------------
 @pytest.mark.parametrize("double", [False, True])
 def test_dqn_replay_step_moves_q_toward_the_book_target(double: bool) -> None:
-    from adl_runner.models.rl.base import AgentContext
-
     entry = MODELS.get("ddqn" if double else "dqn")
     agent = entry.build(entry.spec.options(hidden_units=[8]), _env("cartpole"), AgentContext(seed=0, batch_size=4))
     rng = np.random.default_rng(0)
@@ -150,8 +146,6 @@ def test_a2c_entropy_weight_acts_only_when_not_book_compat(book_compat: bool) ->
 
     Zero rewards ending in a terminal state give R_t = 0 = V(s_t) (the value head starts at zero), so
     the policy's only gradient is the entropy bonus's: it widens the policy, unless book_compat."""
-    from adl_runner.models.rl.base import AgentContext
-
     entry = MODELS.get("a2c")
     env = _env("mountaincar_continuous", max_episode_steps=5)
     options = entry.spec.options(ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
@@ -176,8 +170,6 @@ def test_reinforce_logp_of_the_executed_action_or_the_books_resampled_one(book_c
     """A positive y pulls the mean toward the executed action. The book's logp model resampled the action in
     its graph (mean + stddev * eps, clipped): inside [-1, 1] the mean then gets no gradient and the stddev
     shrinks whatever was executed."""
-    from adl_runner.models.rl.base import AgentContext
-
     entry = MODELS.get("reinforce")
     env = _env("mountaincar_continuous", max_episode_steps=5)
     options = entry.spec.options(ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, book_compat=book_compat)
@@ -200,8 +192,6 @@ def test_reinforce_logp_of_the_executed_action_or_the_books_resampled_one(book_c
 def test_dqn_replays_batches_of_the_runners_batch_size_and_trains_with_its_optimizer() -> None:
     import keras
 
-    from adl_runner.models.rl.base import AgentContext
-
     entry = MODELS.get("dqn")
     ctx = AgentContext(seed=0, optimizer=lambda: keras.optimizers.SGD(0.25), batch_size=3)
     agent = entry.build(entry.spec.options(hidden_units=[8]), _env("cartpole"), ctx)
@@ -219,8 +209,6 @@ def test_dqn_replays_batches_of_the_runners_batch_size_and_trains_with_its_optim
 
 
 def _policy_gradient(ctx_optimizer=None, **options):
-    from adl_runner.models.rl.base import AgentContext
-
     entry = MODELS.get("reinforce_baseline")
     env = _env("mountaincar_continuous", max_episode_steps=5)
     opts = entry.spec.options(ae_samples=110, ae_epochs=1, encoder_units=[8], latent_dim=4, **options)

@@ -104,8 +104,8 @@ def test_a_phase_checkpoint_of_another_config_is_refused_in_one_line(tmp_path) -
 
 
 def test_the_policy_gradient_state_autoencoder_is_a_phase_restored_on_a_rebuild(tmp_path, capsys) -> None:
+    from adl_runner.kernel.agents import AgentContext
     from adl_runner.kernel.registry import ENVS, MODELS
-    from adl_runner.models.rl.base import AgentContext
     from adl_runner.runner.families import load_families
 
     load_families()

@@ -10,7 +10,7 @@ from typing import Optional
 import gymnasium
 
 from adl_runner.data.envs import qworld
-from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.agents import EnvHandle
 from adl_runner.kernel.errors import require_one_of
 from adl_runner.kernel.registry import ENVS
 from adl_runner.kernel.specs import EnvSpec

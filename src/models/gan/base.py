@@ -31,30 +31,13 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers
+from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers, scaled_optimizer
 from adl_runner.kernel.keras_state import is_seed_key, restore_seed_states, seed_states
 
 GRID_SIZE = 16
 """The book's sample grids: 16 images, 4 x 4 (Pattanayak's MLP GAN: 36, 6 x 6)."""
 CODE_STDDEV = 0.5
 """InfoGAN codes and StackedGAN noise are N(0, 0.5) in the book's scripts."""
-
-
-def scaled_optimizer(optimizer: keras.optimizers.Optimizer, factor: float) -> keras.optimizers.Optimizer:
-    """A fresh optimizer like `optimizer` with its learning rate (and Keras-2 decay) times `factor`:
-    the book's adversarial model uses half the discriminator's lr and decay."""
-    config = optimizer.get_config()
-    rate = config["learning_rate"]
-    if isinstance(rate, dict):  # a serialized schedule: InverseTimeDecay is how the runner builds `decay`
-        inner = rate["config"]
-        if "decay_rate" not in inner:
-            raise ValueError(f"cannot scale a {rate.get('class_name')} learning-rate schedule")
-        inner["initial_learning_rate"] *= factor
-        inner["decay_rate"] *= factor
-    else:
-        config["learning_rate"] = rate * factor
-    config.pop("name", None)
-    return type(optimizer).from_config(config)
 
 
 class AdversarialModel(CustomStepModel):

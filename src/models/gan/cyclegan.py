@@ -34,12 +34,12 @@ import numpy as np
 import tensorflow as tf
 
 from adl_runner.kernel.checks import check_choice, check_positive, require_rank
-from adl_runner.kernel.custom_step import ScaledOptimizers
+from adl_runner.kernel.custom_step import ScaledOptimizers, scaled_optimizer
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
-from adl_runner.models.gan.base import AdversarialModel, scaled_optimizer
+from adl_runner.models.gan.base import AdversarialModel
 from adl_runner.models.gan.cycle_networks import DISCRIMINATORS, DOWNSAMPLING, cycle_discriminator, unet_generator
 
 if TYPE_CHECKING:

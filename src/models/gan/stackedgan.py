@@ -34,13 +34,13 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from adl_runner.kernel.custom_step import ScaledOptimizers
+from adl_runner.kernel.custom_step import ScaledOptimizers, scaled_optimizer
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.phases import PhaseRunner
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec, capped
 from adl_runner.models.gan import losses
-from adl_runner.models.gan.base import CODE_STDDEV, GAN, scaled_optimizer
+from adl_runner.models.gan.base import CODE_STDDEV, GAN
 from adl_runner.models.gan.hooks import GAN_HOOKS, CodeSample, write_gan_artifacts
 from adl_runner.models.gan.networks import discriminator, generator, latent_input
 from adl_runner.models.gan.options import BookGANOptions, check_gan_options, gan_arguments

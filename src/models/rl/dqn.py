@@ -21,11 +21,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from adl_runner.data.envs.base import EnvHandle, as_float_obs
+from adl_runner.data.envs.base import as_float_obs
+from adl_runner.kernel.agents import Agent, AgentContext, AgentState, EnvHandle
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec
-from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
+from adl_runner.models.rl.base import decay_epsilon
 from adl_runner.models.rl.replay import ReplayBuffer
 
 BOOK_BATCH_SIZE = 64

@@ -33,12 +33,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from adl_runner.data.envs.base import EnvHandle, as_float_obs
+from adl_runner.data.envs.base import as_float_obs
+from adl_runner.kernel.agents import Agent, AgentContext, AgentState, EnvHandle
+from adl_runner.kernel.custom_step import scaled_optimizer
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec, capped
-from adl_runner.models.gan.base import scaled_optimizer
-from adl_runner.models.rl.base import Agent, AgentContext, AgentState
 
 METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
 BOOK_AE_BATCH_SIZE = 32

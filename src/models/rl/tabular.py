@@ -19,11 +19,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.agents import Agent, AgentContext, AgentState, EnvHandle
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.figures import q_table_figure
-from adl_runner.models.rl.base import Agent, AgentContext, AgentState, decay_epsilon
+from adl_runner.models.rl.base import decay_epsilon
 
 # The book's values per env: QWorld (Listing 9.3.1) and FrozenLake (Listing 9.5.1, code over text).
 BOOK = {

@@ -21,9 +21,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.agents import Agent, AgentState, EnvHandle
 from adl_runner.kernel.errors import CheckpointError, RunnerError
-from adl_runner.models.rl.base import Agent, AgentState
 from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger("runner")

@@ -12,12 +12,11 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from adl_runner.data.envs.base import EnvHandle
+from adl_runner.kernel.agents import Agent, AgentContext, EnvHandle
 from adl_runner.kernel.errors import IncompatibleError, RunnerError
 from adl_runner.kernel.phases import PhaseRunner, PlainPhases
 from adl_runner.kernel.registry import MODELS, Entry
 from adl_runner.kernel.specs import EpisodeSpec
-from adl_runner.models.rl.base import Agent, AgentContext
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
 from adl_runner.runner.loops.fit import progress_verbosity
