@@ -44,13 +44,15 @@ def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def fake_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir laid out like shared/datasets, holding small learnable fakes."""
+    """A data dir laid out like shared/datasets, holding small learnable fakes (drinks: 60x80 jpgs)."""
     from adl_runner.data.synthetic import write_cifar10, write_fashion_mnist, write_mnist_npz
+    from adl_runner.data.synthetic_boxes import write_fake_drinks
 
     root = tmp_path_factory.mktemp("data")
     write_mnist_npz(root, n_train=256, n_test=64)
     write_fashion_mnist(root, n_train=256, n_test=64)
     write_cifar10(root, variant="subset", n_per_batch=40)
+    write_fake_drinks(root, n_train=16, n_test=8)
     return root
 
 

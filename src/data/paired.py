@@ -11,7 +11,7 @@ gives the same pairs to a two-domain model: `paired_from` turns any RGB `ArraySp
 `gray_input` into gray -> colour domains. The AE keeps its aligned (gray, colour) pairs of the same
 image; a CycleGAN gets them unaligned, as the book samples them.
 
-Both are registered with `DatasetSpec(paired=True)` (`DATASETS.get(name).spec.paired`), so the
+Both are registered with `DatasetSpec(source="pairs")` (`DATASETS.get(name).spec.paired`), so the
 runner can tell a two-domain dataset before loading it.
 
 The batches: `data.pipeline.pair_pipeline(splits, options, dataset_name)` builds a `PairPipeline` whose train
@@ -31,7 +31,7 @@ PAIRED_DATASETS = ("mnist_svhn", "cifar10_gray_color")
 """The registered two-domain datasets (for error messages)."""
 
 
-@DATASETS.register("mnist_svhn", DatasetSpec(options=NoOptions, paired=True))
+@DATASETS.register("mnist_svhn", DatasetSpec(options=NoOptions, source="pairs"))
 def load_mnist_svhn(store: DataStore, opts: NoOptions) -> PairedSplits:
     """MNIST 32x32x1 (zero-padded) -> SVHN 32x32x3: the book's MNIST<->SVHN CycleGAN data."""
     # SVHN first: it is the one most likely missing, and its error should come before MNIST's work.
@@ -39,7 +39,7 @@ def load_mnist_svhn(store: DataStore, opts: NoOptions) -> PairedSplits:
     return PairedSplits(Domain("mnist32", load_mnist32(store, NoOptions())), Domain("svhn", svhn))
 
 
-@DATASETS.register("cifar10_gray_color", DatasetSpec(options=CifarOptions, paired=True))
+@DATASETS.register("cifar10_gray_color", DatasetSpec(options=CifarOptions, source="pairs"))
 def load_cifar10_gray_color(store: DataStore, opts: CifarOptions) -> PairedSplits:
     """CIFAR-10 gray 32x32x1 -> colour 32x32x3, sampled independently: the book's colour CycleGAN.
 

@@ -34,6 +34,11 @@ class ArraySplits:
         """(H, W, C) of one image."""
         return tuple(int(d) for d in self.x_train.shape[1:])
 
+    def limited(self, train_limit: int | None, test_limit: int | None) -> ArraySplits:
+        """Only the first `train_limit` / `test_limit` examples of each split (None: all)."""
+        return ArraySplits(self.x_train[:train_limit], self.y_train[:train_limit], self.x_test[:test_limit],
+                           self.y_test[:test_limit], self.class_names)
+
 
 @dataclass
 class NoOptions:
@@ -60,15 +65,7 @@ class Domain:
 
     def limited(self, train_limit: int | None, test_limit: int | None) -> Domain:
         """This domain with only the first `train_limit` / `test_limit` images (None: all)."""
-        s = self.splits
-        return Domain(
-            self.name,
-            ArraySplits(
-                s.x_train[:train_limit], s.y_train[:train_limit], s.x_test[:test_limit], s.y_test[:test_limit],
-                s.class_names,
-            ),
-            self.gray,
-        )
+        return Domain(self.name, self.splits.limited(train_limit, test_limit), self.gray)
 
 
 @dataclass

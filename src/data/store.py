@@ -32,6 +32,12 @@ CIFAR_SUBSET_DIR = "cifar10/cifar-10-batches-py-subset"
 CIFAR_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
 SVHN_FILES = {"train": "svhn/train_32x32.mat", "test": "svhn/test_32x32.mat"}
+DRINKS_DIR = "drinks"
+DRINKS_LABELS = {"train": f"{DRINKS_DIR}/labels_train.csv", "test": f"{DRINKS_DIR}/labels_test.csv"}
+DRINKS_MANUAL = (
+    "the drinks dataset cannot be downloaded automatically (the book's copy is on Google Drive): get drinks.tar.gz "
+    "from https://bit.ly/adl2-ssd and unpack it in {root}, so that {root}/drinks/ holds its jpgs and CSVs"
+)
 
 _CHUNK = 1 << 20
 _DOWNLOAD_TIMEOUT_S = 60
@@ -50,6 +56,8 @@ class KnownFile:
     url: str | None = None
     archive: str | None = None
     extract_to: str | None = None
+    manual: str | None = None
+    """How to get the file by hand where nothing can fetch it ("{root}": the data root)."""
 
 
 # Digests are from shared/datasets/README.md (sha256 where known, else the upstream md5).
@@ -87,6 +95,10 @@ _SVHN_MD5 = {
     SVHN_FILES["train"]: "e26dedcc434d2e4c54c9b2d4a06d8373",
     SVHN_FILES["test"]: "eb5a983be6a315427106f1b164d9cef3",
 }
+_DRINKS_SHA256 = {
+    DRINKS_LABELS["train"]: "093960a081a16c024980b91ec5c398ac2e7fb7e2b336dd53d78ed95b3f46812d",
+    DRINKS_LABELS["test"]: "b43916e0b977e31870a452c32fd6e3538101313155b262496bccbd3a975b2587",
+}
 
 # Keyed by path relative to the data root.
 KNOWN_FILES: dict[str, KnownFile] = {
@@ -98,6 +110,7 @@ KNOWN_FILES: dict[str, KnownFile] = {
     **{f"{CIFAR_FULL_DIR}/{n}": KnownFile("md5", d, archive=CIFAR_ARCHIVE) for n, d in _CIFAR_FULL_MD5.items()},
     CIFAR_ARCHIVE: KnownFile("sha256", _CIFAR_ARCHIVE_SHA256, CIFAR_URL, extract_to="cifar10"),
     **{rel: KnownFile("md5", d, SVHN_URL + Path(rel).name) for rel, d in _SVHN_MD5.items()},
+    **{rel: KnownFile("sha256", d, manual=DRINKS_MANUAL) for rel, d in _DRINKS_SHA256.items()},
 }
 
 # (absolute path, algo) -> (size, mtime_ns, digest). Hashing is the slow part, and a run loads the
@@ -164,6 +177,8 @@ class DataStore:
         where = f"{relpath} not found in {self.root}"
         hint = "set RUNNER_DATA_DIR or paths.data_dir to a folder laid out like shared/datasets"
         downloadable = known is not None and (known.url is not None or known.archive is not None)
+        if known is not None and known.manual is not None and not downloadable:
+            return f"{where}; {known.manual.format(root=self.root)} ({hint})"
         if not downloadable:
             return f"{where} and it cannot be downloaded (no public URL for it; {hint})"
         if self.download:  # only reached when the archive did not contain it

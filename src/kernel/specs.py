@@ -25,6 +25,11 @@ VIEWS = ("flat", "image", "sequence")
 OBJECTIVES = ("classify", "reconstruct", "self", "self_conditional")
 """What a fit family learns: labels; its input (or a target view of it); or from its own step."""
 LOOPS = ("fit", "episodes", "none")
+SOURCES = ("labels", "pairs", "boxes", "masks", "synthetic")
+"""What a dataset loader yields (`DatasetSpec.source`) and what an input kind reads
+(`InputKindSpec.sources`): labelled images (ArraySplits), two unpaired image domains (PairedSplits),
+images with labelled boxes (BoxSplits), images with class masks (MaskSplits), or a stateless
+draw (SyntheticSource)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,11 @@ class FitSpec:
     """The Keras loss of a `reconstruct` family (e.g. "mse")."""
     two_domains: bool = False
     """Batches are (source, target) pairs of two unpaired image domains (CycleGAN)."""
+    input_kind: Optional[str] = None
+    """The input kind (`data/inputs/`: boxes, masks, views, ...) that turns the dataset into this
+    model's batches, which reach the model as the kind makes them (SSD: `(images, {"boxes",
+    "classes"})`); None: the array pipeline chosen by view/objective (or `two_domains`). A dataset
+    that yields another source than the kind reads is refused when the job is resolved."""
     batches_per_step: Optional[Callable[[Any], int]] = None
     """options -> real batches one training step consumes (WGAN's n_critic); None: one."""
     prepare: Optional[Callable[..., None]] = None
@@ -104,6 +114,9 @@ class FitSpec:
             raise TypeError(f"FitSpec.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.inputs < 1:
             raise TypeError(f"FitSpec.inputs must be >= 1, got {self.inputs}")
+        if self.input_kind is not None and (not isinstance(self.input_kind, str) or self.two_domains):
+            raise TypeError(f"FitSpec.input_kind must be an input kind's name and excludes two_domains "
+                            f"(the 'pairs' kind is two domains), got {self.input_kind!r}")
         _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample"))
         if not (isinstance(self.sample_options, type) and issubclass(self.sample_options, SampleConfig)
                 and dataclasses.is_dataclass(self.sample_options)):
@@ -192,12 +205,28 @@ class OptionsSpec:
         _check_options(type(self).__name__, self.options)
 
 
+def _check_sources(kind: str, sources: tuple[str, ...]) -> None:
+    if isinstance(sources, str) or not sources or any(source not in SOURCES for source in sources):
+        raise TypeError(f"{kind} must name sources among {', '.join(SOURCES)}, got {sources!r}")
+
+
 @dataclass(frozen=True)
 class DatasetSpec(OptionsSpec):
     """A dataset loader: `load(store, options) -> splits`."""
 
-    paired: bool = False
-    """It yields two unpaired image domains (CycleGAN), not labelled examples."""
+    source: str = "labels"
+    """What the loader yields, one of SOURCES: "labels" (ArraySplits), "pairs" (two unpaired image
+    domains, CycleGAN), "boxes" (drinks, synthetic_boxes), ... A model is refused a dataset whose
+    source its pipeline cannot read (`runner.resolve`)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_sources("DatasetSpec.source", (self.source,))
+
+    @property
+    def paired(self) -> bool:
+        """It yields two unpaired image domains (CycleGAN), not labelled examples."""
+        return self.source == "pairs"
 
 
 @dataclass(frozen=True)
@@ -213,6 +242,13 @@ class OptimizerSpec(OptionsSpec):
 @dataclass(frozen=True)
 class InputKindSpec(OptionsSpec):
     """An input kind (data/inputs/): `build(source, options, kind_options) -> pipeline`."""
+
+    sources: tuple[str, ...] = ("labels",)
+    """The dataset sources (SOURCES) it reads."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_sources("InputKindSpec.sources", self.sources)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402  (matplotlib's own image dependency)
 
-from adl_runner.kernel.errors import RunnerError  # noqa: E402
+from adl_runner.kernel.errors import IncompatibleError, RunnerError  # noqa: E402
 from adl_runner.runner.rundir import RunDir  # noqa: E402
 
 log = logging.getLogger("runner")
@@ -135,17 +136,16 @@ class ArtifactData:
         return self._pipeline.evaluation(split)
 
     def examples(self, n: int, split: str = "test") -> tuple[Any, Any]:
-        """The first `n` (inputs, targets) of a split."""
+        """The first `n` (inputs, targets) of a split; nested inputs or targets (two views, a dict of
+        boxes and classes) keep their structure, each array cut to `n`."""
         inputs, targets = [], []
         for batch in self.batches(split).as_numpy_iterator():
             x, y = batch if isinstance(batch, tuple) and len(batch) == 2 else (batch, None)
             inputs.append(x)
             targets.append(y)
-            if sum(len(b) for b in inputs) >= n:
+            if sum(len(tf.nest.flatten(b)[0]) for b in inputs) >= n:
                 break
-        x = np.concatenate(inputs)[:n]
-        y = None if targets[0] is None else np.concatenate(targets)[:n]
-        return x, y
+        return _first(inputs, n), None if targets[0] is None else _first(targets, n)
 
     def training_passes(self, epochs: int) -> tuple[Any, int]:
         """The training split as `epochs` seeded shuffled passes of batches, and the batches per pass."""
@@ -153,4 +153,12 @@ class ArtifactData:
 
     def labels(self, split: str = "test") -> np.ndarray:
         """Integer labels of a split, in order."""
-        return self._pipeline.labels(split)
+        labels = getattr(self._pipeline, "labels", None)
+        if labels is None:
+            raise IncompatibleError(f"{type(self._pipeline).__name__} batches have no per-example class labels")
+        return labels(split)
+
+
+def _first(batches: list[Any], n: int) -> Any:
+    """The batches concatenated along their first axis, structure by structure, cut to `n` examples."""
+    return tf.nest.map_structure(lambda *parts: np.concatenate(parts)[:n], *batches)

@@ -18,6 +18,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from adl_runner.data.inputs import INPUT_KINDS
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
@@ -156,6 +157,8 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
     if "optimizer" in chosen:
         report_carried_over(optimizer, optimizer_options, chosen)
     dataset, dataset_options = dataset_entry(typed.dataset)
+    if isinstance(model.spec, FitSpec):
+        refuse_unreadable_source(model, dataset)
     trainer = typed.trainer
     if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule.boundaries or trainer.plateau.enabled):
         raise ConfigError("optimizer.decay cannot be combined with trainer.lr_schedule or trainer.plateau; set one of them")
@@ -201,6 +204,31 @@ def refuse_unread_groups(model: Entry[Any, FamilySpec], chosen: frozenset[str]) 
         raise ConfigError(
             f"model '{model.name}' {model.spec.does} and does not read {key}= (it reads: {', '.join(reads)}); "
             f"{group}= is read by: {', '.join(readers) or 'no model'}")
+
+
+def sources_read(spec: FitSpec) -> tuple[str, ...]:
+    """The dataset sources (kernel.specs.SOURCES) a fit family's pipeline reads: its input kind's, or
+    the array pipeline's labelled images (and two image domains for a two-domain model)."""
+    if spec.input_kind is not None:
+        return tuple(INPUT_KINDS.get(spec.input_kind).spec.sources)
+    return ("labels", "pairs") if spec.two_domains else ("labels",)
+
+
+def refuse_unreadable_source(model: Entry[Any, FitSpec], dataset: Entry[Any, Any]) -> None:
+    """A dataset whose source the family's pipeline cannot read (`run model=mlp dataset=drinks`) is
+    refused before anything is loaded, naming the datasets it can read and the models that read this
+    one. Two image domains given to a one-domain array model are left to the loaded data, whose error
+    names the domains to choose from."""
+    reads, source = sources_read(model.spec), dataset.spec.source
+    if source in reads or (source == "pairs" and model.spec.input_kind is None):
+        return
+    readers = [name for name in MODELS.names() if isinstance(spec := MODELS.get(name).spec, FitSpec)
+               and source in sources_read(spec)]
+    datasets = [name for name in DATASETS.names() if DATASETS.get(name).spec.source in reads]
+    wanted = " or ".join(reads)
+    raise IncompatibleError(
+        f"model '{model.name}' reads {wanted} but dataset '{dataset.name}' yields {source}; datasets that yield "
+        f"{wanted}: {', '.join(datasets) or 'none'}; models that read {source}: {', '.join(readers) or 'none'}")
 
 
 def report_carried_over(optimizer: Entry[Any, Any], options: Any, chosen: frozenset[str]) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from adl_runner.kernel.registry import Registry
-from adl_runner.kernel.specs import EpisodeSpec, FitSpec, NoneSpec
+from adl_runner.kernel.specs import DatasetSpec, EpisodeSpec, FitSpec, InputKindSpec, NoneSpec
 
 
 @dataclass
@@ -30,6 +30,9 @@ def test_a_misspelt_field_is_a_type_error() -> None:
         (lambda: FitSpec(options=Options, view="image", sample_options=Options), "sample_options must be a dataclass subclass"),
         (lambda: EpisodeSpec(options=Options, accepts=True), "accepts must be callable"),
         (lambda: NoneSpec(options=Options()), "options must be a dataclass type"),
+        (lambda: FitSpec(options=Options, view="image", input_kind="pairs", two_domains=True), "excludes two_domains"),
+        (lambda: DatasetSpec(options=Options, source="box"), "source must name sources among labels, pairs, boxes"),
+        (lambda: InputKindSpec(options=Options, sources="boxes"), "sources must name sources among"),  # type: ignore[arg-type]
     ],
 )
 def test_a_bad_value_is_refused_at_registration(make, fragment: str) -> None:

@@ -1,10 +1,12 @@
 """The input-kind registry: how a dataset's examples become a model's (inputs, targets) in tf.data.
 
-A kind is registered with `@INPUT_KINDS.register(name, InputKindSpec(options=<dataclass>))` on a builder
-`build(source, options: PipelineOptions, kind_options) -> InputPipeline`: `source` is what the
-dataset loader returned (`ArraySplits`, `PairedSplits`, `BoxSplits`, ...), `options` the settings
-every kind shares (batch size, seed, ...), `kind_options` an instance of the registered dataclass.
-`make_inputs` looks a kind up by name, so a misspelt kind or kind option is one error line.
+A kind is registered with `@INPUT_KINDS.register(name, InputKindSpec(options=<dataclass>, sources=(...)))`
+on a builder `build(source, options: PipelineOptions, kind_options) -> InputPipeline`: `source` is what
+the dataset loader returned (`ArraySplits`, `PairedSplits`, `BoxSplits`, ...; `sources` names which,
+as `DatasetSpec.source` does for a loader), `options` the settings every kind shares (batch size,
+seed, ...), `kind_options` an instance of the registered dataclass. `make_inputs` looks a kind up by
+name, so a misspelt kind or kind option is one error line. A family names its kind in
+`FitSpec.input_kind`, and the runner's fit task builds its pipeline here (`runner/tasks/fit.py`).
 """
 
 from __future__ import annotations

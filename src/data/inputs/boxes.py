@@ -35,6 +35,11 @@ class BoxSplits:
     class_names: tuple[str, ...]
     """Background first: ("background", "Water", "Soda", "Juice") for the drinks dataset."""
 
+    def limited(self, train_limit: int | None, test_limit: int | None) -> BoxSplits:
+        """Only the first `train_limit` / `test_limit` images of each split (None: all)."""
+        return BoxSplits(self.x_train[:train_limit], list(self.boxes_train)[:train_limit], self.x_test[:test_limit],
+                         list(self.boxes_test)[:test_limit], self.class_names)
+
 
 @dataclass
 class BoxOptions:
@@ -104,6 +109,6 @@ def flipped(images: tf.Tensor, boxes: tf.Tensor, classes: tf.Tensor, flip: tf.Te
     return mirrored_where(images, flip), tf.where(chosen[..., None], mirrored, boxes)
 
 
-@INPUT_KINDS.register("boxes", InputKindSpec(options=BoxOptions))
+@INPUT_KINDS.register("boxes", InputKindSpec(options=BoxOptions, sources=("boxes",)))
 def box_inputs(splits: BoxSplits, options: PipelineOptions, kind: BoxOptions) -> BoxPipeline:
     return BoxPipeline(splits, options, kind)

@@ -31,6 +31,11 @@ class MaskSplits:
     class_names: tuple[str, ...]
     """Background first: ("background", "Water", "Soda", "Juice") for the drinks dataset."""
 
+    def limited(self, train_limit: int | None, test_limit: int | None) -> MaskSplits:
+        """Only the first `train_limit` / `test_limit` images of each split (None: all)."""
+        return MaskSplits(self.x_train[:train_limit], self.masks_train[:train_limit], self.x_test[:test_limit],
+                          self.masks_test[:test_limit], self.class_names)
+
 
 @dataclass
 class MaskOptions:
@@ -78,6 +83,6 @@ class MaskPipeline(IndexedPipeline):
         return images, tf.one_hot(masks, self.num_classes) if self.onehot else masks
 
 
-@INPUT_KINDS.register("masks", InputKindSpec(options=MaskOptions))
+@INPUT_KINDS.register("masks", InputKindSpec(options=MaskOptions, sources=("masks",)))
 def mask_inputs(splits: MaskSplits, options: PipelineOptions, kind: MaskOptions) -> MaskPipeline:
     return MaskPipeline(splits, options, kind)

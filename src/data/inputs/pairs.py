@@ -20,7 +20,7 @@ class PairOptions:
     """Use the first N test images of each domain only (None: all)."""
 
 
-@INPUT_KINDS.register("pairs", InputKindSpec(options=PairOptions))
+@INPUT_KINDS.register("pairs", InputKindSpec(options=PairOptions, sources=("labels", "pairs")))
 def pair_inputs(splits: ArraySplits | PairedSplits, options: PipelineOptions, kind: PairOptions) -> PairPipeline:
     """Two domains (or one RGB dataset as gray -> colour with `options.gray_input`)."""
     return pair_pipeline(splits, options, kind.dataset, kind.train_limit, kind.test_limit)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tensorflow as tf
@@ -33,6 +33,11 @@ class SyntheticSource:
     """Examples of the test split."""
     input_shape: tuple[int, ...]
     num_classes: int = 0
+
+    def limited(self, train_limit: int | None, test_limit: int | None) -> SyntheticSource:
+        """At most `train_limit` / `test_limit` examples per epoch and test split (None: as drawn)."""
+        return replace(self, n_train=min(self.n_train, train_limit or self.n_train),
+                       n_test=min(self.n_test, test_limit or self.n_test))
 
 
 class SyntheticPipeline:
@@ -65,6 +70,6 @@ class SyntheticPipeline:
         return ds.prefetch(tf.data.AUTOTUNE)
 
 
-@INPUT_KINDS.register("synthetic", InputKindSpec(options=NoOptions))
+@INPUT_KINDS.register("synthetic", InputKindSpec(options=NoOptions, sources=("synthetic",)))
 def synthetic_inputs(source: SyntheticSource, options: PipelineOptions, _: NoOptions) -> SyntheticPipeline:
     return SyntheticPipeline(source, options)

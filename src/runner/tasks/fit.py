@@ -12,6 +12,7 @@ from typing import Any, Callable
 import keras
 import tensorflow as tf
 
+from adl_runner.data.inputs import INPUT_KINDS, InputPipeline, make_inputs
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from adl_runner.data.store import DataStore
 from adl_runner.kernel.cachedir import user_cache_dir
@@ -47,13 +48,13 @@ RESUME_KEYS = ("model", "dataset", "optimizer")
 
 def make_pipeline(
     job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective, batches_per_step: int = 1,
-    two_domains: bool = False,
-) -> tuple[ArrayPipeline | PairPipeline, str]:
+    two_domains: bool = False, input_kind: str | None = None,
+) -> tuple[ArrayPipeline | PairPipeline | InputPipeline, str]:
     """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline.
     `batches_per_step`: a model that consumes several real batches per step (WGAN's n_critic)
     gets them concatenated in one pipeline batch. `two_domains`: the model translates between two
     unpaired image domains (CycleGAN) and takes (source, target) batches, each domain shuffled on
-    its own."""
+    its own. `input_kind`: the family's input kind (`FitSpec.input_kind`) builds the pipeline instead."""
     store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
     splits = job.dataset.build(store, job.dataset_options)
     options = PipelineOptions(
@@ -72,13 +73,25 @@ def make_pipeline(
     )
     if two_domains:
         return pair_pipeline(splits, options, dataset.name, dataset.train_limit, dataset.test_limit), dataset.name
-    x_train, y_train = splits.x_train[: dataset.train_limit], splits.y_train[: dataset.train_limit]
-    x_test, y_test = splits.x_test[: dataset.test_limit], splits.y_test[: dataset.test_limit]
+    splits = splits.limited(dataset.train_limit, dataset.test_limit)
     try:
-        pipeline = ArrayPipeline(x_train, y_train, x_test, y_test, len(splits.class_names), options)
+        if input_kind is not None:
+            return kind_pipeline(input_kind, splits, options), dataset.name
+        pipeline = ArrayPipeline(splits.x_train, splits.y_train, splits.x_test, splits.y_test, len(splits.class_names), options)
     except IncompatibleError as exc:
         raise IncompatibleError(f"dataset '{dataset.name}': {exc}") from None
     return pipeline, dataset.name
+
+
+def kind_pipeline(kind: str, source: Any, options: PipelineOptions) -> InputPipeline:
+    """The input kind `kind`'s pipeline over a loaded dataset. `dataset.augment` is the kind's own
+    augmentation, its `flip` setting (boxes and masks flip with their images), where it has one;
+    a kind without one refuses it. Batches reach the model as the kind makes them."""
+    settings: dict[str, Any] = {}
+    if "flip" in {f.name for f in dataclasses.fields(INPUT_KINDS.get(kind).spec.options)}:
+        settings["flip"] = options.augment
+        options = dataclasses.replace(options, augment=False)
+    return make_inputs(kind, source, options, settings)
 
 
 def compile_model(model: keras.Model, job: Job, optimizer: keras.optimizers.Optimizer, objective: Objective) -> None:
@@ -118,7 +131,8 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         configure_tensorflow(job)
         objective = objective_of(spec.objective)
         pipeline, dataset_name = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective,
-                                               spec.steps_batches(job.model_options), two_domains=spec.two_domains)
+                                               spec.steps_batches(job.model_options), two_domains=spec.two_domains,
+                                               input_kind=spec.input_kind)
         resuming = bool(rundir.resume_candidates())
         if resuming:
             check_resumable(rundir, job, RESUME_KEYS)
@@ -251,10 +265,12 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         model = load_checkpoint(ckpt)
         if spec.sample is not None and not getattr(model, "inputs", None):
             return _evaluate_samples(job, rundir, ckpt, model, started)
-        view, inputs = _view_of(model)
+        # An input kind decides the batches; else the model's own input shape says its view.
+        view, inputs = (spec.view, spec.inputs) if spec.input_kind is not None else _view_of(model)
         objective = objective_of(spec.objective)
-        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective)
-        expected = tuple(model.inputs[0].shape[1:])
+        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind)
+        model_inputs = getattr(model, "inputs", None)
+        expected = tuple(model_inputs[0].shape[1:]) if model_inputs else pipeline.input_shape
         if expected != pipeline.input_shape:
             raise IncompatibleError(
                 f"checkpoint {ckpt} takes inputs of shape {expected}, dataset '{dataset_name}' gives {pipeline.input_shape}"
@@ -284,7 +300,8 @@ def _evaluate_samples(job: Job, rundir: RunDir, ckpt: Path, model: keras.Model, 
     spec = spec_of(job)
     measure = None
     if spec.evaluators:
-        pipeline, _ = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective))
+        pipeline, _ = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective),
+                                    input_kind=spec.input_kind)
         measure = quality_measure(job, spec, ArtifactData(pipeline))
     numbers = measure(model) if measure is not None else {}
     if not numbers:
