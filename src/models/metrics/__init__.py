@@ -1,1 +1,1 @@
-"""Quality metrics computed offline (MNIST-FID, label-control accuracy)."""
+"""Quality metrics computed offline (MNIST-FID, label-control accuracy, detection mIoU and AP)."""
