@@ -61,10 +61,10 @@ def install_hooks() -> None:
 
     def hooked_make_pipeline(*args: Any, **kwargs: Any):
         record("before_data")
-        pipeline, name = make_pipeline(*args, **kwargs)
+        pipeline, class_names = make_pipeline(*args, **kwargs)
         held = getattr(pipeline, "_train", ()) + getattr(pipeline, "_test", ())  # ArrayPipeline's arrays
         record("data_loaded", pipeline_tensors_mb=tensor_mb(held))
-        return pipeline, name
+        return pipeline, class_names
 
     def hooked_compile_model(*args: Any, **kwargs: Any) -> None:
         compile_model(*args, **kwargs)

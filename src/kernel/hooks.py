@@ -43,6 +43,10 @@ class ArtifactSink(Protocol):
         """A table, given as CSV text, named `name`."""
         ...
 
+    def record(self, name: str, data: Any) -> Path:
+        """Structured results (plain lists, dicts, numbers, strings) as JSON named `name` (a detector's boxes)."""
+        ...
+
 
 class DataView(Protocol):
     """Examples of the run's data, as the model sees them (after views and corruption)."""

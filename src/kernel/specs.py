@@ -42,6 +42,8 @@ class BuildContext:
     """One example's shape as the model sees it (after the view)."""
     num_classes: int
     """Classes of the dataset (labels, conditional generation)."""
+    class_names: tuple[str, ...] = ()
+    """Their names, when the dataset has them (a detector draws and lists them)."""
     pretrain_epochs_cap: Optional[int] = None
     """An upper bound on the epochs of the family's own first phase (`prepare`), set by the runner
     for a short run (debug=smoke); None: the family's own value."""
@@ -99,6 +101,8 @@ class FitSpec:
     """(model, DataView, ArtifactSink) -> None: figures written after training."""
     sample: Optional[Callable[..., Any]] = None
     """(model, sample options, ArtifactSink) -> paths: task=sample."""
+    predict: Optional[Callable[..., Any]] = None
+    """(model, image files, ArtifactSink) -> summary: task=predict on a user's own images."""
     sample_options: type[SampleConfig] = SampleConfig
     """The dataclass typing the `sample` config node: SampleConfig, or a subclass adding the
     family's own controls (InfoGAN's code1/code2)."""
@@ -117,7 +121,7 @@ class FitSpec:
         if self.input_kind is not None and (not isinstance(self.input_kind, str) or self.two_domains):
             raise TypeError(f"FitSpec.input_kind must be an input kind's name and excludes two_domains "
                             f"(the 'pairs' kind is two domains), got {self.input_kind!r}")
-        _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample"))
+        _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample", "predict"))
         if not (isinstance(self.sample_options, type) and issubclass(self.sample_options, SampleConfig)
                 and dataclasses.is_dataclass(self.sample_options)):
             raise TypeError(f"FitSpec.sample_options must be a dataclass subclass of SampleConfig, got {self.sample_options!r}")

@@ -61,6 +61,10 @@ class ArtifactWriter:
         """A table, given as CSV text."""
         return self._rundir.write_atomic(self._rundir.table_file(name), lambda p: p.write_text(csv_text))
 
+    def record(self, name: str, data: Any) -> Path:
+        """Structured results as `<name>.json`."""
+        return self._rundir.write_json(f"{name}.json", data)
+
     # -- what the runner writes ----------------------------------------------------------------
     def progress_animation(self, seconds_per_frame: float = 0.25) -> Path | None:
         """An animated GIF of the progress grids in step order (None when none is readable). A grid

@@ -53,6 +53,8 @@ class Job:
     ckpt: Optional[Path]
     split: Split
     sample: SampleConfig
+    image: Optional[Path]
+    """task=predict's image file or folder."""
     env: Optional[dict[str, Any]]
     """The env config (episode-loop families), as plain values; None when no env is chosen."""
     gif: bool
@@ -180,6 +182,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         ckpt=Path(typed.ckpt) if typed.ckpt else None,
         split=Split(typed.split),
         sample=sample,
+        image=Path(typed.image) if typed.image else None,
         env=plain.get("env"),
         gif=typed.gif,
         chosen=chosen,
@@ -187,7 +190,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
     )
 
 
-GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "gif", "paths",
+GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "image", "gif", "paths",
                              "experiment", "debug", "hparams_search", "launcher", "table")
 """Set on the command line for any family: the job's identity, task options and presets."""
 

@@ -28,6 +28,7 @@ class Task(str, Enum):
     evaluate = "evaluate"
     export = "export"
     sample = "sample"
+    predict = "predict"
 
 
 class Split(str, Enum):
@@ -336,9 +337,12 @@ class Config:
     seed: int = 42
     """Seed for Python, NumPy and TensorFlow."""
     task: Task = Task.train
-    """train; evaluate, sample or export (need ckpt; export: a SavedModel for serving)."""
+    """train; evaluate, sample, export or predict (need ckpt; export: a SavedModel for serving;
+    predict: the model on your own files, `image=`)."""
     ckpt: Optional[str] = None
-    """A .keras checkpoint for evaluate/export."""
+    """A .keras checkpoint (or the run dir holding it) for evaluate/sample/export/predict."""
+    image: Optional[str] = None
+    """task=predict: an image file, or a folder of images."""
     split: Split = Split.test
     """The split task=evaluate measures: test, or train (in inference mode: no dropout, no augmentation)."""
     sample: Any = field(default_factory=lambda: DictConfig(dataclasses.asdict(SampleConfig()), flags={"struct": False}))

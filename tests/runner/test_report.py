@@ -138,7 +138,10 @@ def test_table_configs_cover_the_book() -> None:
         "table_2_3_1": 2,
         "densenet": 1,
         "table_9_5_1": 3,
+        "table_11_13_1": 5,
     }
+    t11 = table_node("table_11_13_1")
+    assert t11.rows[0].book == {"miou": 0.64, "precision": 0.87, "recall": 0.87, "map50": None, "map": None}
     t133 = table_node("table_1_3_3")
     assert t133.rows[0].book == {"train": 93.65, "test": 92.5}
     assert t133.rows[15].book == {"train": 99.39, "test": 98.5}

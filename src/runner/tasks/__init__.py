@@ -1,13 +1,13 @@
 """The tasks `run` can do, registered per training loop: `run_task` dispatches once, on the loop of
 the job's model family (for a task on a checkpoint, the checkpoint's family).
 
-    fit       train, evaluate, sample (tasks/fit.py), export (tasks/export.py)
+    fit       train, evaluate, sample (tasks/fit.py), export and predict (tasks/export.py)
     episodes  train, evaluate (tasks/episodes.py)
     none      train (tasks/none.py)
 
 A task is a function `(job, rundir) -> metrics` registered with `@task(loop, name)`
 (tasks/registry.py); a task a loop lacks (task=sample of an agent) is one error line naming the
-family's tasks. Serving tasks (export; predict, when it comes) live in tasks/export.py.
+family's tasks. The serving tasks (export, predict) live in tasks/export.py.
 """
 
 from __future__ import annotations

@@ -31,11 +31,22 @@ def configure_tensorflow(job: Job) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def required_checkpoint(job: Job, hint: str = "<path to a .keras checkpoint>") -> Path:
-    """The `ckpt=` of a task that needs one."""
+RUN_DIR_CHECKPOINTS = ("best.keras", "last.keras")
+"""What `ckpt=<run dir>` of a fit-loop run stands for: its best checkpoint, else its last."""
+
+
+def required_checkpoint(job: Job, hint: str = "<run dir, or a .keras checkpoint in it>") -> Path:
+    """The `ckpt=` of a task that needs one; a run dir stands for its checkpoint (RUN_DIR_CHECKPOINTS)."""
     if job.ckpt is None:
         raise RunnerError(f"task={job.task.value} needs ckpt={hint}")
-    return job.ckpt
+    folder = job.ckpt / "checkpoints"
+    if not folder.is_dir():
+        return job.ckpt
+    for name in RUN_DIR_CHECKPOINTS:
+        if (folder / name).exists():
+            return folder / name
+    raise CheckpointError(f"run dir {job.ckpt} holds no checkpoint ({', '.join(RUN_DIR_CHECKPOINTS)} in checkpoints/); "
+                          "was its training interrupted before the first one?")
 
 
 def load_checkpoint(path: str | Path) -> keras.Model:

@@ -1,14 +1,20 @@
-"""task=export: a checkpoint as a TensorFlow SavedModel for serving (signatures `serve` and
-`serving_default`). The place for the other serving tasks (predict) as they come."""
+"""The serving tasks: task=export, a checkpoint as a TensorFlow SavedModel (signatures `serve` and
+`serving_default`); task=predict, a checkpoint on the user's own files (`image=`) through its
+family's `predict` hook (a detector's boxes drawn and listed)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from adl_runner.data.images import image_files
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import FitSpec
+from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
-from adl_runner.runner.tasks.common import finish, load_checkpoint, required_checkpoint, write_config
+from adl_runner.runner.tasks.common import configure_tensorflow, finish, load_checkpoint, required_checkpoint, write_config
 from adl_runner.runner.tasks.registry import task
 
 
@@ -23,4 +29,26 @@ def export(job: Job, rundir: RunDir) -> dict[str, Any]:
     write_config(rundir, job)
     metrics = {"task": "export", "checkpoint": str(ckpt), "model": model.name, "params": model.count_params(),
                "saved_model": str(target), "status": "completed"}
+    return finish(rundir, job, started, metrics)
+
+
+@task("fit", "predict")
+def predict(job: Job, rundir: RunDir) -> dict[str, Any]:
+    """The checkpoint's model on `image=` (a file or a folder): what it writes is its family's."""
+    started = time.time()
+    with rundir.removed_if_failed_fresh():
+        spec = job.model.spec
+        if not isinstance(spec, FitSpec) or spec.predict is None:
+            able = [name for name in MODELS.names() if getattr(MODELS.get(name).spec, "predict", None) is not None]
+            raise IncompatibleError(f"model '{job.model.name}' has no task=predict; models that do: {', '.join(able) or 'none'}")
+        if job.image is None:
+            raise ConfigError("task=predict needs image=<an image file or a folder of images>")
+        files = image_files(job.image)  # checked before the checkpoint is loaded
+        configure_tensorflow(job)
+        ckpt = required_checkpoint(job)
+        model = load_checkpoint(ckpt)
+        summary = spec.predict(model, files, ArtifactWriter(rundir))
+    write_config(rundir, job)
+    metrics = {"task": "predict", "checkpoint": str(ckpt), "model": job.model.name, "images": len(files),
+               **summary, "status": "completed"}
     return finish(rundir, job, started, metrics)

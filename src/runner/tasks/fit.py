@@ -49,8 +49,9 @@ RESUME_KEYS = ("model", "dataset", "optimizer")
 def make_pipeline(
     job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective, batches_per_step: int = 1,
     two_domains: bool = False, input_kind: str | None = None,
-) -> tuple[ArrayPipeline | PairPipeline | InputPipeline, str]:
-    """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline.
+) -> tuple[ArrayPipeline | PairPipeline | InputPipeline, tuple[str, ...]]:
+    """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline; returns it
+    with the dataset's class names.
     `batches_per_step`: a model that consumes several real batches per step (WGAN's n_critic)
     gets them concatenated in one pipeline batch. `two_domains`: the model translates between two
     unpaired image domains (CycleGAN) and takes (source, target) batches, each domain shuffled on
@@ -72,15 +73,15 @@ def make_pipeline(
         seed=job.seed,
     )
     if two_domains:
-        return pair_pipeline(splits, options, dataset.name, dataset.train_limit, dataset.test_limit), dataset.name
+        return pair_pipeline(splits, options, dataset.name, dataset.train_limit, dataset.test_limit), ()
     splits = splits.limited(dataset.train_limit, dataset.test_limit)
     try:
         if input_kind is not None:
-            return kind_pipeline(input_kind, splits, options), dataset.name
+            return kind_pipeline(input_kind, splits, options), tuple(splits.class_names)
         pipeline = ArrayPipeline(splits.x_train, splits.y_train, splits.x_test, splits.y_test, len(splits.class_names), options)
     except IncompatibleError as exc:
         raise IncompatibleError(f"dataset '{dataset.name}': {exc}") from None
-    return pipeline, dataset.name
+    return pipeline, tuple(splits.class_names)
 
 
 def kind_pipeline(kind: str, source: Any, options: PipelineOptions) -> InputPipeline:
@@ -130,7 +131,8 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
             return done
         configure_tensorflow(job)
         objective = objective_of(spec.objective)
-        pipeline, dataset_name = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective,
+        dataset_name = job.dataset_config.name
+        pipeline, class_names = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective,
                                                spec.steps_batches(job.model_options), two_domains=spec.two_domains,
                                                input_kind=spec.input_kind)
         resuming = bool(rundir.resume_candidates())
@@ -141,7 +143,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
             job = dataclasses.replace(job, trainer=continued_trainer(rundir, job.trainer, steps_done))
         else:
             context = BuildContext(seed=job.seed, input_shape=pipeline.input_shape, num_classes=pipeline.num_classes,
-                                   pretrain_epochs_cap=job.trainer.caps.pretrain_epochs)
+                                   class_names=class_names, pretrain_epochs_cap=job.trainer.caps.pretrain_epochs)
             try:
                 model = job.model.build(job.model_options, context)
             except IncompatibleError as exc:
@@ -268,7 +270,8 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         # An input kind decides the batches; else the model's own input shape says its view.
         view, inputs = (spec.view, spec.inputs) if spec.input_kind is not None else _view_of(model)
         objective = objective_of(spec.objective)
-        pipeline, dataset_name = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind)
+        dataset_name = job.dataset_config.name
+        pipeline, _ = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind)
         model_inputs = getattr(model, "inputs", None)
         expected = tuple(model_inputs[0].shape[1:]) if model_inputs else pipeline.input_shape
         if expected != pipeline.input_shape:
