@@ -196,6 +196,18 @@ def checkpoint_run_dir(overrides: list[str], multirun: bool) -> str | None:
     return f"hydra.run.dir=${{paths.output_dir}}/runs/${{now:%Y-%m-%d}}/${{now:%H-%M-%S}}_{task}_{trained['model'].get('name')}_{data}"
 
 
+def checkpoint_model(overrides: list[str], multirun: bool) -> str | None:
+    """`model=<the checkpoint's family>` for a task on a checkpoint that names no model, so that the
+    family's own `model.<key>=` overrides compose (`task=predict ckpt=<ssd run> model.soft_nms=true`).
+    None when `model=` is given, or the checkpoint's run names no model with a preset in conf/model/."""
+    task, ckpt = _override_value(overrides, "task"), _override_value(overrides, "ckpt")
+    if task in (None, "train") or not ckpt or multirun or _override_value(overrides, "model") is not None:
+        return None
+    trained = run_config_of(Path(ckpt))
+    name = trained.get("model", {}).get("name") if trained and isinstance(trained.get("model"), dict) else None
+    return f"model={name}" if name and (CONF_DIR / "model" / f"{name}.yaml").is_file() else None
+
+
 def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
     """None if the run (or sweep) dir can be created and written, else the one-line error.
 
@@ -262,9 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not any(arg in _INFO_FLAGS for arg in argv):
         overrides, multirun = split_argv(argv)
-        named = checkpoint_run_dir(overrides, multirun)
-        if named is not None:
-            argv, overrides = [*argv, named], [*overrides, named]
+        for added in (checkpoint_run_dir(overrides, multirun), checkpoint_model(overrides, multirun)):
+            if added is not None:
+                argv, overrides = [*argv, added], [*overrides, added]
         problem = validate(overrides, multirun) or output_dir_problem(overrides, multirun)
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)

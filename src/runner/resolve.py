@@ -250,7 +250,8 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     """`config` with the model, and unless `dataset=` was chosen the data identity (name, loader
     options, label encoding, preprocessing; never augmentation), of the run that saved `ckpt`. A
     checkpoint with no run dir around it keeps this command's. A different model named on the
-    command line is refused: it would misread the checkpoint."""
+    command line is refused: it would misread the checkpoint; `model.<key>=` values on the command
+    line override the trained ones."""
     trained = run_config_of(ckpt) if ckpt.exists() else None
     if not trained or "model" not in trained:
         return config
@@ -260,7 +261,10 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
         raise IncompatibleError(
             f"checkpoint {ckpt} holds a '{theirs.get('name')}' {kind}, not '{mine.get('name')}'; "
             f"use model={theirs.get('name')} (or leave model= out)")
-    config = {**config, "model": theirs}
+    # The command's own model.<key>= values (a detector's NMS settings) apply on top; the family
+    # refuses those the checkpoint fixed (FitSpec.for_inference).
+    given = {key.split(".", 1)[1] for key in chosen if key.startswith("model.") and key.count(".") == 1}
+    config = {**config, "model": {**theirs, **{key: mine[key] for key in given if key in mine}}}
     if "dataset" not in chosen and isinstance(trained.get("dataset"), dict):
         identity = {key: trained["dataset"][key] for key in _DATA_IDENTITY if key in trained["dataset"]}
         config["dataset"] = {**config["dataset"], **identity, "augment": False}

@@ -218,6 +218,12 @@ class SSD(CustomStepModel):
         kept = indexes >= 0
         return [{"boxes": b[k], "classes": c[k], "scores": s[k]} for b, c, s, k in zip(boxes, classes, scores, kept)]
 
+    def set_inference(self, class_threshold: float, iou_threshold: float, soft_nms: bool, fn_rule: str) -> None:
+        """New NMS and metric settings for a trained model (they are not part of what it learned)."""
+        self.class_threshold, self.iou_threshold, self.soft_nms = float(class_threshold), float(iou_threshold), bool(soft_nms)
+        self.fn_rule = fn_rule
+        self._detect = tf.function(self._detect_batch, reduce_retracing=True)  # traced with the old thresholds
+
     # -- saving ------------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "trainable": self.trainable,
@@ -279,6 +285,25 @@ def predict_files(model: keras.Model, files: list[Path], out: ArtifactSink) -> d
     return {"detections": sum(len(entry["detections"]) for entry in listed)}
 
 
+def for_inference(model: keras.Model, opts: SSDOptions) -> None:
+    """The command's NMS and metric settings on a loaded SSD; options that decide what the network
+    learned (offset encoding, loss, extra anchors, scales) must be the checkpoint's."""
+    if not isinstance(model, SSD):
+        raise IncompatibleError(f"the checkpoint holds a '{model.name}' model, not an SSD")
+    check_options(opts)
+    fixed = {"normalize": model.normalize, "loss": model.loss_name, "threshold": model.threshold,
+             "n_layers": len(head_shapes(model.network))}
+    for key, trained in fixed.items():
+        if getattr(opts, key) != trained:
+            raise IncompatibleError(f"model.{key}={getattr(opts, key)!r} cannot change a trained SSD (its model.{key} "
+                                    f"is {trained!r}); only {', '.join(INFERENCE_OPTIONS)} apply to a checkpoint")
+    model.set_inference(**{key: getattr(opts, key) for key in INFERENCE_OPTIONS})
+
+
+INFERENCE_OPTIONS = ("class_threshold", "iou_threshold", "soft_nms", "fn_rule")
+"""The model options a task on a checkpoint may change."""
+
+
 @EVALUATORS.register("detection", EvaluatorSpec("the book's mIoU, precision and recall (its NMS), mAP@0.5 and COCO mAP on the test split"))
 def detection_evaluator(model: keras.Model, data: DataView, context: QualityContext) -> dict[str, float]:
     if not isinstance(model, SSD):
@@ -289,7 +314,8 @@ def detection_evaluator(model: keras.Model, data: DataView, context: QualityCont
 
 
 @MODELS.register("ssd", FitSpec(options=SSDOptions, view="image", objective="self", input_kind="boxes",
-                                evaluators=("detection",), artifacts=write_overlays, predict=predict_files))
+                                evaluators=("detection",), artifacts=write_overlays, predict=predict_files,
+                                for_inference=for_inference))
 def build_ssd(opts: SSDOptions, ctx: BuildContext) -> SSD:
     """ResNet56v2, 4 scales, 4 classes at 480x640: 6,400 anchors."""
     check_options(opts)

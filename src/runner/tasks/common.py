@@ -67,6 +67,15 @@ def load_checkpoint(path: str | Path) -> keras.Model:
         raise CheckpointError(f"checkpoint {path} could not be loaded as a Keras model: {first_line}") from None
 
 
+def load_for_inference(job: Job, ckpt: Path) -> keras.Model:
+    """`load_checkpoint`, then the family's `for_inference` hook with this command's model options."""
+    model = load_checkpoint(ckpt)
+    adapt = getattr(job.model.spec, "for_inference", None)
+    if adapt is not None:
+        adapt(model, job.model_options)
+    return model
+
+
 def write_config(rundir: RunDir, job: Job) -> None:
     rundir.write_text("config.yaml", job.config_yaml)
 

@@ -14,7 +14,14 @@ from adl_runner.kernel.specs import FitSpec
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
-from adl_runner.runner.tasks.common import configure_tensorflow, finish, load_checkpoint, required_checkpoint, write_config
+from adl_runner.runner.tasks.common import (
+    configure_tensorflow,
+    finish,
+    load_checkpoint,
+    load_for_inference,
+    required_checkpoint,
+    write_config,
+)
 from adl_runner.runner.tasks.registry import task
 
 
@@ -46,7 +53,7 @@ def predict(job: Job, rundir: RunDir) -> dict[str, Any]:
         files = image_files(job.image)  # checked before the checkpoint is loaded
         configure_tensorflow(job)
         ckpt = required_checkpoint(job)
-        model = load_checkpoint(ckpt)
+        model = load_for_inference(job, ckpt)
         summary = spec.predict(model, files, ArtifactWriter(rundir))
     write_config(rundir, job)
     metrics = {"task": "predict", "checkpoint": str(ckpt), "model": job.model.name, "images": len(files),

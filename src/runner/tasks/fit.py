@@ -35,6 +35,7 @@ from adl_runner.runner.tasks.common import (
     configure_tensorflow,
     finish,
     load_checkpoint,
+    load_for_inference,
     required_checkpoint,
     write_config,
 )
@@ -264,7 +265,7 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
     with rundir.removed_if_failed_fresh():
         configure_tensorflow(job)  # before loading: it clears Keras' session
         ckpt = required_checkpoint(job)
-        model = load_checkpoint(ckpt)
+        model = load_for_inference(job, ckpt)
         if spec.sample is not None and not getattr(model, "inputs", None):
             return _evaluate_samples(job, rundir, ckpt, model, started)
         # An input kind decides the batches; else the model's own input shape says its view.
@@ -283,6 +284,8 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
     write_config(rundir, job)
     split = job.split.value
     results = model.evaluate(pipeline.evaluation(split), return_dict=True, verbose=0)
+    # The family's dataset-wide numbers (a detector's mAP) measure the test split.
+    measure = quality_measure(job, spec, ArtifactData(pipeline)) if split == "test" else None
     metrics = {
         "task": "evaluate",
         "split": split,
@@ -292,6 +295,7 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         "seed": job.seed,
         "params": model.count_params(),
         **{f"{split}_{key}": float(value) for key, value in results.items()},
+        **(measure(model) if measure is not None else {}),
         "status": "completed",
     }
     return finish(rundir, job, started, metrics)
