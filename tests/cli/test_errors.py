@@ -30,7 +30,7 @@ SMOKE = ("debug=smoke", "logger.tensorboard=false")
         ("trainer.epochs=0", ("trainer.epochs must be >= 1",)),
         ("foo=1", ("unknown config key 'foo'", "+foo=")),
         ("model.dropot=0.1", ("unknown config key 'model.dropot'", "did you mean 'model.dropout'")),
-        ("task=bogus", ("task=bogus", "expected one of [train, evaluate, export, sample]")),
+        ("task=bogus", ("task=bogus", "expected one of [train, evaluate, export, sample, predict]")),
         ("optimizer=adam,sgd", ("is a sweep: add -m",)),
         ("experiment=book/table_1_5_1", ("book table", "run it with -m")),
         ("dataset.sigma=-0.5", ("dataset.sigma must be >= 0, got -0.5",)),
@@ -128,7 +128,7 @@ def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
                           env=env)
     assert proc.returncode == 0, proc.stderr
     assert f"model: {', '.join(sorted(config_groups()['model']))}" in proc.stdout
-    assert "experiment/book: densenet, table_1_3_3" in proc.stdout
+    assert "experiment/book: densenet, table_11_13_1, table_1_3_3" in proc.stdout
 
 
 def test_sample_from_a_model_that_cannot_sample(run_cli, tmp_path: Path) -> None:

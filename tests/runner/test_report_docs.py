@@ -1,4 +1,4 @@
-"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc) on
+"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc, detection-doc) on
 tiny synthetic run dirs shaped like the real ones in outputs/."""
 
 from __future__ import annotations
@@ -121,3 +121,26 @@ def test_a_run_file_without_a_field_is_one_error_line(tmp_path: Path, capsys: py
     write(run / "metrics.json", {"model": "cgan"})
     code, _, err = run_report(capsys, "gan-table", "--summary", str(run))
     assert code == 2 and err.startswith("error: gan-table: a run file lacks the field 'label_accuracy'") and err.count("\n") == 1
+
+
+def test_detection_doc_puts_the_books_numbers_beside_the_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train, soft = tmp_path / "runs" / "ssd_ce_l1", tmp_path / "runs" / "ssd_ce_l1_soft_nms"
+    model = {"name": "ssd", "normalize": False, "loss": "ce_l1", "soft_nms": False, "fn_rule": "repo"}
+    write(train / "config.yaml", {"model": model, "dataset": {"name": "drinks", "options": {"image_size": [128, 160]}}})
+    write(train / "metrics.json", {"task": "train", "epochs_completed": 2, "miou": 0.5, "precision": 0.75, "recall": 0.8,
+                                   "map50": 0.6, "map": 0.3})
+    write(train / "history.csv", "epoch,loss,val_loss,miou,precision,recall,map50,map\n0,2.0,1.5,0.2,0.3,0.4,0.1,0.05\n"
+                                 "1,1.0,0.9,0.5,0.75,0.8,0.6,0.3\n")
+    write(train / "run.json", {"argv": ["run", "model=ssd", "trainer.epochs=2"], "commit": "abc123"})
+    write(soft / "config.yaml", {"model": {**model, "soft_nms": True}, "dataset": {"name": "drinks"}})
+    write(soft / "metrics.json", {"task": "evaluate", "miou": 0.52, "precision": 0.7, "recall": 0.85, "map50": 0.62, "map": 0.31})
+    write(soft / "run.json", {"argv": ["run", "task=evaluate", "model.soft_nms=true"], "commit": "abc123"})
+    code, out, err = run_report(capsys, "detection-doc", str(train), str(soft), "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "ssd.md").read_text()
+    assert "| [ssd_ce_l1](runs/ssd_ce_l1/) | un-normalized, CE + L1 | 128x160 | 2 | 0.50 | 0.75 | 0.80 | 0.60 | 0.30 | 0.64 / 0.87 / 0.87 |" in page
+    assert "- `ssd_ce_l1`: `run model=ssd trainer.epochs=2` (commit `abc123`)" in page
+    assert "| 2 | 1.000 | 0.900 | 0.50 | 0.75 | 0.80 | 0.60 | 0.30 |" in page
+    assert "| [ssd_ce_l1_soft_nms](runs/ssd_ce_l1_soft_nms/) | True | repo | 0.52 | 0.70 | 0.85 | 0.62 | 0.31 |" in page
+    code, _, err = run_report(capsys, "detection-doc", str(soft), "--docs", str(tmp_path))
+    assert code == 2 and "no training record" in err
