@@ -48,7 +48,8 @@ def _command(run: dict[str, Any]) -> str:
 def detection_doc(records: Sequence[Path], docs: Path) -> Path:
     """Write `docs`/ssd.md from `records`; returns its path."""
     book = book_rows()
-    trained, evaluated = [], []
+    trained: list[dict[str, Any]] = []
+    evaluated: list[dict[str, Any]] = []
     for record in records:
         metrics = read_json(record / "metrics.json")
         entry = {"name": record.name, "path": record, "config": read_yaml(record / "config.yaml"),
