@@ -31,6 +31,7 @@ from memory import memory
 from memory_stages import memory_stages
 from peak_fraction import peak_fraction
 from rl_replay import rl_replay
+from ssd import ssd
 from summary import machine_info, markdown, result_stem, write_atomic
 from threads import threads
 from xla import xla
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "memory": memory,
     "gan_step": gan_step,
     "rl_replay": rl_replay,
+    "ssd": ssd,
     "memory_stages": memory_stages,
     "threads": threads,
     "xla": xla,
