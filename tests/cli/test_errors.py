@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,13 @@ from adl_runner.data.synthetic import write_mnist_npz
 from adl_runner.runner.cli import config_groups
 
 SMOKE = ("debug=smoke", "logger.tensorboard=false")
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of a child `run`: it imports this checkout's runner, not whichever one the venv
+    has installed."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(adl_runner.__file__).parents[1]),
+                                                         os.environ.get("PYTHONPATH", "")])}
 
 
 @pytest.mark.parametrize(
@@ -61,6 +69,41 @@ def test_bad_job_config_leaves_no_run_dir(run_cli, overrides: tuple[str, ...], f
     assert not result.run_dir.exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "fragments"),
+    [
+        (("--shell-completion",), ("--shell-completion needs one of install=", 'eval "$(run --shell-completion install=bash)"')),
+        (("-sc", "install=tcsh"), ("no completion for 'tcsh'", "valid: bash, zsh, fish")),
+        (("-sc", "install=bash", "-m"), ("--shell-completion prints a shell script", "run it alone")),
+        (("-m", "experiment=book/table_9_5_1", "--cfg", "job"),
+         ("--cfg shows one job, not a sweep: drop -m", "`run experiment=book/table_9_5_1 --cfg job`")),
+        (("-m", "--info"), ("--info shows one job", "drop -m")),
+        (("-r", "-m"), ("only one of --run, --multirun", "got --multirun and --run; keep one")),
+    ],
+)
+def test_hydra_modes_and_completion_misuse_end_in_one_line(run_cli, argv: tuple[str, ...], fragments: tuple[str, ...]) -> None:
+    """Hydra answers these with a traceback (ValueError); the runner with what to type instead."""
+    run_cli(*argv).assert_error(*fragments, no_run_dir=True)
+
+
+def test_the_documented_completion_command_prints_a_bash_script(run_cli) -> None:
+    result = run_cli("--shell-completion", "install=bash")
+    assert result.code == 0, result.err
+    assert result.out.rstrip().endswith("-F hydra_bash_completion run")
+
+
+def test_version_names_the_runner_tensorflow_and_keras_without_importing_tensorflow(tmp_path: Path) -> None:
+    code = ("import sys; from adl_runner.runner.cli import main; rc = main(['--version']); "
+            "assert 'tensorflow' not in sys.modules; sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env=_child_env())
+    assert proc.returncode == 0, proc.stderr
+    versions = {name: metadata.version(name) for name in ("adl-runner", "keras", "tensorflow-cpu")}
+    assert proc.stdout.startswith(f"run (adl-runner) {versions['adl-runner']}; "), proc.stdout
+    assert f"TensorFlow {versions['tensorflow-cpu']}, Keras {versions['keras']}, Hydra " in proc.stdout
+    assert proc.stderr == ""
+
+
 def test_missing_dataset_file_names_it_and_where_it_was_looked_for(run_cli, tmp_path: Path, monkeypatch) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -104,11 +147,8 @@ def test_console_script_exit_code_and_no_tensorflow_on_the_error_path(tmp_path: 
         "import sys; from adl_runner.runner.cli import main; rc = main(['model=mlpp']); "
         "assert 'tensorflow' not in sys.modules; sys.exit(rc)"
     )
-    # The child imports this checkout's runner, not whichever one the venv has installed.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(adl_runner.__file__).parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                          env=env)
+                          env=_child_env())
     assert proc.returncode == 2, proc.stderr
     models = ", ".join(sorted(config_groups()["model"]))
     assert proc.stderr.strip() == f"error: unknown model 'mlpp' (did you mean 'mlp'?); valid: {models}"
@@ -121,11 +161,8 @@ def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "assert 'tensorflow' not in sys.modules"
     )
-    # The child imports the runner these tests import (this checkout's src/, not another install).
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(adl_runner.__file__).parents[1]),
-                                                        os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                          env=env)
+                          env=_child_env())
     assert proc.returncode == 0, proc.stderr
     assert f"model: {', '.join(sorted(config_groups()['model']))}" in proc.stdout
     assert "experiment/book: densenet, table_11_13_1, table_1_3_3" in proc.stdout
