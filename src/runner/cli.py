@@ -20,7 +20,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.kernel.errors import RunnerError
-from adl_runner.kernel.registry import did_you_mean, unknown_name_message
+from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
 from adl_runner.runner.flags import (
     _INFO_FLAGS,
     given,
@@ -73,14 +73,39 @@ def _flat_keys(cfg: Any, prefix: str = "") -> list[str]:
     return keys
 
 
+def _composed_without(key: str, job: list[str]) -> DictConfig | None:
+    """The config `job` composes without its overrides of `key` (with its other choices: the chosen
+    model's and optimizer's own keys), or None when that fails too. Inside initialize_config_dir."""
+    from hydra import compose
+
+    try:
+        return compose("config", overrides=[o for o in job if o.lstrip("+~").split("=", 1)[0] != key])
+    except Exception:  # another override is bad as well: no better context than the defaults
+        return None
+
+
+def key_suggestion(key: str, keys: list[str]) -> str:
+    """' (did you mean 'x'?)' for a mistyped dotted key: among the keys beside it, by their last
+    part (optimizer.lr: optimizer.learning_rate), else among all keys but its parents."""
+    parent, _, leaf = key.rpartition(".")
+    beside = {k.rpartition(".")[2]: k for k in keys if k.rpartition(".")[0] == parent}
+    match = closest(leaf, list(beside))
+    if match is not None:
+        return f" (did you mean '{beside[match]}'?)"
+    return did_you_mean(key, [k for k in keys if not key.startswith(f"{k}.")])
+
+
 def composition_error(exc: Exception, override_list: list[str], base_keys: list[str]) -> str:
-    """Turn a Hydra/OmegaConf composition failure into one line naming the bad override."""
+    """Turn a Hydra/OmegaConf composition failure into one line naming the bad override.
+    `base_keys`: the default config's, for suggestions when the job's own config cannot be had."""
     if isinstance(exc, RunnerError):
         return str(exc)
     text = str(exc)
     if text.startswith("Could not override '"):
         key = text.split("'")[1]
-        return (f"unknown config key '{key}'{did_you_mean(key, base_keys)}; "
+        cfg = _composed_without(key, override_list)
+        keys = _flat_keys(cfg) if cfg is not None else base_keys
+        return (f"unknown config key '{key}'{key_suggestion(key, keys)}; "
                 f"see `run --cfg job` for the keys, or add a new one with +{key}=...")
     cause = exc.__cause__
     if text.startswith("Error merging override") and cause is not None:

@@ -38,6 +38,7 @@ def _child_env() -> dict[str, str]:
         ("trainer.epochs=0", ("trainer.epochs must be >= 1",)),
         ("foo=1", ("unknown config key 'foo'", "+foo=")),
         ("model.dropot=0.1", ("unknown config key 'model.dropot'", "did you mean 'model.dropout'")),
+        ("optimizer.lr=0.1", ("unknown config key 'optimizer.lr'", "did you mean 'optimizer.learning_rate'")),
         ("task=bogus", ("task=bogus", "expected one of [train, evaluate, export, sample, predict]")),
         ("optimizer=adam,sgd", ("is a sweep: add -m",)),
         ("experiment=book/table_1_5_1", ("book table", "run it with -m")),
@@ -67,6 +68,11 @@ def test_bad_job_config_leaves_no_run_dir(run_cli, overrides: tuple[str, ...], f
     result = run_cli(*overrides, *SMOKE)
     result.assert_error(*fragments)
     assert not result.run_dir.exists()
+
+
+def test_a_mistyped_key_is_matched_among_the_chosen_models_keys(run_cli) -> None:
+    """The suggestion comes from the config this command composes (resnet's keys), not the default's (mlp)."""
+    run_cli("model=resnet", "model.verison=2").assert_error("did you mean 'model.version'", no_run_dir=True)
 
 
 @pytest.mark.parametrize(
