@@ -31,7 +31,7 @@ from adl_runner.runner.flags import (
     version_line,
 )
 from adl_runner.runner.rundir import run_config_of
-from adl_runner.runner.schema import register_schema
+from adl_runner.runner.schema import register_schema, scalar_for_list
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 _MAX_VALIDATED_JOBS = 64
@@ -109,7 +109,10 @@ def composition_error(exc: Exception, override_list: list[str], base_keys: list[
                 f"see `run --cfg job` for the keys, or add a new one with +{key}=...")
     cause = exc.__cause__
     if text.startswith("Error merging override") and cause is not None:
-        return f"{text[len('Error merging override '):].strip()}: {_one_line(cause)}"
+        key = str(getattr(cause, "full_key", ""))
+        cfg = _composed_without(key, override_list)
+        listed = scalar_for_list(cause, OmegaConf.select(cfg, key) if cfg is not None else None)
+        return listed or f"{text[len('Error merging override '):].strip()}: {_one_line(cause)}"
     detail = f" ({_one_line(cause)})" if cause is not None else ""
     return f"{_one_line(exc)}{detail} [overrides: {' '.join(override_list)}]"
 

@@ -39,6 +39,7 @@ def _child_env() -> dict[str, str]:
         ("foo=1", ("unknown config key 'foo'", "+foo=")),
         ("model.dropot=0.1", ("unknown config key 'model.dropot'", "did you mean 'model.dropout'")),
         ("optimizer.lr=0.1", ("unknown config key 'optimizer.lr'", "did you mean 'optimizer.learning_rate'")),
+        ("trainer.lr_schedule.boundaries=5", ("trainer.lr_schedule.boundaries expects a list such as [", "got 5")),
         ("task=bogus", ("task=bogus", "expected one of [train, evaluate, export, sample, predict]")),
         ("optimizer=adam,sgd", ("is a sweep: add -m",)),
         ("experiment=book/table_1_5_1", ("book table", "run it with -m")),
@@ -62,6 +63,7 @@ def test_bad_command_line_fails_before_hydra_starts(run_cli, override: str, frag
         (("dataset=cifar10", "dataset.options.variant=ful"), ("unknown cifar10 variant 'ful'", "did you mean 'full'")),
         (("dataset=cifar10", "+dataset.options.colour=1"), ("dataset.options.colour is not an option",)),
         (("dataset=mnist", "dataset.gray_input=true"), ("dataset 'mnist': gray-to-colour inputs need RGB images",)),
+        (("model.hidden_units=512",), ("model.hidden_units expects a list such as [256,256], got 512",)),
     ],
 )
 def test_bad_job_config_leaves_no_run_dir(run_cli, overrides: tuple[str, ...], fragments: tuple[str, ...]) -> None:
