@@ -245,7 +245,10 @@ def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
 def _hydra_entry(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
 
-    # TensorFlow is imported here, once a job really runs.
+    # TensorFlow is imported here, once a job really runs (first without its load-time notices).
+    from adl_runner.runner.tf_startup import import_tensorflow
+
+    import_tensorflow()
     from adl_runner.runner.resolve import resolve
     from adl_runner.runner.rundir import RunDir
     from adl_runner.runner.tasks import run_task

@@ -14,6 +14,7 @@ import adl_runner
 import adl_runner.runner
 from adl_runner.data.synthetic import write_mnist_npz
 from adl_runner.runner.cli import config_groups
+from adl_runner.runner.tf_startup import is_startup_notice
 
 SMOKE = ("debug=smoke", "logger.tensorboard=false")
 
@@ -110,6 +111,31 @@ def test_version_names_the_runner_tensorflow_and_keras_without_importing_tensorf
     assert proc.stdout.startswith(f"run (adl-runner) {versions['adl-runner']}; "), proc.stdout
     assert f"TensorFlow {versions['tensorflow-cpu']}, Keras {versions['keras']}, Hydra " in proc.stdout
     assert proc.stderr == ""
+
+
+@pytest.mark.slow
+def test_a_run_shows_no_tensorflow_start_up_notices(tmp_path: Path) -> None:
+    """TensorFlow's load-time oneDNN notice and absl's pre-init warning bypass TF_CPP_MIN_LOG_LEVEL;
+    a run hides them (TF_CPP_MIN_LOG_LEVEL=0 shows them: `tf_startup`)."""
+    env = {key: value for key, value in _child_env().items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-m", "adl_runner", "model=mlp", "dataset=synthetic", "debug=smoke",
+                           f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "oneDNN" not in proc.stderr and "absl::InitializeLog" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "hidden"),
+    [
+        ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n", True),
+        ("I0000 00:00:1796495882.066552   21193 port.cc:153] oneDNN custom operations are on.\n", True),
+        ("E0000 00:00:1796495882.066552   21193 cuda_dnn.cc:8310] Unable to register cuDNN factory\n", False),
+        ("Traceback (most recent call last):\n", False),
+    ],
+)
+def test_only_infos_are_taken_from_tensorflows_start_up(line: str, hidden: bool) -> None:
+    assert is_startup_notice(line) is hidden
 
 
 def test_missing_dataset_file_names_it_and_where_it_was_looked_for(run_cli, tmp_path: Path, monkeypatch) -> None:
