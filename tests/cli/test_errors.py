@@ -138,6 +138,15 @@ def test_only_infos_are_taken_from_tensorflows_start_up(line: str, hidden: bool)
     assert is_startup_notice(line) is hidden
 
 
+def test_resume_refusal_names_each_differing_key_with_both_values(run_cli) -> None:
+    assert run_cli("model=mlp", "dataset=synthetic", "dataset.options.n_train=64", *SMOKE).code == 0
+    result = run_cli("model=mlp", "dataset=synthetic", "dataset.options.n_train=32", *SMOKE)
+    result.assert_error("holds a run with a different dataset config",
+                        "dataset.options.n_train: 64 (the run) vs 32 (this command)",
+                        "re-run with its own config to resume, or choose a new hydra.run.dir")
+    assert (result.run_dir / "metrics.json").exists()  # the earlier run is untouched
+
+
 def test_missing_dataset_file_names_it_and_where_it_was_looked_for(run_cli, tmp_path: Path, monkeypatch) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
