@@ -19,10 +19,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 S = TypeVar("S")
 
 
+def abbreviates(short: str, name: str) -> bool:
+    """Whether `short` is a common shortening of `name`: the initials of its words (lr:
+    learning_rate), which no spelling distance finds, or its start (at least 2 letters)."""
+    initials = "".join(word[0] for word in name.split("_") if word)
+    return len(short) >= 2 and short != name and (short == initials or name.startswith(short))
+
+
+def closest(name: str, choices: list[str]) -> str | None:
+    """The choice `name` abbreviates (the most similar, if several), else the closest spelling, or
+    None when none is close."""
+    shortened = [choice for choice in choices if abbreviates(name, choice)]
+    close = difflib.get_close_matches(name, shortened, n=1, cutoff=0.0) or difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, choices: list[str]) -> str:
-    """A ' (did you mean 'x'?)' suffix for the closest choice, or '' when none is close."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """A ' (did you mean 'x'?)' suffix for the `closest` choice, or '' when none is close."""
+    match = closest(name, choices)
+    return f" (did you mean '{match}'?)" if match else ""
 
 
 def unknown_name_message(kind: str, name: str, choices: list[str]) -> str:

@@ -2,8 +2,9 @@
 
 Before Hydra starts (and long before TensorFlow is imported), every override is checked by
 composing the config it asks for: an unknown group option, key, type or value ends here with one
-line and exit code 2, and no run dir is created. `--help` and the other Hydra flags go straight to
-Hydra, which never imports TensorFlow on those paths either.
+line and exit code 2, and no run dir is created. Flags are checked first (`flags`); `--version` is
+answered here, `--help` and the other Hydra flags go straight to Hydra, which never imports
+TensorFlow on those paths either.
 """
 
 from __future__ import annotations
@@ -19,17 +20,20 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.kernel.errors import RunnerError
-from adl_runner.kernel.registry import did_you_mean, unknown_name_message
+from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
+from adl_runner.runner.flags import (
+    _INFO_FLAGS,
+    given,
+    mode_conflict,
+    shell_completion_problem,
+    split_argv,
+    unknown_flag,
+    version_line,
+)
 from adl_runner.runner.rundir import run_config_of
-from adl_runner.runner.schema import register_schema
+from adl_runner.runner.schema import register_schema, scalar_for_list
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
-# Flags that make Hydra print something instead of running a job: nothing to validate.
-_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
-               "--shell-completion", "-sc", "--resolve", "--package", "-p"}
-_FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
-                     "--experimental-rerun", "--cfg", "-c", "--package", "-p", "--info", "-i"}
-_OTHER_FLAGS = {"-m", "--multirun", "-r", "--run"}
 _MAX_VALIDATED_JOBS = 64
 
 register_schema()
@@ -46,39 +50,6 @@ def config_groups(conf_dir: Path = CONF_DIR) -> dict[str, list[str]]:
         # experiment/book/table_1_3_3.yaml is option 'book/table_1_3_3' of group 'experiment'
         groups.setdefault(top, []).append(str(rel.with_suffix("").relative_to(top)))
     return groups
-
-
-def split_argv(argv: list[str]) -> tuple[list[str], bool]:
-    """The overrides among `argv` and whether -m/--multirun was given."""
-    overrides, multirun, skip = [], False, False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg in ("-m", "--multirun"):
-            multirun = True
-        elif arg in _FLAGS_WITH_VALUE:
-            skip = True
-        elif arg.startswith("-"):
-            continue
-        else:
-            overrides.append(arg)
-    return overrides, multirun
-
-
-def unknown_flag(argv: list[str]) -> str | None:
-    """The first argument that looks like a flag but is none of Hydra's, as a one-line error
-    (argparse would answer it with a usage block and a traceback-free but multi-line message)."""
-    known = _INFO_FLAGS | _FLAGS_WITH_VALUE | _OTHER_FLAGS
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        name = arg.split("=", 1)[0]
-        if arg.startswith("-") and name not in known:
-            return f"unknown option '{arg}'; valid: {', '.join(sorted(known))}, or key=value overrides"
-        skip = arg in _FLAGS_WITH_VALUE
-    return None
 
 
 def _deletable(key: str) -> bool:
@@ -102,18 +73,46 @@ def _flat_keys(cfg: Any, prefix: str = "") -> list[str]:
     return keys
 
 
+def _composed_without(key: str, job: list[str]) -> DictConfig | None:
+    """The config `job` composes without its overrides of `key` (with its other choices: the chosen
+    model's and optimizer's own keys), or None when that fails too. Inside initialize_config_dir."""
+    from hydra import compose
+
+    try:
+        return compose("config", overrides=[o for o in job if o.lstrip("+~").split("=", 1)[0] != key])
+    except Exception:  # another override is bad as well: no better context than the defaults
+        return None
+
+
+def key_suggestion(key: str, keys: list[str]) -> str:
+    """' (did you mean 'x'?)' for a mistyped dotted key: among the keys beside it, by their last
+    part (optimizer.lr: optimizer.learning_rate), else among all keys but its parents."""
+    parent, _, leaf = key.rpartition(".")
+    beside = {k.rpartition(".")[2]: k for k in keys if k.rpartition(".")[0] == parent}
+    match = closest(leaf, list(beside))
+    if match is not None:
+        return f" (did you mean '{beside[match]}'?)"
+    return did_you_mean(key, [k for k in keys if not key.startswith(f"{k}.")])
+
+
 def composition_error(exc: Exception, override_list: list[str], base_keys: list[str]) -> str:
-    """Turn a Hydra/OmegaConf composition failure into one line naming the bad override."""
+    """Turn a Hydra/OmegaConf composition failure into one line naming the bad override.
+    `base_keys`: the default config's, for suggestions when the job's own config cannot be had."""
     if isinstance(exc, RunnerError):
         return str(exc)
     text = str(exc)
     if text.startswith("Could not override '"):
         key = text.split("'")[1]
-        return (f"unknown config key '{key}'{did_you_mean(key, base_keys)}; "
+        cfg = _composed_without(key, override_list)
+        keys = _flat_keys(cfg) if cfg is not None else base_keys
+        return (f"unknown config key '{key}'{key_suggestion(key, keys)}; "
                 f"see `run --cfg job` for the keys, or add a new one with +{key}=...")
     cause = exc.__cause__
     if text.startswith("Error merging override") and cause is not None:
-        return f"{text[len('Error merging override '):].strip()}: {_one_line(cause)}"
+        key = str(getattr(cause, "full_key", ""))
+        cfg = _composed_without(key, override_list)
+        listed = scalar_for_list(cause, OmegaConf.select(cfg, key) if cfg is not None else None)
+        return listed or f"{text[len('Error merging override '):].strip()}: {_one_line(cause)}"
     detail = f" ({_one_line(cause)})" if cause is not None else ""
     return f"{_one_line(exc)}{detail} [overrides: {' '.join(override_list)}]"
 
@@ -246,7 +245,10 @@ def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
 def _hydra_entry(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
 
-    # TensorFlow is imported here, once a job really runs.
+    # TensorFlow is imported here, once a job really runs (first without its load-time notices).
+    from adl_runner.runner.tf_startup import import_tensorflow
+
+    import_tensorflow()
     from adl_runner.runner.resolve import resolve
     from adl_runner.runner.rundir import RunDir
     from adl_runner.runner.tasks import run_task
@@ -268,11 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set
-    problem = unknown_flag(argv)
+    problem = unknown_flag(argv) or mode_conflict(argv) or shell_completion_problem(argv)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if not any(arg in _INFO_FLAGS for arg in argv):
+    if given(argv, "--version"):  # Hydra's would print only its own version
+        print(version_line())
+        return 0
+    if not given(argv, *_INFO_FLAGS):
         overrides, multirun = split_argv(argv)
         for added in (checkpoint_run_dir(overrides, multirun), checkpoint_model(overrides, multirun)):
             if added is not None:

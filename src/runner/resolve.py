@@ -26,7 +26,7 @@ from adl_runner.kernel.specs import FamilySpec, FitSpec
 from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
-from adl_runner.runner.schema import Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig
+from adl_runner.runner.schema import Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig, scalar_for_list
 
 log = logging.getLogger("runner")
 
@@ -103,8 +103,19 @@ def typed_values(options_cls: type, values: Mapping[str, Any], where: str) -> An
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options_cls), dict(values)))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
+        listed = scalar_for_list(exc, option_default(options_cls, key), where)
+        if listed is not None:
+            raise ConfigError(listed) from None
         message = str(exc).splitlines()[0]
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None
+
+
+def option_default(options_cls: type, key: str) -> Any:
+    """The default value of option `key` of `options_cls` (None when it has none)."""
+    for option in dataclasses.fields(options_cls):
+        if option.name == key:
+            return option.default_factory() if option.default_factory is not dataclasses.MISSING else option.default
+    return None
 
 
 def typed_sample(model: Entry[Any, FamilySpec], values: Mapping[str, Any]) -> SampleConfig:

@@ -13,10 +13,11 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig
+from omegaconf.errors import ValidationError
 
 from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.hooks import SampleConfig
@@ -363,6 +364,19 @@ class Config:
     """task=evaluate of an episode-loop checkpoint: also write episode.gif (one greedy episode, rgb_array)."""
     table: Optional[Any] = None
     """A book table (experiment/book/*): its rows and the book's numbers."""
+
+
+def scalar_for_list(exc: BaseException, example: Any, where: str = "") -> str | None:
+    """The one-line error when OmegaConf refused a scalar for a list-typed key, None for any other
+    error. OmegaConf's own ("AnyNode is not a ListConfig, list or tuple") names neither the value
+    nor what is expected. `example`: a valid value (the key's default), shown if it is a non-empty
+    list; `where`: the prefix of the key OmegaConf names (`model` for a model's options)."""
+    if not isinstance(exc, ValidationError) or "is not a ListConfig" not in str(exc):
+        return None
+    key = f"{where}.{exc.full_key}" if where else exc.full_key
+    listed = isinstance(example, Sequence) and not isinstance(example, str) and len(example) > 0
+    shown = f"[{','.join(str(item) for item in example)}]" if listed else "[1,2]"
+    return f"{key} expects a list such as {shown}, got {exc.value}"
 
 
 def register_schema() -> None:

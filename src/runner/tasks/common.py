@@ -81,17 +81,38 @@ def write_config(rundir: RunDir, job: Job) -> None:
 
 
 def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
-    """Refuse to resume, in the same dir, a run whose `keys` config differs from this job's."""
+    """Refuse to resume, in the same dir, a run whose `keys` config differs from this job's, naming
+    each differing key with both values."""
     saved_path = rundir.file("config.yaml")
     if not saved_path.exists():
         return
     saved = yaml.safe_load(saved_path.read_text()) or {}
     for key in keys:
-        if saved.get(key) != job.config.get(key):
+        changed = config_differences(saved.get(key), job.config.get(key), key)
+        if changed:
+            listed = "; ".join(changed[:_SHOWN]) + (f"; and {len(changed) - _SHOWN} more" if len(changed) > _SHOWN else "")
             raise RunnerError(
-                f"run dir {rundir.path} holds a run with a different {key} config; "
+                f"run dir {rundir.path} holds a run with a different {key} config ({listed}); "
                 f"re-run with its own config to resume, or choose a new hydra.run.dir"
             )
+
+
+_SHOWN = 5
+"""Differing keys named by a resume refusal (another model differs in many)."""
+_MISSING = object()
+
+
+def config_differences(run: Any, command: Any, key: str) -> list[str]:
+    """`key.sub: <the run's value> (the run) vs <this command's> (this command)` for each leaf where
+    two configs differ."""
+    if isinstance(run, dict) and isinstance(command, dict):
+        return [line for sub in dict.fromkeys([*run, *command])
+                for line in config_differences(run.get(sub, _MISSING), command.get(sub, _MISSING), f"{key}.{sub}")]
+    return [] if run == command else [f"{key}: {_shown(run)} (the run) vs {_shown(command)} (this command)"]
+
+
+def _shown(value: Any) -> str:
+    return "(not set)" if value is _MISSING else str(value)
 
 
 def already_done(rundir: RunDir, done: dict[str, Any] | None, unit: str, budget: int) -> bool:
