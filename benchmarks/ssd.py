@@ -99,26 +99,22 @@ def book_targets(rows_of_batch: list[np.ndarray], layer_anchors: list[np.ndarray
     return [gt_class, np.concatenate([gt_offset, gt_mask], axis=-1)]
 
 
-def book_generator(images: np.ndarray, boxes: list[np.ndarray], layer_anchors: list[np.ndarray], n_classes: int,
-                   batch_size: int = BATCH) -> Any:
-    """The book's `DataGenerator(keras.utils.Sequence)` (spec 11.E) over decoded uint8 `images` and their
-    (k, 5) box rows: floor(N / batch) batches of `x, [gt_class, concat(gt_offset, gt_mask)]`, keys
-    shuffled at every epoch's end, ground truth computed at every batch (`book_targets`)."""
+def book_sequence(n: int, batch: Callable[[np.ndarray], Any], batch_size: int = BATCH) -> Any:
+    """The skeleton of the book's `DataGenerator(keras.utils.Sequence)` (spec 11.E): floor(n / batch)
+    batches of shuffled keys, reshuffled at every epoch's end; `batch(keys)` makes one batch."""
     import keras
 
     class DataGenerator(keras.utils.PyDataset):
         def __init__(self) -> None:
             super().__init__()
-            self.keys = np.arange(len(images))
+            self.keys = np.arange(n)
             self.rng = np.random.default_rng(0)
 
         def __len__(self) -> int:
-            return len(images) // batch_size
+            return n // batch_size
 
-        def __getitem__(self, index: int) -> tuple[np.ndarray, list[np.ndarray]]:
-            keys = self.keys[index * batch_size:(index + 1) * batch_size]
-            x = images[keys].astype(np.float32) / 255.0
-            return x, book_targets([boxes[key] for key in keys], layer_anchors, n_classes)
+        def __getitem__(self, index: int) -> Any:
+            return batch(self.keys[index * batch_size:(index + 1) * batch_size])
 
         def on_epoch_end(self) -> None:
             self.rng.shuffle(self.keys)
@@ -126,42 +122,34 @@ def book_generator(images: np.ndarray, boxes: list[np.ndarray], layer_anchors: l
     return DataGenerator()
 
 
-def book_as_written(files: list[Path], boxes: list[np.ndarray], image_hw: tuple[int, int], n_classes: int,
-                    batch_size: int = BATCH) -> Any:
-    """The book's `DataGenerator` as its code runs (spec 11.E): every batch reads and decodes its JPEGs
+def book_generator(images: np.ndarray, boxes: list[np.ndarray], layer_anchors: list[np.ndarray], n_classes: int) -> Any:
+    """The book's generator over decoded uint8 `images` and their (k, 5) box rows: batches of
+    `x, [gt_class, concat(gt_offset, gt_mask)]`, ground truth computed at every batch (`book_targets`)."""
+    return book_sequence(len(images), lambda keys: (images[keys].astype(np.float32) / 255.0,
+                                                    book_targets([boxes[key] for key in keys], layer_anchors, n_classes)))
+
+
+def book_as_written(files: list[Path], boxes: list[np.ndarray], image_hw: tuple[int, int], n_classes: int) -> Any:
+    """The book's generator as its code runs (spec 11.E): every batch reads and decodes its JPEGs
     (`img_as_float(imread(...))`: float64 in [0, 1]; PIL decodes here, with the same libjpeg) and builds
     each image's per-layer anchors (the book's `anchor_boxes` per layer per image, float64) before the
     IoU and `get_gt_data` of `book_targets`."""
-    import keras
     from PIL import Image
 
     from adl_runner.models.detection.anchors import anchor_sizes, layer_anchors
 
-    _, layer_of_anchor = anchors_of(image_hw)
-    shapes = [tuple(-(-side // (16 * 2**i)) for side in image_hw) for i in range(N_LAYERS)]
+    sizes = anchor_sizes(N_LAYERS)
 
-    class DataGenerator(keras.utils.PyDataset):
-        def __init__(self) -> None:
-            super().__init__()
-            self.keys = np.arange(len(files))
-            self.rng = np.random.default_rng(0)
+    def batch(keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        x = np.stack([np.asarray(Image.open(files[key]), np.float64) / 255.0 for key in keys])
+        targets = []
+        for key in keys:
+            anchors = [layer_anchors(image_hw, shape, sizes[i]).astype(np.float64)
+                       for i, shape in enumerate(feature_shapes(image_hw))]
+            targets.append(book_targets([boxes[key]], anchors, n_classes))
+        return x, [np.concatenate(parts) for parts in zip(*targets)]
 
-        def __len__(self) -> int:
-            return len(files) // batch_size
-
-        def __getitem__(self, index: int) -> tuple[np.ndarray, list[np.ndarray]]:
-            keys = self.keys[index * batch_size:(index + 1) * batch_size]
-            x = np.stack([np.asarray(Image.open(files[key]), np.float64) / 255.0 for key in keys])
-            sizes = anchor_sizes(N_LAYERS)
-            per_image = [[layer_anchors(image_hw, shape, sizes[i]).astype(np.float64) for i, shape in enumerate(shapes)]
-                         for _ in keys]
-            targets = [book_targets([boxes[key]], anchors, n_classes) for key, anchors in zip(keys, per_image)]
-            return x, [np.concatenate(parts) for parts in zip(*targets)]
-
-        def on_epoch_end(self) -> None:
-            self.rng.shuffle(self.keys)
-
-    return DataGenerator()
+    return book_sequence(len(files), batch)
 
 
 # -- the runner's side ----------------------------------------------------------------------------
@@ -171,10 +159,15 @@ def anchors_of(image_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The SSD's anchors at `image_hw` and each one's head layer, from the heads' feature shapes
     (1/16 of the input, then halved, rounded up: stride-2 'same' convolutions) without a network."""
     from adl_runner.models.detection.anchors import all_anchors
+
+    return all_anchors(image_hw, feature_shapes(image_hw))
+
+
+def feature_shapes(image_hw: tuple[int, int]) -> list[tuple[int, ...]]:
+    """(fh, fw) of each SSD head at `image_hw`: 1/16 of the input, then halved, rounded up (stride-2 'same')."""
     from adl_runner.models.detection.ssd import FEATURE_STRIDE
 
-    shapes = [tuple(-(-side // (FEATURE_STRIDE * 2**i)) for side in image_hw) for i in range(N_LAYERS)]
-    return all_anchors(image_hw, shapes)
+    return [tuple(-(-side // (FEATURE_STRIDE * 2**i)) for side in image_hw) for i in range(N_LAYERS)]
 
 
 def box_pipeline(splits: Any) -> Any:

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,23 @@ def load_bench_module(name: str):
 def bench_module():
     """`load_bench_module` as a fixture: `bench_module("run")` is benchmarks/run.py."""
     return load_bench_module
+
+
+def run_benchmarks(out: Path, *args: str, timeout: int = 1100) -> tuple[dict, str, str]:
+    """`benchmarks/run.py --out out *args` in a subprocess: its JSON report, its Markdown and its stdout."""
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--out", str(out), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (json_path,) = out.glob("*.json")
+    md_path = json_path.with_suffix(".md")
+    assert md_path.is_file()
+    return json.loads(json_path.read_text()), md_path.read_text(), proc.stdout
+
+
+@pytest.fixture
+def benchmarks_run():
+    """`run_benchmarks` as a fixture."""
+    return run_benchmarks
 
 
 @pytest.fixture
