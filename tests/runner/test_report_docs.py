@@ -144,3 +144,13 @@ def test_detection_doc_puts_the_books_numbers_beside_the_records(tmp_path: Path,
     assert "| [ssd_ce_l1_soft_nms](runs/ssd_ce_l1_soft_nms/) | True | repo | 0.52 | 0.70 | 0.85 | 0.62 | 0.31 |" in page
     code, _, err = run_report(capsys, "detection-doc", str(soft), "--docs", str(tmp_path))
     assert code == 2 and "no training record" in err
+
+
+def test_the_committed_ssd_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    records = sorted((docs / "runs").glob("ssd_*"))
+    if not records:
+        pytest.skip("no SSD run record committed")
+    code, _, err = run_report(capsys, "detection-doc", *map(str, records), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "ssd.md").read_text() == (docs / "ssd.md").read_text()

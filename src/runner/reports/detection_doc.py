@@ -3,7 +3,8 @@
     run-report detection-doc <record> [<record> ...] [--docs docs/results]
 
 A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
-`metrics.json`, `history.csv` (training runs) and `run.json` (commit and command). Training
+`metrics.json`, `history.csv` (training runs), `run.json` (commit and command) and, shown when
+present, `detections.png` (the overlays after training). Training
 records give one row of the Table 11.13.1 comparison each, the book's numbers beside them (read
 from `conf/experiment/book/table_11_13_1.yaml`, never typed here) and their per-epoch curve;
 `task=evaluate` records of the same checkpoint (soft NMS, another FN rule) give the NMS comparison.
@@ -54,7 +55,9 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
         metrics = read_json(record / "metrics.json")
         entry = {"name": record.name, "path": record, "config": read_yaml(record / "config.yaml"),
                  "metrics": metrics, "run": read_json(record / "run.json")}
-        (evaluated if metrics.get("task") == "evaluate" else trained).append(entry)
+        if metrics.get("task") not in ("train", "evaluate"):
+            raise ReportError(f"{record / 'metrics.json'} is a task={metrics.get('task')} run; give training and evaluation records")
+        (evaluated if metrics["task"] == "evaluate" else trained).append(entry)
     if not trained:
         raise ReportError("no training record among the given folders (metrics.json with task: train)")
     lines = ["# SSD on the drinks set (chapter 11, Table 11.13.1)", "",
@@ -78,6 +81,8 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
         lines.append(f"- `{entry['name']}`: `{_command(entry['run'])}` (commit `{entry['run'].get('commit')}`)")
     for entry in trained:
         history = read_csv(entry["path"] / "history.csv")
+        if (entry["path"] / "detections.png").is_file():  # the run's overlays, copied with its record
+            lines += ["", f"![{entry['name']}: the first test images with their detections](runs/{entry['name']}/detections.png)"]
         lines += ["", f"## `{entry['name']}`: per epoch (test split)", "",
                   "| epoch | train loss | test loss | " + " | ".join(LABELS[m] for m in METRICS) + " |",
                   "|---|---|---|" + "---|" * len(METRICS)]
