@@ -131,15 +131,16 @@ def test_detection_doc_puts_the_books_numbers_beside_the_records(tmp_path: Path,
                                    "map50": 0.6, "map": 0.3})
     write(train / "history.csv", "epoch,loss,val_loss,miou,precision,recall,map50,map\n0,2.0,1.5,0.2,0.3,0.4,0.1,0.05\n"
                                  "1,1.0,0.9,0.5,0.75,0.8,0.6,0.3\n")
-    write(train / "run.json", {"argv": ["run", "model=ssd", "trainer.epochs=2"], "commit": "abc123"})
+    write(train / "run.json", {"argv": ["run", "model=ssd", "trainer.epochs=2"], "git_commit": "abc123"})
     write(soft / "config.yaml", {"model": {**model, "soft_nms": True}, "dataset": {"name": "drinks"}})
     write(soft / "metrics.json", {"task": "evaluate", "miou": 0.52, "precision": 0.7, "recall": 0.85, "map50": 0.62, "map": 0.31})
-    write(soft / "run.json", {"argv": ["run", "task=evaluate", "model.soft_nms=true"], "commit": "abc123"})
+    write(soft / "run.json", {"argv": ["run", "task=evaluate", "model.soft_nms=true"], "git_commit": "abc123"})
     code, out, err = run_report(capsys, "detection-doc", str(train), str(soft), "--docs", str(tmp_path))
     assert code == 0, err
     page = (tmp_path / "ssd.md").read_text()
     assert "| [ssd_ce_l1](runs/ssd_ce_l1/) | un-normalized, CE + L1 | 128x160 | 2 | 0.50 | 0.75 | 0.80 | 0.60 | 0.30 | 0.64 / 0.87 / 0.87 |" in page
     assert "- `ssd_ce_l1`: `run model=ssd trainer.epochs=2` (commit `abc123`)" in page
+    assert "mAP@0.5 >= 0.5: met (0.60); precision >= 0.7: met (0.75); recall >= 0.7: met (0.80)" in page
     assert "| 2 | 1.000 | 0.900 | 0.50 | 0.75 | 0.80 | 0.60 | 0.30 |" in page
     assert "| [ssd_ce_l1_soft_nms](runs/ssd_ce_l1_soft_nms/) | True | repo | 0.52 | 0.70 | 0.85 | 0.62 | 0.31 |" in page
     code, _, err = run_report(capsys, "detection-doc", str(soft), "--docs", str(tmp_path))
