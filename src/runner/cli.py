@@ -180,31 +180,28 @@ def _override_value(overrides: list[str], key: str) -> str | None:
     return value
 
 
-def checkpoint_run_dir(overrides: list[str], multirun: bool) -> str | None:
-    """The run-dir override of a task on a checkpoint (evaluate, sample, export): named after the
-    checkpoint's model and data (`<time>_sample_dcgan_mnist`), not after this command's defaults.
-    None when the command names its own dir, or the checkpoint has no run config around it."""
+def checkpoint_overrides(overrides: list[str], multirun: bool) -> list[str]:
+    """What a task on a checkpoint (evaluate, sample, export, predict) takes from the run that saved
+    it, read once: its run dir named after the checkpoint's model and data
+    (`<time>_sample_dcgan_mnist`, not this command's defaults) unless the command names its own, and
+    `model=<the checkpoint's family>` unless the command names one, so that the family's own
+    `model.<key>=` overrides compose (`task=predict ckpt=<ssd run> model.soft_nms=true`; only a family
+    with a preset in conf/model/). None of it when the checkpoint has no run config around it."""
     task, ckpt = _override_value(overrides, "task"), _override_value(overrides, "ckpt")
-    if task in (None, "train") or not ckpt or multirun or _override_value(overrides, "hydra.run.dir") is not None:
-        return None
+    if task in (None, "train") or not ckpt or multirun:
+        return []
     trained = run_config_of(Path(ckpt))
     if not trained or not isinstance(trained.get("model"), dict):
-        return None
-    env, dataset = trained.get("env") or {}, trained.get("dataset") or {}
-    data = env.get("name") or _override_value(overrides, "dataset") or dataset.get("name")
-    return f"hydra.run.dir=${{paths.output_dir}}/runs/${{now:%Y-%m-%d}}/${{now:%H-%M-%S}}_{task}_{trained['model'].get('name')}_{data}"
-
-
-def checkpoint_model(overrides: list[str], multirun: bool) -> str | None:
-    """`model=<the checkpoint's family>` for a task on a checkpoint that names no model, so that the
-    family's own `model.<key>=` overrides compose (`task=predict ckpt=<ssd run> model.soft_nms=true`).
-    None when `model=` is given, or the checkpoint's run names no model with a preset in conf/model/."""
-    task, ckpt = _override_value(overrides, "task"), _override_value(overrides, "ckpt")
-    if task in (None, "train") or not ckpt or multirun or _override_value(overrides, "model") is not None:
-        return None
-    trained = run_config_of(Path(ckpt))
-    name = trained.get("model", {}).get("name") if trained and isinstance(trained.get("model"), dict) else None
-    return f"model={name}" if name and (CONF_DIR / "model" / f"{name}.yaml").is_file() else None
+        return []
+    name = trained["model"].get("name")
+    added = []
+    if _override_value(overrides, "hydra.run.dir") is None:
+        env, dataset = trained.get("env") or {}, trained.get("dataset") or {}
+        data = env.get("name") or _override_value(overrides, "dataset") or dataset.get("name")
+        added.append(f"hydra.run.dir=${{paths.output_dir}}/runs/${{now:%Y-%m-%d}}/${{now:%H-%M-%S}}_{task}_{name}_{data}")
+    if _override_value(overrides, "model") is None and name and (CONF_DIR / "model" / f"{name}.yaml").is_file():
+        added.append(f"model={name}")
+    return added
 
 
 def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
@@ -279,9 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not given(argv, *_INFO_FLAGS):
         overrides, multirun = split_argv(argv)
-        for added in (checkpoint_run_dir(overrides, multirun), checkpoint_model(overrides, multirun)):
-            if added is not None:
-                argv, overrides = [*argv, added], [*overrides, added]
+        added = checkpoint_overrides(overrides, multirun)
+        argv, overrides = [*argv, *added], [*overrides, *added]
         problem = validate(overrides, multirun) or output_dir_problem(overrides, multirun)
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
