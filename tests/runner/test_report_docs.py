@@ -1,4 +1,4 @@
-"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc, detection-doc) on
+"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc, detection-doc, localizer-doc) on
 tiny synthetic run dirs shaped like the real ones in outputs/."""
 
 from __future__ import annotations
@@ -155,3 +155,35 @@ def test_the_committed_ssd_page_is_the_one_its_records_generate(tmp_path: Path, 
     code, _, err = run_report(capsys, "detection-doc", *map(str, records), "--docs", str(tmp_path))
     assert code == 0, err
     assert (tmp_path / "ssd.md").read_text() == (docs / "ssd.md").read_text()
+
+
+def test_localizer_doc_lists_accuracy_f1_and_box_iou_per_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "runs" / "localizer_drinks"
+    write(run / "config.yaml", {"model": {"name": "localizer", "alpha": 1.0, "beta": 1.0},
+                                "dataset": {"name": "drinks_objects", "options": {"image_size": [96, 96]}},
+                                "trainer": {"checkpoint": {"monitor": "val_box_iou", "mode": "max"}}})
+    write(run / "metrics.json", {"task": "train", "model": "localizer", "epochs_completed": 2, "accuracy": 0.9, "f1": 0.85,
+                                 "box_iou": 0.7, "best_val_box_iou": 0.72, "best_epoch": 1, "train_seconds": 60.0})
+    write(run / "history.csv", "epoch,box_loss,class_loss,loss,val_accuracy,val_box_iou,val_f1,val_loss\n"
+                               "0,0.2,1.0,1.2,0.5,0.72,0.4,1.0\n1,0.1,0.5,0.6,0.9,0.7,0.85,0.8\n")
+    write(run / "run.json", {"argv": ["run", "model=localizer", "dataset=drinks_objects"], "git_commit": "abc123"})
+    code, out, err = run_report(capsys, "localizer-doc", str(run), "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "localizer.md").read_text()
+    assert ("| [localizer_drinks](runs/localizer_drinks/) | 96x96 | 1.0, 1.0 | 2 | 0.900 | 0.850 | 0.700 | "
+            "1 (val_box_iou 0.720) | 60.0 |") in page
+    assert "- `localizer_drinks`: `run model=localizer dataset=drinks_objects` (commit `abc123`)" in page
+    assert "| 2 | 0.600 | 0.500 | 0.100 | 0.800 | 0.900 | 0.850 | 0.700 |" in page
+    write(run / "metrics.json", {"task": "evaluate", "model": "localizer"})
+    code, _, err = run_report(capsys, "localizer-doc", str(run), "--docs", str(tmp_path))
+    assert code == 2 and "is not a localizer training run" in err
+
+
+def test_the_committed_localizer_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    records = sorted((docs / "runs").glob("localizer_*"))
+    if not records:
+        pytest.skip("no localizer run record committed")
+    code, _, err = run_report(capsys, "localizer-doc", *map(str, records), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "localizer.md").read_text() == (docs / "localizer.md").read_text()
