@@ -50,7 +50,8 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
              "and its box (`dataset=drinks_objects`: 2780 training and 146 test objects). Loss alpha x CE + beta x the",
              "sum over the 4 normalised box numbers (x, y, h, w) of squared errors. The numbers are the final weights",
              "on the test split (macro F1 over the three classes; mean IoU of the predicted and true boxes); the",
-             "best epoch is by the checkpoint monitor, a metric, never the loss.", "",
+             "best epoch is by the checkpoint monitor, a metric, never the loss. Measured on one CPU core (taskset,",
+             "nice 10) of a 2-core machine shared with other jobs, so the seconds are an upper bound.", "",
              "| record | input | alpha, beta | epochs | " + " | ".join(LABELS[m] for m in METRICS)
              + " | best epoch (monitor) | train seconds |",
              "|---|---|---|---|" + "---|" * len(METRICS) + "---|---|"]
