@@ -42,6 +42,7 @@ def predict_masks(model: keras.Model, files: list[Path], out: ArtifactSink) -> d
         out.figure(f"{path.stem}_overlay", pixel_figure(overlay(image, ids)))
         shares = np.bincount(ids.ravel(), minlength=len(class_names)) / ids.size
         listed.append({"image": str(path), "height": image.shape[0], "width": image.shape[1],
-                       "shares": {name: round(float(share), 4) for name, share in zip(class_names, shares)}})
+                       "classes": [{"class_id": i, "class": name, "share": round(float(share), 4)}
+                                   for i, (name, share) in enumerate(zip(class_names, shares))]})
     out.record("segmentation", listed)
     return {"masks": len(listed)}
