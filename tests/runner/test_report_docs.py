@@ -174,6 +174,8 @@ def test_classical_doc_lists_each_method_with_its_scores(tmp_path: Path, capsys:
             "0.070 | 0.903 | 0.958 |") in page
     assert "| `kmeans_segmentation` | k=3 | house.jpg | - | 12 | - | - | - |" in page
     assert "- `classical_otsu`: `run model=otsu` (commit `abc123`)" in page
+    assert "Lowest adapted Rand error: `classical_otsu` (0.070)." in page
+    assert page.index("| [classical_otsu]") < page.index("| [classical_kmeans_segmentation]")  # in the book's order
     assert "![classical_otsu: regions over the image](runs/classical_otsu/overlay.png)" in page
     assert "## `classical_kmeans_segmentation`" not in page  # no figure copied: no section
     write(tmp_path / "runs" / "ssd" / "config.yaml", {"model": {"name": "ssd"}})
