@@ -54,7 +54,7 @@ class Job:
     split: Split
     sample: SampleConfig
     image: Optional[Path]
-    """task=predict's image file or folder."""
+    """task=predict's image file or folder; a no-loop family's input image (RunContext.image)."""
     env: Optional[dict[str, Any]]
     """The env config (episode-loop families), as plain values; None when no env is chosen."""
     gif: bool
