@@ -36,14 +36,6 @@ def overlay(image: np.ndarray, ids: np.ndarray, alpha: float = OVERLAY_ALPHA) ->
     return np.round(blended).astype(np.uint8)
 
 
-def pixel_figure(rgb: np.ndarray) -> Any:
-    """A figure that an `ArtifactSink` (100 dpi) saves as exactly the pixels of `rgb` (H, W, 3)."""
-    height, width = np.shape(rgb)[:2]
-    fig = plt.figure(figsize=(width / 100, height / 100), dpi=100)
-    fig.figimage(rgb, origin="upper")
-    return fig
-
-
 def prediction_grid(images: np.ndarray, truth: np.ndarray, predicted: np.ndarray) -> Any:
     """One row per image (N, H, W, C) in [0, 1]: the input, its true and its predicted ids (N, H, W) in colour."""
     height, width = np.shape(images)[1:3]

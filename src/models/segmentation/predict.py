@@ -12,7 +12,8 @@ import tensorflow as tf
 from adl_runner.data.images import read_image
 from adl_runner.kernel.errors import IncompatibleError
 from adl_runner.kernel.hooks import ArtifactSink
-from adl_runner.models.segmentation.figures import colour_mask, overlay, pixel_figure
+from adl_runner.models.segmentation.classical_figures import pixels_figure
+from adl_runner.models.segmentation.figures import colour_mask, overlay
 from adl_runner.models.segmentation.model import predicted_ids
 
 
@@ -38,8 +39,8 @@ def predict_masks(model: keras.Model, files: list[Path], out: ArtifactSink) -> d
     for path in files:
         image = read_image(path, channels)
         ids = segment(model, image)
-        out.figure(f"{path.stem}_mask", pixel_figure(colour_mask(ids)))
-        out.figure(f"{path.stem}_overlay", pixel_figure(overlay(image, ids)))
+        out.figure(f"{path.stem}_mask", pixels_figure(colour_mask(ids)))
+        out.figure(f"{path.stem}_overlay", pixels_figure(overlay(image, ids)))
         shares = np.bincount(ids.ravel(), minlength=len(class_names)) / ids.size
         listed.append({"image": str(path), "height": image.shape[0], "width": image.shape[1],
                        "classes": [{"class_id": i, "class": name, "share": round(float(share), 4)}

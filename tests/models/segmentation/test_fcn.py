@@ -17,6 +17,7 @@ from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.metrics.segmentation import miou, pixel_accuracy
 from adl_runner.models.segmentation.evaluator import segmentation_evaluator
 from adl_runner.models.segmentation.fcn import FCNOptions, build_fcn, fcn_network
+from adl_runner.models.segmentation.figures import colour_mask, overlay
 from adl_runner.models.segmentation.model import SegmentationModel, categorical_crossentropy, predicted_ids
 from adl_runner.runner.artifacts import ArtifactData
 
@@ -115,3 +116,13 @@ def test_two_class_outputs_add_dice_and_iou_and_one_channel_logits_use_the_thres
     assert numbers == {"miou": 1.0, "pixel_accuracy": 1.0, "mean_iou": 1.0, "dice": 1.0, "iou": 1.0}
     assert miou(masks, predicted_ids(model, model.predict_on_batch(images / 255)), 2) == 1.0
     assert pixel_accuracy(masks, 1 - masks) == 0.0
+
+
+def test_class_colours_keep_the_background_black_and_overlays_blend_only_the_classes() -> None:
+    ids = np.array([[0, 1, 2], [3, 9, 10]])
+    colours = colour_mask(ids)
+    assert colours[0].tolist() == [[0, 0, 0], [255, 0, 0], [0, 255, 0]]  # the book's mask channels as RGB
+    assert colours[1, 0].tolist() == [0, 0, 255] and colours[1, 2].tolist() == colours[0, 1].tolist()  # wraps past 9
+    photo = np.full((2, 3, 3), 100, np.uint8)
+    blended = overlay(photo, ids)
+    assert blended[0, 0].tolist() == [100, 100, 100] and blended[0, 1].tolist() == [178, 50, 50]
