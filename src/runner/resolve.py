@@ -293,6 +293,6 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     return config
 
 
-_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean")
-"""What makes a checkpoint's data the same data: where the files are and whether they are
-verified stay as the evaluating command says."""
+_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean", "validation")
+"""What makes a checkpoint's data the same data (its training split is what `validation` left of
+it); where the files are and whether they are verified stay as the evaluating command says."""
