@@ -77,3 +77,8 @@ def test_bad_input_is_one_line_and_leaves_no_run_dir(run_cli, tmp_path: Path, ov
     (tmp_path / "folder").mkdir()
     paths = {"missing": tmp_path / "nope.png", "not_an_image": tmp_path / "bad.jpg", "folder": tmp_path / "folder"}
     run_cli(*(o.format(**paths) for o in overrides)).assert_error(*fragments, no_run_dir=True)
+
+
+def test_image_is_refused_where_nothing_reads_it(run_cli) -> None:
+    run_cli("model=mlp", "dataset=mnist", "debug=smoke", "image=photo.jpg").assert_error(
+        "image= is not read by task=train of model 'mlp'", "task=predict", "otsu", no_run_dir=True)
