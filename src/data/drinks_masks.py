@@ -15,11 +15,12 @@ an earlier one. A region that is not a polygon of at least three points is skipp
 of a load are counted in one warning line; a class id outside 1..3 is an error naming the file,
 image and region.
 
-Masks are class ids, uint8, never one-hot (1,051 one-hot 480x640x4 masks would be 1.2 GB). Filling
-them at the native 480x640 takes seconds, so each load's masks are cached, compressed, in the
-runner's cache dir (`ADL_RUNNER_CACHE_DIR`), keyed by the JSON's sha256 and the images' names and
-sizes; they are resized with the images (`image_size`), nearest-neighbour, so a pixel's class is
-never averaged into another.
+Masks are class ids, uint8, never one-hot (1,051 one-hot 480x640x4 masks would be 1.2 GB). Each is
+filled at its image's native size and resized at once to the images' `image_size`, nearest-neighbour
+(a pixel's class is never averaged into another), so memory holds the masks at the loaded size
+plus one native mask. Filling them all takes seconds, so each load's masks are cached, compressed,
+in the runner's cache dir (`ADL_RUNNER_CACHE_DIR`), keyed by the JSON's sha256, the images' names
+and native sizes, and the loaded size.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from skimage.draw import polygon, polygon_perimeter
 
 from adl_runner.data.drinks import DRINKS_CLASSES, DrinksOptions, check_jpg_set, decode_images, image_size, jpeg_size
@@ -94,9 +94,19 @@ def rasterise(polygons: list[Polygon], shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def _cached_masks(digest: str, names: list[str], natives: np.ndarray, polygons: dict[str, list[Polygon]]) -> np.ndarray:
-    """(N, H, W) native-size masks of `names`, from the cache when this JSON and these images were filled before."""
-    key = hashlib.sha256(json.dumps([digest, names, natives.tolist()]).encode()).hexdigest()[:24]
+def nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`mask` resized to `size` (H, W) nearest-neighbour at pixel centres, as tf.image.resize(method="nearest")."""
+    rows = ((np.arange(size[0]) + 0.5) * mask.shape[0] / size[0]).astype(int)
+    cols = ((np.arange(size[1]) + 0.5) * mask.shape[1] / size[1]).astype(int)
+    return mask[np.ix_(rows, cols)]
+
+
+def cached_masks(digest: str, names: list[str], natives: np.ndarray, polygons: dict[str, list[Polygon]],
+                 size: tuple[int, int]) -> np.ndarray:
+    """(N, H, W) masks of `names` at `size`, from the cache when this JSON and these images were filled
+    at this size before. Each mask is filled at its image's native size and resized at once, so memory
+    holds one native mask at a time."""
+    key = hashlib.sha256(json.dumps([digest, names, natives.tolist(), list(size)]).encode()).hexdigest()[:24]
     path = user_cache_dir() / "drinks_masks" / f"{key}.npz"
     if path.is_file():
         try:
@@ -104,11 +114,9 @@ def _cached_masks(digest: str, names: list[str], natives: np.ndarray, polygons: 
                 return cached["masks"]
         except (OSError, ValueError, KeyError):
             log.warning("drinks: the mask cache %s is unreadable; filling the polygons again", path)
-    if len({tuple(n) for n in natives}) > 1:
-        raise DataError(f"the drinks images differ in size ({natives[0][0]}x{natives[0][1]} and others); "
-                        "set dataset.options.image_size=[height,width] to resize them all")
-    size = (int(natives[0][0]), int(natives[0][1]))
-    masks = np.stack([rasterise(polygons[name], size) for name in names]) if names else np.zeros((0, *size), np.uint8)
+    masks = np.empty((len(names), *size), np.uint8)
+    for i, (name, native) in enumerate(zip(names, natives)):
+        masks[i] = nearest(rasterise(polygons[name], (int(native[0]), int(native[1]))), size)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda tmp: tmp.write_bytes(_npz_bytes(masks)))
     return masks
@@ -141,10 +149,7 @@ def load_masks(store: DataStore, opts: DrinksOptions) -> MaskSplits:
             raise DataError(f"{relpath} lists no image")
         target = size or jpeg_size(folder / names[0])
         images, natives = decode_images([folder / name for name in names], target, strict=size is None)
-        masks = _cached_masks(file_digest(path, "sha256"), names, natives, polygons)
-        if masks.shape[1:] != target:
-            masks = tf.image.resize(masks[..., None], target, method="nearest")[..., 0].numpy()
-        loaded[split] = images, masks
+        loaded[split] = images, cached_masks(file_digest(path, "sha256"), names, natives, polygons, target)
     if any(skipped.values()):
         parts = [f"{name}: " + ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
                  for name, counts in skipped.items() if counts]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from adl_runner.data.drinks import DRINKS_CLASSES, DrinksOptions
-from adl_runner.data.drinks_masks import FOREGROUND_CLASSES, load_drinks_foreground, load_drinks_segmentation, rasterise
+from adl_runner.data.drinks_masks import FOREGROUND_CLASSES, load_drinks_foreground, load_drinks_segmentation, nearest, rasterise
 from adl_runner.data.store import DataStore
 from adl_runner.data.synthetic_boxes import SyntheticShapeOptions, load_synthetic_boxes, load_synthetic_shapes, write_fake_drinks
 from adl_runner.kernel.cachedir import CACHE_DIR_VARIABLE
@@ -53,6 +53,15 @@ def test_a_polygon_is_filled_with_its_outline_and_later_ones_paint_over() -> Non
     square = (3, [0, 2, 2, 0], [0, 0, 2, 2])
     over = rasterise([triangle, square], (8, 8))
     assert (over[:3, :3] == 3).all() and over[1, 4] == 2 and over[7, 7] == 0
+
+
+@pytest.mark.parametrize("size", [(30, 40), (45, 50), (128, 160), (7, 9)])
+def test_nearest_resizing_is_tensorflows(size: tuple[int, int]) -> None:
+    import tensorflow as tf
+
+    mask = np.random.default_rng(0).integers(0, 4, (60, 80), dtype=np.uint8)
+    expected = tf.image.resize(mask[..., None], size, method="nearest")[..., 0].numpy()
+    assert np.array_equal(nearest(mask, size), expected)
 
 
 def test_masks_hold_the_polygons_classes_at_the_image_size(drinks: Path) -> None:
