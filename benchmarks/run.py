@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cli_startup import cli_startup
+from fcn import fcn
 from fit_overhead import fit_overhead
 from gan_step import gan_step
 from harness import REPO, Settings, log
@@ -47,6 +48,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "gan_step": gan_step,
     "rl_replay": rl_replay,
     "ssd": ssd,
+    "fcn": fcn,
     "memory_stages": memory_stages,
     "threads": threads,
     "xla": xla,

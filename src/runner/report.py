@@ -32,7 +32,15 @@ from typing import Any, Callable, Optional, Sequence
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from adl_runner.runner.reports import cyclegan_doc, detection_doc, gan_table, localizer_doc, rl_results, train_eval
+from adl_runner.runner.reports import (
+    classical_doc,
+    cyclegan_doc,
+    detection_doc,
+    gan_table,
+    localizer_doc,
+    rl_results,
+    train_eval,
+)
 from adl_runner.runner.reports.files import ReportError
 from adl_runner.runner.rundir import RunDir
 
@@ -444,6 +452,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "cyclegan-doc": cyclegan_doc.main,
     "detection-doc": detection_doc.main,
     "localizer-doc": localizer_doc.main,
+    "classical-doc": classical_doc.main,
 }
 
 

@@ -22,7 +22,7 @@ from adl_runner.data.inputs import INPUT_KINDS
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
-from adl_runner.kernel.specs import FamilySpec, FitSpec
+from adl_runner.kernel.specs import FamilySpec, FitSpec, NoneSpec
 from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
@@ -54,7 +54,7 @@ class Job:
     split: Split
     sample: SampleConfig
     image: Optional[Path]
-    """task=predict's image file or folder."""
+    """task=predict's image file or folder; a no-loop family's input image (RunContext.image)."""
     env: Optional[dict[str, Any]]
     """The env config (episode-loop families), as plain values; None when no env is chosen."""
     gif: bool
@@ -165,6 +165,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         raise ConfigError(str(exc).splitlines()[0]) from None
     model, model_options = typed_options(MODELS, plain["model"], "model")
     refuse_unread_groups(model, chosen)
+    refuse_unread_image(model, typed.task, typed.image)
     sample = typed_sample(model, plain.get("sample") or {})
     optimizer, optimizer_options = typed_options(OPTIMIZERS, plain["optimizer"], "optimizer")
     if "optimizer" in chosen:
@@ -218,6 +219,16 @@ def refuse_unread_groups(model: Entry[Any, FamilySpec], chosen: frozenset[str]) 
         raise ConfigError(
             f"model '{model.name}' {model.spec.does} and does not read {key}= (it reads: {', '.join(reads)}); "
             f"{group}= is read by: {', '.join(readers) or 'no model'}")
+
+
+def refuse_unread_image(model: Entry[Any, FamilySpec], task: Task, image: Optional[str]) -> None:
+    """`image=` is read by task=predict and by the no-training-loop families (classical
+    segmentation); anywhere else it would be silently ignored."""
+    if not image or task == Task.predict or (task == Task.train and isinstance(model.spec, NoneSpec)):
+        return
+    readers = [name for name in MODELS.names() if isinstance(MODELS.get(name).spec, NoneSpec)]
+    raise ConfigError(f"image= is not read by task={task.value} of model '{model.name}'; it is read by task=predict "
+                      f"(a checkpoint on your own images) and by the models with no training loop: {', '.join(readers)}")
 
 
 def sources_read(spec: FitSpec) -> tuple[str, ...]:
@@ -282,6 +293,6 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     return config
 
 
-_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean")
-"""What makes a checkpoint's data the same data: where the files are and whether they are
-verified stay as the evaluating command says."""
+_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean", "validation")
+"""What makes a checkpoint's data the same data (its training split is what `validation` left of
+it); where the files are and whether they are verified stay as the evaluating command says."""
