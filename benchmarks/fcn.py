@@ -13,13 +13,12 @@ against the size of what the job holds: every image (uint8 RGB) and its class-id
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import Settings, alternate, child_env, log, peak_rss_mb, ratio, run_command, summarize, target
+from harness import Settings, alternate, job_memory_cases, log, ratio, summarize, target
 from ssd import has_drinks, step_ends
 
 BATCH = 4
@@ -107,17 +106,6 @@ def drinks_masks_mb(data_dir: Path, size: tuple[int, int]) -> float:
     return images * size[0] * size[1] * (3 + 1) / 1e6
 
 
-def memory_cases(s: Settings, tmp: Path) -> dict[str, Callable[[], float]]:
-    """{'import_tf_keras', 'drinks_job'}: each call is a fresh process through the relay; its peak RSS in MB."""
-    env = child_env(s.data_dir)
-    counter = iter(range(10**6))
-    run = run_command()
-    return {
-        "import_tf_keras": lambda: peak_rss_mb([sys.executable, "-c", "import tensorflow, keras"], env, tmp),
-        "drinks_job": lambda: peak_rss_mb([*run, *MEMORY_JOB, f"hydra.run.dir={tmp / f'job{next(counter)}'}"], env, tmp),
-    }
-
-
 def fcn(s: Settings) -> dict[str, Any]:
     """The runner's FCN training step against a hand-written fit, and a drinks_segmentation job's peak memory."""
     timings: dict[str, list[float]] = {}
@@ -137,7 +125,7 @@ def fcn(s: Settings) -> dict[str, Any]:
         memory_reps = 1 if s.quick else min(s.reps, 2)
         log(f"fcn memory: {' '.join(MEMORY_JOB)}, {memory_reps} rep(s)")
         with tempfile.TemporaryDirectory(prefix="bench-fcn-mem-") as tmp:
-            for case, values in alternate(memory_cases(s, Path(tmp)), memory_reps).items():
+            for case, values in alternate(job_memory_cases(s.data_dir, MEMORY_JOB, Path(tmp)), memory_reps).items():
                 timings[f"memory_{case}"] = values
         medians = summarize(timings)
         dataset_mb = drinks_masks_mb(s.data_dir, MEMORY_SIZE)

@@ -131,3 +131,15 @@ def peak_rss_mb(argv: list[str], env: dict[str, str], cwd: Path) -> float:
             raise RuntimeError(f"{' '.join(argv[:4])}... exited {proc.returncode}: {' | '.join(tail)}")
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return int(maxrss) * scale / 1e6
+
+
+def job_memory_cases(data_dir: Path | str | None, job: tuple[str, ...], tmp: Path) -> dict[str, Callable[[], float]]:
+    """{'import_tf_keras', 'drinks_job'}: peak RSS in MB of a bare `import tensorflow, keras` and of the
+    `run` command line `job`, each call a fresh process through the relay (`peak_rss_mb`)."""
+    env = child_env(data_dir)
+    counter = iter(range(10**6))
+    run = run_command()
+    return {
+        "import_tf_keras": lambda: peak_rss_mb([sys.executable, "-c", "import tensorflow, keras"], env, tmp),
+        "drinks_job": lambda: peak_rss_mb([*run, *job, f"hydra.run.dir={tmp / f'job{next(counter)}'}"], env, tmp),
+    }

@@ -21,7 +21,6 @@ with the book's two Keras losses on targets precomputed once by `assign` (the bo
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from harness import Settings, alternate, child_env, log, peak_rss_mb, ratio, run_command, summarize, target
+from harness import Settings, alternate, job_memory_cases, log, ratio, summarize, target
 
 BATCH = 4
 """The book's batch size (spec 11.F)."""
@@ -379,17 +378,6 @@ def drinks_dataset_mb(data_dir: Path, size: tuple[int, int]) -> float:
     return sum(len(rows) for rows in labels.values()) * size[0] * size[1] * 3 / 1e6
 
 
-def memory_cases(s: Settings, tmp: Path) -> dict[str, Callable[[], float]]:
-    """{'import_tf_keras', 'drinks_job'}: each call is a fresh process through the relay; its peak RSS in MB."""
-    env = child_env(s.data_dir)
-    counter = iter(range(10**6))
-    run = run_command()
-    return {
-        "import_tf_keras": lambda: peak_rss_mb([sys.executable, "-c", "import tensorflow, keras"], env, tmp),
-        "drinks_job": lambda: peak_rss_mb([*run, *MEMORY_JOB, f"hydra.run.dir={tmp / f'job{next(counter)}'}"], env, tmp),
-    }
-
-
 # -- the benchmark --------------------------------------------------------------------------------
 
 
@@ -438,7 +426,7 @@ def ssd(s: Settings) -> dict[str, Any]:
         memory_reps = 1 if s.quick else min(s.reps, 2)
         log(f"ssd memory: {' '.join(MEMORY_JOB)}, {memory_reps} rep(s)")
         with tempfile.TemporaryDirectory(prefix="bench-ssd-mem-") as tmp:
-            for case, values in alternate(memory_cases(s, Path(tmp)), memory_reps).items():
+            for case, values in alternate(job_memory_cases(s.data_dir, MEMORY_JOB, Path(tmp)), memory_reps).items():
                 timings[f"memory_{case}"] = values
         medians = summarize(timings)
         dataset_mb = drinks_dataset_mb(s.data_dir, MEMORY_SIZE)
