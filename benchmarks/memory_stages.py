@@ -61,10 +61,10 @@ def install_hooks() -> None:
 
     def hooked_make_pipeline(*args: Any, **kwargs: Any):
         record("before_data")
-        pipeline, class_names = make_pipeline(*args, **kwargs)
-        held = getattr(pipeline, "_train", ()) + getattr(pipeline, "_test", ())  # ArrayPipeline's arrays
+        loaded = make_pipeline(*args, **kwargs)
+        held = getattr(loaded.pipeline, "_train", ()) + getattr(loaded.pipeline, "_test", ())  # ArrayPipeline's arrays
         record("data_loaded", pipeline_tensors_mb=tensor_mb(held))
-        return pipeline, class_names
+        return loaded
 
     def hooked_compile_model(*args: Any, **kwargs: Any) -> None:
         compile_model(*args, **kwargs)

@@ -3,12 +3,16 @@ loaders that take none."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+
+HOLDOUT_SEED = 0
+"""The held-out validation examples are the same for every job seed, so seeds compare on one split."""
 
 
 @dataclass
@@ -100,3 +104,28 @@ class PairedSplits:
 _SINGLE_DOMAIN_ATTRS = frozenset(
     {"x_train", "y_train", "x_test", "y_test", "class_names", "num_classes", "input_shape"}
 )
+
+
+def held_out(splits: Any, n: int) -> tuple[Any, Any]:
+    """`splits` without `n` of its training examples, and the same with those `n` as its test split:
+    what a training run validates on (its training split is kept, so that statistics a pipeline takes
+    from the training images, the pixel mean, are the same). The held-out examples are a fixed random
+    choice (HOLDOUT_SEED) of the training split; the rest keep their order. Works on any splits
+    dataclass whose arrays come in `<name>_train` / `<name>_test` pairs (labels, boxes, masks)."""
+    pairs = [(f.name, f.name[:-len("_train")] + "_test") for f in dataclasses.fields(splits) if f.name.endswith("_train")]
+    if not pairs or not all(hasattr(splits, test) for _, test in pairs):
+        raise ConfigError(f"dataset.validation holds out training examples, which a {type(splits).__name__} does not "
+                          "have; set dataset.validation=null")
+    total = len(getattr(splits, pairs[0][0]))
+    if not 1 <= n < total:
+        raise ConfigError(f"dataset.validation={n} must leave training examples: the training split has {total} "
+                          f"(valid: 1..{total - 1}, or null to validate on the test split)")
+    chosen = np.random.default_rng(HOLDOUT_SEED).permutation(total)[:n]
+    keep = np.setdiff1d(np.arange(total), chosen)
+
+    def pick(values: Any, idx: np.ndarray) -> Any:
+        return values[idx] if isinstance(values, np.ndarray) else [values[i] for i in idx]
+
+    fit = dataclasses.replace(splits, **{train: pick(getattr(splits, train), keep) for train, _ in pairs})
+    validation = dataclasses.replace(fit, **{test: pick(getattr(splits, train), np.sort(chosen)) for train, test in pairs})
+    return fit, validation

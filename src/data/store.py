@@ -34,6 +34,7 @@ SVHN_URL = "http://ufldl.stanford.edu/housenumbers/"
 SVHN_FILES = {"train": "svhn/train_32x32.mat", "test": "svhn/test_32x32.mat"}
 DRINKS_DIR = "drinks"
 DRINKS_LABELS = {"train": f"{DRINKS_DIR}/labels_train.csv", "test": f"{DRINKS_DIR}/labels_test.csv"}
+DRINKS_POLYGONS = {"train": f"{DRINKS_DIR}/segmentation_train.json", "test": f"{DRINKS_DIR}/segmentation_test.json"}
 DRINKS_MANUAL = (
     "the drinks dataset cannot be downloaded automatically (the book's copy is on Google Drive): get drinks.tar.gz "
     "from https://bit.ly/adl2-ssd and unpack it in {root}, so that {root}/drinks/ holds its jpgs and CSVs"
@@ -98,6 +99,8 @@ _SVHN_MD5 = {
 _DRINKS_SHA256 = {
     DRINKS_LABELS["train"]: "093960a081a16c024980b91ec5c398ac2e7fb7e2b336dd53d78ed95b3f46812d",
     DRINKS_LABELS["test"]: "b43916e0b977e31870a452c32fd6e3538101313155b262496bccbd3a975b2587",
+    DRINKS_POLYGONS["train"]: "924f6aff8c8519b044bc677f14aeae6cefb82d3ba49474a5e60e7e6cda35f7b5",
+    DRINKS_POLYGONS["test"]: "60d6ac0760b5d6d32ec51044d7add99fd99047e8ca377bef02d7cb30c05a0017",
 }
 
 # Keyed by path relative to the data root.

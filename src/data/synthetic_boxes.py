@@ -1,5 +1,7 @@
-"""Detection data that needs no files: the `synthetic_boxes` dataset, and `write_fake_drinks`, a
-few KB of drinks-format files on which tests run the real drinks loader.
+"""Detection and segmentation data that needs no files: the `synthetic_boxes` and `synthetic_shapes`
+datasets (the same images, with their boxes or their class masks), and `write_fake_drinks`, a few
+KB of drinks-format files (JPEGs, label CSVs, VIA polygon JSONs) on which tests run the real
+drinks loaders.
 
 An image is a smooth, muted random texture with 1 to `max_objects` flat, saturated shapes on it;
 class k always has the same colour and shape (odd: a rectangle, even: the ellipse inscribed in its
@@ -11,6 +13,7 @@ of (seed, split, i) alone: the same seed gives the same data, and a smaller n_tr
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +22,8 @@ import tensorflow as tf
 
 from adl_runner.data.drinks import CSV_COLUMNS, DRINKS_CLASSES
 from adl_runner.data.inputs.boxes import BoxSplits
-from adl_runner.data.store import DRINKS_DIR, DRINKS_LABELS, DataStore
+from adl_runner.data.inputs.masks import MaskSplits
+from adl_runner.data.store import DRINKS_DIR, DRINKS_LABELS, DRINKS_POLYGONS, DataStore
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import DATASETS
 from adl_runner.kernel.specs import DatasetSpec
@@ -67,10 +71,12 @@ def _occludes(box: tuple[int, int, int, int], boxes: list[tuple[int, int, int, i
     return False
 
 
-def render(rng: np.random.Generator, height: int, width: int, num_classes: int, max_objects: int) -> tuple[np.ndarray, np.ndarray]:
-    """One (H, W, 3) uint8 image and its (k, 5) float32 rows xmin, xmax, ymin, ymax, class (pixels,
-    right and bottom edges exclusive, as the drinks CSVs' x + width)."""
+def render(rng: np.random.Generator, height: int, width: int, num_classes: int,
+           max_objects: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One (H, W, 3) uint8 image, its (k, 5) float32 rows xmin, xmax, ymin, ymax, class (pixels,
+    right and bottom edges exclusive, as the drinks CSVs' x + width) and its (H, W) uint8 class mask."""
     image = background(rng, height, width)
+    mask = np.zeros((height, width), np.uint8)
     colours = list(PALETTE.values())
     boxes: list[tuple[int, int, int, int]] = []
     rows = []
@@ -88,22 +94,25 @@ def render(rng: np.random.Generator, height: int, width: int, num_classes: int, 
         yy, xx = np.mgrid[y0:y0 + h, x0:x0 + w] + 0.5
         inside = np.ones((h, w), bool) if cls % 2 else ((xx - x0 - w / 2) / (w / 2)) ** 2 + ((yy - y0 - h / 2) / (h / 2)) ** 2 <= 1
         image[y0:y0 + h, x0:x0 + w][inside] = colours[cls - 1]
+        mask[y0:y0 + h, x0:x0 + w][inside] = cls
         boxes.append(box)
         rows.append([*box, cls])
-    return np.clip(np.round(image), 0, 255).astype(np.uint8), np.asarray(rows, np.float32)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8), np.asarray(rows, np.float32), mask
 
 
 def render_split(split: str, n: int, shape: tuple[int, int, int], num_classes: int, max_objects: int,
-                 seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """n images of `shape` (H, W, C: C 1 is the luminance) and their box rows; image i from (seed, split, i)."""
+                 seed: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """n images of `shape` (H, W, C: C 1 is the luminance), their box rows and their (n, H, W) class
+    masks; image i from (seed, split, i)."""
     h, w, c = shape
     images = np.empty((n, h, w, c), np.uint8)
+    masks = np.empty((n, h, w), np.uint8)
     boxes = []
     for i in range(n):
-        image, rows = render(np.random.default_rng([seed, _SPLIT_IDS[split], i]), h, w, num_classes, max_objects)
+        image, rows, masks[i] = render(np.random.default_rng([seed, _SPLIT_IDS[split], i]), h, w, num_classes, max_objects)
         images[i] = image if c == 3 else np.round(image @ np.array([0.299, 0.587, 0.114]))[..., None]
         boxes.append(rows)
-    return images, boxes
+    return images, boxes, masks
 
 
 # -- the registered dataset --------------------------------------------------------------------
@@ -128,9 +137,16 @@ class SyntheticBoxOptions:
     """Same seed, same images and boxes."""
 
 
-@DATASETS.register("synthetic_boxes", DatasetSpec(options=SyntheticBoxOptions, source="boxes"))
-def load_synthetic_boxes(store: DataStore, opts: SyntheticBoxOptions) -> BoxSplits:
-    """Generated detection images (module docstring): for smoke runs and tests of detectors."""
+@dataclass
+class SyntheticShapeOptions(SyntheticBoxOptions):
+    """Options of the synthetic_shapes dataset: synthetic_boxes' images with their class masks."""
+
+    foreground: bool = False
+    """One class "object" for every shape (a binary foreground mask), as drinks_foreground."""
+
+
+def _rendered(opts: SyntheticBoxOptions) -> dict[str, tuple[np.ndarray, list[np.ndarray], np.ndarray]]:
+    """Each split's images, box rows and masks, after checking the options."""
     dims = [int(d) for d in opts.shape]
     if len(dims) != 3 or dims[2] not in (1, 3) or min(dims[:2]) < 8:
         raise ConfigError(f"dataset.options.shape must be [H, W, C] with H, W >= 8 and C 1 or 3, got {list(opts.shape)}")
@@ -140,29 +156,63 @@ def load_synthetic_boxes(store: DataStore, opts: SyntheticBoxOptions) -> BoxSpli
         raise ConfigError(f"dataset.options.n_train, n_test and max_objects must be >= 1, got "
                           f"{opts.n_train}, {opts.n_test} and {opts.max_objects}")
     shape = (dims[0], dims[1], dims[2])
-    x_train, boxes_train = render_split("train", opts.n_train, shape, opts.classes, opts.max_objects, opts.seed)
-    x_test, boxes_test = render_split("test", opts.n_test, shape, opts.classes, opts.max_objects, opts.seed)
+    return {split: render_split(split, n, shape, opts.classes, opts.max_objects, opts.seed)
+            for split, n in (("train", opts.n_train), ("test", opts.n_test))}
+
+
+@DATASETS.register("synthetic_boxes", DatasetSpec(options=SyntheticBoxOptions, source="boxes"))
+def load_synthetic_boxes(store: DataStore, opts: SyntheticBoxOptions) -> BoxSplits:
+    """Generated detection images (module docstring): for smoke runs and tests of detectors."""
+    (x_train, boxes_train, _), (x_test, boxes_test, _) = _rendered(opts).values()
     return BoxSplits(x_train, boxes_train, x_test, boxes_test, class_names(opts.classes))
+
+
+@DATASETS.register("synthetic_shapes", DatasetSpec(options=SyntheticShapeOptions, source="masks"))
+def load_synthetic_shapes(store: DataStore, opts: SyntheticShapeOptions) -> MaskSplits:
+    """Generated segmentation images (module docstring): for smoke runs and tests of mask models."""
+    (x_train, _, masks_train), (x_test, _, masks_test) = _rendered(opts).values()
+    if opts.foreground:
+        return MaskSplits(x_train, np.minimum(masks_train, 1), x_test, np.minimum(masks_test, 1), ("background", "object"))
+    return MaskSplits(x_train, masks_train, x_test, masks_test, class_names(opts.classes))
 
 
 # -- fake drinks files, for tests ----------------------------------------------------------------
 
 
+def outline(row: np.ndarray, points: int = 24) -> tuple[list[int], list[int]]:
+    """A VIA polygon (xs, ys) of the shape `render` drew in the box row: its rectangle's corner pixels,
+    or `points` pixels on its ellipse."""
+    x0, x1, y0, y1, cls = (int(v) for v in row)
+    if cls % 2:
+        return [x0, x1 - 1, x1 - 1, x0], [y0, y0, y1 - 1, y1 - 1]
+    angles = np.linspace(0, 2 * np.pi, points, endpoint=False)
+    cx, cy, rx, ry = (x0 + x1 - 1) / 2, (y0 + y1 - 1) / 2, (x1 - x0 - 1) / 2, (y1 - y0 - 1) / 2
+    return np.round(cx + rx * np.cos(angles)).astype(int).tolist(), np.round(cy + ry * np.sin(angles)).astype(int).tolist()
+
+
 def write_fake_drinks(root: Path | str, n_train: int = 8, n_test: int = 4, seed: int = 0,
                       size: tuple[int, int] = FAKE_DRINKS_SIZE) -> Path:
     """Write `<root>/drinks/` in the real layout: JPEGs of `size` (H, W) named as upstream (train
-    0000000.jpg..., test 0010000.jpg...) and labels_{train,test}.csv with integer pixel boxes of the
-    three drinks classes. Returns the folder."""
+    0000000.jpg..., test 0010000.jpg...), labels_{train,test}.csv with integer pixel boxes of the
+    three drinks classes, and segmentation_{train,test}.json with their shapes as VIA polygons.
+    Returns the folder."""
     folder = Path(root) / DRINKS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for split, first in (("train", 0), ("test", 10000)):
         n = n_train if split == "train" else n_test
-        images, boxes = render_split(split, n, (*size, 3), len(DRINKS_CLASSES) - 1, 3, seed)
+        images, boxes, _ = render_split(split, n, (*size, 3), len(DRINKS_CLASSES) - 1, 3, seed)
+        via = {}
         with (Path(root) / DRINKS_LABELS[split]).open("w", newline="") as f:
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
             for i, (image, rows) in enumerate(zip(images, boxes)):
                 name = f"{first + i:07d}.jpg"
-                (folder / name).write_bytes(tf.io.encode_jpeg(image, quality=95).numpy())
+                jpg = tf.io.encode_jpeg(image, quality=95).numpy()
+                (folder / name).write_bytes(jpg)
                 writer.writerows([name, *(int(v) for v in row)] for row in rows)
+                regions = [{"shape_attributes": dict(zip(("name", "all_points_x", "all_points_y"), ("polygon", *outline(row)))),
+                            "region_attributes": {"Name": str(int(row[4]))}} for row in rows]
+                via[f"{name}{len(jpg)}"] = {"filename": name, "size": len(jpg), "regions": regions, "file_attributes": {}}
+        document = {"_via_settings": {}, "_via_img_metadata": via, "_via_attributes": {}}
+        (Path(root) / DRINKS_POLYGONS[split]).write_text(json.dumps(document))
     return folder

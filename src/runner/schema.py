@@ -74,6 +74,10 @@ class DatasetConfig:
     """Use only the first N training examples (None: all)."""
     test_limit: Optional[int] = None
     """Use only the first N test examples (None: all)."""
+    validation: Optional[int] = None
+    """Hold out N training examples (a fixed random choice, the same for every seed) to validate on
+    after every epoch and to pick best.keras by; the test split is then only measured at the end.
+    None: validate on the test split, as the book does (its 'validation data' is the test set)."""
     verify_checksums: bool = True
     """Check known files against their published checksums before reading them."""
     download: bool = False
@@ -84,7 +88,7 @@ class DatasetConfig:
     def __post_init__(self) -> None:
         if self.sigma is not None and self.sigma < 0:
             raise ConfigError(f"dataset.sigma must be >= 0, got {self.sigma}")
-        for key in ("train_limit", "test_limit"):
+        for key in ("train_limit", "test_limit", "validation"):
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ConfigError(f"dataset.{key} must be a positive integer or null, got {value}")

@@ -18,7 +18,7 @@ def splits(n: int, max_objects: int):
     from adl_runner.data.inputs.boxes import BoxSplits
     from adl_runner.data.synthetic_boxes import class_names, render_split
 
-    x_train, boxes_train = render_split("train", n, (*SIZE, 3), 3, max_objects, seed=0)
+    x_train, boxes_train, _ = render_split("train", n, (*SIZE, 3), 3, max_objects, seed=0)
     return BoxSplits(x_train, boxes_train, x_train[:1], boxes_train[:1], class_names(3))
 
 

@@ -7,16 +7,17 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import keras
 import tensorflow as tf
 
 from adl_runner.data.inputs import INPUT_KINDS, InputPipeline, make_inputs
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
+from adl_runner.data.splits import held_out
 from adl_runner.data.store import DataStore
 from adl_runner.kernel.cachedir import user_cache_dir
-from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import DataView, QualityContext
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
@@ -47,12 +48,24 @@ RESUME_KEYS = ("model", "dataset", "optimizer")
 """The config groups a job must share with the run it resumes (training checkpoints and phases)."""
 
 
+Pipeline = ArrayPipeline | PairPipeline | InputPipeline
+
+
+class LoadedData(NamedTuple):
+    pipeline: Pipeline
+    """Training batches and the test split."""
+    class_names: tuple[str, ...]
+    validation: Pipeline | None
+    """Whose test split holds the `dataset.validation` examples held out of training; None: validate on the test split."""
+
+
 def make_pipeline(
     job: Job, dataset: DatasetConfig, view: str, inputs: int, objective: Objective, batches_per_step: int = 1,
     two_domains: bool = False, input_kind: str | None = None,
-) -> tuple[ArrayPipeline | PairPipeline | InputPipeline, tuple[str, ...]]:
+) -> LoadedData:
     """Load the dataset's arrays (offline-first) and wrap them in the tf.data pipeline; returns it
-    with the dataset's class names.
+    with the dataset's class names, and a pipeline of the held-out validation examples when
+    `dataset.validation` is set.
     `batches_per_step`: a model that consumes several real batches per step (WGAN's n_critic)
     gets them concatenated in one pipeline batch. `two_domains`: the model translates between two
     unpaired image domains (CycleGAN) and takes (source, target) batches, each domain shuffled on
@@ -74,15 +87,27 @@ def make_pipeline(
         seed=job.seed,
     )
     if two_domains:
-        return pair_pipeline(splits, options, dataset.name, dataset.train_limit, dataset.test_limit), ()
+        if dataset.validation is not None:
+            raise ConfigError(f"dataset.validation: dataset '{dataset.name}' is two unpaired domains, with no labelled "
+                              "examples to hold out; set dataset.validation=null")
+        return LoadedData(pair_pipeline(splits, options, dataset.name, dataset.train_limit, dataset.test_limit), (), None)
     splits = splits.limited(dataset.train_limit, dataset.test_limit)
-    try:
+    held = None
+    if dataset.validation is not None:
+        try:
+            splits, held = held_out(splits, dataset.validation)
+        except ConfigError as exc:
+            raise ConfigError(f"dataset '{dataset.name}': {exc}") from None
+
+    def build(source: Any) -> Pipeline:
         if input_kind is not None:
-            return kind_pipeline(input_kind, splits, options), tuple(splits.class_names)
-        pipeline = ArrayPipeline(splits.x_train, splits.y_train, splits.x_test, splits.y_test, len(splits.class_names), options)
+            return kind_pipeline(input_kind, source, options)
+        return ArrayPipeline(source.x_train, source.y_train, source.x_test, source.y_test, len(source.class_names), options)
+
+    try:
+        return LoadedData(build(splits), tuple(splits.class_names), build(held) if held is not None else None)
     except IncompatibleError as exc:
         raise IncompatibleError(f"dataset '{dataset.name}': {exc}") from None
-    return pipeline, tuple(splits.class_names)
 
 
 def kind_pipeline(kind: str, source: Any, options: PipelineOptions) -> InputPipeline:
@@ -133,9 +158,9 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         configure_tensorflow(job)
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
-        pipeline, class_names = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective,
-                                               spec.steps_batches(job.model_options), two_domains=spec.two_domains,
-                                               input_kind=spec.input_kind)
+        pipeline, class_names, validation = make_pipeline(
+            job, job.dataset_config, spec.view, spec.inputs, objective, spec.steps_batches(job.model_options),
+            two_domains=spec.two_domains, input_kind=spec.input_kind)
         resuming = bool(rundir.resume_candidates())
         if resuming:
             check_resumable(rundir, job, RESUME_KEYS)
@@ -179,7 +204,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
             steps_per_epoch=steps,
-            validation=pipeline.test() if job.trainer.validate else None,
+            validation=(validation or pipeline).test() if job.trainer.validate else None,
             train_from=lambda epoch: pipeline.train(epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
         )
         outcome = fit(
@@ -272,7 +297,7 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         view, inputs = (spec.view, spec.inputs) if spec.input_kind is not None else _view_of(model)
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
-        pipeline, _ = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind)
+        pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind).pipeline
         model_inputs = getattr(model, "inputs", None)
         expected = tuple(model_inputs[0].shape[1:]) if model_inputs else pipeline.input_shape
         if expected != pipeline.input_shape:
@@ -307,8 +332,8 @@ def _evaluate_samples(job: Job, rundir: RunDir, ckpt: Path, model: keras.Model, 
     spec = spec_of(job)
     measure = None
     if spec.evaluators:
-        pipeline, _ = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective),
-                                    input_kind=spec.input_kind)
+        pipeline = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective),
+                                 input_kind=spec.input_kind).pipeline
         measure = quality_measure(job, spec, ArtifactData(pipeline))
     numbers = measure(model) if measure is not None else {}
     if not numbers:
