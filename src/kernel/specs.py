@@ -177,6 +177,9 @@ class RunContext:
     """The data dir, for families that read a dataset's files."""
     out: ArtifactSink
     """Where its figures go."""
+    image: Optional[Path] = None
+    """The command's `image=`: the file the family works on; None: its own default input (the
+    classical segmentations use scikit-image's `coins`)."""
 
 
 @dataclass(frozen=True)

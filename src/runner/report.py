@@ -32,7 +32,15 @@ from typing import Any, Callable, Optional, Sequence
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from adl_runner.runner.reports import cyclegan_doc, detection_doc, gan_table, rl_results, segmentation_doc, train_eval
+from adl_runner.runner.reports import (
+    classical_doc,
+    cyclegan_doc,
+    detection_doc,
+    gan_table,
+    rl_results,
+    segmentation_doc,
+    train_eval,
+)
 from adl_runner.runner.reports.files import ReportError
 from adl_runner.runner.rundir import RunDir
 
@@ -443,6 +451,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "train-eval": train_eval.main,
     "cyclegan-doc": cyclegan_doc.main,
     "detection-doc": detection_doc.main,
+    "classical-doc": classical_doc.main,
     "segmentation-doc": segmentation_doc.main,
 }
 

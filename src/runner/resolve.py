@@ -54,7 +54,7 @@ class Job:
     split: Split
     sample: SampleConfig
     image: Optional[Path]
-    """task=predict's image file or folder."""
+    """task=predict's image file or folder; a no-loop family's input image (RunContext.image)."""
     env: Optional[dict[str, Any]]
     """The env config (episode-loop families), as plain values; None when no env is chosen."""
     gif: bool
@@ -282,6 +282,6 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     return config
 
 
-_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean")
-"""What makes a checkpoint's data the same data: where the files are and whether they are
-verified stay as the evaluating command says."""
+_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean", "validation")
+"""What makes a checkpoint's data the same data (its training split is what `validation` left of
+it); where the files are and whether they are verified stay as the evaluating command says."""

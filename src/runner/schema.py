@@ -347,7 +347,8 @@ class Config:
     ckpt: Optional[str] = None
     """A .keras checkpoint (or the run dir holding it) for evaluate/sample/export/predict."""
     image: Optional[str] = None
-    """task=predict: an image file, or a folder of images."""
+    """task=predict: an image file, or a folder of images; a family with no training loop (otsu,
+    watershed, ...): the image it segments (its default: scikit-image's coins)."""
     split: Split = Split.test
     """The split task=evaluate measures: test, or train (in inference mode: no dropout, no augmentation)."""
     sample: Any = field(default_factory=lambda: DictConfig(dataclasses.asdict(SampleConfig()), flags={"struct": False}))

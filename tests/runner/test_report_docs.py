@@ -1,4 +1,4 @@
-"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc, detection-doc) on
+"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc, detection-doc, classical-doc) on
 tiny synthetic run dirs shaped like the real ones in outputs/."""
 
 from __future__ import annotations
@@ -155,3 +155,39 @@ def test_the_committed_ssd_page_is_the_one_its_records_generate(tmp_path: Path, 
     code, _, err = run_report(capsys, "detection-doc", *map(str, records), "--docs", str(tmp_path))
     assert code == 0, err
     assert (tmp_path / "ssd.md").read_text() == (docs / "ssd.md").read_text()
+
+
+def test_classical_doc_lists_each_method_with_its_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    otsu, kmeans = tmp_path / "runs" / "classical_otsu", tmp_path / "runs" / "classical_kmeans_segmentation"
+    write(otsu / "config.yaml", {"image": None, "model": {"name": "otsu", "variant": "standard", "objects": "bright"}})
+    write(otsu / "metrics.json", {"task": "train", "threshold": 107.0, "segments": 154, "adapted_rand_error": 0.0703,
+                                  "adapted_rand_precision": 0.9028, "adapted_rand_recall": 0.9582})
+    write(otsu / "run.json", {"argv": ["run", "model=otsu"], "git_commit": "abc123"})
+    write(otsu / "overlay.png", b"png")
+    write(kmeans / "config.yaml", {"image": "/data/house.jpg", "model": {"name": "kmeans_segmentation", "k": 3}})
+    write(kmeans / "metrics.json", {"task": "train", "segments": 12, "clusters": 3})
+    write(kmeans / "run.json", {"argv": ["run", "model=kmeans_segmentation", "image=/data/house.jpg"], "git_commit": "abc123"})
+    code, out, err = run_report(capsys, "classical-doc", str(otsu), str(kmeans), "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "segmentation_classical.md").read_text()
+    assert ("| [classical_otsu](runs/classical_otsu/) | `otsu` | objects=bright, variant=standard | coins | 107 | 154 | "
+            "0.070 | 0.903 | 0.958 |") in page
+    assert "| `kmeans_segmentation` | k=3 | house.jpg | - | 12 | - | - | - |" in page
+    assert "- `classical_otsu`: `run model=otsu` (commit `abc123`)" in page
+    assert "Lowest adapted Rand error: `classical_otsu` (0.070)." in page
+    assert page.index("| [classical_otsu]") < page.index("| [classical_kmeans_segmentation]")  # in the book's order
+    assert "![classical_otsu: regions over the image](runs/classical_otsu/overlay.png)" in page
+    assert "## `classical_kmeans_segmentation`" not in page  # no figure copied: no section
+    write(tmp_path / "runs" / "ssd" / "config.yaml", {"model": {"name": "ssd"}})
+    code, _, err = run_report(capsys, "classical-doc", str(tmp_path / "runs" / "ssd"), "--docs", str(tmp_path))
+    assert code == 2 and "is a run of model 'ssd'; give runs of threshold_hist, otsu, watershed, kmeans_segmentation" in err
+
+
+def test_the_committed_classical_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    records = sorted((docs / "runs").glob("classical_*"))
+    if not records:
+        pytest.skip("no classical segmentation record committed")
+    code, _, err = run_report(capsys, "classical-doc", *map(str, records), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "segmentation_classical.md").read_text() == (docs / "segmentation_classical.md").read_text()

@@ -19,7 +19,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     with rundir.removed_if_failed_fresh():
         rundir.ensure_writable()
-        context = RunContext(seed=job.seed, data_dir=job.data_dir, out=ArtifactWriter(rundir))
+        context = RunContext(seed=job.seed, data_dir=job.data_dir, out=ArtifactWriter(rundir), image=job.image)
         numbers = job.model.build(job.model_options, context)
     write_config(rundir, job)
     metrics = {"task": "train", "model": job.model.name, "seed": job.seed, **numbers, "status": "completed"}

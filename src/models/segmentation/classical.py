@@ -1,0 +1,215 @@
+"""Classical segmentation with no training loop (Pattanayak ch. 6, Listings 6-1 to 6-3): histogram
+threshold, Otsu, watershed and K-means colour clustering, each one `run` on `image=<path>` or, with
+none, scikit-image's `coins`.
+
+Every run writes `segmented.png`, `overlay.png` (the regions over the image) and `histogram.png`
+(grey levels with the threshold marked) and returns `threshold` (the K-means has none), `segments`
+(connected regions; the watershed's basins) and, on `coins`, the adapted Rand error of those
+regions against the reference segmentation of scikit-image's gallery (`coins_reference`).
+
+skimage's `coins` are bright on a dark ground, the book's `coins.jpg` the reverse: `objects`
+says which side of the threshold is the object (default `bright`; `model.objects=dark` is the
+book's rule, object = 255 where I < t).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage import data
+from skimage.color import gray2rgb, label2rgb
+from skimage.filters import threshold_otsu
+from skimage.measure import label
+from skimage.metrics import adapted_rand_error
+from skimage.segmentation import mark_boundaries
+
+from adl_runner.data.images import image_files, read_image
+from adl_runner.kernel.checks import check_choice, check_positive
+from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import NoneSpec, RunContext
+from adl_runner.models.segmentation import classical_methods as methods
+from adl_runner.models.segmentation.classical_figures import histogram_figure, pixels_figure
+
+log = logging.getLogger("runner")
+
+OBJECTS = ("bright", "dark")
+THRESHOLD_RULES = ("fixed", "midpoint", "valley")
+OTSU_VARIANTS = ("standard", "book")
+KMEANS_FEATURES = ("rgb", "rgb+xy")
+KMEANS_IMPLS = ("standard", "book")
+
+
+@dataclass
+class ThresholdHistOptions:
+    """Listing 6-1 (part 1): one threshold on the grey-level histogram."""
+
+    rule: str = "fixed"
+    """fixed: `threshold`; valley: the histogram's minimum between its two modes; midpoint: halfway
+    between the two modes' peaks (the book's rules (b) and (a))."""
+    threshold: int = 150
+    """The fixed t (rule=fixed), 0-255: the book's 150, chosen by eye on its coins.jpg."""
+    inclusive: bool = False
+    """Pixels equal to t are object (the book's text: I <= t) rather than background (its code: I < t)."""
+    objects: str = "bright"
+    """Which side of t is the object (255): bright (I > t) or dark (I < t: the book's rule)."""
+
+
+@dataclass
+class OtsuOptions:
+    """Listing 6-1 (part 2): Otsu's threshold; the classes are {<= t} and {> t}."""
+
+    variant: str = "standard"
+    """standard: scikit-image's threshold_otsu (class means); book: the book's unnormalised-variance Otsu."""
+    objects: str = "bright"
+    """Which class is the object: bright (> t) or dark (<= t: the book's)."""
+
+
+@dataclass
+class WatershedOptions:
+    """Listing 6-2: Otsu mask, distance transform, peak markers, watershed of -D in the mask."""
+
+    objects: str = "bright"
+    """Which Otsu class is the object: bright, or dark (the book inverts its dark coins to 1)."""
+    min_distance: int = 10
+    """peak_local_max's minimum distance between markers (and from the border), the book's 10."""
+
+
+@dataclass
+class KMeansSegmentationOptions:
+    """Listing 6-3: K-means on the pixels' colours; each pixel painted with its centroid's colour."""
+
+    k: int = 3
+    """Clusters: the book's text and figure (its code: 5)."""
+    iterations: int = 20
+    """Assignment/update rounds at most (the book's 20)."""
+    restarts: int = 1
+    """Independent runs from other random centroids; the one of least inertia is kept."""
+    features: str = "rgb"
+    """rgb: the colour vector (the book's code); rgb+xy: colour and the pixel's row and column, scaled to 0-255."""
+    impl: str = "standard"
+    """standard: Lloyd's algorithm to convergence; book: the book's code (fresh random centroids
+    every iteration, so one step from the last draw; integer means)."""
+
+
+def source_image(model: str, ctx: RunContext, channels: int) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """The image to segment ((H, W) grey or (H, W, 3) colour, uint8): `image=`, or `coins`, which
+    comes with its reference labels for scoring."""
+    if ctx.image is None:
+        coins = data.coins()
+        return (coins if channels == 1 else gray2rgb(coins)), methods.coins_reference(coins)
+    if ctx.image.is_dir():
+        raise ConfigError(f"image={ctx.image} is a folder; model '{model}' segments one image file")
+    image_files(ctx.image)  # a missing path: one DataError line
+    pixels = read_image(ctx.image, channels)
+    return (pixels[..., 0] if channels == 1 else pixels), None
+
+
+def check_objects(model: str, objects: str) -> None:
+    check_choice(model, "objects", objects, OBJECTS)
+
+
+def scores(regions: np.ndarray, reference: Optional[np.ndarray]) -> dict[str, float]:
+    """Adapted Rand error, precision and recall of `regions` against the reference (coins only)."""
+    if reference is None:
+        return {}
+    error, precision, recall = adapted_rand_error(reference, regions)
+    return {"adapted_rand_error": float(error), "adapted_rand_precision": float(precision),
+            "adapted_rand_recall": float(recall)}
+
+
+def binary_outputs(model: str, ctx: RunContext, grey: np.ndarray, mask: np.ndarray, threshold: float,
+                   reference: Optional[np.ndarray], marks: dict[str, float], title: str) -> dict[str, Any]:
+    """What a threshold run writes and reports: the 0/255 mask, its connected regions over the
+    image, the histogram with t (and the peaks it came from) marked."""
+    regions, segments = ndi.label(mask)
+    ctx.out.figure("segmented", pixels_figure(mask.astype(np.uint8) * 255))
+    ctx.out.figure("overlay", pixels_figure(label2rgb(regions, grey, bg_label=0, alpha=0.35)))
+    ctx.out.figure("histogram", histogram_figure(grey, {"t": threshold, **marks}, title))
+    log.info("%s: threshold %g, %d segments", model, threshold, segments)
+    return {"threshold": float(threshold), "segments": int(segments), **scores(regions, reference)}
+
+
+@MODELS.register("threshold_hist", NoneSpec(options=ThresholdHistOptions))
+def run_threshold_hist(opts: ThresholdHistOptions, ctx: RunContext) -> dict[str, Any]:
+    """The grey image thresholded at a fixed t, or at the valley or peak midpoint of its histogram."""
+    check_choice("threshold_hist", "rule", opts.rule, THRESHOLD_RULES)
+    check_objects("threshold_hist", opts.objects)
+    if not 0 <= opts.threshold <= 255:
+        raise ConfigError(f"threshold_hist: threshold must be a grey level in 0-255, got {opts.threshold}")
+    grey, reference = source_image("threshold_hist", ctx, 1)
+    marks: dict[str, float] = {}
+    threshold = float(opts.threshold)
+    if opts.rule != "fixed":
+        valley, dark, bright = methods.valley_and_peaks(grey)
+        threshold = valley if opts.rule == "valley" else (dark + bright) / 2
+        marks = {"peak 1": dark, "peak 2": bright}
+    mask = methods.object_mask(grey, threshold, opts.objects, opts.inclusive)
+    sign = ("<" if opts.objects == "dark" else ">") + ("=" if opts.inclusive else "")
+    return binary_outputs("threshold_hist", ctx, grey, mask, threshold, reference, marks,
+                          f"threshold ({opts.rule}): object where I {sign} {threshold:g}")
+
+
+@MODELS.register("otsu", NoneSpec(options=OtsuOptions))
+def run_otsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
+    """The grey image split at Otsu's threshold (scikit-image's, or the book's variant)."""
+    check_choice("otsu", "variant", opts.variant, OTSU_VARIANTS)
+    check_objects("otsu", opts.objects)
+    grey, reference = source_image("otsu", ctx, 1)
+    threshold = methods.otsu_threshold(grey, opts.variant)
+    mask = methods.object_mask(grey, threshold, opts.objects, inclusive=opts.objects == "dark")
+    return binary_outputs("otsu", ctx, grey, mask, threshold, reference, {}, f"Otsu ({opts.variant}): t = {threshold:g}")
+
+
+@MODELS.register("watershed", NoneSpec(options=WatershedOptions))
+def run_watershed(opts: WatershedOptions, ctx: RunContext) -> dict[str, Any]:
+    """Touching objects separated: one basin per distance-transform peak of the Otsu mask."""
+    check_objects("watershed", opts.objects)
+    check_positive("watershed", "min_distance", opts.min_distance)
+    grey, reference = source_image("watershed", ctx, 1)
+    threshold = float(threshold_otsu(grey))
+    mask = methods.object_mask(grey, threshold, opts.objects, inclusive=opts.objects == "dark")
+    labels, segments = methods.watershed_segments(mask, opts.min_distance)
+    ctx.out.figure("segmented", pixels_figure(label2rgb(labels, bg_label=0)))
+    ctx.out.figure("overlay", pixels_figure(mark_boundaries(gray2rgb(grey), labels, color=(1.0, 0.2, 0.2), mode="thick")))
+    ctx.out.figure("histogram", histogram_figure(grey, {"t": threshold}, f"watershed: Otsu mask at t = {threshold:g}"))
+    log.info("watershed: Otsu threshold %g, %d segments", threshold, segments)
+    return {"threshold": threshold, "segments": segments, **scores(labels, reference)}
+
+
+@MODELS.register("kmeans_segmentation", NoneSpec(options=KMeansSegmentationOptions))
+def run_kmeans_segmentation(opts: KMeansSegmentationOptions, ctx: RunContext) -> dict[str, Any]:
+    """Pixels clustered on colour (and position); a grey image is clustered on its grey level (its
+    three channels are equal: converted, not refused)."""
+    model = "kmeans_segmentation"
+    check_choice(model, "features", opts.features, KMEANS_FEATURES)
+    check_choice(model, "impl", opts.impl, KMEANS_IMPLS)
+    for key in ("iterations", "restarts"):
+        check_positive(model, key, getattr(opts, key))
+    if opts.k < 2:
+        raise ConfigError(f"{model}: k must be >= 2 clusters, got {opts.k}")
+    rgb, reference = source_image(model, ctx, 3)
+    h, w = rgb.shape[:2]
+    if opts.k > h * w:
+        raise ConfigError(f"{model}: k={opts.k} is more than the image's {h * w} pixels")
+    if np.all(rgb == rgb[..., :1]):
+        log.info("%s: the image is greyscale; K-means clusters its grey level (three equal channels)", model)
+    features = methods.pixel_features(rgb, opts.features)
+    centroids, labels, spread = methods.kmeans(features, opts.k, opts.iterations, opts.restarts, opts.impl,
+                                                np.random.default_rng(ctx.seed))
+    clusters = labels.reshape(h, w)
+    regions = label(clusters + 1, background=0, connectivity=1)
+    recoloured = np.clip(centroids[clusters, :3], 0, 255).astype(np.uint8)
+    ctx.out.figure("segmented", pixels_figure(recoloured))
+    ctx.out.figure("overlay", pixels_figure(label2rgb(clusters, rgb, bg_label=-1, alpha=0.4)))
+    grey_levels = {f"centroid {i}": round(float(c[:3].mean()), 1) for i, c in enumerate(centroids)}
+    ctx.out.figure("histogram", histogram_figure(rgb.mean(axis=-1).astype(np.uint8), grey_levels,
+                                                 f"K-means ({opts.impl}, k={opts.k}, {opts.features}): centroids' grey levels"))
+    segments = int(regions.max())
+    log.info("%s: %d clusters, %d connected segments, inertia %.4g", model, opts.k, segments, spread)
+    return {"segments": segments, "clusters": int(np.unique(labels).size), "inertia": spread,
+            **scores(regions, reference)}
