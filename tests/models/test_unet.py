@@ -1,6 +1,6 @@
 """The shared U-Net builder and its three networks without the CLI: CycleGAN's generator unchanged
 (layer names, classes and weight shapes pinned), the segmentation U-Net and Pattanayak's
-encoder-decoder (parameter counts from their layers), the threshold switch, the loss, save/load."""
+encoder-decoder (parameter counts from their layers), the threshold switch, learning, save/load."""
 
 from __future__ import annotations
 
@@ -16,12 +16,8 @@ from adl_runner.data.pipeline import PipelineOptions
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan.cycle_networks import unet_generator
-from adl_runner.models.segmentation.encoder_decoder import (
-    EncoderDecoder,
-    EncoderDecoderOptions,
-    build_encoder_decoder,
-    for_inference,
-)
+from adl_runner.models.segmentation.encoder_decoder import EncoderDecoderOptions, build_encoder_decoder, for_inference
+from adl_runner.models.segmentation.model import SegmentationModel
 from adl_runner.models.segmentation.unet import UNetOptions, build_unet
 
 TINY_ED = {"filters": [4, 8], "decoder_filters": [8]}
@@ -76,8 +72,9 @@ def unet_params(c_in: int, filters: list[int], classes: int, norm: bool) -> int:
 def test_unet_parameter_count(norm: str, expected: int) -> None:
     model = build_unet(UNetOptions(norm=norm), BuildContext(0, (64, 64, 3), 4))
     assert model.count_params() == unet_params(3, [64, 128, 256, 512, 1024], 4, norm == "batch") == expected
-    assert model.output_shape == (None, 64, 64, 4)
-    assert sum(isinstance(layer, keras.layers.Concatenate) for layer in model.layers) == 4  # the skips
+    assert isinstance(model, SegmentationModel) and model.loss_name == "categorical_crossentropy"
+    assert model.network.output_shape == (None, 64, 64, 4)
+    assert sum(isinstance(layer, keras.layers.Concatenate) for layer in model.network.layers) == 4  # the skips
     np.testing.assert_allclose(np.asarray(model(np.zeros((1, 64, 64, 3), "float32"))).sum(-1), 1.0, rtol=1e-5)
 
 
@@ -97,7 +94,7 @@ def test_encoder_decoder_has_the_books_34_475_585_parameters() -> None:
     model = build_encoder_decoder(EncoderDecoderOptions(), BuildContext(0, (128, 128, 3), 2))
     book = ([64, 128, 256, 512, 1024], [1024, 512, 256, 128])
     assert model.count_params() == encoder_decoder_params(*book, skips=False) == 18_843_200 + 15_632_256 + 129 == 34_475_585
-    assert model.network.output_shape == (None, 128, 128, 1)
+    assert model.network.output_shape == (None, 128, 128, 1) and model.loss_name == "binary_crossentropy_logits"
     assert not any(isinstance(layer, keras.layers.Concatenate) for layer in model.network.layers)
     assert [type(layer).__name__ for layer in model.network.layers].count("MaxPooling2D") == 4
     kernel = np.asarray(model.network.get_layer("logits").kernel)
@@ -116,25 +113,20 @@ def test_encoder_decoder_has_the_books_34_475_585_parameters() -> None:
 def test_threshold_switch_probabilities_or_the_books_logits() -> None:
     model = build_encoder_decoder(EncoderDecoderOptions(**TINY_ED), BuildContext(0, (16, 16, 3), 2))
     logits = np.array([-1.0, 0.2, 0.5, 0.7], "float32").reshape(1, 1, 4, 1)
-    assert model.threshold_on == "probabilities"
     np.testing.assert_array_equal(model.mask_ids(logits), [[[0, 1, 1, 1]]])  # sigmoid(l) > 0.5: l > 0
     for_inference(model, EncoderDecoderOptions(**TINY_ED, threshold_on="logits"))
     np.testing.assert_array_equal(model.mask_ids(logits), [[[0, 0, 0, 1]]])  # the book: l > 0.5, p > 0.622
-    for_inference(model, EncoderDecoderOptions(**TINY_ED, threshold=0.9))
-    np.testing.assert_array_equal(model.mask_ids(logits), [[[0, 0, 0, 0]]])
+    for_inference(model, EncoderDecoderOptions(**TINY_ED, threshold=0.6))
+    np.testing.assert_array_equal(model.mask_ids(logits), [[[0, 0, 1, 1]]])  # l > log(0.6 / 0.4) = 0.405
     with pytest.raises(ConfigError, match="model.threshold_on 'logit'; valid: probabilities, logits"):
         for_inference(model, EncoderDecoderOptions(**TINY_ED, threshold_on="logit"))
+    with pytest.raises(IncompatibleError, match="not an encoder_decoder"):
+        for_inference(build_unet(UNetOptions(**TINY_UNET), BuildContext(0, (16, 16, 3), 2)), EncoderDecoderOptions())
 
 
-def test_loss_is_sigmoid_ce_on_the_foreground_of_onehot_or_ids() -> None:
-    model = build_encoder_decoder(EncoderDecoderOptions(**TINY_ED), BuildContext(0, (16, 16, 3), 3))
-    rng = np.random.default_rng(0)
-    ids = rng.integers(0, 3, (2, 16, 16))
-    logits = rng.normal(size=(2, 16, 16, 1)).astype("float32")
-    target = (ids > 0).astype("float32")[..., None]
-    expected = np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits))))
-    for masks in (ids, np.eye(3, dtype="float32")[ids]):
-        np.testing.assert_allclose(float(model.compute_loss(y=masks, y_pred=logits)), expected, rtol=1e-5)
+def test_encoder_decoder_needs_two_class_masks() -> None:
+    with pytest.raises(IncompatibleError, match="two-class masks .* got 4 classes"):
+        build_encoder_decoder(EncoderDecoderOptions(**TINY_ED), BuildContext(0, (16, 16, 3), 4))
 
 
 @pytest.mark.parametrize("build, options", [(build_unet, UNetOptions(**TINY_UNET)),
@@ -153,6 +145,7 @@ def test_sizes_that_do_not_halve_are_refused(build, options) -> None:
     (build_encoder_decoder, EncoderDecoderOptions(decoder_filters=[8]), r"one entry per level after the first \(4\)"),
     (build_encoder_decoder, EncoderDecoderOptions(init_std=0.0), "model.init_std must be > 0"),
     (build_encoder_decoder, EncoderDecoderOptions(threshold_on="x"), "model.threshold_on 'x'"),
+    (build_encoder_decoder, EncoderDecoderOptions(threshold=1.0), r"model.threshold on probabilities must be in \(0, 1\)"),
 ])
 def test_bad_options_name_the_key(build, options, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
@@ -176,16 +169,15 @@ def test_both_networks_learn_tiny_masks_and_reload(tmp_path: Path) -> None:
     x_test, m_test = _shapes(8, 1)
     splits = MaskSplits(x_train, m_train, x_test, m_test, ("background", "square"))
     pipeline = make_inputs("masks", splits, PipelineOptions(view="image", batch_size=8, seed=0))
-    context = BuildContext(0, pipeline.input_shape, 2)
+    context = BuildContext(0, pipeline.input_shape, 2, class_names=splits.class_names)
     for model in (build_unet(UNetOptions(**TINY_UNET), context), build_encoder_decoder(EncoderDecoderOptions(**TINY_ED), context)):
-        loss = None if isinstance(model, EncoderDecoder) else "categorical_crossentropy"
-        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss)
-        before = model.evaluate(pipeline.test(), verbose=0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        before = model.evaluate(pipeline.test(), verbose=0, return_dict=True)["loss"]
         model.fit(pipeline.train(0, 10), epochs=10, steps_per_epoch=2, shuffle=False, verbose=0)
-        assert model.evaluate(pipeline.test(), verbose=0) < 0.85 * before, model.name
+        assert model.evaluate(pipeline.test(), verbose=0, return_dict=True)["loss"] < 0.85 * before, model.name
         path = tmp_path / f"{model.name}.keras"
         model.save(path)
         loaded = keras.saving.load_model(path)
         images = next(iter(pipeline.test()))[0]
         np.testing.assert_allclose(loaded(images), model(images), atol=1e-5)
-    assert isinstance(loaded, EncoderDecoder) and loaded.threshold_on == "probabilities"
+    assert isinstance(loaded, SegmentationModel) and loaded.threshold == 0.0 and loaded.class_names == ("background", "square")

@@ -6,21 +6,23 @@ connections, predicting one foreground logit per pixel.
     head:    1x1 conv to one channel, no activation (logits)
 
 Every kernel and bias starts from N(0, 0.02); 34,475,585 parameters at 3 input channels. The loss
-is the sigmoid cross-entropy from logits, averaged over every pixel of the batch. Targets are the
-`masks` input kind's: the foreground is every class but the background (class 0), so a two-class
-mask (`drinks_foreground`) is used as it is and a multi-class one as object vs background.
+is the sigmoid cross-entropy from logits, averaged over every pixel of the batch, against class 1 of
+a two-class mask (`drinks_foreground`; `synthetic_shapes` with `dataset.options.foreground=true`).
 `model.skip_connections=true` concatenates each decoder step with the encoder map of its size: a
-U-Net (the shared builder of `models/unet.py`).
+U-Net (the shared builder of `models/unet.py`). The network is a `SegmentationModel` (the FCN's),
+so it reports the book's mIoU and pixel accuracy at every validation and the `segmentation`
+evaluator's `dice` and `iou` of the foreground on the test split.
 
-Masks from logits (`mask_ids`): `model.threshold_on=probabilities` (default) keeps pixels with
-sigmoid(logit) > `model.threshold` (0.5, i.e. logit > 0); `logits` compares the logit itself with
-the threshold, as the book's `logits > 0.5` does (a probability above 0.622).
+Masks from logits: `model.threshold_on=probabilities` (default) keeps pixels with sigmoid(logit) >
+`model.threshold` (0.5: logit > 0); `logits` compares the logit itself with the threshold, as the
+book's `logits > 0.5` does (a probability above 0.622). Both are one threshold on the logit
+(`SegmentationModel.threshold`), which task=evaluate and task=predict may change on a checkpoint.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import keras
 from keras import layers
@@ -29,6 +31,9 @@ from adl_runner.kernel.checks import check_choice, check_positive, require_rank
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
+from adl_runner.models.segmentation.figures import write_predictions
+from adl_runner.models.segmentation.model import SegmentationModel
+from adl_runner.models.segmentation.predict import predict_masks
 from adl_runner.models.unet import ConvStyle, UNetLayout, check_size, initializers, unet_trunk
 
 THRESHOLD_ON = ("probabilities", "logits")
@@ -55,59 +60,14 @@ class EncoderDecoderOptions:
     threshold: float = 0.5
 
 
-def _foreground(masks: Any) -> Any:
-    """(B, H, W, 1) float 0/1 targets: every pixel not of class 0, from one-hot masks or class ids."""
-    if len(masks.shape) == 4:
-        return 1.0 - keras.ops.cast(masks[..., :1], "float32")
-    return keras.ops.cast(masks > 0, "float32")[..., None]
-
-
-@keras.saving.register_keras_serializable(package="adl_runner")
-class EncoderDecoder(keras.Model):
-    """The network and its mask rule; batches are the `masks` kind's `(images, masks)`."""
-
-    def __init__(self, network: keras.Model, *, threshold_on: str = "probabilities", threshold: float = 0.5,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.network = network
-        self.set_threshold(threshold_on, threshold)
-        self(keras.KerasTensor(network.inputs[0].shape, name="image"))
-
-    def build(self, input_shape: Any = None) -> None:
-        """Nothing to create: the weights live in the network."""
-
-    @property
-    def inputs(self) -> list[keras.KerasTensor]:
-        return self.network.inputs
-
-    def call(self, images: Any, training: bool = False) -> Any:
-        return self.network(images, training=training)
-
-    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
-                     training: bool = True) -> Any:
-        """Sigmoid cross-entropy from the logits, the mean over every pixel of the batch."""
-        return keras.ops.mean(keras.ops.binary_crossentropy(_foreground(y), y_pred, from_logits=True))
-
-    def set_threshold(self, threshold_on: str, threshold: float) -> None:
-        """The mask rule of `mask_ids` (not part of what the network learned)."""
-        check_choice("encoder_decoder", "model.threshold_on", threshold_on, THRESHOLD_ON)
-        self.threshold_on, self.threshold = threshold_on, float(threshold)
-
-    def mask_ids(self, outputs: Any) -> Any:
-        """(B, H, W) int32 class ids (1: foreground) of the network's (B, H, W, 1) logits."""
-        scores = keras.ops.sigmoid(outputs) if self.threshold_on == "probabilities" else outputs
-        return keras.ops.cast(scores[..., 0] > self.threshold, "int32")
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable,
-                "network": keras.saving.serialize_keras_object(self.network),
-                "threshold_on": self.threshold_on, "threshold": self.threshold}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> EncoderDecoder:
-        config = dict(config)
-        network = keras.saving.deserialize_keras_object(config.pop("network"), custom_objects=custom_objects)
-        return cls(network, **config)
+def logit_threshold(threshold_on: str, threshold: float) -> float:
+    """The logit above which a pixel is foreground: the threshold itself on logits, its logit
+    (log(t / (1 - t))) on probabilities."""
+    if threshold_on == "logits":
+        return float(threshold)
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"encoder_decoder: model.threshold on probabilities must be in (0, 1), got {threshold}")
+    return math.log(threshold / (1.0 - threshold))
 
 
 def encoder_decoder_layout(opts: EncoderDecoderOptions) -> UNetLayout:
@@ -129,25 +89,31 @@ def check_options(opts: EncoderDecoderOptions) -> None:
     if opts.init_std <= 0:
         raise ConfigError(f"encoder_decoder: model.init_std must be > 0, got {opts.init_std}")
     check_choice("encoder_decoder", "model.threshold_on", opts.threshold_on, THRESHOLD_ON)
+    logit_threshold(opts.threshold_on, opts.threshold)
 
 
 def for_inference(model: keras.Model, opts: EncoderDecoderOptions) -> None:
     """The command's mask rule (`model.threshold_on`, `model.threshold`) on a loaded checkpoint."""
-    if not isinstance(model, EncoderDecoder):
-        raise IncompatibleError(f"the checkpoint holds a '{model.name}' model, not an encoder_decoder")
+    if not isinstance(model, SegmentationModel) or model.network.outputs[0].shape[-1] != 1:
+        raise IncompatibleError(f"the checkpoint holds a '{model.name}' model, not an encoder_decoder (one logit per pixel)")
     check_options(opts)
-    model.set_threshold(opts.threshold_on, opts.threshold)
+    model.threshold = logit_threshold(opts.threshold_on, opts.threshold)
 
 
 @MODELS.register("encoder_decoder", FitSpec(options=EncoderDecoderOptions, view="image", objective="self",
-                                            input_kind="masks", for_inference=for_inference))
-def build_encoder_decoder(opts: EncoderDecoderOptions, ctx: BuildContext) -> EncoderDecoder:
+                                            input_kind="masks", evaluators=("segmentation",), artifacts=write_predictions,
+                                            predict=predict_masks, for_inference=for_inference))
+def build_encoder_decoder(opts: EncoderDecoderOptions, ctx: BuildContext) -> SegmentationModel:
     """Listing 6-4 at 3 input channels: 18,843,200 encoder + 15,632,256 decoder + 129 head = 34,475,585."""
     check_options(opts)
     shape = require_rank("encoder_decoder", ctx.input_shape, 3, "image")
     layout = encoder_decoder_layout(opts)
     check_size("encoder_decoder", shape, layout)
+    if ctx.num_classes != 2:
+        raise IncompatibleError(f"encoder_decoder predicts one foreground logit per pixel: it needs two-class masks "
+                                f"(background and foreground, e.g. drinks_foreground), got {ctx.num_classes} classes")
     image = keras.Input(shape=shape, name="image")
     logits = layers.Conv2D(1, 1, **initializers(layout.decoder_style), name="logits")(unet_trunk(image, layout))
-    return EncoderDecoder(keras.Model(image, logits, name="network"), threshold_on=opts.threshold_on,
-                          threshold=opts.threshold, name="encoder_decoder")
+    network = keras.Model(image, logits, name="encoder_decoder_network")
+    return SegmentationModel(network, loss="binary_crossentropy_logits", threshold=logit_threshold(opts.threshold_on, opts.threshold),
+                             class_names=ctx.class_names, name="encoder_decoder")

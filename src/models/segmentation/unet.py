@@ -1,5 +1,7 @@
 """`model=unet`: a U-Net for multi-class masks (Ronneberger, Fischer and Brox 2015; Pattanayak §6
-"U-Net"), trained with a pixel-wise categorical cross-entropy on the `masks` input kind.
+"U-Net"), trained with a pixel-wise categorical cross-entropy on the `masks` input kind. It is a
+`SegmentationModel`, as the FCN is: the book's mIoU and pixel accuracy at every validation, the
+`segmentation` evaluator on the test split, task=predict.
 
 The paper's network with SAME padding (so no cropping: the output has the input's size):
 per level two 3x3 Conv-BN-ReLU (64, 128, 256, 512, 1024 filters) and a 2x2 max pool between
@@ -21,6 +23,9 @@ from adl_runner.kernel.checks import check_choice, check_positive, require_rank
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
+from adl_runner.models.segmentation.figures import write_predictions
+from adl_runner.models.segmentation.model import SegmentationModel
+from adl_runner.models.segmentation.predict import predict_masks
 from adl_runner.models.unet import NORMS, ConvStyle, UNetLayout, check_size, unet_trunk
 
 
@@ -57,8 +62,9 @@ def check_unet(opts: UNetOptions) -> None:
     check_choice("unet", "model.norm", opts.norm, NORMS)
 
 
-@MODELS.register("unet", FitSpec(options=UNetOptions, view="image", input_kind="masks"))
-def build_unet(opts: UNetOptions, ctx: BuildContext) -> keras.Model:
+@MODELS.register("unet", FitSpec(options=UNetOptions, view="image", objective="self", input_kind="masks",
+                                 evaluators=("segmentation",), artifacts=write_predictions, predict=predict_masks))
+def build_unet(opts: UNetOptions, ctx: BuildContext) -> SegmentationModel:
     """Five levels, batch norm, 3 channels in and 4 classes out: 31,059,332 parameters
     (31,045,636 trainable); `model.norm=none`: 31,031,940."""
     check_unet(opts)
@@ -67,4 +73,5 @@ def build_unet(opts: UNetOptions, ctx: BuildContext) -> keras.Model:
     check_size("unet", shape, layout)
     image = keras.Input(shape=shape, name="image")
     scores = layers.Conv2D(ctx.num_classes, 1, kernel_initializer="he_normal", name="scores")(unet_trunk(image, layout))
-    return keras.Model(image, layers.Softmax(name="masks")(scores), name="unet")
+    network = keras.Model(image, layers.Softmax(name="segmentation")(scores), name="unet_network")
+    return SegmentationModel(network, class_names=ctx.class_names, name="unet")
