@@ -164,20 +164,21 @@ def _shapes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, masks
 
 
-def test_both_networks_learn_tiny_masks_and_reload(tmp_path: Path) -> None:
+@pytest.mark.parametrize("build, options", [(build_unet, UNetOptions(**TINY_UNET)),
+                                            (build_encoder_decoder, EncoderDecoderOptions(**TINY_ED))])
+def test_the_network_learns_tiny_masks_and_reloads(build, options, tmp_path: Path) -> None:
     x_train, m_train = _shapes(16, 0)
     x_test, m_test = _shapes(8, 1)
     splits = MaskSplits(x_train, m_train, x_test, m_test, ("background", "square"))
     pipeline = make_inputs("masks", splits, PipelineOptions(view="image", batch_size=8, seed=0))
-    context = BuildContext(0, pipeline.input_shape, 2, class_names=splits.class_names)
-    for model in (build_unet(UNetOptions(**TINY_UNET), context), build_encoder_decoder(EncoderDecoderOptions(**TINY_ED), context)):
-        model.compile(optimizer=keras.optimizers.Adam(1e-2))
-        before = model.evaluate(pipeline.test(), verbose=0, return_dict=True)["loss"]
-        model.fit(pipeline.train(0, 10), epochs=10, steps_per_epoch=2, shuffle=False, verbose=0)
-        assert model.evaluate(pipeline.test(), verbose=0, return_dict=True)["loss"] < 0.85 * before, model.name
-        path = tmp_path / f"{model.name}.keras"
-        model.save(path)
-        loaded = keras.saving.load_model(path)
-        images = next(iter(pipeline.test()))[0]
-        np.testing.assert_allclose(loaded(images), model(images), atol=1e-5)
-    assert isinstance(loaded, SegmentationModel) and loaded.threshold == 0.0 and loaded.class_names == ("background", "square")
+    model = build(options, BuildContext(0, pipeline.input_shape, 2, class_names=splits.class_names))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = model.evaluate(pipeline.test(), verbose=0, return_dict=True)["loss"]
+    model.fit(pipeline.train(0, 10), epochs=10, steps_per_epoch=2, shuffle=False, verbose=0)
+    assert model.evaluate(pipeline.test(), verbose=0, return_dict=True)["loss"] < 0.85 * before
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    images = next(iter(pipeline.test()))[0]
+    np.testing.assert_allclose(loaded(images), model(images), atol=1e-5)
+    assert isinstance(loaded, SegmentationModel) and loaded.threshold == model.threshold
+    assert loaded.class_names == ("background", "square")
