@@ -30,7 +30,8 @@ def test_records_become_rows_commands_and_curves(tmp_path: Path, capsys: pytest.
               "dataset": {"name": "drinks_foreground", "validation": 50, "options": {"image_size": [48, 64]}},
               "trainer": {"steps": 40, "steps_per_epoch": 20, "batch_size": 32}}
     train = write_record(tmp_path, "ed", config, {"task": "train", "test_loss": 0.25},
-                         "epoch,loss,val_loss\n0,0.6,0.5\n1,0.3,0.25\n")
+                         "epoch,dice,loss,val_loss,val_miou\n0,0.1,0.6,0.5,0.4\n1,0.7,0.3,0.25,0.8\n")
+    (train / "segmentation.png").write_bytes(b"png")
     logits = {**config, "model": {**config["model"], "threshold_on": "logits"}}
     evaluated = write_record(tmp_path, "ed_eval", logits, {"task": "evaluate", "test_loss": 0.25, "dice": 0.8, "iou": 0.66})
     assert report.main(["segmentation-doc", str(train), str(evaluated), "--docs", str(tmp_path)]) == 0
@@ -38,8 +39,10 @@ def test_records_become_rows_commands_and_curves(tmp_path: Path, capsys: pytest.
     assert ("| [ed_eval](runs/ed_eval/) | encoder_decoder | evaluate | drinks_foreground | 48x64, 40 steps, batch 32, "
             "threshold on logits at 0.5 | 0.250 | - | - | - | 0.800 | 0.660 |") in page
     assert "- `ed`: `run model=encoder_decoder` (commit `abc123`)" in page
-    assert "## `ed`: every 20 steps, validated on 50 held-out training images" in page
-    assert "| 2 | 0.300 | 0.250 |\n" in page
+    assert "## `ed`: every 20 steps; validation on 50 held-out training images, test on the test split" in page
+    assert "| epoch | train loss | validation loss | validation book mIoU | test Dice |\n|---|---|---|---|---|\n" in page
+    assert "| 2 | 0.300 | 0.250 | 0.800 | 0.700 |\n" in page
+    assert "![ed: test images, ground truth and prediction](runs/ed/segmentation.png)" in page
 
     fcn = write_record(tmp_path, "ssd", {"model": {"name": "ssd"}, "dataset": {"name": "drinks"}}, {"task": "train"})
     assert report.main(["segmentation-doc", str(fcn), "--docs", str(tmp_path)]) == 2
