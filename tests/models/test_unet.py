@@ -105,6 +105,11 @@ def test_encoder_decoder_has_the_books_34_475_585_parameters() -> None:
     big = np.concatenate([np.asarray(convs[4].kernel).ravel(), np.asarray(convs[4].bias).ravel()])
     assert abs(big.std() - 0.02) < 0.001 and abs(big.mean()) < 0.001  # N(0, 0.02) kernels and biases
 
+    he = build_encoder_decoder(EncoderDecoderOptions(init_std=None), BuildContext(0, (128, 128, 3), 2))
+    he_convs = [layer for layer in he.network.layers if type(layer) is keras.layers.Conv2D]
+    assert he.count_params() == 34_475_585 and not np.asarray(he_convs[4].bias).any()
+    assert abs(np.asarray(he_convs[4].kernel).std() - np.sqrt(2 / (9 * 128))) < 0.002  # He normal, fan-in 3x3x128
+
     unet = build_encoder_decoder(EncoderDecoderOptions(skip_connections=True), BuildContext(0, (128, 128, 3), 2))
     assert unet.count_params() == encoder_decoder_params(*book, skips=True) == 37_572_225
     assert sum(isinstance(layer, keras.layers.Concatenate) for layer in unet.network.layers) == 4

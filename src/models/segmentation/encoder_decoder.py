@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 import keras
 from keras import layers
@@ -50,8 +51,9 @@ class EncoderDecoderOptions:
     """Filters of each stride-2 transposed conv, one per level after the first."""
     convs: int = 2
     """3x3 convs per encoder level."""
-    init_std: float = 0.02
-    """Kernels and biases start from N(0, init_std)."""
+    init_std: Optional[float] = 0.02
+    """Kernels and biases start from N(0, init_std); null: He-normal kernels and zero biases (not the
+    book's: with N(0, 0.02) through 15 ReLU layers the output starts as a near-constant of the biases)."""
     skip_connections: bool = False
     """Concatenate each decoder step with the encoder map of its size (a U-Net); the book has none."""
     threshold_on: str = "probabilities"
@@ -71,7 +73,7 @@ def logit_threshold(threshold_on: str, threshold: float) -> float:
 
 
 def encoder_decoder_layout(opts: EncoderDecoderOptions) -> UNetLayout:
-    style = ConvStyle(activation="relu", order="post", init_std=opts.init_std)
+    style = ConvStyle(activation="relu", order="post", kernel_initializer="he_normal", init_std=opts.init_std)
     return UNetLayout(tuple(opts.filters), tuple(opts.decoder_filters), 3, convs=opts.convs, down="pool",
                       encoder_style=style, decoder_style=style, skips=opts.skip_connections)
 
@@ -86,7 +88,7 @@ def check_options(opts: EncoderDecoderOptions) -> None:
         for value in getattr(opts, key):
             check_positive("encoder_decoder", f"model.{key}", value)
     check_positive("encoder_decoder", "model.convs", opts.convs)
-    if opts.init_std <= 0:
+    if opts.init_std is not None and opts.init_std <= 0:
         raise ConfigError(f"encoder_decoder: model.init_std must be > 0, got {opts.init_std}")
     check_choice("encoder_decoder", "model.threshold_on", opts.threshold_on, THRESHOLD_ON)
     logit_threshold(opts.threshold_on, opts.threshold)
