@@ -26,7 +26,8 @@ def write_record(root: Path, name: str, config: dict, metrics: dict, history: st
 
 
 def test_records_become_rows_commands_and_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = {"model": {"name": "encoder_decoder", "threshold_on": "probabilities", "threshold": 0.5},
+    config = {"model": {"name": "encoder_decoder", "threshold_on": "probabilities", "threshold": 0.5, "init_std": None},
+              "optimizer": {"name": "adam", "learning_rate": 1e-4},
               "dataset": {"name": "drinks_foreground", "validation": 50, "options": {"image_size": [48, 64]}},
               "trainer": {"steps": 40, "steps_per_epoch": 20, "batch_size": 32}}
     train = write_record(tmp_path, "ed", config, {"task": "train", "test_loss": 0.25},
@@ -37,7 +38,7 @@ def test_records_become_rows_commands_and_curves(tmp_path: Path, capsys: pytest.
     assert report.main(["segmentation-doc", str(train), str(evaluated), "--docs", str(tmp_path)]) == 0
     page = (tmp_path / "segmentation.md").read_text()
     assert ("| [ed_eval](runs/ed_eval/) | encoder_decoder | evaluate | drinks_foreground | 48x64, 40 steps, batch 32, "
-            "threshold on logits at 0.5 | 0.250 | - | - | - | 0.800 | 0.660 |") in page
+            "adam 0.0001, He-normal init, threshold on logits at 0.5 | 0.250 | - | - | - | 0.800 | 0.660 |") in page
     assert "- `ed`: `run model=encoder_decoder` (commit `abc123`)" in page
     assert "## `ed`: every 20 steps; validation on 50 held-out training images, test on the test split" in page
     assert "| epoch | train loss | validation loss | validation book mIoU | test Dice |\n|---|---|---|---|---|\n" in page

@@ -42,13 +42,20 @@ def _command(run: dict[str, Any]) -> str:
 
 
 def _settings(config: dict[str, Any]) -> str:
-    """What sets a record apart: image size, budget, the threshold rule of a sigmoid model."""
+    """What sets a record apart: image size, budget, optimizer, the encoder-decoder's skips, init and threshold rule."""
     size = (config.get("dataset", {}).get("options") or {}).get("image_size") or [480, 640]
     trainer = config.get("trainer", {})
     budget = f"{trainer['steps']} steps" if trainer.get("steps") else f"{trainer.get('epochs')} epochs"
-    rule = config["model"].get("threshold_on")
-    return f"{size[0]}x{size[1]}, {budget}, batch {trainer.get('batch_size')}" + (
-        f", threshold on {rule} at {config['model'].get('threshold')}" if rule else "")
+    model, optimizer = config["model"], config.get("optimizer", {})
+    parts = [f"{size[0]}x{size[1]}", budget, f"batch {trainer.get('batch_size')}",
+             f"{optimizer.get('name', '?')} {optimizer.get('learning_rate', '?')}"]
+    if model.get("skip_connections"):
+        parts.append("skip connections")
+    if "init_std" in model:
+        parts.append(f"N(0, {model['init_std']}) init" if model["init_std"] is not None else "He-normal init")
+    if model.get("threshold_on"):
+        parts.append(f"threshold on {model['threshold_on']} at {model.get('threshold')}")
+    return ", ".join(parts)
 
 
 def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
