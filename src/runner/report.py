@@ -39,6 +39,7 @@ from adl_runner.runner.reports import (
     gan_table,
     localizer_doc,
     rl_results,
+    segmentation_doc,
     train_eval,
 )
 from adl_runner.runner.reports.files import ReportError
@@ -453,6 +454,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "detection-doc": detection_doc.main,
     "localizer-doc": localizer_doc.main,
     "classical-doc": classical_doc.main,
+    "segmentation-doc": segmentation_doc.main,
 }
 
 

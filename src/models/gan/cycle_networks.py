@@ -1,5 +1,7 @@
 """CycleGAN's networks (Listings 7.1.1-7.1.3, `cyclegan-7.1.1.py`): the U-Net generator and the
-plain or 2x2 PatchGAN discriminator, built from the book's `encoder_layer` and `decoder_layer`.
+plain or 2x2 PatchGAN discriminator, built from the book's `encoder_layer` and `decoder_layer`. The
+generator is the shared U-Net builder's (`models/unet.py`) with this layout; the discriminator is
+its encoder units without normalisation.
 
 The book's layer order is norm -> activation -> conv (its docstring says otherwise; the code wins):
 
@@ -22,6 +24,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from adl_runner.models.unet import ConvStyle, UNetLayout, conv_unit, unet_trunk
+
 ENCODER_FILTERS = (32, 64, 128, 256)
 """e1..e4 of G and the four trunk layers of D."""
 DECODER_FILTERS = (128, 64, 32)
@@ -31,39 +35,21 @@ DOWNSAMPLING = 16
 """D halves the image four times (three trunk layers and the PatchGAN head): sides must divide by 16."""
 
 
-def instance_norm() -> layers.Layer:
-    return layers.GroupNormalization(groups=-1)
+def book_style(activation: str, norm: bool = True) -> ConvStyle:
+    """The book's layer order, norm -> activation -> conv, with instance normalisation."""
+    return ConvStyle(norm="instance" if norm else "none", activation=activation, order="pre")
 
 
-def _activate(x: keras.KerasTensor, activation: str) -> keras.KerasTensor:
-    return layers.LeakyReLU(negative_slope=0.2)(x) if activation == "leaky_relu" else layers.Activation("relu")(x)
-
-
-def encoder_layer(x: keras.KerasTensor, filters: int, kernel_size: int, strides: int = 2,
-                  activation: str = "relu", norm: bool = True) -> keras.KerasTensor:
-    if norm:
-        x = instance_norm()(x)
-    return layers.Conv2D(filters, kernel_size, strides=strides, padding="same")(_activate(x, activation))
-
-
-def decoder_layer(x: keras.KerasTensor, skip: keras.KerasTensor, filters: int, kernel_size: int,
-                  strides: int = 2, activation: str = "relu", norm: bool = True) -> keras.KerasTensor:
-    if norm:
-        x = instance_norm()(x)
-    x = layers.Conv2DTranspose(filters, kernel_size, strides=strides, padding="same")(_activate(x, activation))
-    return layers.Concatenate()([x, skip])
+def generator_layout(kernel_size: int) -> UNetLayout:
+    """G's U-Net: e1 (stride 1, IN on the raw image) to e4 LeakyReLU, d1-d3 ReLU, skips from e3, e2, e1."""
+    return UNetLayout(ENCODER_FILTERS, DECODER_FILTERS, kernel_size, down="stride",
+                      encoder_style=book_style("leaky_relu"), decoder_style=book_style("relu"))
 
 
 def unet_generator(in_shape: tuple[int, int, int], out_channels: int, kernel_size: int, name: str) -> keras.Model:
     """The book's `build_generator`: a 4-level U-Net from `in_shape` images to `out_channels` in [0, 1]."""
     image = keras.Input(shape=in_shape, name="image")
-    skips = []
-    x = image
-    for i, filters in enumerate(ENCODER_FILTERS):
-        x = encoder_layer(x, filters, kernel_size, strides=1 if i == 0 else 2, activation="leaky_relu")
-        skips.append(x)
-    for filters, skip in zip(DECODER_FILTERS, reversed(skips[:-1])):
-        x = decoder_layer(x, skip, filters, kernel_size)
+    x = unet_trunk(image, generator_layout(kernel_size))
     out = layers.Conv2DTranspose(out_channels, kernel_size, strides=1, padding="same", activation="sigmoid",
                                  name="translated")(x)
     return keras.Model(image, out, name=name)
@@ -73,9 +59,10 @@ def cycle_discriminator(shape: tuple[int, int, int], kernel_size: int, patchgan:
     """The book's `build_discriminator`: a linear real/fake score, 2x2x1 patches or one scalar."""
     image = keras.Input(shape=shape, name="image")
     x = image
+    style = book_style("leaky_relu", norm=False)
     for i, filters in enumerate(ENCODER_FILTERS):
         last = i == len(ENCODER_FILTERS) - 1
-        x = encoder_layer(x, filters, kernel_size, strides=1 if last else 2, activation="leaky_relu", norm=False)
+        x = conv_unit(x, filters, kernel_size, style, strides=1 if last else 2)
     if patchgan:
         x = layers.LeakyReLU(negative_slope=0.2)(x)
         score = layers.Conv2D(1, kernel_size, strides=2, padding="same", name="patches")(x)

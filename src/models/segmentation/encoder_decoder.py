@@ -1,0 +1,121 @@
+"""`model=encoder_decoder`: Pattanayak's Listing 6-4, the Carvana "U-Net-like" network without skip
+connections, predicting one foreground logit per pixel.
+
+    encoder: two 3x3 SAME Conv-ReLU per level, 64-128-256-512-1024 filters, 2x2 max pool between levels
+    decoder: four 3x3 stride-2 SAME Conv2DTranspose-ReLU, 1024-512-256-128 filters
+    head:    1x1 conv to one channel, no activation (logits)
+
+Every kernel and bias starts from N(0, 0.02); 34,475,585 parameters at 3 input channels. The loss
+is the sigmoid cross-entropy from logits, averaged over every pixel of the batch, against class 1 of
+a two-class mask (`drinks_foreground`; `synthetic_shapes` with `dataset.options.foreground=true`).
+`model.skip_connections=true` concatenates each decoder step with the encoder map of its size: a
+U-Net (the shared builder of `models/unet.py`). The network is a `SegmentationModel` (the FCN's),
+so it reports the book's mIoU and pixel accuracy at every validation and the `segmentation`
+evaluator's `dice` and `iou` of the foreground on the test split.
+
+Masks from logits: `model.threshold_on=probabilities` (default) keeps pixels with sigmoid(logit) >
+`model.threshold` (0.5: logit > 0); `logits` compares the logit itself with the threshold, as the
+book's `logits > 0.5` does (a probability above 0.622). Both are one threshold on the logit
+(`SegmentationModel.threshold`), which task=evaluate and task=predict may change on a checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import keras
+from keras import layers
+
+from adl_runner.kernel.checks import check_choice, check_positive, require_rank
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.specs import BuildContext, FitSpec
+from adl_runner.models.segmentation.figures import write_predictions
+from adl_runner.models.segmentation.model import SegmentationModel
+from adl_runner.models.segmentation.predict import predict_masks
+from adl_runner.models.unet import ConvStyle, UNetLayout, check_size, initializers, unet_trunk
+
+THRESHOLD_ON = ("probabilities", "logits")
+
+
+@dataclass
+class EncoderDecoderOptions:
+    """Listing 6-4's network (the book's settings by default)."""
+
+    filters: list[int] = field(default_factory=lambda: [64, 128, 256, 512, 1024])
+    """Filters of each encoder level (a 2x2 max pool between levels): image sides must be multiples
+    of 2^(levels - 1), 16 for five levels (the book: 128x128)."""
+    decoder_filters: list[int] = field(default_factory=lambda: [1024, 512, 256, 128])
+    """Filters of each stride-2 transposed conv, one per level after the first."""
+    convs: int = 2
+    """3x3 convs per encoder level."""
+    init_std: Optional[float] = 0.02
+    """Kernels and biases start from N(0, init_std); null: He-normal kernels and zero biases (not the
+    book's: with N(0, 0.02) through 15 ReLU layers the output starts as a near-constant of the biases)."""
+    skip_connections: bool = False
+    """Concatenate each decoder step with the encoder map of its size (a U-Net); the book has none."""
+    threshold_on: str = "probabilities"
+    """probabilities: a pixel is foreground when sigmoid(logit) > threshold; logits: when the logit
+    itself is (the book's `logits > 0.5`)."""
+    threshold: float = 0.5
+
+
+def logit_threshold(threshold_on: str, threshold: float) -> float:
+    """The logit above which a pixel is foreground: the threshold itself on logits, its logit
+    (log(t / (1 - t))) on probabilities."""
+    if threshold_on == "logits":
+        return float(threshold)
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"encoder_decoder: model.threshold on probabilities must be in (0, 1), got {threshold}")
+    return math.log(threshold / (1.0 - threshold))
+
+
+def encoder_decoder_layout(opts: EncoderDecoderOptions) -> UNetLayout:
+    style = ConvStyle(activation="relu", order="post", kernel_initializer="he_normal", init_std=opts.init_std)
+    return UNetLayout(tuple(opts.filters), tuple(opts.decoder_filters), 3, convs=opts.convs, down="pool",
+                      encoder_style=style, decoder_style=style, skips=opts.skip_connections)
+
+
+def check_options(opts: EncoderDecoderOptions) -> None:
+    if len(opts.filters) < 2:
+        raise ConfigError(f"encoder_decoder: model.filters needs at least 2 levels, got {opts.filters}")
+    if len(opts.decoder_filters) != len(opts.filters) - 1:
+        raise ConfigError(f"encoder_decoder: model.decoder_filters needs one entry per level after the first "
+                          f"({len(opts.filters) - 1}), got {opts.decoder_filters}")
+    for key in ("filters", "decoder_filters"):
+        for value in getattr(opts, key):
+            check_positive("encoder_decoder", f"model.{key}", value)
+    check_positive("encoder_decoder", "model.convs", opts.convs)
+    if opts.init_std is not None and opts.init_std <= 0:
+        raise ConfigError(f"encoder_decoder: model.init_std must be > 0, got {opts.init_std}")
+    check_choice("encoder_decoder", "model.threshold_on", opts.threshold_on, THRESHOLD_ON)
+    logit_threshold(opts.threshold_on, opts.threshold)
+
+
+def for_inference(model: keras.Model, opts: EncoderDecoderOptions) -> None:
+    """The command's mask rule (`model.threshold_on`, `model.threshold`) on a loaded checkpoint."""
+    if not isinstance(model, SegmentationModel) or model.network.outputs[0].shape[-1] != 1:
+        raise IncompatibleError(f"the checkpoint holds a '{model.name}' model, not an encoder_decoder (one logit per pixel)")
+    check_options(opts)
+    model.threshold = logit_threshold(opts.threshold_on, opts.threshold)
+
+
+@MODELS.register("encoder_decoder", FitSpec(options=EncoderDecoderOptions, view="image", objective="self",
+                                            input_kind="masks", evaluators=("segmentation",), artifacts=write_predictions,
+                                            predict=predict_masks, for_inference=for_inference))
+def build_encoder_decoder(opts: EncoderDecoderOptions, ctx: BuildContext) -> SegmentationModel:
+    """Listing 6-4 at 3 input channels: 18,843,200 encoder + 15,632,256 decoder + 129 head = 34,475,585."""
+    check_options(opts)
+    shape = require_rank("encoder_decoder", ctx.input_shape, 3, "image")
+    layout = encoder_decoder_layout(opts)
+    check_size("encoder_decoder", shape, layout)
+    if ctx.num_classes != 2:
+        raise IncompatibleError(f"encoder_decoder predicts one foreground logit per pixel: it needs two-class masks "
+                                f"(background and foreground, e.g. drinks_foreground), got {ctx.num_classes} classes")
+    image = keras.Input(shape=shape, name="image")
+    logits = layers.Conv2D(1, 1, **initializers(layout.decoder_style), name="logits")(unet_trunk(image, layout))
+    network = keras.Model(image, logits, name="encoder_decoder_network")
+    return SegmentationModel(network, loss="binary_crossentropy_logits", threshold=logit_threshold(opts.threshold_on, opts.threshold),
+                             class_names=ctx.class_names, name="encoder_decoder")
