@@ -11,6 +11,8 @@ value network).
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from adl_runner.kernel.errors import ConfigError
@@ -27,6 +29,29 @@ class CustomStepModel(keras.Model):
         configured one (`optimizer.learning_rate`). A model with several overrides this; the
         default is the model's one `optimizer` at the configured rate."""
         return {"optimizer": (self.optimizer, 1.0)}
+
+
+class NetworkStepModel(CustomStepModel):
+    """A custom-step model around one functional `network` (images -> outputs) that holds all its
+    weights (SSD, the segmentation models, the localiser): nothing to build, its inputs and call are
+    the network's, and its metrics are the `trackers` its step updates."""
+
+    network: keras.Model
+    trackers: dict[str, keras.metrics.Metric]
+
+    def build(self, input_shape: Any = None) -> None:
+        """Nothing to create: the weights live in the network."""
+
+    @property
+    def inputs(self) -> list[keras.KerasTensor]:
+        return self.network.inputs
+
+    def call(self, images: Any, training: bool = False) -> Any:
+        return self.network(images, training=training)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return list(self.trackers.values())
 
 
 def scaled_optimizers(model: keras.Model) -> ScaledOptimizers:

@@ -45,6 +45,20 @@ def test_records_become_rows_commands_and_curves(tmp_path: Path, capsys: pytest.
     assert "| 2 | 0.300 | 0.250 | 0.800 | 0.700 |\n" in page
     assert "![ed: test images, ground truth and prediction](runs/ed/segmentation.png)" in page
 
+    fcn_config = {"model": {"name": "fcn"}, "optimizer": {"name": "adam", "learning_rate": 1e-3},
+                  "dataset": {"name": "drinks_segmentation", "validation": 50, "options": {"image_size": [128, 160]}},
+                  "trainer": {"epochs": 8, "batch_size": 4}}
+    for name, mean_iou in (("fcn_short", 0.55), ("fcn_long", 0.61)):
+        write_record(tmp_path, name, fcn_config, {"task": "train", "mean_iou": mean_iou, "miou": 0.7, "pixel_accuracy": 0.95},
+                     "epoch,loss\n0,0.5\n")
+    records = [tmp_path / "runs" / name for name in ("fcn_short", "fcn_long")]
+    assert report.main(["segmentation-doc", *map(str, records), "--docs", str(tmp_path)]) == 0
+    page = (tmp_path / "segmentation.md").read_text()
+    assert "reports a max mIoU of 0.91 and a max average pixel accuracy of 97.9 %" in page
+    assert ("- `fcn_short` (128x160, 8 epochs, batch 4, adam 0.001): mean IoU 0.550, book mIoU 0.700, pixel accuracy "
+            "0.950: the CPU target (mean IoU >= 0.6 on the test images) not met.") in page
+    assert "- `fcn_long` (128x160, 8 epochs, batch 4, adam 0.001): mean IoU 0.610" in page and "images) met." in page
+
     fcn = write_record(tmp_path, "ssd", {"model": {"name": "ssd"}, "dataset": {"name": "drinks"}}, {"task": "train"})
     assert report.main(["segmentation-doc", str(fcn), "--docs", str(tmp_path)]) == 2
     assert "is not a mask model's run (fcn, unet, encoder_decoder)" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from keras import layers
 
 from adl_runner.data.images import read_image
 from adl_runner.kernel.checks import require_rank, shape_text
-from adl_runner.kernel.custom_step import CustomStepModel
+from adl_runner.kernel.custom_step import NetworkStepModel
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.evaluators import EVALUATORS
 from adl_runner.kernel.hooks import ArtifactSink, DataView, QualityContext
@@ -136,7 +136,7 @@ def ssd_network(input_shape: tuple[int, ...], n_classes: int, n_layers: int, bac
 
 
 @keras.saving.register_keras_serializable(package="adl_runner")
-class SSD(CustomStepModel):
+class SSD(NetworkStepModel):
     """The network, its anchors and the book's loss; batches are `(images, {"boxes", "classes"})`
     (the `boxes` input kind: minmax pixel boxes padded with class -1)."""
 
@@ -156,25 +156,11 @@ class SSD(CustomStepModel):
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "class_loss", "offset_loss")}
         self(keras.KerasTensor(network.inputs[0].shape, name="image"))
 
-    def build(self, input_shape: Any = None) -> None:
-        """Nothing to create: the weights live in the network."""
-
-    @property
-    def inputs(self) -> list[keras.KerasTensor]:
-        return self.network.inputs
-
     @property
     def num_classes(self) -> int:
         return int(self.network.outputs[0].shape[-1])
 
-    def call(self, images: Any, training: bool = False) -> Any:
-        return self.network(images, training=training)
-
     # -- training ----------------------------------------------------------------------------------
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return list(self.trackers.values())
-
     def _loss_terms(self, data: Any, training: bool) -> dict[str, Any]:
         images, targets = data
         gt_class, gt_offset, gt_mask = assign(self.anchors, self.anchor_layer, targets["boxes"], targets["classes"],

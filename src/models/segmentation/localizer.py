@@ -38,7 +38,7 @@ from keras import layers
 
 from adl_runner.data.images import read_image
 from adl_runner.kernel.checks import require_rank, shape_text
-from adl_runner.kernel.custom_step import CustomStepModel
+from adl_runner.kernel.custom_step import NetworkStepModel
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.evaluators import EVALUATORS
 from adl_runner.kernel.hooks import ArtifactSink, DataView, QualityContext
@@ -124,7 +124,7 @@ def localization_loss(class_index: Any, box: Any, probabilities: Any, predicted_
 
 
 @keras.saving.register_keras_serializable(package="adl_runner")
-class Localizer(CustomStepModel):
+class Localizer(NetworkStepModel):
     """The network and the book's two-term loss; batches are `(images, {"boxes": (B, 1, 4), "classes":
     (B, 1)})` (the `boxes` input kind on a one-object dataset: minmax pixels, class ids >= 1)."""
 
@@ -141,20 +141,10 @@ class Localizer(CustomStepModel):
         self.f1.update_state(np.zeros((1, k), np.float32), np.zeros((1, k), np.float32))  # builds it (counts nothing)
         self(keras.KerasTensor(network.inputs[0].shape, name="image"))
 
-    def build(self, input_shape: Any = None) -> None:
-        """Nothing to create: the weights live in the network."""
-
-    @property
-    def inputs(self) -> list[keras.KerasTensor]:
-        return self.network.inputs
-
     @property
     def num_classes(self) -> int:
         """K, the object classes (the background is no output)."""
         return int(self.network.outputs[0].shape[-1])
-
-    def call(self, images: Any, training: bool = False) -> Any:
-        return self.network(images, training=training)
 
     # -- training ----------------------------------------------------------------------------------
     @property

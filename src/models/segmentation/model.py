@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from adl_runner.kernel.custom_step import CustomStepModel
+from adl_runner.kernel.custom_step import NetworkStepModel
 from adl_runner.kernel.errors import ConfigError
 
 
@@ -121,7 +121,7 @@ LOSSES = {"categorical_crossentropy": categorical_crossentropy, "binary_crossent
 
 
 @keras.saving.register_keras_serializable(package="adl_runner")
-class SegmentationModel(CustomStepModel):
+class SegmentationModel(NetworkStepModel):
     """A segmentation `network` (images -> per-pixel outputs), its pixel loss and `mask_ids`."""
 
     def __init__(self, network: keras.Model, *, loss: str = "categorical_crossentropy", threshold: float = 0.5,
@@ -137,30 +137,16 @@ class SegmentationModel(CustomStepModel):
             "pixel_accuracy": PixelAccuracy(name="pixel_accuracy")}
         self(keras.KerasTensor(network.inputs[0].shape, name="image"))
 
-    def build(self, input_shape: Any = None) -> None:
-        """Nothing to create: the weights live in the network."""
-
-    @property
-    def inputs(self) -> list[keras.KerasTensor]:
-        return self.network.inputs
-
     @property
     def num_classes(self) -> int:
         """Classes the ids take: the output channels, or 2 (background, foreground) for one channel."""
         return max(2, int(self.network.outputs[0].shape[-1]))
-
-    def call(self, images: Any, training: bool = False) -> Any:
-        return self.network(images, training=training)
 
     def mask_ids(self, outputs: Any) -> Any:
         """(B, H, W) int32 class ids of the network's outputs (see the module docstring)."""
         return output_ids(outputs, self.threshold)
 
     # -- training ----------------------------------------------------------------------------------
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return list(self.trackers.values())
-
     def train_step(self, data: Any) -> dict[str, Any]:
         images, targets = data
         with tf.GradientTape() as tape:
