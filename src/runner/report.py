@@ -43,6 +43,7 @@ from adl_runner.runner.reports import (
     train_eval,
 )
 from adl_runner.runner.reports.files import ReportError
+from adl_runner.runner.reports.jobs_index import write_jobs_index
 from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -443,6 +444,18 @@ class BookTableCallback(Callback):
             return
         print(report.markdown)
         log.info(f"Book table written to {report.paths[0]} and {report.paths[1]}")
+
+
+class JobsIndexCallback(Callback):
+    """Hydra callback: at the end of every multirun, `jobs.md` / `jobs.csv` in the sweep dir index its
+    numbered job dirs (overrides, status, main metric). Registered in conf/config.yaml."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        if sweep_dir.is_dir():
+            written = write_jobs_index(sweep_dir)
+            if written is not None:
+                log.info(f"Jobs index written to {written}")
 
 
 # The docs' tables: `run-report <subcommand> ...` prints (or writes) one of them.

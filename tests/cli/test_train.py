@@ -130,6 +130,12 @@ def test_sweep_gives_each_job_its_run_dir(run_cli, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     for job in ("0", "1"):
         assert (sweep / job / "metrics.json").exists()
+    index = (sweep / "jobs.md").read_text().splitlines()
+    assert index[2:4] == ["| job | overrides | status | main metric | value |", "|---|---|---|---|---|"]
+    assert index[4].startswith("| [0](0/) | `model=mlp optimizer=adam dataset=synthetic") and "| completed | best_val_accuracy |" in index[4]
+    assert index[5].startswith("| [1](1/) | `model=mlp optimizer=sgd")
+    with (sweep / "jobs.csv").open() as f:
+        assert [row["status"] for row in csv.DictReader(f)] == ["completed", "completed"]
 
 
 def test_rerunning_a_completed_run_changes_nothing(run_cli) -> None:

@@ -224,3 +224,21 @@ def test_the_committed_classical_page_is_the_one_its_records_generate(tmp_path: 
     code, _, err = run_report(capsys, "classical-doc", *map(str, records), "--docs", str(tmp_path))
     assert code == 0, err
     assert (tmp_path / "segmentation_classical.md").read_text() == (docs / "segmentation_classical.md").read_text()
+
+
+def test_the_jobs_index_names_each_jobs_overrides_status_and_main_metric(tmp_path: Path) -> None:
+    from adl_runner.runner.reports.jobs_index import write_jobs_index
+
+    for job, overrides, metrics in (("0", ["model=wgan", "seed=1"], {"status": "completed", "best_fid": 12.5, "best_epoch": 3}),
+                                    ("1", ["model=wgan", "seed=2"], None),
+                                    ("10", ["model=mlp"], {"status": "completed", "best_val_accuracy": None, "test_accuracy": 0.97})):
+        (tmp_path / job / ".hydra").mkdir(parents=True)
+        (tmp_path / job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+        if metrics is not None:
+            (tmp_path / job / "metrics.json").write_text(json.dumps(metrics))
+    assert write_jobs_index(tmp_path) == tmp_path / "jobs.md"
+    assert (tmp_path / "jobs.md").read_text().splitlines()[4:] == [
+        "| [0](0/) | `model=wgan seed=1` | completed | best_fid | 12.5 |",
+        "| [1](1/) | `model=wgan seed=2` | not finished | - | - |",
+        "| [10](10/) | `model=mlp` | completed | test_accuracy | 0.97 |"]
+    assert write_jobs_index(tmp_path / "0") is None  # no numbered job dirs: nothing written
