@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Optional
@@ -23,6 +24,10 @@ def _make(gym_id: str, max_episode_steps: Optional[int], render_mode: Optional[s
     extra = {"max_episode_steps": max_episode_steps} if max_episode_steps is not None else {}
     if gym_id.startswith(("CartPole", "MountainCar")):
         extra["disable_env_checker"] = True  # the checker's warnings only; the API is the same
+    if render_mode == "rgb_array":
+        # Frames are drawn off-screen: without a display driver chosen, SDL probes for one and prints
+        # "error: XDG_RUNTIME_DIR is invalid" on a headless machine, though the GIF is fine.
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     with warnings.catch_warnings():  # CartPole-v0 is "out of date" for gymnasium; it is the book's env
         warnings.simplefilter("ignore", DeprecationWarning)
         return gymnasium.make(gym_id, render_mode=render_mode, **extra, **kwargs)
