@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import shlex
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +244,7 @@ def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_entry(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     # TensorFlow is imported here, once a job really runs (first without its load-time notices).
     from adl_runner.runner.tf_startup import import_tensorflow
@@ -250,14 +254,40 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     from adl_runner.runner.rundir import RunDir
     from adl_runner.runner.tasks import run_task
 
+    hydra = HydraConfig.get()
     try:
-        hydra = HydraConfig.get()
         with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
             job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
         return run_task(job)
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        rundir = RunDir(hydra.runtime.output_dir)
+        if rundir.path.is_dir():
+            rundir.mark_interrupted()
+        multirun = hydra.mode == RunMode.MULTIRUN
+        _INTERRUPTED.append(resume_command(sys.argv[1:], Path(hydra.sweep.dir) if multirun else rundir.path, multirun))
+        raise
+
+
+_INTERRUPTED: list[str] = []
+"""The command that resumes the job a Ctrl-C or SIGTERM stopped (set by `_hydra_entry`, printed by `main`)."""
+
+
+def resume_command(argv: list[str], where: Path, multirun: bool) -> str:
+    """`run ...` as given, pointed at the run dir (or a sweep's dir) so that it resumes there."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    kept = [arg for arg in argv if not arg.startswith(f"{key}=")]
+    return " ".join(["run", *(shlex.quote(arg) for arg in kept), shlex.quote(f"{key}={where}")])
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (the job stops where it is, its checkpoints kept), exit 143."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,16 +314,23 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     saved_argv = sys.argv
     sys.argv = ["run", *argv]
+    _INTERRUPTED.clear()
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
     try:
         _hydra_entry()
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
-        print("error: interrupted; re-run the same command with the same hydra.run.dir to resume "
-              "from the last completed epoch", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted"
+        where = (f"resume with: {_INTERRUPTED[0]}" if _INTERRUPTED else
+                 "re-run the same command with the same hydra.run.dir to resume")
+        print(f"error: {how}; the run dir keeps its last completed epoch; {where}", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
     finally:
         sys.argv = saved_argv
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, saved_sigterm)
     return 0
 
 

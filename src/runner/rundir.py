@@ -209,6 +209,12 @@ class RunDir:
                 shutil.rmtree(self.path, ignore_errors=True)
             raise
 
+    def mark_interrupted(self) -> None:
+        """metrics.json says `status: interrupted` (with what it held before, from an earlier budget),
+        so that reports and sweep indexes never take a stopped run for a finished one."""
+        held = self.read_json("metrics.json") or {}
+        self.write_json("metrics.json", {**held, "status": "interrupted", "interrupted_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
     # -- writing -------------------------------------------------------------------------------
     def write_atomic(self, target: Path, write: Callable[[Path], object]) -> Path:
         """Call `write(tmp)` on a temporary path beside `target`, then rename it over `target`."""

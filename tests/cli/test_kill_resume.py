@@ -61,8 +61,10 @@ def test_ctrl_c_exits_130_with_one_line_and_the_rerun_resumes(tmp_path: Path, fa
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert errors == ["error: interrupted; re-run the same command with the same hydra.run.dir to resume "
-                      "from the last completed epoch"], err
+    assert len(errors) == 1 and errors[0].startswith(
+        "error: interrupted; the run dir keeps its last completed epoch; resume with: run "), err
+    assert errors[0].endswith(f"hydra.run.dir={run_dir}"), err
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
     rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     metrics = json.loads((run_dir / "metrics.json").read_text())
