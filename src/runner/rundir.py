@@ -5,7 +5,8 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
     metrics.json       one flat JSON object, the same schema for every model family
     run.json           versions, device, git commit, wall time, seed, command line
     history.csv        one row per epoch (Keras CSVLogger)
-    summary.txt        the model summary with parameter counts
+    summary.md         what the run measured, as printed at its end (runner.summary)
+    model_summary.txt  the model summary (layer table) with parameter counts
     <name>.png         figures: training curves (loss.png, ...), a family's figures and image grids,
                        task=sample's drawings (samples.png, sample_*.png)
     <name>.csv         a family's tables (q_table.csv)

@@ -334,7 +334,7 @@ class LoggerConfig:
     plots: bool = True
     """Write training-curve PNGs at the end."""
     summary: bool = True
-    """Write summary.txt (model summary with parameter counts)."""
+    """Write model_summary.txt (the layer table with parameter counts)."""
 
 
 @dataclass

@@ -30,6 +30,8 @@ def test_each_method_on_coins_writes_its_figures_and_scores(run_cli, overrides: 
     assert metrics["status"] == "completed" and metrics["segments"] >= 20
     assert metrics.get("threshold") == threshold
     assert 0.0 <= metrics["adapted_rand_error"] < 1.0
+    summary = (result.run_dir / "summary.md").read_text()  # the end block of a no-training-loop run
+    assert "| segments | " in summary and "| adapted_rand_error | " in summary and "`overlay.png`" in summary
     assert all((result.run_dir / name).is_file() for name in FIGURES)
     with Image.open(result.run_dir / "segmented.png") as segmented:
         assert segmented.size == (384, 303)  # the coins' own pixels

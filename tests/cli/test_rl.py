@@ -30,10 +30,13 @@ def test_qworld_converges_to_the_book_values(run_cli) -> None:
     assert m["greedy_path"] == "Right,Right"
     assert m["episodes_completed"] == 300 and m["eval_success_rate"] == 1.0
     assert m["epsilon"] == pytest.approx(0.9 ** 22)  # x0.9 per episode while above 0.1
-    for name in ("q_table.png", "q_table.csv", "returns.png", "epsilon.png", "history.csv", "run.json", "summary.txt",
+    for name in ("q_table.png", "q_table.csv", "returns.png", "epsilon.png", "history.csv", "run.json", "model_summary.txt",
                  "checkpoints/last/agent.json", "checkpoints/last/arrays.npz"):
         assert (result.run_dir / name).exists(), name
     assert "episode 300/300" in result.out and "mean100 100.00" in result.out
+    summary = (result.run_dir / "summary.md").read_text()  # the end block of an episode-loop run
+    assert summary.startswith("## train q_learning on qworld: completed in ") and "| eval_success_rate | 1 |" in summary
+    assert "## train q_learning on qworld: completed" in result.out
     assert not list(result.run_dir.rglob(".*partial*")) and not list(result.run_dir.rglob(".*.tmp"))
 
 

@@ -36,10 +36,10 @@ def test_smoke_train_then_evaluate(run_cli, tmp_path: Path, model: str, extra: t
                 "wall_time_s"):
         assert metrics[key] is not None, key
     assert metrics["epochs_completed"] == 1
-    for name in ("config.yaml", "run.json", "history.csv", "summary.txt", "loss.png", "accuracy.png",
+    for name in ("config.yaml", "run.json", "history.csv", "model_summary.txt", "loss.png", "accuracy.png",
                  "checkpoints/last.keras", "checkpoints/best.keras", "checkpoints/state.json"):
         assert (result.run_dir / name).exists(), name
-    assert f"{metrics['params']:,}" in (result.run_dir / "summary.txt").read_text()
+    assert f"{metrics['params']:,}" in (result.run_dir / "model_summary.txt").read_text()
     assert "Test accuracy:" in result.out
     evaluated = run_cli("task=evaluate", f"ckpt={result.run_dir / 'checkpoints/best.keras'}", run_dir=tmp_path / "eval")
     assert evaluated.code == 0, evaluated.err
@@ -146,3 +146,14 @@ def test_rerunning_a_completed_run_changes_nothing(run_cli) -> None:
     again = run_cli(*args)
     assert again.code == 0, again.err
     assert (again.run_dir / "metrics.json").read_text() == before
+
+
+def test_every_run_ends_with_a_readable_summary_also_in_summary_md(run_cli) -> None:
+    result = run_cli("model=mlp", "dataset=synthetic", *SMOKE)
+    assert result.code == 0, result.err
+    block = result.out[result.out.index("## train mlp on synthetic: completed in "):]
+    assert "| metric | value |" in block and "| test_accuracy | " in block and "| best_val_accuracy | " in block
+    assert "Files: accuracy.png, loss.png, checkpoints/best.keras" in block and f"Run dir: {result.run_dir}" in block
+    markdown = (result.run_dir / "summary.md").read_text()
+    assert markdown.startswith("## train mlp on synthetic: completed in ") and "|---|---|" in markdown
+    assert "metrics: {" not in result.out + result.err  # the old one-line dict is gone

@@ -20,6 +20,7 @@ from adl_runner.runner.plots import plot_curves
 from adl_runner.runner.provenance import run_info
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.summary import write_summary
 
 log = logging.getLogger("runner")
 
@@ -134,7 +135,8 @@ def already_done(rundir: RunDir, done: dict[str, Any] | None, unit: str, budget:
 
 def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any],
            history: dict[str, list[float]] | None = None) -> dict[str, Any]:
-    """Write metrics.json and run.json (and the training curves of `history`), and log the end."""
+    """Write metrics.json and run.json (and the training curves of `history`), then summary.md, and
+    print the end summary (runner.summary)."""
     if history:
         plot_curves(rundir, history)
     finished = time.time()
@@ -144,6 +146,5 @@ def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any],
     split = metrics.get("split", "test")  # what the final evaluation measured
     if metrics.get(f"{split}_accuracy") is not None:
         print(f"{split.capitalize()} accuracy: {100 * metrics[f'{split}_accuracy']:.1f}%")  # the book's line
-    log.info("metrics: %s", {k: v for k, v in metrics.items() if v is not None})
-    log.info("run dir: %s", rundir.path)
+    print(write_summary(rundir, metrics))
     return metrics

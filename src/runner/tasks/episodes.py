@@ -83,7 +83,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
             loop.restore_env_rng(env, job.seed, meta["env_rng"])
     write_config(rundir, job)
     if job.logger.summary:
-        rundir.write_text("summary.txt", agent.summary())
+        rundir.write_text("model_summary.txt", agent.summary())
     resumed_from = len(history) if resuming else None
     if resuming:
         log.info("resuming from %s: %d of %d episodes done", rundir.last_checkpoint_dir, len(history), episodes)

@@ -182,7 +182,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
                 spec.prepare(model, ArtifactData(pipeline), RunPhases.for_job(rundir, job, RESUME_KEYS))
     write_config(rundir, job)
     if job.logger.summary:
-        rundir.write_text("summary.txt", model_summary(model))
+        rundir.write_text("model_summary.txt", model_summary(model))
 
     steps = job.trainer.steps_per_epoch or pipeline.steps_per_epoch()
     initial_epoch = int(model.optimizer.iterations.numpy()) // steps
