@@ -53,6 +53,20 @@ class NetworkStepModel(CustomStepModel):
     def metrics(self) -> list[keras.metrics.Metric]:
         return list(self.trackers.values())
 
+    def step_config(self) -> dict[str, Any]:
+        """The keyword arguments of the subclass's `__init__` besides the network (what a checkpoint keeps)."""
+        return {}
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable,
+                "network": keras.saving.serialize_keras_object(self.network), **self.step_config()}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        config = dict(config)
+        network = keras.saving.deserialize_keras_object(config.pop("network"), custom_objects=custom_objects)
+        return cls(network, **config)
+
 
 def scaled_optimizers(model: keras.Model) -> ScaledOptimizers:
     """The optimizers of `model` with their scales: a plain Keras model's one `optimizer` at 1.

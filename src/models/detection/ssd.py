@@ -211,18 +211,10 @@ class SSD(NetworkStepModel):
         self._detect = tf.function(self._detect_batch, reduce_retracing=True)  # traced with the old thresholds
 
     # -- saving ------------------------------------------------------------------------------------
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable,
-                "network": keras.saving.serialize_keras_object(self.network),
-                "threshold": self.threshold, "normalize": self.normalize, "loss": self.loss_name,
+    def step_config(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "normalize": self.normalize, "loss": self.loss_name,
                 "class_threshold": self.class_threshold, "iou_threshold": self.iou_threshold,
                 "soft_nms": self.soft_nms, "fn_rule": self.fn_rule, "class_names": list(self.class_names)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> SSD:
-        config = dict(config)
-        network = keras.saving.deserialize_keras_object(config.pop("network"), custom_objects=custom_objects)
-        return cls(network, **config)
 
 
 # -- what the runner calls -------------------------------------------------------------------------

@@ -191,15 +191,8 @@ class Localizer(NetworkStepModel):
                 "boxes": np.asarray(minmax_boxes(box, self.image_hw))}
 
     # -- saving ------------------------------------------------------------------------------------
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable, "network": keras.saving.serialize_keras_object(self.network),
-                "alpha": self.alpha, "beta": self.beta, "class_names": list(self.class_names)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Localizer:
-        config = dict(config)
-        network = keras.saving.deserialize_keras_object(config.pop("network"), custom_objects=custom_objects)
-        return cls(network, **config)
+    def step_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "beta": self.beta, "class_names": list(self.class_names)}
 
 
 # -- what the runner calls -------------------------------------------------------------------------

@@ -168,13 +168,5 @@ class SegmentationModel(NetworkStepModel):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     # -- saving ------------------------------------------------------------------------------------
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable,
-                "network": keras.saving.serialize_keras_object(self.network),
-                "loss": self.loss_name, "threshold": self.threshold, "class_names": list(self.class_names)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> SegmentationModel:
-        config = dict(config)
-        network = keras.saving.deserialize_keras_object(config.pop("network"), custom_objects=custom_objects)
-        return cls(network, **config)
+    def step_config(self) -> dict[str, Any]:
+        return {"loss": self.loss_name, "threshold": self.threshold, "class_names": list(self.class_names)}
