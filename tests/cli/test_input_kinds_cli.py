@@ -113,10 +113,10 @@ def test_a_boxes_family_trains_and_evaluates_through_the_runner(run_cli, tmp_pat
 def test_a_dataset_of_another_source_is_refused_at_resolve(run_cli) -> None:
     run_cli("model=mlp", "dataset=drinks").assert_error(
         "model 'mlp' reads labels but dataset 'drinks' yields boxes; datasets that yield labels: cifar10,",
-        "models that read boxes: ssd, test_first_box", no_run_dir=True)
+        "models that read boxes: localizer, ssd, test_first_box", no_run_dir=True)
     run_cli(*AS_FIRST_BOX, "dataset=mnist").assert_error(
         "model 'test_first_box' reads boxes but dataset 'mnist' yields labels; datasets that yield boxes: drinks, "
-        "synthetic_boxes; models that read labels: ", no_run_dir=True)
+        "drinks_objects, synthetic_boxes, synthetic_objects; models that read labels: ", no_run_dir=True)
 
 
 def test_augment_is_the_kinds_flip_and_other_array_options_are_refused(run_cli, tmp_path: Path) -> None:
