@@ -45,14 +45,19 @@ def _command(run: dict[str, Any]) -> str:
     return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
 
 
-def _settings(config: dict[str, Any]) -> str:
-    """What sets a record apart: image size, budget, optimizer, the encoder-decoder's skips, init and threshold rule."""
+def _settings(config: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
+    """What sets a record apart: image size, budget, optimizer (an evaluation: the checkpoint it
+    measured), the encoder-decoder's skips, init and threshold rule."""
     size = (config.get("dataset", {}).get("options") or {}).get("image_size") or [480, 640]
     trainer = config.get("trainer", {})
-    budget = f"{trainer['steps']} steps" if trainer.get("steps") else f"{trainer.get('epochs')} epochs"
     model, optimizer = config["model"], config.get("optimizer", {})
-    parts = [f"{size[0]}x{size[1]}", budget, f"batch {trainer.get('batch_size')}",
-             f"{optimizer.get('name', '?')} {optimizer.get('learning_rate', '?')}"]
+    if metrics and metrics.get("task") == "evaluate" and metrics.get("checkpoint"):
+        checkpoint = Path(metrics["checkpoint"])
+        parts = [f"{size[0]}x{size[1]}", f"the checkpoint {checkpoint.parent.parent.name}/{checkpoint.parent.name}/{checkpoint.name}"]
+    else:
+        budget = f"{trainer['steps']} steps" if trainer.get("steps") else f"{trainer.get('epochs')} epochs"
+        parts = [f"{size[0]}x{size[1]}", budget, f"batch {trainer.get('batch_size')}",
+                 f"{optimizer.get('name', '?')} {optimizer.get('learning_rate', '?')}"]
     if model.get("skip_connections"):
         parts.append("skip connections")
     if "init_std" in model:
@@ -98,7 +103,7 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
     for entry in entries:
         config, metrics = entry["config"], entry["metrics"]
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {config['model']['name']} | {metrics.get('task')} | "
-                     f"{config['dataset']['name']} | {_settings(config)} | {_number(metrics.get('test_loss'))} | "
+                     f"{config['dataset']['name']} | {_settings(config, metrics)} | {_number(metrics.get('test_loss'))} | "
                      + " | ".join(_number(metrics.get(m)) for m in METRICS) + " |")
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
