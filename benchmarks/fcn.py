@@ -13,12 +13,11 @@ against the size of what the job holds: every image (uint8 RGB) and its class-id
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from harness import Settings, alternate, job_memory_cases, log, ratio, summarize, target
+from harness import Settings, alternate, job_memory, log, ratio, summarize, target
 from ssd import has_drinks, step_ends
 
 BATCH = 4
@@ -122,16 +121,9 @@ def fcn(s: Settings) -> dict[str, Any]:
                             "train_reps": reps}
     result: dict[str, Any] = {}
     if has_drinks(s):
-        memory_reps = 1 if s.quick else min(s.reps, 2)
-        log(f"fcn memory: {' '.join(MEMORY_JOB)}, {memory_reps} rep(s)")
-        with tempfile.TemporaryDirectory(prefix="bench-fcn-mem-") as tmp:
-            for case, values in alternate(job_memory_cases(s.data_dir, MEMORY_JOB, Path(tmp)), memory_reps).items():
-                timings[f"memory_{case}"] = values
-        medians = summarize(timings)
         dataset_mb = drinks_masks_mb(s.data_dir, MEMORY_SIZE)
-        job, base = medians["memory_drinks_job"], medians["memory_import_tf_keras"]
-        ratios["memory_drinks_job_peak_vs_dataset"] = ratio(job, dataset_mb)
-        ratios["memory_drinks_job_above_import_vs_dataset"] = ratio(job - base, dataset_mb)
+        job_memory(s, "fcn", MEMORY_JOB, dataset_mb, timings, ratios)
+        medians = summarize(timings)
         result["dataset_mb"] = dataset_mb
         data["memory_job"] = "run " + " ".join(MEMORY_JOB)
         data["memory_dataset"] = f"every drinks_segmentation image (uint8 RGB) and mask (uint8 ids) at {MEMORY_SIZE[0]}x{MEMORY_SIZE[1]}"

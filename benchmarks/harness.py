@@ -143,3 +143,18 @@ def job_memory_cases(data_dir: Path | str | None, job: tuple[str, ...], tmp: Pat
         "import_tf_keras": lambda: peak_rss_mb([sys.executable, "-c", "import tensorflow, keras"], env, tmp),
         "drinks_job": lambda: peak_rss_mb([*run, *job, f"hydra.run.dir={tmp / f'job{next(counter)}'}"], env, tmp),
     }
+
+
+def job_memory(s: Settings, label: str, job: tuple[str, ...], dataset_mb: float, timings: dict[str, list[float]],
+               ratios: dict[str, float | None]) -> None:
+    """Peak RSS of the `run` command line `job` beside a bare `import tensorflow, keras` (into
+    `timings` as memory_*), and its ratios to `dataset_mb`, the MB of the data the job holds."""
+    reps = 1 if s.quick else min(s.reps, 2)
+    log(f"{label} memory: {' '.join(job)}, {reps} rep(s)")
+    with tempfile.TemporaryDirectory(prefix=f"bench-{label}-mem-") as tmp:
+        for case, values in alternate(job_memory_cases(s.data_dir, job, Path(tmp)), reps).items():
+            timings[f"memory_{case}"] = values
+    medians = summarize(timings)
+    peak, base = medians["memory_drinks_job"], medians["memory_import_tf_keras"]
+    ratios["memory_drinks_job_peak_vs_dataset"] = ratio(peak, dataset_mb)
+    ratios["memory_drinks_job_above_import_vs_dataset"] = ratio(peak - base, dataset_mb)

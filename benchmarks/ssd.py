@@ -21,14 +21,13 @@ with the book's two Keras losses on targets precomputed once by `assign` (the bo
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from harness import Settings, alternate, job_memory_cases, log, ratio, summarize, target
+from harness import Settings, alternate, job_memory, log, ratio, summarize, target
 
 BATCH = 4
 """The book's batch size (spec 11.F)."""
@@ -423,16 +422,9 @@ def ssd(s: Settings) -> dict[str, Any]:
                         "of its pixels: a 240x320 step already takes 8-9 s on 2 shared cores, 480x640 four times that",
     }}
     if has_drinks(s):
-        memory_reps = 1 if s.quick else min(s.reps, 2)
-        log(f"ssd memory: {' '.join(MEMORY_JOB)}, {memory_reps} rep(s)")
-        with tempfile.TemporaryDirectory(prefix="bench-ssd-mem-") as tmp:
-            for case, values in alternate(job_memory_cases(s.data_dir, MEMORY_JOB, Path(tmp)), memory_reps).items():
-                timings[f"memory_{case}"] = values
-        medians = summarize(timings)
         dataset_mb = drinks_dataset_mb(s.data_dir, MEMORY_SIZE)
-        job, base = medians["memory_drinks_job"], medians["memory_import_tf_keras"]
-        ratios["memory_drinks_job_peak_vs_dataset"] = ratio(job, dataset_mb)
-        ratios["memory_drinks_job_above_import_vs_dataset"] = ratio(job - base, dataset_mb)
+        job_memory(s, "ssd", MEMORY_JOB, dataset_mb, timings, ratios)
+        medians = summarize(timings)
         result["dataset_mb"] = dataset_mb
         result["data"]["memory_job"] = "run " + " ".join(MEMORY_JOB)
         result["data"]["memory_dataset"] = f"every drinks image with a box, uint8 at {MEMORY_SIZE[0]}x{MEMORY_SIZE[1]}"
