@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import Settings, alternate, job_memory, log, ratio, summarize, target
-from ssd import has_drinks, step_ends
+from ssd import fit_step_case, has_drinks
 
 BATCH = 4
 """The book's batch size (spec 12.C)."""
@@ -83,16 +83,7 @@ def train_cases(splits: Any, backbone_n: int, steps: int) -> dict[str, Callable[
     network = fcn_network(pipeline.input_shape, pipeline.num_classes, n_layers=3, backbone_n=backbone_n)
     network.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
 
-    def case(model: keras.Model, data: Any) -> Callable[[], float]:
-        model.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0)  # trace
-
-        def run() -> float:
-            timer = step_ends()
-            model.fit(data, epochs=1, steps_per_epoch=steps + 1, callbacks=[timer], shuffle=False, verbose=0)
-            return (timer.ends[-1] - timer.ends[0]) / steps
-        return run
-
-    return {"runner": case(runner, runner_data), "hand_written": case(network, hand_data)}
+    return {"runner": fit_step_case(runner, runner_data, steps), "hand_written": fit_step_case(network, hand_data, steps)}
 
 
 def drinks_masks_mb(data_dir: Path, size: tuple[int, int]) -> float:

@@ -278,6 +278,18 @@ def step_ends() -> Any:
     return StepEnds()
 
 
+def fit_step_case(model: Any, data: Any, steps: int) -> Callable[[], float]:
+    """A timed case: seconds per training step of `model.fit` on `data` over `steps` steps, measured
+    between batch ends after one untimed step (the first `fit` traces)."""
+    model.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0)  # trace
+
+    def run() -> float:
+        timer = step_ends()
+        model.fit(data, epochs=1, steps_per_epoch=steps + 1, callbacks=[timer], shuffle=False, verbose=0)
+        return (timer.ends[-1] - timer.ends[0]) / steps
+    return run
+
+
 def train_cases(splits: Any, backbone_n: int, steps: int) -> dict[str, Callable[[], float]]:
     """{'runner', 'hand_written'}: each call fits `steps + 1` steps of its side and returns the seconds
     per step of the last `steps` (from the end of the first: each fit's iterator start-up is left out,
@@ -319,16 +331,7 @@ def train_cases(splits: Any, backbone_n: int, steps: int) -> dict[str, Callable[
     network = ssd_network(pipeline.input_shape, pipeline.num_classes, N_LAYERS, backbone_n)
     network.compile(optimizer=keras.optimizers.Adam(1e-3), loss=list(ssd_losses()))
 
-    def case(model: keras.Model, data: Any) -> Callable[[], float]:
-        model.fit(data, epochs=1, steps_per_epoch=1, shuffle=False, verbose=0)  # trace
-
-        def run() -> float:
-            timer = step_ends()
-            model.fit(data, epochs=1, steps_per_epoch=steps + 1, callbacks=[timer], shuffle=False, verbose=0)
-            return (timer.ends[-1] - timer.ends[0]) / steps
-        return run
-
-    return {"runner": case(runner, runner_data), "hand_written": case(network, hand_data)}
+    return {"runner": fit_step_case(runner, runner_data, steps), "hand_written": fit_step_case(network, hand_data, steps)}
 
 
 # -- data -----------------------------------------------------------------------------------------
