@@ -163,6 +163,16 @@ def read_split_labels(store: DataStore) -> dict[str, Rows]:
 # -- images ------------------------------------------------------------------------------------
 
 
+def require_images(store: DataStore, names: list[str], listed_in: str) -> None:
+    """A DataError naming the first of `names` (images listed in the file `listed_in`) missing from
+    the drinks folder, how many more are, and how to get the set."""
+    missing = [name for name in names if not (store.root / DRINKS_DIR / name).is_file()]
+    if missing:
+        more = f", as are {len(missing) - 1} more of its images" if len(missing) > 1 else ""
+        raise DataError(f"{DRINKS_DIR}/{missing[0]} (named in {listed_in}{more}) not found in {store.root}; "
+                        + DRINKS_MANUAL.format(root=store.root))
+
+
 def check_jpg_set(folder: Path) -> None:
     """A DataError unless the jpgs of `folder` are the published drinks set (module docstring)."""
     names = sorted(p.name for p in folder.glob("*.jpg") if not p.name.startswith("._"))
@@ -241,11 +251,7 @@ def load_drinks(store: DataStore, opts: DrinksOptions) -> BoxSplits:
     limits = {"train": opts.n_train, "test": opts.n_test}
     frames = {split: sorted(rows)[: limits[split]] for split, rows in labels.items()}
     for split, names in frames.items():
-        missing = [name for name in names if not (folder / name).is_file()]
-        if missing:
-            more = f", as are {len(missing) - 1} more of its images" if len(missing) > 1 else ""
-            raise DataError(f"{DRINKS_DIR}/{missing[0]} (named in {DRINKS_LABELS[split]}{more}) not found in "
-                            f"{store.root}; " + DRINKS_MANUAL.format(root=store.root))
+        require_images(store, names, DRINKS_LABELS[split])
     if store.verify:
         check_jpg_set(folder)
     target = size or jpeg_size(folder / frames["train"][0])

@@ -35,9 +35,17 @@ from pathlib import Path
 import numpy as np
 from skimage.draw import polygon, polygon_perimeter
 
-from adl_runner.data.drinks import DRINKS_CLASSES, DrinksOptions, check_jpg_set, decode_images, image_size, jpeg_size
+from adl_runner.data.drinks import (
+    DRINKS_CLASSES,
+    DrinksOptions,
+    check_jpg_set,
+    decode_images,
+    image_size,
+    jpeg_size,
+    require_images,
+)
 from adl_runner.data.inputs.masks import MaskSplits
-from adl_runner.data.store import DRINKS_DIR, DRINKS_MANUAL, DRINKS_POLYGONS, DataStore, file_digest, one_line
+from adl_runner.data.store import DRINKS_DIR, DRINKS_POLYGONS, DataStore, file_digest, one_line
 from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.errors import DataError
 from adl_runner.kernel.files import write_atomic
@@ -140,11 +148,7 @@ def load_masks(store: DataStore, opts: DrinksOptions) -> MaskSplits:
         path = store.file(relpath)
         polygons = read_polygons(path, relpath, skipped.setdefault(Path(relpath).name, Counter()))
         names = sorted(polygons)[: opts.n_train if split == "train" else opts.n_test]
-        missing = [name for name in names if not (folder / name).is_file()]
-        if missing:
-            more = f", as are {len(missing) - 1} more of its images" if len(missing) > 1 else ""
-            raise DataError(f"{DRINKS_DIR}/{missing[0]} (named in {relpath}{more}) not found in {store.root}; "
-                            + DRINKS_MANUAL.format(root=store.root))
+        require_images(store, names, relpath)
         if not names:
             raise DataError(f"{relpath} lists no image")
         target = size or jpeg_size(folder / names[0])
