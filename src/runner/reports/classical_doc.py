@@ -12,11 +12,10 @@ recall against the reference segmentation of scikit-image's gallery.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_json, read_yaml
+from adl_runner.runner.reports.files import ReportError, read_json, read_yaml, record_command, records_doc_main
 
 METHODS = ("threshold_hist", "otsu", "watershed", "kmeans_segmentation")
 FIGURES = {"overlay.png": "regions over the image", "segmented.png": "segmented", "histogram.png": "histogram"}
@@ -25,10 +24,6 @@ FIGURES = {"overlay.png": "regions over the image", "segmented.png": "segmented"
 def _number(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{float(value):.{digits}f}"
 
-
-def _command(run: dict[str, Any]) -> str:
-    argv = run.get("argv") or []
-    return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
 
 
 def _options(model: dict[str, Any]) -> str:
@@ -75,7 +70,7 @@ def classical_doc(records: Sequence[Path], docs: Path) -> Path:
         lines += ["", f"Lowest adapted Rand error: `{best['name']}` ({_number(best['metrics']['adapted_rand_error'])})."]
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
     for entry in entries:
         shown = [f"![{entry['name']}: {what}](runs/{entry['name']}/{file})" for file, what in FIGURES.items()
                  if (entry["path"] / file).is_file()]
@@ -87,8 +82,4 @@ def classical_doc(records: Sequence[Path], docs: Path) -> Path:
 
 
 def main(argv: Sequence[str]) -> str:
-    parser = argparse.ArgumentParser(prog="run-report classical-doc", description=__doc__.splitlines()[0])
-    parser.add_argument("records", type=Path, nargs="+", help="run record folders (config.yaml, metrics.json, run.json)")
-    parser.add_argument("--docs", type=Path, default=Path("docs/results"), help="the docs folder to write (docs/results)")
-    args = parser.parse_args(argv)
-    return f"wrote {classical_doc(args.records, args.docs)}\n"
+    return records_doc_main(argv, "classical-doc", __doc__.splitlines()[0], "config.yaml, metrics.json, run.json", classical_doc)

@@ -12,11 +12,10 @@ from `conf/experiment/book/table_11_13_1.yaml`, never typed here) and their per-
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml
+from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml, record_command, records_doc_main
 
 BOOK_TABLE = Path(__file__).resolve().parents[1] / "conf" / "experiment" / "book" / "table_11_13_1.yaml"
 METRICS = ("miou", "precision", "recall", "map50", "map")
@@ -42,10 +41,6 @@ def book_rows() -> dict[tuple[bool, str], dict[str, Any]]:
 def _number(value: Any) -> str:
     return "-" if value is None else f"{float(value):.2f}"
 
-
-def _command(run: dict[str, Any]) -> str:
-    argv = run.get("argv") or []
-    return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
 
 
 def detection_doc(records: Sequence[Path], docs: Path) -> Path:
@@ -85,7 +80,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
             lines += ["", f"`{entry['name']}` against the CPU targets for CE + L1: " + "; ".join(checks) + "."]
     lines += ["", "Commands and commits:", ""]
     for entry in trained + evaluated:
-        lines.append(f"- `{entry['name']}`: `{_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
     for entry in trained:
         history = read_csv(entry["path"] / "history.csv")
         if (entry["path"] / "detections.png").is_file():  # the run's overlays, copied with its record
@@ -110,8 +105,4 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
 
 
 def main(argv: Sequence[str]) -> str:
-    parser = argparse.ArgumentParser(prog="run-report detection-doc", description=__doc__.splitlines()[0])
-    parser.add_argument("records", type=Path, nargs="+", help="run record folders (config.yaml, metrics.json, history.csv, run.json)")
-    parser.add_argument("--docs", type=Path, default=Path("docs/results"), help="the docs folder to write (docs/results)")
-    args = parser.parse_args(argv)
-    return f"wrote {detection_doc(args.records, args.docs)}\n"
+    return records_doc_main(argv, "detection-doc", __doc__.splitlines()[0], "config.yaml, metrics.json, history.csv, run.json", detection_doc)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import yaml
 
@@ -44,3 +45,20 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def metrics(run: Path) -> Any:
     return read_json(run / "metrics.json")
+
+
+def record_command(run: dict[str, Any]) -> str:
+    """The `run ...` command line a record's run.json holds."""
+    argv = run.get("argv") or []
+    return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
+
+
+def records_doc_main(argv: Sequence[str], prog: str, description: str, files: str,
+                     write: Callable[[Sequence[Path], Path], Path]) -> str:
+    """`run-report <prog> <record> ... [--docs docs/results]`: `write(records, docs)` one docs page
+    from run record folders (each holding `files`)."""
+    parser = argparse.ArgumentParser(prog=f"run-report {prog}", description=description)
+    parser.add_argument("records", type=Path, nargs="+", help=f"run record folders ({files})")
+    parser.add_argument("--docs", type=Path, default=Path("docs/results"), help="the docs folder to write (docs/results)")
+    args = parser.parse_args(argv)
+    return f"wrote {write(args.records, args.docs)}\n"

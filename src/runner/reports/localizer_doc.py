@@ -11,11 +11,10 @@ book (Pattanayak ch. 6 section 3) has no code and no number to put beside them.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml
+from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml, record_command, records_doc_main
 
 METRICS = ("accuracy", "f1", "box_iou")
 LABELS = {"accuracy": "accuracy", "f1": "macro F1", "box_iou": "mean box IoU"}
@@ -24,10 +23,6 @@ LABELS = {"accuracy": "accuracy", "f1": "macro F1", "box_iou": "mean box IoU"}
 def _number(value: Any) -> str:
     return "-" if value is None or value == "" else f"{float(value):.3f}"
 
-
-def _command(run: dict[str, Any]) -> str:
-    argv = run.get("argv") or []
-    return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
 
 
 def _record(path: Path) -> dict[str, Any]:
@@ -66,7 +61,7 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
                      + f" | {metrics.get('best_epoch')} ({monitor} {_number(best)}) | {metrics.get('train_seconds')} |")
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
     for entry in entries:
         if (entry["path"] / "localizations.png").is_file():
             lines += ["", f"![{entry['name']}: the first test crops with the predicted class, probability and box; "
@@ -85,8 +80,4 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
 
 
 def main(argv: Sequence[str]) -> str:
-    parser = argparse.ArgumentParser(prog="run-report localizer-doc", description=__doc__.splitlines()[0])
-    parser.add_argument("records", type=Path, nargs="+", help="run record folders (config.yaml, metrics.json, history.csv, run.json)")
-    parser.add_argument("--docs", type=Path, default=Path("docs/results"), help="the docs folder to write (docs/results)")
-    args = parser.parse_args(argv)
-    return f"wrote {localizer_doc(args.records, args.docs)}\n"
+    return records_doc_main(argv, "localizer-doc", __doc__.splitlines()[0], "config.yaml, metrics.json, history.csv, run.json", localizer_doc)

@@ -13,11 +13,10 @@ records add their per-epoch curve.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml
+from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml, record_command, records_doc_main
 
 METRICS = ("miou", "pixel_accuracy", "mean_iou", "dice", "iou")
 LABELS = {"miou": "book mIoU", "pixel_accuracy": "pixel accuracy", "mean_iou": "mean IoU (confusion)",
@@ -39,10 +38,6 @@ def _number(value: Any) -> str:
 def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
-
-def _command(run: dict[str, Any]) -> str:
-    argv = run.get("argv") or []
-    return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
 
 
 def _settings(config: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
@@ -107,7 +102,7 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
                      + " | ".join(_number(metrics.get(m)) for m in METRICS) + " |")
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
     for entry in entries:
         if entry["metrics"].get("task") != "train":
             continue
@@ -129,8 +124,4 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
 
 
 def main(argv: Sequence[str]) -> str:
-    parser = argparse.ArgumentParser(prog="run-report segmentation-doc", description=__doc__.splitlines()[0])
-    parser.add_argument("records", type=Path, nargs="+", help="run record folders (config.yaml, metrics.json, history.csv, run.json)")
-    parser.add_argument("--docs", type=Path, default=Path("docs/results"), help="the docs folder to write (docs/results)")
-    args = parser.parse_args(argv)
-    return f"wrote {segmentation_doc(args.records, args.docs)}\n"
+    return records_doc_main(argv, "segmentation-doc", __doc__.splitlines()[0], "config.yaml, metrics.json, history.csv, run.json", segmentation_doc)
