@@ -140,8 +140,10 @@ class PlateauConfig:
     min_lr: float = 5e-7
     """Lower bound of the learning rate."""
     book_compat: bool = False
-    """The book's callback order let the step schedule overwrite each plateau reduction at the next
-    epoch start (so reductions lasted one epoch). False: reductions persist and multiply the schedule."""
+    """The book's callback order [checkpoint, reducer, scheduler]: the step schedule set the rate
+    at every epoch start, overwriting a reduction made at the previous epoch end before any step
+    used it, so in the book the plateau reducer never acted. False: reductions persist and
+    multiply the schedule."""
 
     def __post_init__(self) -> None:
         if not 0 < self.factor < 1:

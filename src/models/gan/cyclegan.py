@@ -17,9 +17,9 @@ instance between the two Ds, which Keras 3 cannot do), and one adversarial RMSpr
 moves both generators, as the book's single adversarial model did. That optimizer is the model's
 `optimizer`: its step counter is the training step.
 
-Every loss term is a mean over its own examples, so pairing x_i with y_i inside a batch changes
-nothing: aligned (gray, colour) pairs of `dataset=cifar10_gray2rgb` train exactly as unaligned
-batches with the same images would.
+The two domains arrive as independently shuffled batches, as the book samples them, also where
+the dataset has aligned pairs (`dataset=cifar10_gray2rgb`: `data/paired.py` gives a CycleGAN its
+gray and colour images unaligned; only the colorization autoencoder trains on aligned pairs).
 """
 
 from __future__ import annotations
