@@ -57,9 +57,12 @@ PROGRESS_GRIDS = "grids"
 class RunDir:
     """One run's output folder."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, caption: str = "") -> None:
         self.path = Path(path)
         self.checkpoints = self.path / "checkpoints"
+        self.caption = caption
+        """What the run is (model, data, run dir name), written on each of its figures so that the
+        PNGs of a sweep cannot be mistaken for one another."""
 
     # -- layout --------------------------------------------------------------------------------
     def file(self, name: str) -> Path:

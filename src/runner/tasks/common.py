@@ -16,7 +16,6 @@ import yaml
 from adl_runner.kernel.errors import CheckpointError, RunnerError
 from adl_runner.kernel.keras_state import restore_from_file
 from adl_runner.runner.families import load_families
-from adl_runner.runner.plots import plot_curves
 from adl_runner.runner.provenance import run_info
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
@@ -133,12 +132,8 @@ def already_done(rundir: RunDir, done: dict[str, Any] | None, unit: str, budget:
     return True
 
 
-def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any],
-           history: dict[str, list[float]] | None = None) -> dict[str, Any]:
-    """Write metrics.json and run.json (and the training curves of `history`), then summary.md, and
-    print the end summary (runner.summary)."""
-    if history:
-        plot_curves(rundir, history)
+def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Write metrics.json and run.json, then summary.md, and print the end summary (runner.summary)."""
     finished = time.time()
     metrics["wall_time_s"] = round(finished - started, 3)
     rundir.write_json("metrics.json", metrics)

@@ -26,7 +26,7 @@ from adl_runner.runner.evaluators import evaluate as run_evaluators
 from adl_runner.runner.loops.fit import FitData, continued_trainer, fit
 from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.phases import RunPhases
-from adl_runner.runner.plots import read_history
+from adl_runner.runner.plots import plot_curves, read_history
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import DatasetConfig
@@ -256,7 +256,9 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         spec.artifacts(model, ArtifactData(pipeline), ArtifactWriter(rundir))
     if snapshot is not None:
         ArtifactWriter(rundir).progress_animation()
-    return finish(rundir, job, started, metrics, history if job.logger.plots else None)
+    if job.logger.plots and history:
+        plot_curves(rundir, history, steps_per_point=steps if job.trainer.budget[0] == "steps" else None, evaluated=set(quality))
+    return finish(rundir, job, started, metrics)
 
 
 def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.Model], dict[str, float]] | None:
