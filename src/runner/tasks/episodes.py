@@ -21,6 +21,7 @@ from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
 from adl_runner.runner.loops.fit import progress_verbosity
 from adl_runner.runner.phases import RunPhases
+from adl_runner.runner.progress import start_line
 from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.tasks.common import already_done, check_resumable, configure_tensorflow, finish, write_config
@@ -60,6 +61,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         configure_tensorflow(job)
         agent = build_agent(job.model, job.model_options, env, job, RunPhases.for_job(rundir, job, RESUME_KEYS))
         episodes = job.trainer.episode_budget(getattr(agent, "default_episodes", 1000))
+        log.info(start_line("train", job.model.name, env.name, f"{episodes} episodes", rundir.path))
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()
         if resuming:
@@ -101,6 +103,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         metrics.update({"env_steps": result.env_steps, "train_seconds": round(result.seconds, 3),
                         "env_steps_per_s": round(result.env_steps / max(result.seconds, 1e-9), 1)})
     eval_env = build_env(job.env)
+    log.info("evaluating the greedy policy and random actions over %d episodes each", job.trainer.eval_episodes)
     greedy = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 10_000)
     random = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 20_000, random=True)
     metrics.update({f"eval_{k}": v for k, v in greedy.items()})

@@ -27,6 +27,7 @@ from adl_runner.runner.loops.fit import FitData, continued_trainer, fit
 from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.plots import plot_curves, read_history
+from adl_runner.runner.progress import RunProgress, start_line
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import DatasetConfig
@@ -200,6 +201,10 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     quality_monitor = QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs) if measure is not None else None
     if quality_monitor is not None:
         monitors.append(quality_monitor)
+    unit, budget = job.trainer.budget
+    log.info(start_line("train", job.model.name, dataset_name, f"{budget} {unit}" + (
+        f" ({job.trainer.epochs} intervals of {steps})" if unit == "steps" else f" of {steps} steps"), rundir.path))
+    monitors.append(RunProgress(job.trainer.epochs, steps, step_based=unit == "steps"))
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
@@ -223,7 +228,10 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     else:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
+    log.info("evaluating the final weights on the test split (%d examples)", pipeline.n_test)
     test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
+    if job.trainer.evaluate_train:
+        log.info("evaluating the final weights on the train split (%d examples, inference mode)", pipeline.n_train)
     train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
@@ -269,7 +277,12 @@ def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.
     cache_dir = Path(settings.cache_dir) if settings.cache_dir is not None else user_cache_dir() / "judges"
     context = QualityContext(dataset=job.dataset_config.name, data_dir=job.data_dir, cache_dir=cache_dir,
                              samples=settings.samples, verify=job.dataset_config.verify_checksums)
-    return lambda model: run_evaluators(spec.evaluators, model, data, context)
+
+    def measure(model: keras.Model) -> dict[str, float]:
+        log.info("measuring %s", ", ".join(spec.evaluators))
+        return run_evaluators(spec.evaluators, model, data, context)
+
+    return measure
 
 
 def _finite_or_none(value: float | None) -> float | None:
