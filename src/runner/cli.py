@@ -177,6 +177,25 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
     return None
 
 
+def search_space_problem(overrides: list[str]) -> str | None:
+    """None unless an Optuna search (hparams_search=...) names a key its jobs' config lacks."""
+    if _override_value(overrides, "hparams_search") is None:
+        return None
+    from hydra import compose, initialize_config_dir
+
+    job = [o for o in overrides if not o.startswith("hydra") and "," not in o]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
+        cfg = compose("config", overrides=job, return_hydra_config=True)
+    keys = _flat_keys(cfg)
+    prefix = "hydra.sweeper.params."  # the command's own (compose refuses their sweep values outside -m)
+    given_keys = [o.split("=", 1)[0][len(prefix):] for o in overrides if o.startswith(prefix)]
+    for key in [*(OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}), *given_keys]:
+        if not str(key).startswith("+") and key not in keys:
+            return (f"the search space (hydra.sweeper.params) names '{key}', which is not a key of the config"
+                    f"{key_suggestion(str(key), keys)}; see `run --cfg job` for the keys")
+    return None
+
+
 def _override_value(overrides: list[str], key: str) -> str | None:
     """The last `key=value` among the overrides (what Hydra would use), if any."""
     value = None
@@ -266,7 +285,7 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     try:
         with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
             job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
-        return run_task(job)
+        return sweeps.objective(cfg.get("optimized_metric"), run_task(job))
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if multirun:  # the sweep goes on; the job's record says why it failed
@@ -343,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         argv, overrides = [*argv, *added], [*overrides, *added]
         problem = (preset_problem("launcher", _override_value(overrides, "launcher"), multirun)
                    or preset_problem("hparams_search", _override_value(overrides, "hparams_search"), multirun)
-                   or validate(overrides, multirun) or output_dir_problem(overrides, multirun))
+                   or validate(overrides, multirun) or search_space_problem(overrides)
+                   or output_dir_problem(overrides, multirun))
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2

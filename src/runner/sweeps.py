@@ -19,6 +19,9 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from adl_runner.kernel.errors import ConfigError
 
 NAME_LIMIT = 120
 """Characters of a sweep or job dir name before it is shortened (a file name holds 255 bytes)."""
@@ -104,3 +107,15 @@ EXIT_CAP = 100
 
 def exit_code() -> int:
     return min(OUTCOME.failed, EXIT_CAP)
+
+
+def objective(metric: str | None, metrics: dict[str, Any]) -> Any:
+    """What a job returns to its sweeper: `metrics[optimized_metric]` as a float for a search
+    (Optuna minimises or maximises it), else the metrics themselves."""
+    if metric is None:
+        return metrics
+    value = metrics.get(metric)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        numbers = ", ".join(k for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+        raise ConfigError(f"optimized_metric={metric} is not a number this job measured; its numbers: {numbers}")
+    return float(value)
