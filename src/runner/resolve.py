@@ -203,7 +203,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
 
 
 GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "image", "gif", "paths",
-                             "experiment", "debug", "hparams_search", "launcher", "table")
+                             "experiment", "debug", "hparams_search", "launcher", "table", "optimized_metric")
 """Set on the command line for any family: the job's identity, task options and presets."""
 
 

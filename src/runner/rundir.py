@@ -219,6 +219,17 @@ class RunDir:
         held = self.read_json("metrics.json") or {}
         self.write_json("metrics.json", {**held, "status": "interrupted", "interrupted_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
+    def mark_failed(self, error: str) -> None:
+        """metrics.json says `status: failed` with the job's one error line (a sweep's job: the sweep
+        goes on, skips it when run again unless told to retry, and lists it in its results)."""
+        self.path.mkdir(parents=True, exist_ok=True)  # a job refused before it wrote anything has no dir left
+        try:
+            held = self.read_json("metrics.json") or {}
+        except RunnerError:  # a damaged record: the failure is what matters now
+            held = {}
+        self.write_json("metrics.json", {**held, "status": "failed", "error": error,
+                                         "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
     # -- writing -------------------------------------------------------------------------------
     def write_atomic(self, target: Path, write: Callable[[Path], object]) -> Path:
         """Call `write(tmp)` on a temporary path beside `target`, then rename it over `target`."""

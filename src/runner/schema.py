@@ -371,6 +371,8 @@ class Config:
     """task=evaluate of an episode-loop checkpoint: also write episode.gif (one greedy episode, rgb_array)."""
     table: Optional[Any] = None
     """A book table (experiment/book/*): its rows and the book's numbers."""
+    optimized_metric: Optional[str] = None
+    """A metrics.json key the job returns as a float: what an Optuna search (hparams_search=...) optimises."""
 
 
 def scalar_for_list(exc: BaseException, example: Any, where: str = "") -> str | None:

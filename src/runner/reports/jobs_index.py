@@ -1,5 +1,5 @@
-"""`jobs.md` and `jobs.csv` in a sweep dir: which overrides each numbered job dir holds, how it
-ended and its main number, written at the end of every multirun (`report.JobsIndexCallback`).
+"""`jobs.md` and `jobs.csv` in a sweep dir: which overrides each job dir holds, how it ended and
+its main number, written at the end of every multirun (`report.JobsIndexCallback`).
 
 The main number of a job is the best value of its checkpoint monitor (`best_<monitor>`, what picks
 `best.keras`: `val_accuracy`, `fid`, `val_miou`, ...), else its first `test_*` metric; a job with
@@ -13,19 +13,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from adl_runner.runner.reports.aggregate import job_dirs, job_overrides
 from adl_runner.runner.reports.files import ReportError, read_json
 from adl_runner.runner.rundir import RunDir
-
-
-def _overrides(job: Path) -> str:
-    path = job / ".hydra" / "overrides.yaml"
-    try:
-        overrides = yaml.safe_load(path.read_text()) or []
-    except (OSError, yaml.YAMLError):
-        return "(unknown)"
-    return " ".join(str(o) for o in overrides if not str(o).startswith("hydra"))
 
 
 def _main_number(metrics: dict[str, Any]) -> tuple[str, Any]:
@@ -37,16 +27,15 @@ def _main_number(metrics: dict[str, Any]) -> tuple[str, Any]:
 
 
 def job_rows(sweep_dir: Path) -> list[dict[str, Any]]:
-    """One row per numbered job dir of `sweep_dir`, in job order."""
-    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    """One row per job dir of `sweep_dir` (aggregate.job_dirs)."""
     rows = []
-    for job in jobs:
+    for job in job_dirs(sweep_dir):
         try:
             metrics = read_json(job / "metrics.json") if (job / "metrics.json").is_file() else {}
         except ReportError:
             metrics = {}
         name, value = _main_number(metrics)
-        rows.append({"job": job.name, "overrides": _overrides(job), "status": metrics.get("status", "not finished"),
+        rows.append({"job": str(job.relative_to(sweep_dir)), "overrides": " ".join(job_overrides(job)), "status": metrics.get("status", "not finished"),
                      "metric": name, "value": value})
     return rows
 
