@@ -38,6 +38,7 @@ from adl_runner.runner.flags import (
 from adl_runner.runner.launchers import preset_problem
 from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import register_schema, scalar_for_list
+from adl_runner.runner.stages import STAGES
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger("runner")
@@ -274,6 +275,7 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     from adl_runner.runner.gpu_slots import pin_worker_gpu
     from adl_runner.runner.tf_startup import import_tensorflow
 
+    STAGES.job_started()
     hydra = HydraConfig.get()
     pin_worker_gpu(hydra)
     import_tensorflow()
@@ -285,6 +287,7 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     try:
         with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
             job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
+        STAGES.lap("set-up")
         return sweeps.objective(cfg.get("optimized_metric"), run_task(job))
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -346,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `run` console script; returns the exit code."""
     from hydra.core.global_hydra import GlobalHydra
 
+    STAGES.entered_main()
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set

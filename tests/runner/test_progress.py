@@ -36,3 +36,30 @@ def test_a_run_starts_with_one_line_naming_its_budget_and_run_dir(run_cli) -> No
     assert f"train mlp on mnist: 1 epochs of 2 steps; run dir {result.run_dir}" in log
     assert "epoch 1/1, " in log, log
     assert "evaluating the final weights on the test split (" in log, log
+
+
+def test_stages_are_laps_and_the_summary_line_names_each(monkeypatch) -> None:
+    from adl_runner.runner import stages
+
+    clock = iter([100.0, 101.5, 104.0, 110.0])
+    monkeypatch.setattr(stages.time, "time", lambda: next(clock))
+    timer = stages.Stages()
+    timer.last = 100.0
+    timer.lap("data")       # 1.5 s
+    timer.lap("train")      # 2.5 s
+    timer.add("checkpoints", 0.5)
+    timer.lap("evaluation")  # 6.0 s
+    assert timer.record() == {"data": 1.5, "train": 2.5, "checkpoints": 0.5, "evaluation": 6.0}
+    assert timer.line() == "Time: data 1.5 s, train 2.5 s (checkpoints 0.5 s), evaluation 6.0 s"
+
+
+def test_run_json_records_where_the_time_went(run_cli) -> None:
+    import json
+
+    result = run_cli("model=mlp", "trainer.epochs=1", "dataset.train_limit=256", "dataset.test_limit=128",
+                     "logger.tensorboard=false")
+    assert result.code == 0, result.err
+    stages = json.loads((result.run_dir / "run.json").read_text())["stages"]
+    assert {"composition", "set-up", "data", "build", "train", "checkpoints", "evaluation", "artifacts"} <= set(stages)
+    assert all(value >= 0 for value in stages.values())
+    assert "Time: " in result.out and "train " in result.out

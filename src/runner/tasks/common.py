@@ -19,6 +19,7 @@ from adl_runner.runner.families import load_families
 from adl_runner.runner.provenance import run_info
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.stages import STAGES
 from adl_runner.runner.summary import write_summary
 
 log = logging.getLogger("runner")
@@ -134,12 +135,14 @@ def already_done(rundir: RunDir, done: dict[str, Any] | None, unit: str, budget:
 
 def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any]) -> dict[str, Any]:
     """Write metrics.json and run.json, then summary.md, and print the end summary (runner.summary)."""
+    STAGES.lap("artifacts")
     finished = time.time()
     metrics["wall_time_s"] = round(finished - started, 3)
     rundir.write_json("metrics.json", metrics)
-    rundir.write_json("run.json", run_info(job.seed, started, finished, {"task": metrics["task"]}))
+    rundir.write_json("run.json", run_info(job.seed, started, finished, {"task": metrics["task"], "stages": STAGES.record()}))
     split = metrics.get("split", "test")  # what the final evaluation measured
     if metrics.get(f"{split}_accuracy") is not None:
         print(f"{split.capitalize()} accuracy: {100 * metrics[f'{split}_accuracy']:.1f}%")  # the book's line
     print(write_summary(rundir, metrics))
+    print(STAGES.line())
     return metrics

@@ -24,6 +24,7 @@ from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.progress import start_line
 from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.stages import STAGES
 from adl_runner.runner.tasks.common import already_done, check_resumable, configure_tensorflow, finish, write_config
 from adl_runner.runner.tasks.registry import task
 
@@ -62,6 +63,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         agent = build_agent(job.model, job.model_options, env, job, RunPhases.for_job(rundir, job, RESUME_KEYS))
         episodes = job.trainer.episode_budget(getattr(agent, "default_episodes", 1000))
         log.info(start_line("train", job.model.name, env.name, f"{episodes} episodes", rundir.path))
+        STAGES.lap("build")
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()
         if resuming:
@@ -97,6 +99,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         result = loop.train_episodes(agent, env, rundir, episodes=episodes, seed=job.seed, history=history,
                                      checkpoint_every=job.trainer.checkpoint_every, verbose=job.trainer.verbose, meta=meta,
                                      loss_bound=job.trainer.loss_bound)
+    STAGES.lap("train")
     metrics = _episode_metrics(job, env, history)
     metrics.update({"task": "train", "resumed_from_episode": resumed_from, "episodes_target": episodes})
     if result is not None:
@@ -108,6 +111,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     random = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 20_000, random=True)
     metrics.update({f"eval_{k}": v for k, v in greedy.items()})
     metrics.update({f"random_{k}": v for k, v in random.items()})
+    STAGES.lap("evaluation")
     if job.logger.plots:
         metrics.update(agent.artifacts(ArtifactWriter(rundir)))
         plot_history(rundir, history, env)

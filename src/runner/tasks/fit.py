@@ -31,6 +31,7 @@ from adl_runner.runner.progress import RunProgress, start_line
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import DatasetConfig
+from adl_runner.runner.stages import STAGES
 from adl_runner.runner.tasks.common import (
     already_done,
     check_resumable,
@@ -162,6 +163,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         pipeline, class_names, validation = make_pipeline(
             job, job.dataset_config, spec.view, spec.inputs, objective, spec.steps_batches(job.model_options),
             two_domains=spec.two_domains, input_kind=spec.input_kind)
+        STAGES.lap("data")
         resuming = bool(rundir.resume_candidates())
         if resuming:
             check_resumable(rundir, job, RESUME_KEYS)
@@ -179,8 +181,10 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
             compile_model(model, job, optimizer, objective)
             # A first phase some models need before fit (StackedGAN's encoder, CycleGAN's fixed
             # test images): only on a fresh build, since every checkpoint already holds its result.
+            STAGES.lap("build")
             if spec.prepare is not None:
                 spec.prepare(model, ArtifactData(pipeline), RunPhases.for_job(rundir, job, RESUME_KEYS))
+                STAGES.lap("pre-training")
     write_config(rundir, job)
     if job.logger.summary:
         rundir.write_text("model_summary.txt", model_summary(model))
@@ -228,6 +232,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     else:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
+    STAGES.lap("train")
     log.info("evaluating the final weights on the test split (%d examples)", pipeline.n_test)
     test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
     if job.trainer.evaluate_train:
@@ -238,6 +243,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     # Of the final weights: the monitor measured them at the last epoch when this invocation trained.
     quality = quality_monitor.latest if quality_monitor is not None and quality_monitor.latest else (
         measure(model) if measure is not None else {})
+    STAGES.lap("evaluation")
     metrics = {
         "task": "train",
         "model": job.model.name,
