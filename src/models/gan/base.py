@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers, scaled_optimizer
+from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers, loss_scaled, minimize, scaled_optimizer
 from adl_runner.kernel.keras_state import is_seed_key, restore_seed_states, seed_states
 
 GRID_SIZE = 16
@@ -262,7 +262,7 @@ class GAN(AdversarialModel):
         variables = self.d_variables
         with tf.GradientTape() as tape:
             losses = self.discriminator_losses(self.discriminate(real_images, real), self.discriminate(fake_images, fake), real, fake)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(losses["d_loss"], variables), variables))
+        minimize(self.d_optimizer, tape, losses["d_loss"], variables)
         return losses
 
     def clip_discriminator(self) -> None:
@@ -294,7 +294,7 @@ class GAN(AdversarialModel):
         variables = self.g_variables
         with tf.GradientTape() as tape:
             g_logs = self.generator_losses(self.discriminate(self.generate(z, fake, training=True), fake), fake)
-        self.optimizer.apply_gradients(zip(tape.gradient(g_logs["g_loss"], variables), variables))
+        minimize(self.optimizer, tape, g_logs["g_loss"], variables)
         return self._record({**d_logs, **g_logs})
 
     def test_step(self, data: Any) -> dict[str, Any]:
@@ -329,7 +329,7 @@ class GAN(AdversarialModel):
         d_optimizer = keras.optimizers.get(optimizer)
         g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else scaled_optimizer(d_optimizer, self.g_lr_scale)
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile)
-        self.d_optimizer = d_optimizer
+        self.d_optimizer = loss_scaled(d_optimizer)  # Keras' compile wraps only the model's own `optimizer`
         # Built now, so that every checkpoint holds their full state (and loading finds the slots).
         self.d_optimizer.build(self.d_variables)
         self.optimizer.build(self.g_variables)

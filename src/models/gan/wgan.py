@@ -14,6 +14,7 @@ import keras
 import tensorflow as tf
 
 from adl_runner.kernel.checks import check_positive
+from adl_runner.kernel.custom_step import minimize
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -39,7 +40,7 @@ class WGAN(GAN):
         for key, images, conditions, sign in (("d_real", real_images, real, 1.0), ("d_fake", fake_images, fake, -1.0)):
             with tf.GradientTape() as tape:
                 parts[key] = losses.wasserstein(sign, self.discriminate(images, conditions))
-            self.d_optimizer.apply_gradients(zip(tape.gradient(parts[key], variables), variables))
+            minimize(self.d_optimizer, tape, parts[key], variables)
         return {"d_loss": (parts["d_real"] + parts["d_fake"]) / 2.0, **parts}
 
     def generator_losses(self, fake_out: Any, fake: dict) -> dict[str, Any]:
