@@ -28,7 +28,7 @@ def mirrored(s: Settings) -> dict[str, Any]:
         "units": "seconds per MLP epoch (runner model and pipeline, batch 128, after a first traced fit)",
         "data": child["data"],
         "timings": timings,
-        "summary": summarize(timings),
+        "medians": summarize(timings),
         "ratios": {"mirrored_vs_none": ratio(median(timings["mirrored"]), median(timings["none"]))},
         "targets": {},
     }
@@ -37,10 +37,9 @@ def mirrored(s: Settings) -> dict[str, Any]:
 def _case(strategy: str, pipeline: Any) -> Callable[[], float]:
     """A runner MLP built and compiled in `training_scope` for `strategy`, traced by a first fit;
     each call fits EPOCHS more epochs in that scope and returns their median epoch time."""
-    from fits import epoch_timer, runner_model
-
     from adl_runner.runner.distribute import strategy_for
     from adl_runner.runner.schema import TrainerConfig
+    from fits import epoch_timer, runner_model
 
     scope = strategy_for(TrainerConfig(strategy=strategy, batch_size=pipeline.options.batch_size)).scope
     steps = pipeline.steps_per_epoch()
