@@ -182,12 +182,14 @@ def test_an_episode_loop_model_refuses_them(run_cli):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["dcgan", "vae_mlp"])
-def test_custom_step_families_train_and_resume_mirrored(run_cli, model):
-    """A GAN and a VAE (their own steps and optimizers) build, train, save and resume under mirrored."""
+@pytest.mark.parametrize("model, budget, unit", [("dcgan", "trainer.caps.steps", "steps"), ("vae_mlp", "trainer.epochs", "epochs")])
+def test_custom_step_families_train_and_resume_mirrored(run_cli, model, budget, unit):
+    """A GAN (step budget) and a VAE (epochs), their own steps and optimizers, build, train, save and
+    resume under mirrored."""
     args = (f"model={model}", "debug=smoke", "trainer.strategy=mirrored")
-    first = run_cli(*args, "trainer.caps.steps=2")
+    first = run_cli(*args, f"{budget}=1")
     assert first.code == 0, first.err
-    second = run_cli(*args, "trainer.caps.steps=4")
+    second = run_cli(*args, f"{budget}=2")
     assert second.code == 0, second.err
-    assert second.metrics()["steps_completed"] == 4
+    metrics = second.metrics()
+    assert metrics[f"{unit}_completed"] == 2 and metrics["resumed_from_epoch"] is not None
