@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers, scaled_optimizer
+from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers, loss_scaled, minimize, scaled_optimizer
 from adl_runner.kernel.keras_state import is_seed_key, restore_seed_states, seed_states
 
 GRID_SIZE = 16
@@ -287,7 +287,7 @@ class GAN(AdversarialModel):
         with tf.GradientTape() as tape:
             real_out, fake_out = self.discriminate_pair(real_images, real, fake_images, fake)
             losses = self.discriminator_losses(real_out, fake_out, real, fake)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(losses["d_loss"], variables), variables))
+        minimize(self.d_optimizer, tape, losses["d_loss"], variables)
         return {**losses, **self.discriminator_accuracies(real_out, fake_out)}
 
     def judged_real(self, outputs: Any) -> Any:
@@ -332,7 +332,7 @@ class GAN(AdversarialModel):
             # The book's adversarial model held a frozen D, whose BatchNorm ran in inference mode.
             fake_out = self.discriminate(self.generate(z, fake, training=True), fake, training=not self.book_batch_norm)
             g_logs = self.generator_losses(fake_out, fake)
-        self.optimizer.apply_gradients(zip(tape.gradient(g_logs["g_loss"], variables), variables))
+        minimize(self.optimizer, tape, g_logs["g_loss"], variables)
         logs = {**d_logs, **g_logs, "g_acc": self.judged_real(fake_out)}
         if self.book_log:
             self.print_book_line(logs)
@@ -374,7 +374,7 @@ class GAN(AdversarialModel):
         d_optimizer = keras.optimizers.get(optimizer)
         g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else scaled_optimizer(d_optimizer, self.g_lr_scale)
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile)
-        self.d_optimizer = d_optimizer
+        self.d_optimizer = loss_scaled(d_optimizer)  # Keras' compile wraps only the model's own `optimizer`
         # Built now, so that every checkpoint holds their full state (and loading finds the slots).
         self.d_optimizer.build(self.d_variables)
         self.optimizer.build(self.g_variables)

@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from adl_runner.kernel.custom_step import ScaledOptimizers, scaled_optimizer
+from adl_runner.kernel.custom_step import ScaledOptimizers, minimize, scaled_optimizer
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.phases import PhaseRunner
 from adl_runner.kernel.registry import MODELS
@@ -133,7 +133,7 @@ def descend(optimizer: keras.optimizers.Optimizer, variables: list[Any], loss_fn
     """One update of `variables` on the loss `key` of `loss_fn()`; returns every value it computed."""
     with tf.GradientTape() as tape:
         values = loss_fn()
-    optimizer.apply_gradients(zip(tape.gradient(values[key], variables), variables))
+    minimize(optimizer, tape, values[key], variables)
     return values
 
 

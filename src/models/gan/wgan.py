@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from adl_runner.kernel.checks import check_positive
+from adl_runner.kernel.custom_step import minimize
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -45,7 +46,7 @@ class WGAN(GAN):
             with tf.GradientTape() as tape:
                 outputs[key] = self.discriminate(images, conditions)
                 parts[key] = losses.wasserstein(sign, outputs[key])
-            self.d_optimizer.apply_gradients(zip(tape.gradient(parts[key], variables), variables))
+            minimize(self.d_optimizer, tape, parts[key], variables)
         return {"d_loss": (parts["d_real"] + parts["d_fake"]) / 2.0, **parts,
                 **self.discriminator_accuracies(outputs["d_real"], outputs["d_fake"])}
 

@@ -89,13 +89,22 @@ def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
         return
     saved = yaml.safe_load(saved_path.read_text()) or {}
     for key in keys:
-        changed = config_differences(saved.get(key), job.config.get(key), key)
+        if "." in key and _at(saved, key) is _MISSING:
+            continue  # a run written before this key existed ran at its default
+        changed = config_differences(_at(saved, key), _at(job.config, key), key)
         if changed:
             listed = "; ".join(changed[:_SHOWN]) + (f"; and {len(changed) - _SHOWN} more" if len(changed) > _SHOWN else "")
             raise RunnerError(
                 f"run dir {rundir.path} holds a run with a different {key} config ({listed}); "
                 f"re-run with its own config to resume, or choose a new hydra.run.dir"
             )
+
+
+def _at(config: dict[str, Any], key: str) -> Any:
+    """The value at a dotted `key` (`trainer.precision`), or _MISSING."""
+    for part in key.split("."):
+        config = config.get(part, _MISSING) if isinstance(config, dict) else _MISSING
+    return config
 
 
 _SHOWN = 5

@@ -22,6 +22,7 @@ from adl_runner.kernel.hooks import DataView, QualityContext
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
+from adl_runner.runner.distribute import float32_outputs, training_scope
 from adl_runner.runner.evaluators import evaluate as run_evaluators
 from adl_runner.runner.loops.fit import FitData, continued_trainer, fit
 from adl_runner.runner.objectives import Objective, objective_of
@@ -46,8 +47,9 @@ from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
-RESUME_KEYS = ("model", "dataset", "optimizer")
-"""The config groups a job must share with the run it resumes (training checkpoints and phases)."""
+RESUME_KEYS = ("model", "dataset", "optimizer", "trainer.precision")
+"""The config groups (and keys) a job must share with the run it resumes (training checkpoints and
+phases): a checkpoint's layers and optimizers keep the precision they were built in."""
 
 
 Pipeline = ArrayPipeline | PairPipeline | InputPipeline
@@ -149,6 +151,16 @@ def spec_of(job: Job) -> FitSpec:
 
 @task("fit", "train")
 def train(job: Job, rundir: RunDir) -> dict[str, Any]:
+    """Train inside the job's `training_scope` (`trainer.strategy`, `trainer.precision`): every model
+    and optimizer of the job is built, compiled, loaded and trained in it."""
+    with rundir.removed_if_failed_fresh():
+        configure_tensorflow(job)  # first: clearing Keras' session also resets its dtype policy
+        scope = training_scope(job.trainer)
+    with scope:
+        return _train(job, rundir)
+
+
+def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     spec = spec_of(job)
     with rundir.removed_if_failed_fresh():
@@ -157,7 +169,6 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         if already_done(rundir, done, *job.trainer.budget):
             check_resumable(rundir, job, RESUME_KEYS)
             return done
-        configure_tensorflow(job)
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
         pipeline, class_names, validation = make_pipeline(
@@ -177,6 +188,7 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
                 model = job.model.build(job.model_options, context)
             except IncompatibleError as exc:
                 raise IncompatibleError(f"model '{job.model.name}' cannot run on dataset '{dataset_name}': {exc}") from None
+            float32_outputs(model)
             optimizer = job.optimizer.build(job.optimizer_options)
             compile_model(model, job, optimizer, objective)
             # A first phase some models need before fit (StackedGAN's encoder, CycleGAN's fixed
