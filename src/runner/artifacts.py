@@ -65,6 +65,26 @@ class ArtifactWriter:
         """Structured results as `<name>.json`."""
         return self._rundir.write_json(f"{name}.json", data)
 
+    def array(self, name: str, data: np.ndarray) -> Path:
+        """An array as the NumPy file `<name>.npy`."""
+        def save(path: Path) -> None:
+            with path.open("wb") as f:  # a file object: np.save would add .npy to the temporary name
+                np.save(f, data)
+
+        return self._rundir.write_atomic(self._rundir.file(f"{name}.npy"), save)
+
+    def labelled_grid(self, name: str, images: np.ndarray, titles: list[str], cols: int) -> Path:
+        """A contact sheet: uint8 images (N, H, W, C) `cols` wide, each titled, as the PNG `name`."""
+        rows = -(-len(images) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.6 * rows), squeeze=False)
+        for ax in axes.ravel():
+            ax.axis("off")
+        for ax, image, title in zip(axes.ravel(), images, titles):
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=255)
+            ax.set_title(title, fontsize=8)
+        fig.tight_layout()
+        return self._save_figure(self._rundir.figure_file(name), fig)
+
     # -- what the runner writes ----------------------------------------------------------------
     def progress_animation(self, seconds_per_frame: float = 0.25) -> Path | None:
         """An animated GIF of the progress grids in step order (None when none is readable). A grid
