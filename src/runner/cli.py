@@ -22,7 +22,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from adl_runner.kernel.errors import RunnerError
+from adl_runner.kernel.errors import ConfigError, RunnerError
 from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
 from adl_runner.runner.flags import (
     _INFO_FLAGS,
@@ -258,8 +258,10 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     try:
         with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
             job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
-        return run_task(job)
+        _OUTCOME["metrics"] = run_task(job)
+        return _OUTCOME["metrics"]
     except RunnerError as exc:
+        _OUTCOME["error"] = exc
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
@@ -271,6 +273,8 @@ def _hydra_entry(cfg: DictConfig) -> Any:
         raise
 
 
+_OUTCOME: dict[str, Any] = {}
+"""The last job's metrics, or the RunnerError that ended it (what `adl_runner.run` returns or raises)."""
 _INTERRUPTED: list[str] = []
 """The command that resumes the job a Ctrl-C or SIGTERM stopped (set by `_hydra_entry`, printed by `main`)."""
 
@@ -290,17 +294,18 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `run` console script; returns the exit code."""
+def main(argv: list[str] | None = None, raising: bool = False) -> int:
+    """Entry point of the `run` console script; returns the exit code. `raising` (the Python API,
+    `adl_runner.run`): a refused command line or a failed job raises its RunnerError instead."""
     from hydra.core.global_hydra import GlobalHydra
 
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set
+    _OUTCOME.clear()
     problem = unknown_flag(argv) or mode_conflict(argv) or shell_completion_problem(argv)
     if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return _refused(problem, raising)
     if given(argv, "--version"):  # Hydra's would print only its own version
         print(version_line())
         return 0
@@ -310,8 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         argv, overrides = [*argv, *added], [*overrides, *added]
         problem = validate(overrides, multirun) or output_dir_problem(overrides, multirun)
         if problem is not None:
-            print(f"error: {problem}", file=sys.stderr)
-            return 2
+            return _refused(problem, raising)
     saved_argv = sys.argv
     sys.argv = ["run", *argv]
     _INTERRUPTED.clear()
@@ -320,8 +324,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _hydra_entry()
     except SystemExit as exc:
+        if raising and "error" in _OUTCOME:
+            raise _OUTCOME["error"] from None
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt as exc:
+        if raising:
+            raise
         how = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted"
         where = (f"resume with: {_INTERRUPTED[0]}" if _INTERRUPTED else
                  "re-run the same command with the same hydra.run.dir to resume")
@@ -332,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         if on_main_thread:
             signal.signal(signal.SIGTERM, saved_sigterm)
     return 0
+
+
+def _refused(problem: str, raising: bool) -> int:
+    """A command line refused before Hydra starts: one `error:` line and exit code 2, or raised."""
+    if raising:
+        raise ConfigError(problem)
+    print(f"error: {problem}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
