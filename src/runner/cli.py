@@ -148,8 +148,9 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
         values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
         if key in groups and not override.is_delete():
             for value in values:
-                if value not in groups[key] and value != "null":
-                    return unknown_name_message(key, value, groups[key])
+                for name in _group_options(value):
+                    if name not in groups[key] and name != "null":
+                        return unknown_name_message(key, name, groups[key])
         prefix = "+" if override.is_add() else "++" if override.is_force_add() else "~" if override.is_delete() else ""
         per_key.append([f"{prefix}{key}={value}" for value in values] if not override.is_delete() else [override.input_line])
     jobs = [list(job) for job in itertools.islice(itertools.product(*[v for v in per_key if v]), _MAX_VALIDATED_JOBS)]
@@ -171,6 +172,13 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
                 except Exception as exc:
                     return f"table row {i}: {composition_error(exc, row_job, base_keys)}"
     return None
+
+
+def _group_options(value: str) -> list[str]:
+    """The options a group override names: one, or a list of them (`logger=[tensorboard,mlflow]`)."""
+    if value.startswith("[") and value.endswith("]"):
+        return [name.strip() for name in value[1:-1].split(",") if name.strip()]
+    return [value]
 
 
 def _override_value(overrides: list[str], key: str) -> str | None:

@@ -41,6 +41,8 @@ from adl_runner.runner.tasks.common import (
     write_config,
 )
 from adl_runner.runner.tasks.registry import task
+from adl_runner.runner.tracking import active
+from adl_runner.runner.tracking.fit import TrackEpochs
 
 log = logging.getLogger("runner")
 
@@ -200,6 +202,8 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     quality_monitor = QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs) if measure is not None else None
     if quality_monitor is not None:
         monitors.append(quality_monitor)
+    if active().trackers:
+        monitors.append(TrackEpochs(active()))  # last: it reports what the others added to the logs
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
@@ -214,7 +218,6 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
             rundir,
             initial_epoch=initial_epoch,
             base_lr=job.optimizer_options.learning_rate,
-            tensorboard=job.logger.tensorboard,
             resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
             extra_callbacks=monitors,
             load=load_checkpoint,
