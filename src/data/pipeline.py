@@ -154,16 +154,31 @@ class ArrayPipeline:
         """Integer labels of a split, in order (for plots coloured by class)."""
         return (self._train if split == "train" else self._test)[1].numpy()
 
+    def inference_inputs(self, images: np.ndarray) -> tf.Tensor | tuple[tf.Tensor, ...]:
+        """A model's inputs made from uint8 images (N, H, W, C) of the dataset's shape as its
+        evaluation batches are (scaled, the training pixel mean subtracted, gray for a colorizer, in
+        the model's view), without the training-time noise: a denoiser's inputs are taken as given."""
+        x = self._scaled(tf.constant(images))
+        if self.options.gray_input:
+            x = luminance(x)
+        return self._model_inputs(tf.reshape(x, (-1, *self.input_shape)))
+
+    def _scaled(self, pixels: tf.Tensor) -> tf.Tensor:
+        """uint8 pixels as the model's [0, 1] floats, less the training pixel mean when subtracted."""
+        x = tf.cast(pixels, tf.float32) / 255.0
+        return x - self._mean if self._mean is not None else x
+
+    def _model_inputs(self, x_in: tf.Tensor) -> tf.Tensor | tuple[tf.Tensor, ...]:
+        return x_in if self.options.inputs == 1 else tuple([x_in] * self.options.inputs)
+
     def _batch(self, arrays: tuple[tf.Tensor, tf.Tensor], idx: tf.Tensor, split: int, augment: bool = True):
-        x = tf.cast(tf.gather(arrays[0], idx), tf.float32) / 255.0
+        x = self._scaled(tf.gather(arrays[0], idx))
         y = tf.gather(arrays[1], idx)
-        if self._mean is not None:
-            x = x - self._mean
         if augment and self._augment is not None:
             x = self._augment(x, training=True)
         x_in = self._corrupt(x, idx, split)
         x, x_in = tf.reshape(x, (-1, *self.target_shape)), tf.reshape(x_in, (-1, *self.input_shape))
-        inputs = x_in if self.options.inputs == 1 else tuple([x_in] * self.options.inputs)
+        inputs = self._model_inputs(x_in)
         if self.options.targets == "images":
             return inputs, x
         if self.options.targets == "none":
@@ -174,7 +189,7 @@ class ArrayPipeline:
         """The model's input made from the clean image: noisy, gray, or the image itself."""
         opts = self.options
         if opts.gray_input:
-            x = tf.reduce_sum(x * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+            x = luminance(x)
         if opts.noise_sigma is not None:
             shape = tf.shape(x)[1:]
             noise = tf.map_fn(
@@ -189,6 +204,14 @@ class ArrayPipeline:
         return x
 
 
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def luminance(x: tf.Tensor) -> tf.Tensor:
+    """The luminance 0.299R + 0.587G + 0.114B of RGB images (N, H, W, 3), as (N, H, W, 1)."""
+    return tf.reduce_sum(x * tf.constant(_LUMA), axis=-1, keepdims=True)
+
+
 def _augmenter(seed: int) -> keras.Sequential:
     # ImageDataGenerator's default fill is 'nearest'; RandomTranslation's default is 'reflect'.
     return keras.Sequential(
@@ -201,8 +224,6 @@ def _augmenter(seed: int) -> keras.Sequential:
 
 
 # -- two image domains (CycleGAN) -------------------------------------------------------------------
-
-_LUMA = (0.299, 0.587, 0.114)
 
 
 class PairPipeline:
@@ -328,9 +349,7 @@ class PairPipeline:
 
     def _gather(self, split: str, domain: int, idx: tf.Tensor) -> tf.Tensor:
         x = tf.cast(tf.gather(self._arrays[split][domain], idx), tf.float32) / 255.0
-        if self.domains[domain].gray:
-            x = tf.reduce_sum(x * tf.constant(_LUMA), axis=-1, keepdims=True)
-        return x
+        return luminance(x) if self.domains[domain].gray else x
 
 
 def array_only_options(options: PipelineOptions) -> list[str]:

@@ -9,6 +9,8 @@ makes an animated GIF at the end), `prepare` (once on a freshly built model befo
 on a resumed one, such as CycleGAN's fixed test images) and `sample` (task=sample); its
 `evaluators` are measured by runner.evaluators. An episode-loop agent has `artifacts(out)`. They get an `ArtifactData` (examples of the run's data)
 and an `ArtifactWriter` (the `ArtifactSink` of kernel.hooks), and never see paths or Hydra.
+Everything the writer writes also goes to the job's trackers (runner.tracking): images as images
+(a progress grid at its step), networks as models, the rest as files.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from PIL import Image  # noqa: E402  (matplotlib's own image dependency)
 
 from adl_runner.kernel.errors import IncompatibleError, RunnerError  # noqa: E402
 from adl_runner.runner.rundir import RunDir  # noqa: E402
+from adl_runner.runner.tracking import active  # noqa: E402
 
 log = logging.getLogger("runner")
 
@@ -37,33 +40,57 @@ class ArtifactWriter:
 
     def __init__(self, rundir: RunDir) -> None:
         self._rundir = rundir
+        self._tracking = active()
 
     # -- what families write (kernel.hooks.ArtifactSink) ---------------------------------------
     def figure(self, name: str, fig: Any) -> Path:
         """Save a matplotlib figure as the PNG `name` and close it."""
-        return self._save_figure(self._rundir.figure_file(name), fig)
+        return self._image(name, self._save_figure(self._rundir.figure_file(name), fig))
 
     def image_grid(self, name: str, images: np.ndarray, cols: int, title: str | None = None) -> Path:
         """Tile images (N, H, W[, C]) in [0,1] into a grid `cols` wide and save it as the PNG `name`."""
-        return self._save_figure(self._rundir.figure_file(name), _grid_figure(images, cols, title))
+        return self._image(name, self._save_figure(self._rundir.figure_file(name), _grid_figure(images, cols, title)))
 
     def progress_grid(self, step: int, images: np.ndarray, cols: int, title: str | None = None, *,
                       series: str | None = None, digits: int = 5) -> Path:
         """An image grid showing training progress at `step` (the main series is animated at the end);
         `series` names a further grid of the same steps, `digits` the zero-padding of the step."""
-        return self._save_figure(self._rundir.progress_grid_file(step, series, digits), _grid_figure(images, cols, title))
+        path = self._save_figure(self._rundir.progress_grid_file(step, series, digits), _grid_figure(images, cols, title))
+        return self._image(path.parent.relative_to(self._rundir.path).as_posix(), path, step)
 
     def network(self, name: str, model: Any) -> Path:
         """A network of the model saved on its own as a Keras file (e.g. a GAN's generator)."""
-        return self._rundir.write_atomic(self._rundir.network_file(name), lambda p: model.save(p))
+        path = self._rundir.write_atomic(self._rundir.network_file(name), lambda p: model.save(p))
+        self._tracking.model(path)
+        return path
 
     def table(self, name: str, csv_text: str) -> Path:
         """A table, given as CSV text."""
-        return self._rundir.write_atomic(self._rundir.table_file(name), lambda p: p.write_text(csv_text))
+        return self._file(self._rundir.write_atomic(self._rundir.table_file(name), lambda p: p.write_text(csv_text)))
 
     def record(self, name: str, data: Any) -> Path:
         """Structured results as `<name>.json`."""
-        return self._rundir.write_json(f"{name}.json", data)
+        return self._file(self._rundir.write_json(f"{name}.json", data))
+
+    def array(self, name: str, data: np.ndarray) -> Path:
+        """An array as the NumPy file `<name>.npy`."""
+        def save(path: Path) -> None:
+            with path.open("wb") as f:  # a file object: np.save would add .npy to the temporary name
+                np.save(f, data)
+
+        return self._file(self._rundir.write_atomic(self._rundir.file(f"{name}.npy"), save))
+
+    def labelled_grid(self, name: str, images: np.ndarray, titles: list[str], cols: int) -> Path:
+        """A contact sheet: uint8 images (N, H, W, C) `cols` wide, each titled, as the PNG `name`."""
+        rows = -(-len(images) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.6 * rows), squeeze=False)
+        for ax in axes.ravel():
+            ax.axis("off")
+        for ax, image, title in zip(axes.ravel(), images, titles):
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=255)
+            ax.set_title(title, fontsize=8)
+        fig.tight_layout()
+        return self._image(name, self._save_figure(self._rundir.figure_file(name), fig))
 
     # -- what the runner writes ----------------------------------------------------------------
     def progress_animation(self, seconds_per_frame: float = 0.25) -> Path | None:
@@ -90,6 +117,14 @@ class ArtifactWriter:
         return self._save_gif(self._rundir.episode_animation_file, images, seconds_per_frame)
 
     # -- shared pieces -------------------------------------------------------------------------
+    def _image(self, tag: str, path: Path, step: int | None = None) -> Path:
+        self._tracking.image(tag, path, step)
+        return path
+
+    def _file(self, path: Path) -> Path:
+        self._tracking.file(path)
+        return path
+
     def _save_figure(self, target: Path, fig: Any) -> Path:
         if self._rundir.caption:  # below the axes; bbox "tight" grows the canvas to hold it
             fig.text(0.5, 0.0, self._rundir.caption, ha="center", va="top", fontsize=7, color="0.35")
@@ -100,11 +135,11 @@ class ArtifactWriter:
     def _save_gif(self, target: Path, images: list[Image.Image], seconds_per_frame: float) -> Path:
         size = images[0].size
         images = [image if image.size == size else image.resize(size) for image in images]
-        return self._rundir.write_atomic(
+        return self._file(self._rundir.write_atomic(
             target,
             lambda p: images[0].save(p, format="GIF", save_all=True, append_images=images[1:],
                                      duration=int(seconds_per_frame * 1000), loop=0),
-        )
+        ))
 
 
 GUTTER = 2

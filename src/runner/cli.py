@@ -23,7 +23,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from adl_runner.kernel.errors import RunnerError
+from adl_runner.kernel.errors import ConfigError, RunnerError
 from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
 from adl_runner.runner import sweeps
 from adl_runner.runner.flags import (
@@ -153,8 +153,9 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
         values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
         if key in groups and not override.is_delete():
             for value in values:
-                if value not in groups[key] and value != "null":
-                    return unknown_name_message(key, value, groups[key])
+                for name in _group_options(value):
+                    if name not in groups[key] and name != "null":
+                        return unknown_name_message(key, name, groups[key])
         prefix = "+" if override.is_add() else "++" if override.is_force_add() else "~" if override.is_delete() else ""
         per_key.append([f"{prefix}{key}={value}" for value in values] if not override.is_delete() else [override.input_line])
     jobs = [list(job) for job in itertools.islice(itertools.product(*[v for v in per_key if v]), _MAX_VALIDATED_JOBS)]
@@ -195,6 +196,13 @@ def search_space_problem(overrides: list[str]) -> str | None:
             return (f"the search space (hydra.sweeper.params) names '{key}', which is not a key of the config"
                     f"{key_suggestion(str(key), keys)}; see `run --cfg job` for the keys")
     return None
+
+
+def _group_options(value: str) -> list[str]:
+    """The options a group override names: one, or a list of them (`logger=[tensorboard,mlflow]`)."""
+    if value.startswith("[") and value.endswith("]"):
+        return [name.strip() for name in value[1:-1].split(",") if name.strip()]
+    return [value]
 
 
 def _override_value(overrides: list[str], key: str) -> str | None:
@@ -288,8 +296,10 @@ def _hydra_entry(cfg: DictConfig) -> Any:
         with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
             job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
         STAGES.lap("set-up")
-        return sweeps.objective(cfg.get("optimized_metric"), run_task(job))
+        _OUTCOME["metrics"] = run_task(job)
+        return sweeps.objective(cfg.get("optimized_metric"), _OUTCOME["metrics"])
     except RunnerError as exc:
+        _OUTCOME["error"] = exc
         print(f"error: {exc}", file=sys.stderr)
         if multirun:  # the sweep goes on; the job's record says why it failed
             _record_failure(hydra, str(exc))
@@ -326,6 +336,8 @@ class JobFailed(Exception):
     (a SystemExit would end the sweep); picklable, so a parallel launcher's worker can return it."""
 
 
+_OUTCOME: dict[str, Any] = {}
+"""The last job's metrics, or the RunnerError that ended it (what `adl_runner.run` returns or raises)."""
 _INTERRUPTED: list[str] = []
 """The command that resumes the job a Ctrl-C or SIGTERM stopped (set by `_hydra_entry`, printed by `main`)."""
 
@@ -345,18 +357,19 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `run` console script; returns the exit code."""
+def main(argv: list[str] | None = None, raising: bool = False) -> int:
+    """Entry point of the `run` console script; returns the exit code. `raising` (the Python API,
+    `adl_runner.run`): a refused command line or a failed job raises its RunnerError instead."""
     from hydra.core.global_hydra import GlobalHydra
 
     STAGES.entered_main()
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set
+    _OUTCOME.clear()
     problem = unknown_flag(argv) or mode_conflict(argv) or shell_completion_problem(argv)
     if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return _refused(problem, raising)
     if given(argv, "--version"):  # Hydra's would print only its own version
         print(version_line())
         return 0
@@ -369,8 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                    or validate(overrides, multirun) or search_space_problem(overrides)
                    or output_dir_problem(overrides, multirun))
         if problem is not None:
-            print(f"error: {problem}", file=sys.stderr)
-            return 2
+            return _refused(problem, raising)
         if multirun and _override_value(overrides, "hydra.sweep.dir") is None:
             argv.append(sweeps.sweep_dir_override(overrides))  # the same command, the same sweep dir
     saved_argv = sys.argv
@@ -382,8 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _hydra_entry()
     except SystemExit as exc:
+        if raising and "error" in _OUTCOME:
+            raise _OUTCOME["error"] from None
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt as exc:
+        if raising:
+            raise
         how = "terminated (SIGTERM)" if isinstance(exc, _Terminated) else "interrupted"
         where = (f"resume with: {_INTERRUPTED[0]}" if _INTERRUPTED else
                  "re-run the same command with the same hydra.run.dir to resume")
@@ -394,6 +410,14 @@ def main(argv: list[str] | None = None) -> int:
         if on_main_thread:
             signal.signal(signal.SIGTERM, saved_sigterm)
     return sweeps.exit_code()  # a sweep: how many of its jobs failed
+
+
+def _refused(problem: str, raising: bool) -> int:
+    """A command line refused before Hydra starts: one `error:` line and exit code 2, or raised."""
+    if raising:
+        raise ConfigError(problem)
+    print(f"error: {problem}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

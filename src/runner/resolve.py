@@ -26,7 +26,7 @@ from adl_runner.kernel.specs import FamilySpec, FitSpec, NoneSpec
 from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
-from adl_runner.runner.schema import Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig, scalar_for_list
+from adl_runner.runner.schema import TRACKERS, Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig, scalar_for_list
 
 log = logging.getLogger("runner")
 
@@ -133,6 +133,20 @@ def typed_sample(model: Entry[Any, FamilySpec], values: Mapping[str, Any]) -> Sa
     return typed_values(options_cls, values, "sample")  # type: ignore[no-any-return]
 
 
+def typed_trackers(logger: LoggerConfig) -> LoggerConfig:
+    """`logger` with each tracker's settings as its dataclass (schema.TRACKERS), or None when it is
+    off: left out of the `logger` list, or `logger.<name>=false` (`true`: on, with its defaults)."""
+    def typed(name: str, value: Any) -> Any:
+        if value is None or value is False:
+            return None
+        if value is not True and not isinstance(value, Mapping):
+            keys = ", ".join(f.name for f in dataclasses.fields(TRACKERS[name]))
+            raise ConfigError(f"logger.{name} expects true, false or its settings ({keys}), got {value!r}")
+        return typed_values(TRACKERS[name], {} if value is True else value, f"logger.{name}")
+
+    return dataclasses.replace(logger, **{name: typed(name, getattr(logger, name)) for name in TRACKERS})
+
+
 def dataset_entry(dataset: DatasetConfig) -> tuple[Entry[Any, Any], Any]:
     """The loader of `dataset` and its typed loader options."""
     return typed_options(DATASETS, {"name": dataset.name, **dataset.options}, "dataset.options")
@@ -190,7 +204,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         optimizer=optimizer,
         optimizer_options=optimizer_options,
         trainer=trainer,
-        logger=typed.logger,
+        logger=typed_trackers(typed.logger),
         data_dir=Path(typed.paths.data_dir),
         output_dir=Path(typed.paths.output_dir),
         ckpt=Path(typed.ckpt) if typed.ckpt else None,

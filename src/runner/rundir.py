@@ -27,7 +27,8 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
                        model with its optimizer: its step count says how many epochs are done) and <phase>.json
                        (its history); a resume goes on from there, and a phase whose epochs are all done is
                        restored, not trained again
-    tensorboard/       event files
+    tensorboard/       event files (logger=[tensorboard], runner.tracking)
+    tracking.json      the MLflow run this run dir records to (logger=mlflow), so that a resume goes on in it
     .lock              held (flock) by the job writing here while it runs, removed when it ends
 A file is first written beside its target and then renamed over it, so a killed run never leaves
 a half-written file under a final name.

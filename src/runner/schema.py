@@ -349,9 +349,39 @@ class TrainerConfig:
 
 
 @dataclass
+class TensorBoardConfig:
+    """`logger=[tensorboard]` (the default): event files under <run>/tensorboard (runner.tracking)."""
+
+    hparams: bool = True
+    """Also write the run's hyperparameters for TensorBoard's HParams dashboard."""
+
+
+@dataclass
+class MLflowConfig:
+    """`logger=mlflow` (the optional extra `mlflow`): a run in a local MLflow store (runner.tracking)."""
+
+    tracking_uri: str = "sqlite:///outputs/mlflow.db"
+    """Where runs are recorded: a SQLite file (a relative path is taken from the working directory)
+    or a tracking server's URL."""
+    experiment: str = "adl-runner"
+    """The MLflow experiment the run belongs to (created on first use)."""
+    artifact_location: Optional[str] = None
+    """Where a new experiment keeps its runs' files (figures, the model); None: MLflow's default."""
+    log_model: bool = True
+    """Also copy the trained model (best.keras, else last.keras, or an agent's checkpoint) at the end."""
+
+
+TRACKERS = {"tensorboard": TensorBoardConfig, "mlflow": MLflowConfig}
+"""The `logger` list's choices (conf/logger/<name>.yaml) and the settings each reads."""
+
+
+@dataclass
 class LoggerConfig:
-    tensorboard: bool = True
-    """Write TensorBoard event files under <run>/tensorboard."""
+    tensorboard: Any = None
+    """TensorBoard's settings (TensorBoardConfig), set when the `logger` list holds tensorboard;
+    `logger.tensorboard=false` turns it off (typed by `runner.resolve`)."""
+    mlflow: Any = None
+    """MLflow's settings (MLflowConfig), set when the `logger` list holds mlflow."""
     plots: bool = True
     """Write training-curve PNGs at the end."""
     summary: bool = True

@@ -3,9 +3,9 @@
 Beside `loops/fit.py`, for every episode-loop family (tabular Q, DQN/DDQN, policy gradients).
 The loop owns what is common: resets and steps (gymnasium 1.x: terminated vs truncated; a time-limit
 end bootstraps unless the env's book switch says otherwise), per-episode bookkeeping (return, running
-mean over the solved window, success, the solved criterion), progress lines, checkpoints (the agent's
-networks, arrays and JSON state plus the env's RNG and the history, replaced as one folder) and
-resume. The agent owns acting and learning.
+mean over the solved window, success, the solved criterion), progress lines, the trackers' episode
+scalars, checkpoints (the agent's networks, arrays and JSON state plus the env's RNG and the history,
+replaced as one folder) and resume. The agent owns acting and learning.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from adl_runner.kernel.agents import Agent, AgentState, EnvHandle
 from adl_runner.kernel.errors import CheckpointError, RunnerError
 from adl_runner.runner.progress import eta
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.tracking import active
 
 log = logging.getLogger("runner")
 HISTORY_KEYS = ("return", "steps", "success", "epsilon", "loss")
@@ -199,6 +200,7 @@ def train_episodes(agent: Agent, env: EnvHandle, rundir: RunDir, *, episodes: in
     """Train from episode len(history) to `episodes`, checkpointing every `checkpoint_every` episodes.
     An episode whose mean loss is NaN/Inf or above `loss_bound` ends the run before it is recorded."""
     progress = Progress(verbose, episodes, done=len(history))
+    tracking = active()
     started, env_steps = time.time(), 0
     first = len(history) == 0
     stopped_solved = False
@@ -220,6 +222,8 @@ def train_episodes(agent: Agent, env: EnvHandle, rundir: RunDir, *, episodes: in
             stop = solved and agent.stop_when_solved
             done = len(history) >= episodes or stop
             progress.update(len(history), history, env, logs, force=stop)
+            tracking.metrics({"return": ret, f"mean_return_{env.solved_window}": history.mean_return(env.solved_window),
+                              "steps": steps, "success": float(success), **logs}, step=len(history))
             if done or len(history) % checkpoint_every == 0:
                 save_checkpoint(rundir, agent, history, meta)
             if stop:

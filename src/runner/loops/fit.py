@@ -131,7 +131,6 @@ def fit(
     *,
     initial_epoch: int,
     base_lr: float,
-    tensorboard: bool,
     resume_state: dict | None,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
     load: Callable[[Path], keras.Model] | None = None,
@@ -174,8 +173,7 @@ def fit(
         if initial_epoch > 0:
             trim_history(rundir, initial_epoch)
         try:
-            _fit_once(model, train, data, trainer, rundir, initial_epoch, lr_control, checkpoints, tensorboard,
-                      extra_callbacks)
+            _fit_once(model, train, data, trainer, rundir, initial_epoch, lr_control, checkpoints, extra_callbacks)
             return FitOutcome(model, recoveries)
         except LossDiverged as exc:
             if not recover:
@@ -212,7 +210,6 @@ def _fit_once(
     initial_epoch: int,
     lr_control: LearningRateControl | None,
     checkpoints: Checkpoints,
-    tensorboard: bool,
     extra_callbacks: Sequence[keras.callbacks.Callback],
 ) -> None:
     # Order matters: the lr is logged before the CSV row is written, checkpoints come last so
@@ -222,8 +219,6 @@ def _fit_once(
         callbacks.append(lr_control)
     callbacks.extend(extra_callbacks)
     callbacks.append(keras.callbacks.CSVLogger(str(rundir.file("history.csv")), append=initial_epoch > 0))
-    if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(rundir.file("tensorboard"))))
     callbacks.append(checkpoints)
     model.fit(
         train,

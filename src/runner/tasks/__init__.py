@@ -12,19 +12,37 @@ family's tasks. The serving tasks (export, predict) live in tasks/export.py.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.schema import Task
 from adl_runner.runner.tasks import episodes, export, fit, none  # noqa: F401  (each registers its tasks)
+from adl_runner.runner.tasks.common import RUN_DIR_CHECKPOINTS
 from adl_runner.runner.tasks.registry import task_for
+from adl_runner.runner.tracking import open_trackers, tracking
 
 
 def run_task(job: Job) -> dict[str, Any]:
-    """Do `job.task` for the job's family, holding its run dir; returns the metrics it wrote."""
+    """Do `job.task` for the job's family, holding its run dir, with the job's trackers
+    (runner.tracking); returns the metrics it wrote."""
     rundir = RunDir(job.run_dir, caption=figure_caption(job))
     with rundir.locked():
-        return task_for(job)(job, rundir)
+        with rundir.removed_if_failed_fresh():  # a tracker store that cannot be written leaves no run dir
+            trackers = open_trackers(job, rundir)
+        with tracking(trackers, rundir) as tracked:
+            metrics = task_for(job)(job, rundir)
+            tracked.finish(metrics, rundir, trained_model(job, rundir))
+            return metrics
+
+
+def trained_model(job: Job, rundir: RunDir) -> Optional[Path]:
+    """The model a training task leaves: best.keras, else last.keras, else an agent's checkpoint folder."""
+    if job.task != Task.train:
+        return None
+    candidates = [*(rundir.checkpoints / name for name in RUN_DIR_CHECKPOINTS), rundir.last_checkpoint_dir]
+    return next((path for path in candidates if path.exists()), None)
 
 
 def figure_caption(job: Job) -> str:

@@ -1,6 +1,6 @@
 """The serving tasks: task=export, a checkpoint as a TensorFlow SavedModel (signatures `serve` and
 `serving_default`); task=predict, a checkpoint on the user's own files (`image=`) through its
-family's `predict` hook (a detector's boxes drawn and listed)."""
+family's `predict` hook (a detector's boxes drawn and listed) or its kind's (tasks/predictions.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ import time
 from typing import Any
 
 from adl_runner.data.images import image_files
-from adl_runner.kernel.errors import ConfigError, IncompatibleError
-from adl_runner.kernel.registry import MODELS
-from adl_runner.kernel.specs import FitSpec
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
@@ -22,6 +19,7 @@ from adl_runner.runner.tasks.common import (
     required_checkpoint,
     write_config,
 )
+from adl_runner.runner.tasks.predictions import predict_with
 from adl_runner.runner.tasks.registry import task
 
 
@@ -41,21 +39,15 @@ def export(job: Job, rundir: RunDir) -> dict[str, Any]:
 
 @task("fit", "predict")
 def predict(job: Job, rundir: RunDir) -> dict[str, Any]:
-    """The checkpoint's model on `image=` (a file or a folder): what it writes is its family's."""
+    """The checkpoint's model on `image=` (a file, a folder or a .npy batch): what it writes is its
+    family's, or its kind's (tasks/predictions.py)."""
     started = time.time()
     with rundir.removed_if_failed_fresh():
-        spec = job.model.spec
-        if not isinstance(spec, FitSpec) or spec.predict is None:
-            able = [name for name in MODELS.names() if getattr(MODELS.get(name).spec, "predict", None) is not None]
-            raise IncompatibleError(f"model '{job.model.name}' has no task=predict; models that do: {', '.join(able) or 'none'}")
-        if job.image is None:
-            raise ConfigError("task=predict needs image=<an image file or a folder of images>")
-        files = image_files(job.image)  # checked before the checkpoint is loaded
+        files = image_files(job.image) if job.image is not None else None  # checked before the checkpoint is loaded
         configure_tensorflow(job)
         ckpt = required_checkpoint(job)
         model = load_for_inference(job, ckpt)
-        summary = spec.predict(model, files, ArtifactWriter(rundir))
+        summary = predict_with(job, model, files, ArtifactWriter(rundir))
     write_config(rundir, job)
-    metrics = {"task": "predict", "checkpoint": str(ckpt), "model": job.model.name, "images": len(files),
-               **summary, "status": "completed"}
+    metrics = {"task": "predict", "checkpoint": str(ckpt), "model": job.model.name, **summary, "status": "completed"}
     return finish(rundir, job, started, metrics)

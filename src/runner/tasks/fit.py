@@ -44,6 +44,8 @@ from adl_runner.runner.tasks.common import (
     write_config,
 )
 from adl_runner.runner.tasks.registry import task
+from adl_runner.runner.tracking import active
+from adl_runner.runner.tracking.fit import TrackEpochs
 
 log = logging.getLogger("runner")
 
@@ -221,6 +223,8 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     log.info(start_line("train", job.model.name, dataset_name, f"{budget} {unit}" + (
         f" ({job.trainer.epochs} intervals of {steps})" if unit == "steps" else f" of {steps} steps"), rundir.path))
     monitors.append(RunProgress(job.trainer.epochs, steps, step_based=unit == "steps"))
+    if active().trackers:
+        monitors.append(TrackEpochs(active()))  # last: it reports what the others added to the logs
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
@@ -235,7 +239,6 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
             rundir,
             initial_epoch=initial_epoch,
             base_lr=job.optimizer_options.learning_rate,
-            tensorboard=job.logger.tensorboard,
             resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
             extra_callbacks=monitors,
             load=load_checkpoint,
