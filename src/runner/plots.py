@@ -36,10 +36,12 @@ def plot_curves(rundir: RunDir, history: dict[str, list[float]]) -> list[Path]:
     out = ArtifactWriter(rundir)
     written = []
     epochs = [int(e) + 1 for e in history.get("epoch", [])]
-    for metric in sorted(k for k in history if k != "epoch" and not k.startswith("val_")):
+    # A metric measured at some epochs only (an evaluator every `trainer.quality.every`) has lost
+    # its epochs with its "NA" rows; it is in metrics.json, not drawn against the wrong epochs.
+    for metric in sorted(k for k in history if k != "epoch" and not k.startswith("val_") and len(history[k]) == len(epochs)):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         ax.plot(epochs, history[metric], label=f"train {metric}")
-        if f"val_{metric}" in history:
+        if len(history.get(f"val_{metric}", ())) == len(epochs):
             ax.plot(epochs, history[f"val_{metric}"], label=f"test {metric}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
