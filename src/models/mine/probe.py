@@ -41,5 +41,5 @@ class LinearProbe:
         probe.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         batches = (tf.data.Dataset.from_tensor_slices((fit_z, fit_y))
                    .shuffle(len(fit_z), seed=self.seed, reshuffle_each_iteration=True).batch(self.batch_size))
-        probe.fit(batches, epochs=self.epochs, verbose=0)
+        probe.fit(batches, epochs=self.epochs, shuffle=False, verbose=0)  # the batches are shuffled
         return float(probe.evaluate(test[0], test[1], batch_size=1024, verbose=0, return_dict=True)["accuracy"])
