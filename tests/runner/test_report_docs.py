@@ -250,7 +250,7 @@ def _mine_gaussian(root: Path, name: str, rho: float, estimate: float, bias_corr
     run = root / name
     write(run / "config.yaml", {"model": {"name": "mine", "bias_correction": bias_correction}, "dataset": {"name": "gaussian", "rho": rho},
                                 "trainer": {"steps": 200, "steps_per_epoch": 100}})
-    write(run / "metrics.json", {"task": "train", "steps_completed": 200, "mi_estimate": estimate, "train_mi": 0.15,
+    write(run / "metrics.json", {"task": "train", "seed": 42, "steps_completed": 200, "mi_estimate": estimate, "train_mi": 0.15,
                                  "mi_histogram": 0.146, "mi_true": 0.143841})
     write(run / "history.csv", "epoch,loss,mi\n0,-0.11,0.11\n1,-0.14,0.14\n")
     write(run / "run.json", {"argv": ["run", "model=mine", f"dataset.rho={rho}"], "git_commit": "abc123"})
@@ -268,10 +268,10 @@ def test_the_page_puts_each_estimate_beside_the_exact_and_the_books_values(tmp_p
     code, out, err = run_report(capsys, "mine-doc", str(near), str(far), str(probe), "--docs", str(tmp_path))
     assert code == 0, err
     page = (tmp_path / "mine.md").read_text()
-    assert ("| [mine_a](runs/mine_a/) | 0.5 | 200 | no | 0.1421 | 0.1500 | 0.1460 | 0.1438 | -0.0017 | yes | "
+    assert ("| [mine_a](runs/mine_a/) | 0.5 | 42 | 200 | no | 0.1421 | 0.1500 | 0.1460 | 0.1438 | -0.0017 | yes | "
             "0.142186 (mean of steps 901-1000) | 0.145158; 0.147247 |") in page
-    assert "| [mine_b](runs/mine_b/) | 0.5 | 200 | yes | 0.1300 |" in page and "| -0.0138 | no |" in page
-    assert "| 200 | 0.1400 | 0.1400 |" in page  # the per-100-step bounds, one column per record
+    assert "| [mine_b](runs/mine_b/) | 0.5 | 42 | 200 | yes | 0.1300 |" in page and "| -0.0138 | no |" in page
+    assert "| record | 100 | 200 |\n|---|---|---|\n| book, rho = 0.5 | 0.1123 | 0.1417 |\n| `mine_a` | 0.1100 | 0.1400 |\n| `mine_b` |" in page
     assert ("| [mine_encoder_mnist](runs/mine_encoder_mnist/) | train | 10 | 1 epochs of 30,720 training images, batch 1024 | "
             "held-out: trained on the training embeddings, scored on the test embeddings | 81.23 % | 93.86 % | 0.9000 |") in page
     assert "- `mine_a`: `run model=mine dataset.rho=0.5` (commit `abc123`)" in page

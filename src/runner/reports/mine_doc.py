@@ -21,6 +21,8 @@ TOLERANCE = 0.01
 """nats: the issue's target for the held-out estimate against the exact value."""
 BOOK_GAUSSIAN = {0.5: ("0.142186 (mean of steps 901-1000)", "0.145158; 0.147247"), 0.8: ("-", "0.510342")}
 BOOK_ACCURACY = 93.86
+BOOK_PER_100 = (0.112297, 0.141723, 0.142567, 0.142087, 0.142083, 0.144755, 0.141434, 0.142480, 0.143059, 0.142186)
+"""The book's printed MINE estimates at rho = 0.5, each the mean over 100 steps (section 13.8)."""
 
 
 def _number(value: Any, digits: int = 4) -> str:
@@ -34,27 +36,29 @@ def _gaussian(entries: list[dict[str, Any]]) -> list[str]:
              "training steps, which is what the book prints; `mi_histogram` the book's 100 x 100-bin histogram",
              "estimate of the same held-out joint samples; `mi_true` = -0.5 ln(1 - rho^2). The book's columns",
              "are its printed values (MINE at rho = 0.5 only).", "",
-             "| record | rho | steps | bias correction | mi_estimate (held-out) | train_mi (last 100 steps) | "
+             "| record | rho | seed | steps | bias correction | mi_estimate (held-out) | train_mi (last 100 steps) | "
              "mi_histogram | mi_true | held-out - exact | within 0.01 | book MINE | book histogram |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for entry in sorted(entries, key=lambda e: (e["rho"], e["config"]["model"].get("bias_correction", False))):
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for entry in sorted(entries, key=lambda e: (e["rho"], e["config"]["model"].get("bias_correction", False),
+                                                e["metrics"].get("seed", 0))):
         config, metrics, rho = entry["config"], entry["metrics"], entry["rho"]
         error = metrics["mi_estimate"] - metrics["mi_true"]
         book = BOOK_GAUSSIAN.get(rho, ("-", "-"))
-        lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {rho:g} | {metrics.get('steps_completed')} | "
+        lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {rho:g} | {metrics.get('seed')} | {metrics.get('steps_completed')} | "
                      f"{'yes' if config['model'].get('bias_correction') else 'no'} | {_number(metrics['mi_estimate'])} | "
                      f"{_number(metrics.get('train_mi'))} | {_number(metrics.get('mi_histogram'))} | "
                      f"{_number(metrics['mi_true'])} | {error:+.4f} | {'yes' if abs(error) <= TOLERANCE else 'no'} | "
                      f"{book[0]} | {book[1]} |")
-    lines += ["", "Per 100 steps (each the mean bound of its 100 training batches, as the book prints; the book's run at",
-              "rho = 0.5: 0.112297, 0.141723, 0.142567, 0.142087, 0.142083, 0.144755, 0.141434, 0.142480, 0.143059, 0.142186):", ""]
-    columns = [entry for entry in entries if entry["history"]]
-    lines += ["| steps | " + " | ".join(f"`{e['name']}`" for e in columns) + " |", "|---|" + "---|" * len(columns)]
-    rows = max((len(e["history"]) for e in columns), default=0)
-    interval = columns[0]["config"]["trainer"].get("steps_per_epoch") if columns else None
-    for i in range(rows):
-        cells = [_number(e["history"][i].get("mi")) if i < len(e["history"]) else "-" for e in columns]
-        lines.append(f"| {(i + 1) * interval if interval else i + 1} | " + " | ".join(cells) + " |")
+    lines += ["", "Per 100 steps (each the mean bound of its 100 training batches, as the book prints), after so many steps:", ""]
+    measured = [entry for entry in entries if entry["history"]]
+    width = max((len(e["history"]) for e in measured), default=0)
+    interval = measured[0]["config"]["trainer"].get("steps_per_epoch") if measured else None
+    lines += ["| record | " + " | ".join(str((i + 1) * interval if interval else i + 1) for i in range(width)) + " |",
+              "|---|" + "---|" * width,
+              "| book, rho = 0.5 | " + " | ".join(f"{v:.4f}" for v in BOOK_PER_100[:width]) + " |"]
+    for entry in measured:
+        cells = [_number(row.get("mi")) for row in entry["history"]] + ["-"] * (width - len(entry["history"]))
+        lines.append(f"| `{entry['name']}` | " + " | ".join(cells) + " |")
     for entry in entries:
         if (entry["path"] / "mi_per_step.png").is_file():
             lines += ["", f"![{entry['name']}: the bound of every step and the exact value](runs/{entry['name']}/mi_per_step.png)"]
