@@ -263,7 +263,7 @@ def test_the_page_puts_each_estimate_beside_the_exact_and_the_books_values(tmp_p
     probe = runs / "mine_encoder_mnist"
     write(probe / "config.yaml", {"model": {"name": "mine_encoder", "latent_dim": 10, "book_compat": False},
                                   "dataset": {"name": "mnist", "train_limit": 30720}, "trainer": {"epochs": 1, "batch_size": 1024}})
-    write(probe / "metrics.json", {"task": "train", "accuracy": 0.8123, "mi_estimate": 0.9})
+    write(probe / "metrics.json", {"task": "train", "steps_completed": 30, "accuracy": 0.8123, "mi_estimate": 0.9})
     write(probe / "run.json", {"argv": ["run", "model=mine_encoder"], "git_commit": "def456"})
     code, out, err = run_report(capsys, "mine-doc", str(near), str(far), str(probe), "--docs", str(tmp_path))
     assert code == 0, err
@@ -272,7 +272,7 @@ def test_the_page_puts_each_estimate_beside_the_exact_and_the_books_values(tmp_p
             "0.142186 (mean of steps 901-1000) | 0.145158; 0.147247 |") in page
     assert "| [mine_b](runs/mine_b/) | 0.5 | 42 | 200 | yes | 0.1300 |" in page and "| -0.0138 | no |" in page
     assert "| record | 100 | 200 |\n|---|---|---|\n| book, rho = 0.5 | 0.1123 | 0.1417 |\n| `mine_a` | 0.1100 | 0.1400 |\n| `mine_b` |" in page
-    assert ("| [mine_encoder_mnist](runs/mine_encoder_mnist/) | train | 10 | 1 epochs of 30,720 training images, batch 1024 | "
+    assert ("| [mine_encoder_mnist](runs/mine_encoder_mnist/) | train | 10 | 30 steps of batch 1024 (the first 30,720 training images, 1 epoch) | "
             "held-out: trained on the training embeddings, scored on the test embeddings | 81.23 % | 93.86 % | 0.9000 |") in page
     assert "- `mine_a`: `run model=mine dataset.rho=0.5` (commit `abc123`)" in page
     write(runs / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
