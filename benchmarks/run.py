@@ -30,6 +30,7 @@ from gan_step import gan_step
 from harness import REPO, Settings, log
 from memory import memory
 from memory_stages import memory_stages
+from mirrored import mirrored
 from peak_fraction import peak_fraction
 from rl_replay import rl_replay
 from ssd import ssd
@@ -52,6 +53,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "memory_stages": memory_stages,
     "threads": threads,
     "xla": xla,
+    "mirrored": mirrored,
 }
 
 

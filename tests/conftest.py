@@ -16,6 +16,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import sys  # noqa: E402
 
 import tensorflow  # noqa: E402,F401
+
+# Two logical CPUs for the whole session, set before TensorFlow initialises: what the tests of
+# trainer.strategy=mirrored replicate over. Everything else places its ops on the first, as on one CPU.
+tensorflow.config.set_logical_device_configuration(
+    tensorflow.config.list_physical_devices("CPU")[0], [tensorflow.config.LogicalDeviceConfiguration()] * 2)
 from absl import logging as absl_logging  # noqa: E402
 
 # absl's handler writes to the stderr of its import (here: pytest's capture of collection) and

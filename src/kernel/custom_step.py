@@ -7,6 +7,11 @@ schedule, plateau reduction, NaN roll-back) sets every optimizer that `scaled_op
 at its scale x the scheduled rate, so that those ratios hold all through training.
 `scaled_optimizer` builds one optimizer from another at such a scale (GANs, the policy-gradient
 value network).
+
+A step applies each optimizer with `minimize`, which makes the same step right under
+`trainer.strategy=mirrored` (one replica's loss is a share of the global batch's) and
+`trainer.precision=mixed_float16` (the loss is scaled); an optimizer a model creates itself,
+besides the compiled `optimizer`, goes through `loss_scaled` (Keras wraps only that one).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from adl_runner.kernel.errors import ConfigError
 
@@ -84,12 +90,44 @@ def scaled_optimizers(model: keras.Model) -> ScaledOptimizers:
             f"{model.name}'s {', '.join(unlisted)}, which its scaled_optimizers() does not list; "
             f"train {model.name} without them"
         )
-    return listed
+    # A loss-scaling wrapper (mixed_float16) delegates its rate to the optimizer inside, whose
+    # rate variable or schedule is what the runner reads and sets.
+    return {key: (unscaled(optimizer), scale) for key, (optimizer, scale) in listed.items()}
+
+
+def unscaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """The optimizer inside a `LossScaleOptimizer`, or `optimizer` itself."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def loss_scaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """`optimizer` in a `LossScaleOptimizer` under the mixed_float16 dtype policy (float16 gradients
+    underflow without it), as Keras' `compile` wraps a model's own `optimizer`; else as it is."""
+    if keras.config.dtype_policy().name == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def minimize(optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, loss: Any, variables: list[Any]) -> None:
+    """Apply `optimizer` to `variables` with the gradients of `loss`, recorded by `tape`: the one
+    update of every custom step.
+
+    Under a distribution strategy each replica computes `loss` on its share of the global batch
+    and the replicas' gradients are summed, so the backward pass is seeded with 1 / replicas (what
+    Keras' own `train_step` does): the update is the global batch's mean gradient, as on one
+    device. A `LossScaleOptimizer` multiplies that seed by its loss scale and divides the
+    gradients back in `apply_gradients` (which skips a step with non-finite gradients)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    seed = optimizer.scale_loss(keras.ops.cast(1.0 / replicas, loss.dtype))
+    gradients = tape.gradient(loss, variables, output_gradients=seed)
+    optimizer.apply_gradients(zip(gradients, variables))
 
 
 def scaled_optimizer(optimizer: keras.optimizers.Optimizer, factor: float) -> keras.optimizers.Optimizer:
     """A fresh optimizer like `optimizer` with its learning rate (and Keras-2 decay) times `factor`:
-    the book's adversarial model uses half the discriminator's lr and decay."""
+    the book's adversarial model uses half the discriminator's lr and decay. The copy of a
+    loss-scaled optimizer is loss-scaled as the dtype policy says (`loss_scaled`)."""
+    optimizer = unscaled(optimizer)
     config = optimizer.get_config()
     rate = config["learning_rate"]
     if isinstance(rate, dict):  # a serialized schedule: InverseTimeDecay is how the runner builds `decay`
@@ -101,4 +139,4 @@ def scaled_optimizer(optimizer: keras.optimizers.Optimizer, factor: float) -> ke
     else:
         config["learning_rate"] = rate * factor
     config.pop("name", None)
-    return type(optimizer).from_config(config)
+    return loss_scaled(type(optimizer).from_config(config))

@@ -72,8 +72,10 @@ def q_table_figure(q: np.ndarray, grid: tuple[int, int], actions: list[str]) -> 
     fig.colorbar(im, ax=ax_q)
     values = q.max(axis=1).reshape(grid)
     im = ax_v.imshow(values, cmap="viridis")
-    for (r, c), v in np.ndenumerate(values):
-        ax_v.text(c, r, f"{v:.3g}", ha="center", va="center", color="w", fontsize=9)
+    for (r, c), v in np.ndenumerate(values):  # each cell names its state: the axes would only count cells
+        ax_v.text(c, r, f"s{r * grid[1] + c}\n{v:.3g}", ha="center", va="center", color="w", fontsize=9)
+    ax_v.set_xticks([])
+    ax_v.set_yticks([])
     ax_v.set_title("state values V(s) = max_a Q(s, a)")
     fig.colorbar(im, ax=ax_v)
     fig.tight_layout()

@@ -91,7 +91,9 @@ class ArtifactWriter:
 
     # -- shared pieces -------------------------------------------------------------------------
     def _save_figure(self, target: Path, fig: Any) -> Path:
-        path = self._rundir.write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=100))
+        if self._rundir.caption:  # below the axes; bbox "tight" grows the canvas to hold it
+            fig.text(0.5, 0.0, self._rundir.caption, ha="center", va="top", fontsize=7, color="0.35")
+        path = self._rundir.write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=100, bbox_inches="tight"))
         plt.close(fig)
         return path
 
@@ -105,6 +107,10 @@ class ArtifactWriter:
         )
 
 
+GUTTER = 2
+"""Pixels between the cells of a sample grid."""
+
+
 def _grid_figure(images: np.ndarray, cols: int, title: str | None) -> Any:
     """Images (N, H, W[, C]) in [0,1] tiled `cols` wide, as a figure about one inch per 28 pixels."""
     images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
@@ -112,10 +118,12 @@ def _grid_figure(images: np.ndarray, cols: int, title: str | None) -> Any:
         images = images[..., 0]
     rows = -(-len(images) // cols)
     h, w = images.shape[1:3]
-    canvas = np.ones((rows * h, cols * w, *images.shape[3:]), dtype=np.float32)
+    g = GUTTER
+    # a mid-grey gutter between cells: black-background digits would otherwise run into each other
+    canvas = np.full((rows * (h + g) - g, cols * (w + g) - g, *images.shape[3:]), 0.5, dtype=np.float32)
     for i, image in enumerate(images):
         r, c = divmod(i, cols)
-        canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = image
+        canvas[r * (h + g):r * (h + g) + h, c * (w + g):c * (w + g) + w] = image
     fig, ax = plt.subplots(figsize=(max(2.0, cols * w / 28), max(2.0, rows * h / 28)))
     ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0.0, vmax=1.0)
     ax.axis("off")

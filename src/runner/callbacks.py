@@ -18,6 +18,7 @@ from adl_runner.kernel.errors import CheckpointError, ConfigError, RunnerError
 from adl_runner.kernel.keras_state import save_model
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import LRScheduleConfig, PlateauConfig
+from adl_runner.runner.stages import STAGES
 
 log = logging.getLogger("runner")
 
@@ -59,6 +60,7 @@ class Checkpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
+        saving = time.time()
         self.rundir.rotate_last_checkpoint()
         self.rundir.write_atomic(self.rundir.last_checkpoint, lambda p: save_model(self.model, p))
         value = logs.get(self.monitor)
@@ -80,6 +82,7 @@ class Checkpoints(keras.callbacks.Callback):
             state["previous"] = self.last_state
         self.last_state = {k: v for k, v in state.items() if k != "previous"}
         self.rundir.write_json("checkpoints/state.json", state)
+        STAGES.add("checkpoints", time.time() - saving)
 
 
 def state_for_epoch(state: dict[str, Any] | None, epochs_done: int) -> dict[str, Any] | None:

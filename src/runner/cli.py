@@ -10,6 +10,7 @@ TensorFlow on those paths either.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shlex
 import signal
@@ -24,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
+from adl_runner.runner import sweeps
 from adl_runner.runner.flags import (
     _INFO_FLAGS,
     given,
@@ -33,10 +35,13 @@ from adl_runner.runner.flags import (
     unknown_flag,
     version_line,
 )
+from adl_runner.runner.launchers import preset_problem
 from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import register_schema, scalar_for_list
+from adl_runner.runner.stages import STAGES
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+log = logging.getLogger("runner")
 _MAX_VALIDATED_JOBS = 64
 
 register_schema()
@@ -173,6 +178,25 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
     return None
 
 
+def search_space_problem(overrides: list[str]) -> str | None:
+    """None unless an Optuna search (hparams_search=...) names a key its jobs' config lacks."""
+    if _override_value(overrides, "hparams_search") is None:
+        return None
+    from hydra import compose, initialize_config_dir
+
+    job = [o for o in overrides if not o.startswith("hydra") and "," not in o]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
+        cfg = compose("config", overrides=job, return_hydra_config=True)
+    keys = _flat_keys(cfg)
+    prefix = "hydra.sweeper.params."  # the command's own (compose refuses their sweep values outside -m)
+    given_keys = [o.split("=", 1)[0][len(prefix):] for o in overrides if o.startswith(prefix)]
+    for key in [*(OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}), *given_keys]:
+        if not str(key).startswith("+") and key not in keys:
+            return (f"the search space (hydra.sweeper.params) names '{key}', which is not a key of the config"
+                    f"{key_suggestion(str(key), keys)}; see `run --cfg job` for the keys")
+    return None
+
+
 def _override_value(overrides: list[str], key: str) -> str | None:
     """The last `key=value` among the overrides (what Hydra would use), if any."""
     value = None
@@ -246,29 +270,60 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    # TensorFlow is imported here, once a job really runs (first without its load-time notices).
+    # TensorFlow is imported here, once a job really runs (first without its load-time notices),
+    # after a parallel launcher's worker has taken its GPU.
+    from adl_runner.runner.gpu_slots import pin_worker_gpu
     from adl_runner.runner.tf_startup import import_tensorflow
 
+    STAGES.job_started()
+    hydra = HydraConfig.get()
+    pin_worker_gpu(hydra)
     import_tensorflow()
     from adl_runner.runner.resolve import resolve
     from adl_runner.runner.rundir import RunDir
     from adl_runner.runner.tasks import run_task
 
-    hydra = HydraConfig.get()
+    multirun = hydra.mode == RunMode.MULTIRUN
     try:
         with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
             job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
-        return run_task(job)
+        STAGES.lap("set-up")
+        return sweeps.objective(cfg.get("optimized_metric"), run_task(job))
     except RunnerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if multirun:  # the sweep goes on; the job's record says why it failed
+            _record_failure(hydra, str(exc))
+            raise JobFailed(str(exc)) from None
         raise SystemExit(exc.exit_code) from None
+    except Exception as exc:
+        if multirun:
+            log.exception("the job failed")  # the traceback goes to the job's log, the sweep goes on
+            _record_failure(hydra, _one_line(exc))
+        raise
     except KeyboardInterrupt:
         rundir = RunDir(hydra.runtime.output_dir)
         if rundir.path.is_dir():
             rundir.mark_interrupted()
-        multirun = hydra.mode == RunMode.MULTIRUN
         _INTERRUPTED.append(resume_command(sys.argv[1:], Path(hydra.sweep.dir) if multirun else rundir.path, multirun))
         raise
+
+
+def _record_failure(hydra: Any, error: str) -> None:
+    """A sweep's failed job: metrics.json says so, and its dir keeps Hydra's overrides.yaml (which
+    a job refused at set-up has had removed with the rest) for the sweep's results."""
+    from adl_runner.runner.rundir import RunDir
+
+    rundir = RunDir(hydra.runtime.output_dir)
+    rundir.mark_failed(error)
+    overrides = rundir.path / hydra.output_subdir / "overrides.yaml" if hydra.output_subdir else None
+    if overrides is not None and not overrides.exists():
+        overrides.parent.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(hydra.overrides.task, overrides)
+
+
+class JobFailed(Exception):
+    """A sweep's job that failed with a one-line error: Hydra records it and the sweep goes on
+    (a SystemExit would end the sweep); picklable, so a parallel launcher's worker can return it."""
 
 
 _INTERRUPTED: list[str] = []
@@ -294,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `run` console script; returns the exit code."""
     from hydra.core.global_hydra import GlobalHydra
 
+    STAGES.entered_main()
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set
@@ -308,15 +364,21 @@ def main(argv: list[str] | None = None) -> int:
         overrides, multirun = split_argv(argv)
         added = checkpoint_overrides(overrides, multirun)
         argv, overrides = [*argv, *added], [*overrides, *added]
-        problem = validate(overrides, multirun) or output_dir_problem(overrides, multirun)
+        problem = (preset_problem("launcher", _override_value(overrides, "launcher"), multirun)
+                   or preset_problem("hparams_search", _override_value(overrides, "hparams_search"), multirun)
+                   or validate(overrides, multirun) or search_space_problem(overrides)
+                   or output_dir_problem(overrides, multirun))
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2
+        if multirun and _override_value(overrides, "hydra.sweep.dir") is None:
+            argv.append(sweeps.sweep_dir_override(overrides))  # the same command, the same sweep dir
     saved_argv = sys.argv
     sys.argv = ["run", *argv]
     _INTERRUPTED.clear()
     on_main_thread = threading.current_thread() is threading.main_thread()
     saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
+    sweeps.OUTCOME.failed = 0
     try:
         _hydra_entry()
     except SystemExit as exc:
@@ -331,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv = saved_argv
         if on_main_thread:
             signal.signal(signal.SIGTERM, saved_sigterm)
-    return 0
+    return sweeps.exit_code()  # a sweep: how many of its jobs failed
 
 
 if __name__ == "__main__":

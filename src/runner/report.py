@@ -20,8 +20,6 @@ import csv
 import io
 import json
 import logging
-import math
-import os
 import shlex
 import statistics
 import sys
@@ -43,6 +41,7 @@ from adl_runner.runner.reports import (
     segmentation_doc,
     train_eval,
 )
+from adl_runner.runner.reports.aggregate import job_dirs, mean_std, number, write_results
 from adl_runner.runner.reports.files import ReportError
 from adl_runner.runner.reports.jobs_index import write_jobs_index
 from adl_runner.runner.rundir import RunDir
@@ -117,6 +116,14 @@ def load_table_spec(path: str | Path) -> dict[str, Any]:
     return validate_spec(table)
 
 
+def _is_table_sweep(sweep_dir: Path) -> bool:
+    """Whether the sweep's multirun.yaml holds a book table."""
+    try:
+        return OmegaConf.select(OmegaConf.load(sweep_dir / "multirun.yaml"), "table", default=None) is not None
+    except Exception:  # no or unreadable multirun.yaml: not a book table as far as we can tell
+        return False
+
+
 def sweep_command(sweep_dir: Path) -> Optional[str]:
     """The `run -m ...` command line that produced the sweep, from multirun.yaml's task overrides."""
     path = sweep_dir / "multirun.yaml"
@@ -161,14 +168,8 @@ class Collection:
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
-    """Every dir under the sweep holding both config.yaml and metrics.json, in job-number order."""
-    found = [Path(d) for d, _, files in os.walk(sweep_dir) if "config.yaml" in files and "metrics.json" in files]
-
-    def order(p: Path) -> tuple[Any, ...]:
-        rel = p.relative_to(sweep_dir).parts
-        return tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in rel)
-
-    return sorted(found, key=order)
+    """Every job dir of the sweep (aggregate.job_dirs) holding both config.yaml and metrics.json."""
+    return [d for d in job_dirs(sweep_dir) if (d / "config.yaml").is_file() and (d / "metrics.json").is_file()]
 
 
 def collect_runs(sweep_dir: str | Path, spec: dict[str, Any]) -> Collection:
@@ -230,12 +231,6 @@ class TableRow:
         return " / ".join(str(self.labels.get(c, "")) for c in columns)
 
 
-def _number(x: Any) -> Optional[float]:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or math.isnan(x):
-        return None
-    return float(x)
-
-
 def _round(x: float, decimals: int) -> float:
     r = round(x, decimals)
     return 0.0 if r == 0 else r  # no "-0.0"
@@ -254,20 +249,21 @@ def build_rows(spec: dict[str, Any], runs: Collection, tolerance: float = DEFAUL
         cells: dict[str, Cell] = {}
         for m in spec["metrics"]:
             scale, decimals = float(m.get("scale", 1)), int(m.get("decimals", 2))
-            book = _number(row["book"].get(m["book"]))
-            values = [v * scale for v in (_number(r.metrics.get(m["key"])) for r in done) if v is not None]
-            measured = _round(statistics.fmean(values), decimals) if values else None
-            std = _round(statistics.stdev(values), decimals) if len(values) > 1 else None
+            book = number(row["book"].get(m["book"]))
+            values = [v * scale for v in (number(r.metrics.get(m["key"])) for r in done) if v is not None]
+            mean, spread = mean_std(values)
+            measured = _round(mean, decimals) if mean is not None else None
+            std = _round(spread, decimals) if spread is not None else None
             diff = _round(measured - book, decimals) if measured is not None and book is not None else None
             flagged = diff is not None and abs(diff) > tolerance + 1e-9
             cells[m["key"]] = Cell(book, measured, std, diff, decimals, flagged)
-        epochs = [e for e in (_number(r.metrics.get("epochs_completed")) for r in done) if e is not None]
+        epochs = [e for e in (number(r.metrics.get("epochs_completed")) for r in done) if e is not None]
         rows.append(
             TableRow(
                 index=i,
                 labels=dict(row["labels"]),
                 cells=cells,
-                references={r["book"]: _number(row["book"].get(r["book"])) for r in spec.get("references") or []},
+                references={r["book"]: number(row["book"].get(r["book"])) for r in spec.get("references") or []},
                 n=len(done),
                 not_completed=[str(r.metrics.get("status")) for r in runs.by_row.get(i, []) if not r.completed],
                 epochs=statistics.fmean(epochs) if epochs else None,
@@ -449,14 +445,23 @@ class BookTableCallback(Callback):
 
 class JobsIndexCallback(Callback):
     """Hydra callback: at the end of every multirun, `jobs.md` / `jobs.csv` in the sweep dir index its
-    numbered job dirs (overrides, status, main metric). Registered in conf/config.yaml."""
+    job dirs (overrides, status, main metric), and `results.md` / `results.csv` give each
+    configuration's mean ± std over its seeds (printed too, unless a book table is printed instead).
+    Registered in conf/config.yaml; `metrics` (a list) chooses the results' metrics."""
+
+    def __init__(self, metrics: Optional[Sequence[str]] = None) -> None:
+        self.metrics = list(metrics) if metrics else None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        if sweep_dir.is_dir():
-            written = write_jobs_index(sweep_dir)
-            if written is not None:
-                log.info(f"Jobs index written to {written}")
+        written = write_jobs_index(sweep_dir) if sweep_dir.is_dir() else None
+        if written is None:
+            return
+        log.info(f"Jobs index written to {written}")
+        results = write_results(sweep_dir, self.metrics, sweep_command(sweep_dir))
+        if OmegaConf.select(config, "table", default=None) is None:
+            print(results, end="")
+        log.info(f"Results written to {sweep_dir / 'results.md'} and {sweep_dir / 'results.csv'}")
 
 
 # The docs' tables: `run-report <subcommand> ...` prints (or writes) one of them.
@@ -489,10 +494,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     parser = argparse.ArgumentParser(
         prog="run-report",
-        description="Compare a book-table sweep with the book and write table.md/table.csv.",
+        description="Write results.md/results.csv of any sweep (mean ± std over seeds per configuration); "
+                    "a book-table sweep also gets table.md/table.csv, its comparison with the book.",
         epilog=f"The docs' tables: run-report {{{','.join(SUBCOMMANDS)}}} --help",
     )
     parser.add_argument("sweep_dir", help="the multirun dir (holds multirun.yaml and one dir per job)")
+    parser.add_argument("--metrics", help="comma-separated metrics of results.md (default: every test_* and best_*)")
     parser.add_argument(
         "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="flag |diff| above this many points (0.6)"
     )
@@ -500,9 +507,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "--table", help="table config (a YAML file or a name like book/table_1_3_3); default: SWEEP_DIR/multirun.yaml"
     )
     args = parser.parse_args(args_list)
+    sweep_dir = Path(args.sweep_dir)
+    chosen = args.metrics.split(",") if args.metrics else None
     try:
+        if not args.table and not _is_table_sweep(sweep_dir):
+            print(write_results(sweep_dir, chosen, sweep_command(sweep_dir)), end="")
+            return 0
         spec = load_table_spec(args.table) if args.table else None
-        report = write_table(args.sweep_dir, spec, tolerance=args.tolerance)
+        report = write_table(sweep_dir, spec, tolerance=args.tolerance)
+        write_results(sweep_dir, chosen, sweep_command(sweep_dir))
     except ReportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

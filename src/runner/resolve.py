@@ -175,6 +175,8 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
     if isinstance(model.spec, FitSpec):
         refuse_unreadable_source(model, dataset)
     trainer = typed.trainer
+    if not isinstance(model.spec, FitSpec):
+        refuse_fit_loop_settings(model, trainer)
     if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule.boundaries or trainer.plateau.enabled):
         raise ConfigError("optimizer.decay cannot be combined with trainer.lr_schedule or trainer.plateau; set one of them")
     return Job(
@@ -204,7 +206,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
 
 
 GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "image", "gif", "paths",
-                             "experiment", "debug", "hparams_search", "launcher", "table")
+                             "experiment", "debug", "hparams_search", "launcher", "table", "optimized_metric")
 """Set on the command line for any family: the job's identity, task options and presets."""
 
 
@@ -220,6 +222,15 @@ def refuse_unread_groups(model: Entry[Any, FamilySpec], chosen: frozenset[str]) 
         raise ConfigError(
             f"model '{model.name}' {model.spec.does} and does not read {key}= (it reads: {', '.join(reads)}); "
             f"{group}= is read by: {', '.join(readers) or 'no model'}")
+
+
+def refuse_fit_loop_settings(model: Entry[Any, FamilySpec], trainer: TrainerConfig) -> None:
+    """trainer.strategy and trainer.precision act on the fit loop's Keras training; an agent or a
+    family with no training loop would silently ignore them."""
+    for key, value, default in (("strategy", trainer.strategy, "none"), ("precision", trainer.precision, "float32")):
+        if value != default:
+            raise ConfigError(f"trainer.{key}={value} applies to the fit loop's models; model '{model.name}' "
+                              f"{model.spec.does}: leave trainer.{key}={default}")
 
 
 def refuse_unread_image(model: Entry[Any, FamilySpec], task: Task, image: Optional[str]) -> None:

@@ -57,9 +57,12 @@ PROGRESS_GRIDS = "grids"
 class RunDir:
     """One run's output folder."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, caption: str = "") -> None:
         self.path = Path(path)
         self.checkpoints = self.path / "checkpoints"
+        self.caption = caption
+        """What the run is (model, data, run dir name), written on each of its figures so that the
+        PNGs of a sweep cannot be mistaken for one another."""
 
     # -- layout --------------------------------------------------------------------------------
     def file(self, name: str) -> Path:
@@ -215,6 +218,17 @@ class RunDir:
         so that reports and sweep indexes never take a stopped run for a finished one."""
         held = self.read_json("metrics.json") or {}
         self.write_json("metrics.json", {**held, "status": "interrupted", "interrupted_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+    def mark_failed(self, error: str) -> None:
+        """metrics.json says `status: failed` with the job's one error line (a sweep's job: the sweep
+        goes on, skips it when run again unless told to retry, and lists it in its results)."""
+        self.path.mkdir(parents=True, exist_ok=True)  # a job refused before it wrote anything has no dir left
+        try:
+            held = self.read_json("metrics.json") or {}
+        except RunnerError:  # a damaged record: the failure is what matters now
+            held = {}
+        self.write_json("metrics.json", {**held, "status": "failed", "error": error,
+                                         "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
 
     # -- writing -------------------------------------------------------------------------------
     def write_atomic(self, target: Path, write: Callable[[Path], object]) -> Path:

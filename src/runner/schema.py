@@ -145,8 +145,10 @@ class PlateauConfig:
     min_lr: float = 5e-7
     """Lower bound of the learning rate."""
     book_compat: bool = False
-    """The book's callback order let the step schedule overwrite each plateau reduction at the next
-    epoch start (so reductions lasted one epoch). False: reductions persist and multiply the schedule."""
+    """The book's callback order [checkpoint, reducer, scheduler]: the step schedule set the rate
+    at every epoch start, overwriting a reduction made at the previous epoch end before any step
+    used it, so in the book the plateau reducer never acted. False: reductions persist and
+    multiply the schedule."""
 
     def __post_init__(self) -> None:
         if not 0 < self.factor < 1:
@@ -213,6 +215,14 @@ class BudgetCaps:
                 raise ConfigError(f"trainer.caps.{key} must be a positive integer or null (no cap), got {value}")
 
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+"""trainer.precision's values: Keras dtype policies."""
+MULTI_WORKER_REFUSAL = (
+    "trainer.strategy=multi_worker is not supported: MultiWorkerMirroredStrategy with Keras 3's fit fails "
+    "(keras-team/keras#20585; Keras points to its JAX backend's keras.distribution for several hosts); run one job "
+    "per host or GPU with a job-level launcher instead (docs/scaling.md); valid: none, mirrored")
+
+
 @dataclass
 class TrainerConfig:
     epochs: int = 20
@@ -246,6 +256,13 @@ class TrainerConfig:
     MLP, CNN and DCGAN steps 2.7-6.8x slower (docs/performance.md, `make bench`'s xla case)."""
     verbose: str = "auto"
     """Progress output: auto (a bar on a terminal, one line per epoch otherwise), bar, line or none."""
+    strategy: str = "none"
+    """Fit-loop families: none (one device) or mirrored (tf.distribute.MirroredStrategy over this
+    host's GPUs, else its logical CPUs; trainer.batch_size is the global batch). multi_worker is
+    refused (docs/scaling.md)."""
+    precision: str = "float32"
+    """Fit-loop families: float32, mixed_float16 (with loss scaling) or mixed_bfloat16; the models'
+    output layers stay float32."""
     nan_policy: str = "stop"
     """On a NaN/Inf loss: stop (end with the epoch and step, keep the last good checkpoint) or
     recover (roll back to the last good checkpoint, lower the learning rate, go on)."""
@@ -282,6 +299,10 @@ class TrainerConfig:
             if value is not None and value < 1:
                 raise ConfigError(f"trainer.{key} must be a positive integer{' or null' if key == 'episodes' else ''}, got {value}")
         require_one_of("trainer.verbose", self.verbose, ("auto", "bar", "line", "none"))
+        if self.strategy == "multi_worker":
+            raise ConfigError(MULTI_WORKER_REFUSAL)
+        require_one_of("trainer.strategy", self.strategy, ("none", "mirrored"))
+        require_one_of("trainer.precision", self.precision, PRECISIONS)
         require_one_of("trainer.nan_policy", self.nan_policy, ("stop", "recover"))
         if self.loss_bound is not None and not self.loss_bound > 0:  # `not >`: NaN fails too
             raise ConfigError(f"trainer.loss_bound must be > 0 (or null: no bound), got {self.loss_bound}")
@@ -374,6 +395,8 @@ class Config:
     """task=evaluate of an episode-loop checkpoint: also write episode.gif (one greedy episode, rgb_array)."""
     table: Optional[Any] = None
     """A book table (experiment/book/*): its rows and the book's numbers."""
+    optimized_metric: Optional[str] = None
+    """A metrics.json key the job returns as a float: what an Optuna search (hparams_search=...) optimises."""
 
 
 def scalar_for_list(exc: BaseException, example: Any, where: str = "") -> str | None:

@@ -3,13 +3,18 @@ family, and the same as markdown in the run dir's `summary.md`.
 
 It names the job (task, model, dataset or env), its status and wall time, its main numbers with
 their names (the final evaluation's `test_*` / `eval_*`, the family's own measures such as mIoU, FID
-or mAP, and the best value of the checkpoint monitor with its epoch), and the files worth opening.
+or mAP, and the best value of the checkpoint monitor with its epoch) with the book's value beside
+each where the run is a row of a book table (runner/reports/book_values.py), and the files worth
+opening.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
+from adl_runner.runner.reports.book_values import BookValue, book_values
 from adl_runner.runner.rundir import RunDir
 
 FAMILY_NUMBERS = (
@@ -50,8 +55,12 @@ def summary_lines(rundir: RunDir, metrics: dict[str, Any]) -> list[str]:
     on = metrics.get("dataset") or metrics.get("env")
     what = f"{metrics.get('task', 'train')} {metrics.get('model', '?')}" + (f" on {on}" if on else "")
     lines = [f"## {what}: {metrics.get('status', '?')} in {_value(float(metrics.get('wall_time_s', 0.0)))} s", ""]
-    numbers = main_numbers(metrics)
-    if numbers:
+    book = run_book_values(rundir) if metrics.get("task", "train") == "train" else {}
+    numbers = main_numbers(metrics) + [(k, metrics[k]) for k in book if k in metrics and k not in dict(main_numbers(metrics))]
+    if numbers and book:
+        lines += ["| metric | value | book |", "|---|---|---|",
+                  *(f"| {name} | {_value(value)} | {_book(book.get(name))} |" for name, value in numbers), ""]
+    elif numbers:
         lines += ["| metric | value |", "|---|---|", *(f"| {name} | {_value(value)} |" for name, value in numbers), ""]
     files = worth_opening(rundir)
     if files:
@@ -60,9 +69,26 @@ def summary_lines(rundir: RunDir, metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def run_book_values(rundir: RunDir) -> dict[str, BookValue]:
+    """The book's values for the run in `rundir`, from its config.yaml and Hydra's overrides.yaml."""
+    config, overrides = (_read_yaml(rundir.file(name)) for name in ("config.yaml", ".hydra/overrides.yaml"))
+    return book_values(config, overrides or []) if isinstance(config, dict) else {}
+
+
+def _read_yaml(path: Any) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def _book(value: BookValue | None) -> str:
+    return f"{value.value:.4g} (Table {value.table})" if value is not None else ""
+
+
 def write_summary(rundir: RunDir, metrics: dict[str, Any]) -> str:
     """Write `summary.md` and return the block as plain text for the terminal."""
     lines = summary_lines(rundir, metrics)
     rundir.write_text("summary.md", "\n".join(lines) + "\n")
-    return "\n".join(line.replace("`", "") for line in lines if line != "|---|---|")
+    return "\n".join(line.replace("`", "") for line in lines if not line.startswith("|---"))
 

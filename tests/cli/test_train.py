@@ -128,14 +128,18 @@ def test_sweep_gives_each_job_its_run_dir(run_cli, tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     result = run_cli("-m", "model=mlp", "optimizer=adam,sgd", "dataset=synthetic", *SMOKE, f"hydra.sweep.dir={sweep}")
     assert result.code == 0, result.err
-    for job in ("0", "1"):
+    jobs = [f"dataset=synthetic,debug=smoke,logger.tensorboard=False,model=mlp,optimizer={o}" for o in ("adam", "sgd")]
+    for job in jobs:
         assert (sweep / job / "metrics.json").exists()
     index = (sweep / "jobs.md").read_text().splitlines()
     assert index[2:4] == ["| job | overrides | status | main metric | value |", "|---|---|---|---|---|"]
-    assert index[4].startswith("| [0](0/) | `model=mlp optimizer=adam dataset=synthetic") and "| completed | best_val_accuracy |" in index[4]
-    assert index[5].startswith("| [1](1/) | `model=mlp optimizer=sgd")
+    assert index[4].startswith(f"| [{jobs[0]}]({jobs[0]}/) | `model=mlp optimizer=adam dataset=synthetic")
+    assert "| completed | best_val_accuracy |" in index[4]
+    assert index[5].startswith(f"| [{jobs[1]}]({jobs[1]}/) | `model=mlp optimizer=sgd")
     with (sweep / "jobs.csv").open() as f:
         assert [row["status"] for row in csv.DictReader(f)] == ["completed", "completed"]
+    # every multirun ends with its results: one row per configuration, mean over its seeds
+    assert "| `optimizer=adam` | 1 |" in (sweep / "results.md").read_text() and "| `optimizer=adam` | 1 |" in result.out
 
 
 def test_rerunning_a_completed_run_changes_nothing(run_cli) -> None:

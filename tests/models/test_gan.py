@@ -71,7 +71,7 @@ def test_a_wgan_step_trains_the_critic_n_times_and_clips_it() -> None:
     model = _tiny("wgan", n_critic=3, clip_value=0.01)
     images = np.random.default_rng(0).random((3 * 4, 8, 8, 1)).astype("float32")
     logs = model.train_step(keras.ops.convert_to_tensor(images))
-    assert set(logs) == {"d_loss", "d_real", "d_fake", "g_loss"}
+    assert set(logs) == {"d_loss", "d_real", "d_fake", "g_loss", "d_acc", "d_real_acc", "d_fake_acc", "g_acc"}
     assert int(model.d_optimizer.iterations) == 6 and int(model.optimizer.iterations) == 1  # 2 updates per critic step
     for weight in model.discriminator.trainable_weights:
         assert float(np.abs(np.asarray(weight)).max()) <= 0.01 + 1e-7
@@ -111,6 +111,63 @@ def test_the_discriminators_fakes_come_from_a_generator_in_training_mode_unless_
     assert modes == [call == "g" or not book for call in calls]
 
 
+class _BatchSpy:
+    """Stands in for D and records (batch size, training flag) of every call."""
+
+    def __init__(self, network, calls: list) -> None:
+        self.network, self.calls = network, calls
+
+    def __call__(self, inputs, training=False):
+        first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        self.calls.append((int(first.shape[0]), bool(training)))
+        return self.network(inputs, training=training)
+
+    def __getattr__(self, name: str):
+        return getattr(self.network, name)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cgan", "acgan"])
+@pytest.mark.parametrize("book", [False, True])
+def test_the_batch_norm_switch_trains_d_as_the_book_did(name: str, book: bool) -> None:
+    """Fig 5.1.5's switch: D's update sees [real; fake] as one batch (BatchNorm statistics over
+    both) and G's update runs D in inference mode, as the book's frozen D; without it, two halves
+    and training mode."""
+    model = _tiny(name, discriminator_batch_norm=book)
+    calls: list = []
+    model.discriminator = _BatchSpy(model.discriminator, calls)
+    images = np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")
+    labels = np.eye(10, dtype="float32")[[1, 2, 3, 4]]
+    logs = model.train_step((keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)))
+    assert calls == ([(8, True), (4, False)] if book else [(4, True), (4, True), (4, True)])
+    assert all(np.isfinite(float(v)) for v in logs.values())
+
+
+def test_the_batch_norm_switch_makes_wgan_clip_the_moving_statistics_too() -> None:
+    model = _tiny("wgan", n_critic=1, clip_value=0.01, discriminator_batch_norm=True)
+    model.train_step(keras.ops.convert_to_tensor(np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")))
+    moving = [w for w in model.discriminator.weights if "moving" in w.path]
+    assert moving and all(float(np.abs(np.asarray(w)).max()) <= 0.01 + 1e-7 for w in model.discriminator.weights)
+
+
+def test_accuracies_are_the_share_d_judges_right() -> None:
+    model = _tiny("dcgan")
+    sure = keras.ops.convert_to_tensor(np.array([[0.9], [0.8], [0.2], [0.7]], "float32"))
+    fooled = keras.ops.convert_to_tensor(np.array([[0.6], [0.1], [0.3], [0.4]], "float32"))
+    accuracies = {k: float(v) for k, v in model.discriminator_accuracies(sure, fooled).items()}
+    assert accuracies == pytest.approx({"d_real_acc": 0.75, "d_fake_acc": 0.75, "d_acc": 0.75})
+    assert float(_tiny("wgan").judged_real(keras.ops.convert_to_tensor(np.array([[0.1], [-0.1]], "float32")))) == 0.5
+
+
+def test_the_book_log_switch_prints_the_books_line_every_step(capfd) -> None:
+    model = _tiny("dcgan", book_log=True)
+    images = keras.ops.convert_to_tensor(np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32"))
+    model.train_step(images)
+    model.train_step(images)
+    lines = [line for line in capfd.readouterr().out.splitlines() if "adversarial" in line]
+    assert [line.split(":")[0] for line in lines] == ["0", "1"]
+    assert lines[0].startswith("0: [discriminator loss: ") and "] [adversarial loss: " in lines[0] and ", acc: " in lines[0]
+
+
 def test_acgan_and_cgan_steps_use_the_labels() -> None:
     images = np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")
     labels = np.eye(10, dtype="float32")[[1, 2, 3, 4]]
@@ -118,7 +175,7 @@ def test_acgan_and_cgan_steps_use_the_labels() -> None:
         model = _tiny(name)
         logs = model.train_step((keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)))
         assert all(np.isfinite(float(v)) for v in logs.values())
-    assert "d_label_acc" in logs or name == "cgan"
+    assert {"d_label_acc", "d_fake_label_acc"} <= set(logs) or name == "cgan"
 
 
 def test_grid_inputs_are_fixed_and_saved_with_the_model(tmp_path) -> None:
@@ -160,6 +217,7 @@ def test_bad_code_ranges_are_one_line_errors(text: str) -> None:
         ("wgan", MNIST, {"n_critic": 0}, ConfigError, "n_critic must be >= 1"),
         ("wgan", MNIST, {"clip_value": 0.0}, ConfigError, "clip_value must be > 0"),
         ("gan_mlp", (784,), {"g_loss": "minimax"}, ConfigError, "valid: non_saturating, saturating"),
+        ("stackedgan", MNIST, {"book_log": True}, ConfigError, "book_log prints the one-D line"),
     ],
 )
 def test_bad_options_and_shapes_are_one_line_errors(name, shape, options, error, fragment) -> None:

@@ -117,7 +117,7 @@ def test_infogan_step_moves_both_networks_and_grids_hold_labels_and_codes() -> N
     assert list(np.asarray(model.grid_inputs[1]).argmax(1)) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5]
     g, d = _values(model.generator.trainable_variables), _values(model.discriminator.trainable_variables)
     logs = model.train_step(_batch())
-    assert set(logs) == {"d_loss", "d_label_acc", "d_mi_loss", "g_loss", "g_label_acc", "g_mi_loss"}
+    assert set(logs) == {"d_loss", "d_label_acc", "d_mi_loss", "g_loss", "g_label_acc", "g_mi_loss", "d_acc", "d_real_acc", "d_fake_acc", "g_acc"}
     assert _moved(g, model.generator.trainable_variables) and _moved(d, model.discriminator.trainable_variables)
 
 

@@ -78,9 +78,14 @@ def test_cartpole_v0_is_solved_at_mean_195_over_100_consecutive_episodes() -> No
     assert math.isnan(History().mean_return())
 
 
-def test_time_limit_end_bootstraps_unless_the_book_switch_asks() -> None:
-    assert _env("cartpole").truncation_is_terminal is False
-    assert _env("cartpole", book_compat=True).truncation_is_terminal is True
+@pytest.mark.parametrize("name", ["cartpole", "mountaincar_continuous"])
+def test_time_limit_end_bootstraps_unless_the_book_switch_asks(name: str) -> None:
+    """The book's gym said `done` at the time limit: its DQN and Actor-Critic dropped V(s') there."""
+    assert _env(name).truncation_is_terminal is False
+    assert _env(name, book_compat=True).truncation_is_terminal is True
+
+
+def test_cartpole_success_is_the_time_limit() -> None:
     env = _env("cartpole")
     assert env.success(1.0, False, True) and not env.success(1.0, True, False)
 

@@ -244,6 +244,27 @@ def test_the_jobs_index_names_each_jobs_overrides_status_and_main_metric(tmp_pat
     assert write_jobs_index(tmp_path / "0") is None  # no numbered job dirs: nothing written
 
 
+def test_the_contact_sheet_shows_each_jobs_main_figure_titled_with_its_overrides(tmp_path: Path, monkeypatch) -> None:
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from adl_runner.runner.reports import jobs_index
+
+    for job, metric_figure in (("0", "fid.png"), ("1", "loss.png")):
+        (tmp_path / job / ".hydra").mkdir(parents=True)
+        (tmp_path / job / ".hydra" / "overrides.yaml").write_text(f"- seed={job}\n")
+        (tmp_path / job / "metrics.json").write_text(json.dumps({"status": "completed", "best_fid": 3.0}))
+        for name in ("fid.png", "loss.png"):
+            Image.new("RGB", (40, 30), (255, 0, 0) if name == metric_figure else (0, 0, 255)).save(tmp_path / job / name)
+    titles: list = []
+    monkeypatch.setattr(plt.Axes, "set_title", lambda self, text, **kw: titles.append(text))
+    jobs_index.write_jobs_index(tmp_path)
+    assert (tmp_path / "contact.png").is_file() and "![the main figure of each job](contact.png)" in (tmp_path / "jobs.md").read_text()
+    assert titles == ["seed=0", "seed=1"]
+    assert jobs_index.main_figure(tmp_path / "0", "best_fid").name == "fid.png"
+    assert jobs_index.main_figure(tmp_path / "1", "test_accuracy").name == "loss.png"
+
+
 # -- mine-doc ----------------------------------------------------------------------------------------
 
 def _mine_gaussian(root: Path, name: str, rho: float, estimate: float, bias_correction: bool = False) -> Path:

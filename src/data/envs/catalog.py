@@ -101,7 +101,10 @@ def build_cartpole(options: CartPoleOptions, render_mode: Optional[str] = None) 
 @dataclass
 class MountainCarContinuousOptions:
     book_compat: bool = False
-    """The book's A2C bootstrapped from V(s') unless the last reward was > 0; false: terminated vs truncated."""
+    """The book's gym ended an episode with one `done`, time limit or flag alike: true drops
+    Actor-Critic's bootstrap V(s') at the 999-step limit too (truncation is terminal) and makes
+    A2C bootstrap unless the last reward was > 0, as the book's code; false: the time limit is not
+    terminal, and both bootstrap from V(s') there."""
     max_episode_steps: Optional[int] = None
     """Time limit; None: gymnasium's 999."""
 
@@ -110,4 +113,4 @@ class MountainCarContinuousOptions:
 def build_mountaincar_continuous(options: MountainCarContinuousOptions, render_mode: Optional[str] = None) -> EnvHandle:
     env = _make("MountainCarContinuous-v0", options.max_episode_steps, render_mode)
     return EnvHandle("mountaincar_continuous", env, "MountainCarContinuous-v0", solved_threshold=90.0,
-                     truncation_is_terminal=False, notes={"book_compat": options.book_compat})
+                     truncation_is_terminal=options.book_compat, notes={"book_compat": options.book_compat})

@@ -26,6 +26,8 @@ from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from hydra_plugins.adl_runner.resumable_sweeper import ResumableSweeper
+
 log = logging.getLogger(__name__)
 
 # Command-line keys that choose the table itself: sweeping them would mix several tables (with
@@ -35,11 +37,12 @@ _TABLE_CHOOSING_KEYS = ("experiment",)
 
 @dataclass
 class BookTableSweeperConf:
-    """`hydra/sweeper=book_table`: BasicSweeper's options; the rows come from `table.rows`."""
+    """`hydra/sweeper=book_table`: the resumable sweeper's options; the rows come from `table.rows`."""
 
     _target_: str = "hydra_plugins.adl_runner.book_table_sweeper.BookTableSweeper"
     max_batch_size: Optional[int] = None
     params: Optional[Dict[str, str]] = None
+    retry_failed: bool = False
 
 
 ConfigStore.instance().store(
@@ -116,12 +119,20 @@ def chunk(jobs: List[List[str]], max_batch_size: Optional[int]) -> List[List[Lis
     return [jobs[i : i + max_batch_size] for i in range(0, len(jobs), max_batch_size)]
 
 
-class BookTableSweeper(BasicSweeper):
-    """BasicSweeper whose job list is (command-line sweep product) x (table rows)."""
+class BookTableSweeper(ResumableSweeper):
+    """The resumable sweeper whose job list is (command-line sweep product) x (table rows)."""
 
-    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[Dict[str, str]] = None) -> None:
-        super().__init__(max_batch_size=max_batch_size, params=params)
+    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[Dict[str, str]] = None,
+                 retry_failed: bool = False) -> None:
+        super().__init__(max_batch_size=max_batch_size, params=params, retry_failed=retry_failed)
         self.rows: List[List[str]] = []
+
+    def job_name(self, job: List[str]) -> str:
+        """A row's job dir is named by the command line's overrides and `table.row=<i>` (the row's
+        own overrides follow from the table): `experiment=book+table_1_4_1,seed=2,table.row=1`."""
+        job = [o for o in job if not o.startswith("hydra.sweep.subdir=")]
+        row = int(job[-1].split("=", 1)[1])
+        return super().job_name([*job[: len(job) - len(self.rows[row]) - 1], job[-1]])
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         # Read the rows before the launcher is set up so a bad table fails before anything runs.
@@ -137,8 +148,8 @@ class BookTableSweeper(BasicSweeper):
         try:
             return super().sweep(arguments)
         except BaseException:
-            # A failed job (or SystemExit from the task) ends the multirun before Hydra's
-            # on_multirun_end callback writes the table; the finished rows are still on disk.
+            # An interrupt ends the multirun before Hydra's on_multirun_end callback writes the
+            # table (a failed job does not: the sweep goes on); the finished rows are on disk.
             if self.config is not None:
                 sweep_dir = self.config.hydra.sweep.dir
                 log.error(f"The sweep stopped early; `run-report {sweep_dir}` tabulates the rows that finished")

@@ -26,7 +26,7 @@ from keras import layers
 
 from adl_runner.data.images import read_image
 from adl_runner.kernel.checks import require_rank, shape_text
-from adl_runner.kernel.custom_step import NetworkStepModel
+from adl_runner.kernel.custom_step import NetworkStepModel, minimize
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.evaluators import EVALUATORS
 from adl_runner.kernel.hooks import ArtifactSink, DataView, QualityContext
@@ -183,7 +183,7 @@ class SSD(NetworkStepModel):
         with tf.GradientTape() as tape:
             values = self._loss_terms(data, training=True)
         weights = self.network.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(values["loss"], weights), weights))
+        minimize(self.optimizer, tape, values["loss"], weights)
         return self._record(values)
 
     def test_step(self, data: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from adl_runner.models.gan.options import BookGANOptions, check_gan_options, gan
 
 @keras.saving.register_keras_serializable(package="adl_runner")
 class ACGAN(GAN):
-    tracked = ("d_loss", "d_label_loss", "d_label_acc", "g_loss", "g_label_loss", "g_label_acc")
+    tracked = ("d_loss", "d_label_loss", "d_label_acc", "d_fake_label_acc", "g_loss", "g_label_loss", "g_label_acc")
 
     def discriminator_losses(self, real_out: Any, fake_out: Any, real: dict, fake: dict) -> dict[str, Any]:
         (real_source, real_label), (fake_source, fake_label) = real_out[:2], fake_out[:2]
@@ -27,6 +27,7 @@ class ACGAN(GAN):
             "d_loss": losses.real_fake_bce(real_source, fake_source) + label_loss,
             "d_label_loss": label_loss,
             "d_label_acc": losses.label_accuracy(real["labels"], real_label),  # on real digits
+            "d_fake_label_acc": losses.label_accuracy(fake["labels"], fake_label),
         }
 
     def generator_losses(self, fake_out: Any, fake: dict) -> dict[str, Any]:

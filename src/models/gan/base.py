@@ -24,6 +24,7 @@ checkpoint therefore holds everything a resumed run needs.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import keras
@@ -31,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers, scaled_optimizer
+from adl_runner.kernel.custom_step import CustomStepModel, ScaledOptimizers, loss_scaled, minimize, scaled_optimizer
 from adl_runner.kernel.keras_state import is_seed_key, restore_seed_states, seed_states
 
 GRID_SIZE = 16
@@ -114,6 +115,13 @@ class GAN(AdversarialModel):
 
     tracked: tuple[str, ...] = ("d_loss", "g_loss")
     """Names of the losses a step reports (epoch means in history.csv)."""
+    accuracies: tuple[str, ...] = ("d_acc", "d_real_acc", "d_fake_acc", "g_acc")
+    """The book's logged accuracies of D's real/fake output, reported beside `tracked`: D's on
+    real and on fake images and their mean (the book's `acc` of D's concatenated batch), and the
+    adversarial `acc` (the share of G's fakes that D takes for real)."""
+    source_threshold: float = 0.5
+    """D's real/fake output above this is 'real' (Keras' binary accuracy on a sigmoid output);
+    0.0 where D's output is a logit or a critic score."""
     networks: tuple[str, ...] = ("generator", "discriminator")
     """Constructor arguments that are Keras models: serialized in `get_config`, rebuilt in `from_config`."""
 
@@ -128,11 +136,13 @@ class GAN(AdversarialModel):
         signed_images: bool = False,
         g_lr_scale: float = 0.5,
         inference_fakes: bool = False,
+        book_batch_norm: bool = False,
+        book_log: bool = False,
         grid_size: int = GRID_SIZE,
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(self.tracked, **kwargs)
+        super().__init__(self.tracked + self.accuracies, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.noise = noise
@@ -141,6 +151,8 @@ class GAN(AdversarialModel):
         self.signed_images = bool(signed_images)
         self.g_lr_scale = float(g_lr_scale)
         self.inference_fakes = bool(inference_fakes)
+        self.book_batch_norm = bool(book_batch_norm)
+        self.book_log = bool(book_log)
         self.grid_size = int(grid_size)
         self.seed = int(seed)
         self.rng = keras.random.SeedGenerator(seed, name="sampling_rng")
@@ -257,16 +269,40 @@ class GAN(AdversarialModel):
         """{'g_loss': total, ...parts} for one generator update (D does not move)."""
         raise NotImplementedError
 
+    def discriminate_pair(self, real_images: Any, real: dict, fake_images: Any, fake: dict, training: bool = True) -> tuple[Any, Any]:
+        """D's outputs on the real and the fake half. Under `book_batch_norm` D sees both as one
+        concatenated batch, as the book's `train_on_batch([real; fake])`: its BatchNorm statistics
+        are then those of the mixed batch (otherwise of each half, which no loss here can tell
+        apart when D has no BatchNorm)."""
+        if not self.book_batch_norm:
+            return self.discriminate(real_images, real, training), self.discriminate(fake_images, fake, training)
+        n = ops.shape(real_images)[0]
+        both = {name: ops.concatenate([real[name], fake[name]], axis=0) for name in real}
+        out = self.discriminate(ops.concatenate([real_images, fake_images], axis=0), both, training)
+        return keras.tree.map_structure(lambda t: t[:n], out), keras.tree.map_structure(lambda t: t[n:], out)
+
     def update_discriminator(self, real_images: Any, real: dict, fake_images: Any, fake: dict) -> dict[str, Any]:
         """One D update on the real and fake halves together (the book's concatenated batch)."""
         variables = self.d_variables
         with tf.GradientTape() as tape:
-            losses = self.discriminator_losses(self.discriminate(real_images, real), self.discriminate(fake_images, fake), real, fake)
-        self.d_optimizer.apply_gradients(zip(tape.gradient(losses["d_loss"], variables), variables))
-        return losses
+            real_out, fake_out = self.discriminate_pair(real_images, real, fake_images, fake)
+            losses = self.discriminator_losses(real_out, fake_out, real, fake)
+        minimize(self.d_optimizer, tape, losses["d_loss"], variables)
+        return {**losses, **self.discriminator_accuracies(real_out, fake_out)}
+
+    def judged_real(self, outputs: Any) -> Any:
+        """The share of a batch D's real/fake output (the first, where D has several) calls real."""
+        source = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        return ops.mean(ops.cast(source > self.source_threshold, "float32"))
+
+    def discriminator_accuracies(self, real_out: Any, fake_out: Any) -> dict[str, Any]:
+        real_acc, fake_acc = self.judged_real(real_out), 1.0 - self.judged_real(fake_out)
+        return {"d_acc": (real_acc + fake_acc) / 2.0, "d_real_acc": real_acc, "d_fake_acc": fake_acc}
 
     def clip_discriminator(self) -> None:
-        for variable in self.discriminator.trainable_variables:
+        # The book clips `layer.get_weights()`, BatchNorm's moving statistics included.
+        weights = self.discriminator.weights if self.book_batch_norm else self.discriminator.trainable_variables
+        for variable in weights:
             variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
 
     def train_step(self, data: Any) -> dict[str, Any]:
@@ -293,9 +329,19 @@ class GAN(AdversarialModel):
         z = self.sample_noise(batch)
         variables = self.g_variables
         with tf.GradientTape() as tape:
-            g_logs = self.generator_losses(self.discriminate(self.generate(z, fake, training=True), fake), fake)
-        self.optimizer.apply_gradients(zip(tape.gradient(g_logs["g_loss"], variables), variables))
-        return self._record({**d_logs, **g_logs})
+            # The book's adversarial model held a frozen D, whose BatchNorm ran in inference mode.
+            fake_out = self.discriminate(self.generate(z, fake, training=True), fake, training=not self.book_batch_norm)
+            g_logs = self.generator_losses(fake_out, fake)
+        minimize(self.optimizer, tape, g_logs["g_loss"], variables)
+        logs = {**d_logs, **g_logs, "g_acc": self.judged_real(fake_out)}
+        if self.book_log:
+            self.print_book_line(logs)
+        return self._record(logs)
+
+    def print_book_line(self, logs: dict[str, Any]) -> None:
+        """The book's per-step line, `i: [discriminator loss: l, acc: a] [adversarial loss: l, acc: a]`."""
+        tf.print(self.optimizer.iterations - 1, ": [discriminator loss: ", logs["d_loss"], ", acc: ", logs["d_acc"],
+                 "] [adversarial loss: ", logs["g_loss"], ", acc: ", logs["g_acc"], "]", sep="", output_stream=sys.stdout)
 
     def test_step(self, data: Any) -> dict[str, Any]:
         """Both losses on held-out real images and fresh fakes, without updates."""
@@ -306,11 +352,10 @@ class GAN(AdversarialModel):
         real = self.real_conditions(None if labels is None else ops.cast(labels, images.dtype), batch)
         fake = self.fake_conditions(batch)
         fake_images = self.generate(self.sample_noise(batch), fake)
-        d_logs = self.discriminator_losses(
-            self.discriminate(images, real, training=False), self.discriminate(fake_images, fake, training=False), real, fake
-        )
-        g_logs = self.generator_losses(self.discriminate(fake_images, fake, training=False), fake)
-        return self._record({**d_logs, **g_logs})
+        real_out, fake_out = self.discriminate_pair(images, real, fake_images, fake, training=False)
+        d_logs = {**self.discriminator_losses(real_out, fake_out, real, fake), **self.discriminator_accuracies(real_out, fake_out)}
+        g_logs = self.generator_losses(fake_out, fake)
+        return self._record({**d_logs, **g_logs, "g_acc": self.judged_real(fake_out)})
 
     def count_params(self) -> int:
         """The networks' parameters (G + D), as the book counts them; the fixed grid inputs and the
@@ -329,7 +374,7 @@ class GAN(AdversarialModel):
         d_optimizer = keras.optimizers.get(optimizer)
         g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else scaled_optimizer(d_optimizer, self.g_lr_scale)
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile)
-        self.d_optimizer = d_optimizer
+        self.d_optimizer = loss_scaled(d_optimizer)  # Keras' compile wraps only the model's own `optimizer`
         # Built now, so that every checkpoint holds their full state (and loading finds the slots).
         self.d_optimizer.build(self.d_variables)
         self.optimizer.build(self.g_variables)
@@ -353,6 +398,8 @@ class GAN(AdversarialModel):
             "signed_images": self.signed_images,
             "g_lr_scale": self.g_lr_scale,
             "inference_fakes": self.inference_fakes,
+            "book_batch_norm": self.book_batch_norm,
+            "book_log": self.book_log,
             "grid_size": self.grid_size,
             "seed": self.seed,
         }

@@ -17,9 +17,9 @@ instance between the two Ds, which Keras 3 cannot do), and one adversarial RMSpr
 moves both generators, as the book's single adversarial model did. That optimizer is the model's
 `optimizer`: its step counter is the training step.
 
-Every loss term is a mean over its own examples, so pairing x_i with y_i inside a batch changes
-nothing: aligned (gray, colour) pairs of `dataset=cifar10_gray2rgb` train exactly as unaligned
-batches with the same images would.
+The two domains arrive as independently shuffled batches, as the book samples them, also where
+the dataset has aligned pairs (`dataset=cifar10_gray2rgb`: `data/paired.py` gives a CycleGAN its
+gray and colour images unaligned; only the colorization autoencoder trains on aligned pairs).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from adl_runner.kernel.checks import check_choice, check_positive, require_rank
-from adl_runner.kernel.custom_step import ScaledOptimizers, scaled_optimizer
+from adl_runner.kernel.custom_step import ScaledOptimizers, loss_scaled, minimize, scaled_optimizer
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -136,7 +136,7 @@ class CycleGAN(AdversarialModel):
         with tf.GradientTape() as tape:
             loss = (losses.least_squares(1.0, discriminator(real, training=True))
                     + losses.least_squares(0.0, discriminator(fake, training=True))) / 2.0
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        minimize(optimizer, tape, loss, variables)
         return loss
 
     def generator_losses(self, source: Any, target: Any, training: bool) -> dict[str, Any]:
@@ -164,7 +164,7 @@ class CycleGAN(AdversarialModel):
         variables = self.g_target.trainable_variables + self.g_source.trainable_variables
         with tf.GradientTape() as tape:
             g_logs = self.generator_losses(source, target, training=True)
-        self.optimizer.apply_gradients(zip(tape.gradient(g_logs["adv_loss"], variables), variables))
+        minimize(self.optimizer, tape, g_logs["adv_loss"], variables)
         return self._record({"d_target_loss": d_target_loss, "d_source_loss": d_source_loss, **g_logs})
 
     def test_step(self, data: Any) -> dict[str, Any]:
@@ -205,7 +205,7 @@ class CycleGAN(AdversarialModel):
         g_optimizer = (keras.optimizers.get(g_optimizer) if g_optimizer is not None
                        else scaled_optimizer(d_target_optimizer, self.g_lr_scale))
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile)
-        self.d_target_optimizer, self.d_source_optimizer = d_target_optimizer, d_source_optimizer
+        self.d_target_optimizer, self.d_source_optimizer = loss_scaled(d_target_optimizer), loss_scaled(d_source_optimizer)
         # Built now, so that every checkpoint holds their full state (and loading finds the slots).
         self.d_target_optimizer.build(self.d_target.trainable_variables)
         self.d_source_optimizer.build(self.d_source.trainable_variables)

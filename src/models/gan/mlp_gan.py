@@ -45,6 +45,7 @@ class MLPGANOptions:
 
 @keras.saving.register_keras_serializable(package="adl_runner")
 class MLPGAN(GAN):
+    source_threshold = 0.0  # D outputs logits
     def __init__(self, *args: Any, saturating: bool = False, **kwargs: Any) -> None:
         self.saturating = bool(saturating)
         super().__init__(*args, **kwargs)

@@ -18,7 +18,13 @@ class BookGANOptions:
     g_lr_scale: float = 0.5
     """G's learning rate and decay relative to D's (optimizer.*): the book halves both."""
     discriminator_batch_norm: bool = False
-    """BatchNormalization in D (the book's Figure 5.1.5 experiment: DCGAN becomes unstable)."""
+    """BatchNormalization in D, trained as the book's Figure 5.1.5 experiment did (DCGAN becomes
+    unstable): D's update sees real and fake as one batch (WGAN's critic: two, as its loop), D
+    runs in inference mode during G's update (the book's frozen D), and WGAN clips every D weight,
+    moving statistics included."""
+    book_log: bool = False
+    """Also print the book's line every step: `i: [discriminator loss: l, acc: a] [adversarial
+    loss: l, acc: a]` (the same numbers are epoch means in history.csv either way)."""
     book_inference_fakes: bool = False
     """Make the discriminator's fakes with the generator's BatchNorm in inference mode (moving
     statistics), as the book's `generator.predict` does. The default makes them in training mode,
@@ -53,4 +59,5 @@ def check_gan_options(name: str, opts: BookGANOptions, input_shape: tuple[int, .
 def gan_arguments(opts: BookGANOptions, seed: int) -> dict[str, Any]:
     """The constructor arguments every book GAN takes from the shared options; `seed` (the job's)
     seeds its sampling RNG and grid noise: the same job seed gives the same grids."""
-    return {"g_lr_scale": opts.g_lr_scale, "inference_fakes": opts.book_inference_fakes, "seed": seed}
+    return {"g_lr_scale": opts.g_lr_scale, "inference_fakes": opts.book_inference_fakes, "seed": seed,
+            "book_batch_norm": opts.discriminator_batch_norm, "book_log": opts.book_log}

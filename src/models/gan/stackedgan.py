@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from adl_runner.kernel.custom_step import ScaledOptimizers, scaled_optimizer
+from adl_runner.kernel.custom_step import ScaledOptimizers, minimize, scaled_optimizer
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.phases import PhaseRunner
 from adl_runner.kernel.registry import MODELS
@@ -133,7 +133,7 @@ def descend(optimizer: keras.optimizers.Optimizer, variables: list[Any], loss_fn
     """One update of `variables` on the loss `key` of `loss_fn()`; returns every value it computed."""
     with tf.GradientTape() as tape:
         values = loss_fn()
-    optimizer.apply_gradients(zip(tape.gradient(values[key], variables), variables))
+    minimize(optimizer, tape, values[key], variables)
     return values
 
 
@@ -143,6 +143,7 @@ class StackedGAN(GAN):
     discriminator; so the base's G optimizer trains gen0 and its D optimizer dis0."""
 
     tracked = ("dis1_loss", "dis0_loss", "adv1_loss", "enc1_acc", "adv0_loss", "encoder_acc")
+    accuracies = ()  # its own step logs the book's StackedGAN losses
     networks = ("generator", "discriminator", "dis1", "enc0", "enc1")
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, dis1: keras.Model, enc0: keras.Model,
@@ -305,6 +306,9 @@ def write_stackedgan_artifacts(model: StackedGAN, data: DataView, out: ArtifactS
 def build_stackedgan(opts: StackedGANOptions, ctx: BuildContext) -> StackedGAN:
     """enc0 840,640 + enc1 2,570 + gen1 429,312 + gen0 2,593,537 + dis0 1,285,427 + dis1 144,691 params on MNIST."""
     shape = check_gan_options("stackedgan", opts, ctx.input_shape)
+    if opts.book_log:
+        raise ConfigError("stackedgan: book_log prints the one-D line of the chapter 4-5 GANs; StackedGAN's "
+                          "per-interval losses (dis0/dis1/adv0/adv1) are in history.csv")
     if opts.encoder_epochs < 0:
         raise ConfigError(f"stackedgan: encoder_epochs must be >= 0, got {opts.encoder_epochs}")
     for key in ("entropy0_weight", "entropy1_weight", "conditional0_weight", "conditional1_weight"):

@@ -3,7 +3,9 @@ Wasserstein loss and weight clipping; RMSprop 5e-5 for both networks.
 
 As in the book's loop, each critic iteration is two updates, one on a real batch (target +1) and
 one on a fake batch (target -1), then every critic weight, biases included, is clipped to
-[-0.01, 0.01]; the clipping runs inside the compiled step, not through get/set_weights.
+[-0.01, 0.01]; the clipping runs inside the compiled step, not through get/set_weights. With
+BatchNorm in the critic (`discriminator_batch_norm`) the moving statistics are clipped too, as the
+book's `get_weights()` loop did.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from adl_runner.kernel.checks import check_positive
+from adl_runner.kernel.custom_step import minimize
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
@@ -27,6 +30,9 @@ from adl_runner.models.gan.options import WGANOptions, check_gan_options, gan_ar
 @keras.saving.register_keras_serializable(package="adl_runner")
 class WGAN(GAN):
     tracked = ("d_loss", "d_real", "d_fake", "g_loss")
+    source_threshold = 0.0
+    """A critic score above 0 counts as 'real'. (The book's `acc` thresholds the linear critic at
+    0.5 against targets +1 / -1, so its fake half never scores: a number without meaning.)"""
 
     def discriminator_losses(self, real_out: Any, fake_out: Any, real: dict, fake: dict) -> dict[str, Any]:
         parts = {"d_real": losses.wasserstein(1.0, real_out), "d_fake": losses.wasserstein(-1.0, fake_out)}
@@ -35,12 +41,14 @@ class WGAN(GAN):
 
     def update_discriminator(self, real_images: Any, real: dict, fake_images: Any, fake: dict) -> dict[str, Any]:
         variables = self.discriminator.trainable_variables
-        parts = {}
+        parts, outputs = {}, {}
         for key, images, conditions, sign in (("d_real", real_images, real, 1.0), ("d_fake", fake_images, fake, -1.0)):
             with tf.GradientTape() as tape:
-                parts[key] = losses.wasserstein(sign, self.discriminate(images, conditions))
-            self.d_optimizer.apply_gradients(zip(tape.gradient(parts[key], variables), variables))
-        return {"d_loss": (parts["d_real"] + parts["d_fake"]) / 2.0, **parts}
+                outputs[key] = self.discriminate(images, conditions)
+                parts[key] = losses.wasserstein(sign, outputs[key])
+            minimize(self.d_optimizer, tape, parts[key], variables)
+        return {"d_loss": (parts["d_real"] + parts["d_fake"]) / 2.0, **parts,
+                **self.discriminator_accuracies(outputs["d_real"], outputs["d_fake"])}
 
     def generator_losses(self, fake_out: Any, fake: dict) -> dict[str, Any]:
         return {"g_loss": losses.wasserstein(1.0, fake_out)}

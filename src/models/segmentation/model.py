@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from adl_runner.kernel.custom_step import NetworkStepModel
+from adl_runner.kernel.custom_step import NetworkStepModel, minimize
 from adl_runner.kernel.errors import ConfigError
 
 
@@ -154,7 +154,7 @@ class SegmentationModel(NetworkStepModel):
             if self.network.losses:
                 loss = loss + ops.sum(self.network.losses)  # the backbone's L2 penalties
         weights = self.network.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        minimize(self.optimizer, tape, loss, weights)
         self.trackers["loss"].update_state(loss)
         return {"loss": self.trackers["loss"].result()}
 

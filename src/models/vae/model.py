@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from adl_runner.kernel.custom_step import CustomStepModel
+from adl_runner.kernel.custom_step import CustomStepModel, minimize
 
 RECONSTRUCTIONS = ("mse", "bce")
 MUTED_KL = 0.05
@@ -48,7 +48,7 @@ class Sampling(layers.Layer):
 
     def call(self, inputs: Sequence[Any]) -> Any:
         z_mean, z_log_var = inputs
-        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        epsilon = keras.random.normal(ops.shape(z_mean), dtype=self.compute_dtype, seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
     def compute_output_shape(self, input_shape: Sequence[Any]) -> Any:
@@ -160,8 +160,7 @@ class VAE(CustomStepModel):
     def train_step(self, data: Any) -> dict[str, Any]:
         with tf.GradientTape() as tape:
             total, reconstruction, kl = self._loss_terms(data, training=True)
-        gradients = tape.gradient(total, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        minimize(self.optimizer, tape, total, self.trainable_weights)
         return self._record(total, reconstruction, kl)
 
     def test_step(self, data: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import numpy as np
 
 from adl_runner.kernel.agents import Agent, AgentState, EnvHandle
 from adl_runner.kernel.errors import CheckpointError, RunnerError
+from adl_runner.runner.progress import eta
 from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger("runner")
@@ -136,10 +137,11 @@ def load_agent_state(folder: Path, meta: dict[str, Any]) -> tuple[AgentState, di
 class Progress:
     """One line per episode (throttled for long runs), or an in-place line on a terminal."""
 
-    def __init__(self, setting: str, total: int) -> None:
+    def __init__(self, setting: str, total: int, done: int = 0) -> None:
         self.mode = ("bar" if sys.stdout.isatty() else "line") if setting == "auto" else setting
         self.every = max(1, total // 500) if self.mode == "line" else 1
         self.total = total
+        self.done_before, self.started = done, time.monotonic()  # the ETA's pace: this invocation's episodes
 
     def update(self, episode: int, history: History, env: EnvHandle, logs: dict[str, float], force: bool = False) -> None:
         if self.mode == "none" or (episode % self.every and not force and episode != self.total):
@@ -152,6 +154,7 @@ class Progress:
             parts.append(f"loss {logs['loss']:.4g}")
         if history.solved_at is not None:
             parts.append(f"solved at {history.solved_at}")
+        parts.append(eta(episode, self.total, time.monotonic() - self.started, self.done_before))
         line = "  ".join(parts)
         if self.mode == "bar":
             print("\r" + line.ljust(100), end="\n" if episode == self.total or force else "", flush=True)
@@ -195,7 +198,7 @@ def train_episodes(agent: Agent, env: EnvHandle, rundir: RunDir, *, episodes: in
                    loss_bound: Optional[float] = None) -> LoopResult:
     """Train from episode len(history) to `episodes`, checkpointing every `checkpoint_every` episodes.
     An episode whose mean loss is NaN/Inf or above `loss_bound` ends the run before it is recorded."""
-    progress = Progress(verbose, episodes)
+    progress = Progress(verbose, episodes, done=len(history))
     started, env_steps = time.time(), 0
     first = len(history) == 0
     stopped_solved = False

@@ -22,6 +22,12 @@ from adl_runner.runner.tasks.registry import task_for
 
 def run_task(job: Job) -> dict[str, Any]:
     """Do `job.task` for the job's family, holding its run dir; returns the metrics it wrote."""
-    rundir = RunDir(job.run_dir)
+    rundir = RunDir(job.run_dir, caption=figure_caption(job))
     with rundir.locked():
         return task_for(job)(job, rundir)
+
+
+def figure_caption(job: Job) -> str:
+    """`model on data, run <dir>`: the line under every figure of the run."""
+    data = job.env["name"] if job.env else job.dataset.name
+    return f"{job.model.name} on {data}, run {job.run_dir.parent.name}/{job.run_dir.name}"

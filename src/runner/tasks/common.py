@@ -16,10 +16,10 @@ import yaml
 from adl_runner.kernel.errors import CheckpointError, RunnerError
 from adl_runner.kernel.keras_state import restore_from_file
 from adl_runner.runner.families import load_families
-from adl_runner.runner.plots import plot_curves
 from adl_runner.runner.provenance import run_info
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.stages import STAGES
 from adl_runner.runner.summary import write_summary
 
 log = logging.getLogger("runner")
@@ -89,13 +89,22 @@ def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
         return
     saved = yaml.safe_load(saved_path.read_text()) or {}
     for key in keys:
-        changed = config_differences(saved.get(key), job.config.get(key), key)
+        if "." in key and _at(saved, key) is _MISSING:
+            continue  # a run written before this key existed ran at its default
+        changed = config_differences(_at(saved, key), _at(job.config, key), key)
         if changed:
             listed = "; ".join(changed[:_SHOWN]) + (f"; and {len(changed) - _SHOWN} more" if len(changed) > _SHOWN else "")
             raise RunnerError(
                 f"run dir {rundir.path} holds a run with a different {key} config ({listed}); "
                 f"re-run with its own config to resume, or choose a new hydra.run.dir"
             )
+
+
+def _at(config: dict[str, Any], key: str) -> Any:
+    """The value at a dotted `key` (`trainer.precision`), or _MISSING."""
+    for part in key.split("."):
+        config = config.get(part, _MISSING) if isinstance(config, dict) else _MISSING
+    return config
 
 
 _SHOWN = 5
@@ -133,18 +142,16 @@ def already_done(rundir: RunDir, done: dict[str, Any] | None, unit: str, budget:
     return True
 
 
-def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any],
-           history: dict[str, list[float]] | None = None) -> dict[str, Any]:
-    """Write metrics.json and run.json (and the training curves of `history`), then summary.md, and
-    print the end summary (runner.summary)."""
-    if history:
-        plot_curves(rundir, history)
+def finish(rundir: RunDir, job: Job, started: float, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Write metrics.json and run.json, then summary.md, and print the end summary (runner.summary)."""
+    STAGES.lap("artifacts")
     finished = time.time()
     metrics["wall_time_s"] = round(finished - started, 3)
     rundir.write_json("metrics.json", metrics)
-    rundir.write_json("run.json", run_info(job.seed, started, finished, {"task": metrics["task"]}))
+    rundir.write_json("run.json", run_info(job.seed, started, finished, {"task": metrics["task"], "stages": STAGES.record()}))
     split = metrics.get("split", "test")  # what the final evaluation measured
     if metrics.get(f"{split}_accuracy") is not None:
         print(f"{split.capitalize()} accuracy: {100 * metrics[f'{split}_accuracy']:.1f}%")  # the book's line
     print(write_summary(rundir, metrics))
+    print(STAGES.line())
     return metrics

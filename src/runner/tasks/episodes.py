@@ -21,8 +21,10 @@ from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
 from adl_runner.runner.loops.fit import progress_verbosity
 from adl_runner.runner.phases import RunPhases
+from adl_runner.runner.progress import start_line
 from adl_runner.runner.resolve import Job, env_entry, typed_options
 from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.stages import STAGES
 from adl_runner.runner.tasks.common import already_done, check_resumable, configure_tensorflow, finish, write_config
 from adl_runner.runner.tasks.registry import task
 
@@ -60,6 +62,8 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         configure_tensorflow(job)
         agent = build_agent(job.model, job.model_options, env, job, RunPhases.for_job(rundir, job, RESUME_KEYS))
         episodes = job.trainer.episode_budget(getattr(agent, "default_episodes", 1000))
+        log.info(start_line("train", job.model.name, env.name, f"{episodes} episodes", rundir.path))
+        STAGES.lap("build")
         done = rundir.read_json("metrics.json")
         resuming = rundir.last_checkpoint_dir.exists()
         if resuming:
@@ -95,16 +99,19 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         result = loop.train_episodes(agent, env, rundir, episodes=episodes, seed=job.seed, history=history,
                                      checkpoint_every=job.trainer.checkpoint_every, verbose=job.trainer.verbose, meta=meta,
                                      loss_bound=job.trainer.loss_bound)
+    STAGES.lap("train")
     metrics = _episode_metrics(job, env, history)
     metrics.update({"task": "train", "resumed_from_episode": resumed_from, "episodes_target": episodes})
     if result is not None:
         metrics.update({"env_steps": result.env_steps, "train_seconds": round(result.seconds, 3),
                         "env_steps_per_s": round(result.env_steps / max(result.seconds, 1e-9), 1)})
     eval_env = build_env(job.env)
+    log.info("evaluating the greedy policy and random actions over %d episodes each", job.trainer.eval_episodes)
     greedy = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 10_000)
     random = loop.evaluate_episodes(agent, eval_env, job.trainer.eval_episodes, job.seed + 20_000, random=True)
     metrics.update({f"eval_{k}": v for k, v in greedy.items()})
     metrics.update({f"random_{k}": v for k, v in random.items()})
+    STAGES.lap("evaluation")
     if job.logger.plots:
         metrics.update(agent.artifacts(ArtifactWriter(rundir)))
         plot_history(rundir, history, env)

@@ -22,14 +22,17 @@ from adl_runner.kernel.hooks import DataView, QualityContext
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
+from adl_runner.runner.distribute import float32_outputs, training_scope
 from adl_runner.runner.evaluators import evaluate as run_evaluators
 from adl_runner.runner.loops.fit import FitData, continued_trainer, fit
 from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.phases import RunPhases
-from adl_runner.runner.plots import read_history
+from adl_runner.runner.plots import plot_curves, read_history
+from adl_runner.runner.progress import RunProgress, start_line
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import DatasetConfig
+from adl_runner.runner.stages import STAGES
 from adl_runner.runner.tasks.common import (
     already_done,
     check_resumable,
@@ -44,8 +47,9 @@ from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
-RESUME_KEYS = ("model", "dataset", "optimizer")
-"""The config groups a job must share with the run it resumes (training checkpoints and phases)."""
+RESUME_KEYS = ("model", "dataset", "optimizer", "trainer.precision")
+"""The config groups (and keys) a job must share with the run it resumes (training checkpoints and
+phases): a checkpoint's layers and optimizers keep the precision they were built in."""
 
 
 Pipeline = ArrayPipeline | PairPipeline | InputPipeline
@@ -147,6 +151,16 @@ def spec_of(job: Job) -> FitSpec:
 
 @task("fit", "train")
 def train(job: Job, rundir: RunDir) -> dict[str, Any]:
+    """Train inside the job's `training_scope` (`trainer.strategy`, `trainer.precision`): every model
+    and optimizer of the job is built, compiled, loaded and trained in it."""
+    with rundir.removed_if_failed_fresh():
+        configure_tensorflow(job)  # first: clearing Keras' session also resets its dtype policy
+        scope = training_scope(job.trainer)
+    with scope:
+        return _train(job, rundir)
+
+
+def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     spec = spec_of(job)
     with rundir.removed_if_failed_fresh():
@@ -155,12 +169,12 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         if already_done(rundir, done, *job.trainer.budget):
             check_resumable(rundir, job, RESUME_KEYS)
             return done
-        configure_tensorflow(job)
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
         pipeline, class_names, validation = make_pipeline(
             job, job.dataset_config, spec.view, spec.inputs, objective, spec.steps_batches(job.model_options),
             two_domains=spec.two_domains, input_kind=spec.input_kind)
+        STAGES.lap("data")
         resuming = bool(rundir.resume_candidates())
         if resuming:
             check_resumable(rundir, job, RESUME_KEYS)
@@ -174,12 +188,15 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
                 model = job.model.build(job.model_options, context)
             except IncompatibleError as exc:
                 raise IncompatibleError(f"model '{job.model.name}' cannot run on dataset '{dataset_name}': {exc}") from None
+            float32_outputs(model)
             optimizer = job.optimizer.build(job.optimizer_options)
             compile_model(model, job, optimizer, objective)
             # A first phase some models need before fit (StackedGAN's encoder, CycleGAN's fixed
             # test images): only on a fresh build, since every checkpoint already holds its result.
+            STAGES.lap("build")
             if spec.prepare is not None:
                 spec.prepare(model, ArtifactData(pipeline), RunPhases.for_job(rundir, job, RESUME_KEYS))
+                STAGES.lap("pre-training")
     write_config(rundir, job)
     if job.logger.summary:
         rundir.write_text("model_summary.txt", model_summary(model))
@@ -200,6 +217,10 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     quality_monitor = QualityMonitor(measure, job.trainer.quality.every, job.trainer.epochs) if measure is not None else None
     if quality_monitor is not None:
         monitors.append(quality_monitor)
+    unit, budget = job.trainer.budget
+    log.info(start_line("train", job.model.name, dataset_name, f"{budget} {unit}" + (
+        f" ({job.trainer.epochs} intervals of {steps})" if unit == "steps" else f" of {steps} steps"), rundir.path))
+    monitors.append(RunProgress(job.trainer.epochs, steps, step_based=unit == "steps"))
     if initial_epoch < job.trainer.epochs:
         data = FitData(
             train=pipeline.train(initial_epoch, job.trainer.epochs, job.trainer.steps_per_epoch),
@@ -223,13 +244,18 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
     else:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
+    STAGES.lap("train")
+    log.info("evaluating the final weights on the test split (%d examples)", pipeline.n_test)
     test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
+    if job.trainer.evaluate_train:
+        log.info("evaluating the final weights on the train split (%d examples, inference mode)", pipeline.n_train)
     train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
     # Of the final weights: the monitor measured them at the last epoch when this invocation trained.
     quality = quality_monitor.latest if quality_monitor is not None and quality_monitor.latest else (
         measure(model) if measure is not None else {})
+    STAGES.lap("evaluation")
     metrics = {
         "task": "train",
         "model": job.model.name,
@@ -256,7 +282,9 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         spec.artifacts(model, ArtifactData(pipeline), ArtifactWriter(rundir))
     if snapshot is not None:
         ArtifactWriter(rundir).progress_animation()
-    return finish(rundir, job, started, metrics, history if job.logger.plots else None)
+    if job.logger.plots and history:
+        plot_curves(rundir, history, steps_per_point=steps if job.trainer.budget[0] == "steps" else None, evaluated=set(quality))
+    return finish(rundir, job, started, metrics)
 
 
 def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.Model], dict[str, float]] | None:
@@ -267,7 +295,12 @@ def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.
     cache_dir = Path(settings.cache_dir) if settings.cache_dir is not None else user_cache_dir() / "judges"
     context = QualityContext(dataset=job.dataset_config.name, data_dir=job.data_dir, cache_dir=cache_dir,
                              samples=settings.samples, verify=job.dataset_config.verify_checksums)
-    return lambda model: run_evaluators(spec.evaluators, model, data, context)
+
+    def measure(model: keras.Model) -> dict[str, float]:
+        log.info("measuring %s", ", ".join(spec.evaluators))
+        return run_evaluators(spec.evaluators, model, data, context)
+
+    return measure
 
 
 def _finite_or_none(value: float | None) -> float | None:

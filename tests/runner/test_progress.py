@@ -1,0 +1,65 @@
+"""What a person watching a run sees of the whole run: its start line and its ETA."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from adl_runner.runner.progress import RunProgress, duration, eta
+
+
+@pytest.mark.parametrize("seconds, text", [(0.4, "0s"), (12, "12s"), (245, "4m05s"), (3720, "1h02m")])
+def test_durations_read_as_a_person_says_them(seconds: float, text: str) -> None:
+    assert duration(seconds) == text
+
+
+def test_the_eta_is_the_rest_of_the_run_at_this_invocations_pace() -> None:
+    assert eta(3, 10, 30.0) == "ETA 1m10s"                    # 10 s per unit, 7 left
+    assert eta(12, 20, 20.0, done_before=10) == "ETA 1m20s"   # resumed at 10: two units took 20 s
+    assert eta(10, 10, 20.0, done_before=10) == "ETA ?"       # nothing timed yet
+
+
+def test_each_interval_of_a_step_based_run_says_its_step_of_the_whole(caplog) -> None:
+    progress = RunProgress(epochs=80, steps_per_epoch=500, step_based=True)
+    with caplog.at_level(logging.INFO, logger="runner"):
+        progress.on_epoch_begin(2)
+        progress.on_epoch_end(2)
+    assert "step 1500/40000 (interval 3/80)" in caplog.text and "ETA " in caplog.text
+
+
+def test_a_run_starts_with_one_line_naming_its_budget_and_run_dir(run_cli) -> None:
+    result = run_cli("model=mlp", "trainer.epochs=1", "dataset.train_limit=256", "dataset.test_limit=128",
+                     "logger.tensorboard=false")
+    assert result.code == 0, result.err
+    log = (result.run_dir / "run.log").read_text() if (result.run_dir / "run.log").exists() else result.out + result.err
+    assert f"train mlp on mnist: 1 epochs of 2 steps; run dir {result.run_dir}" in log
+    assert "epoch 1/1, " in log, log
+    assert "evaluating the final weights on the test split (" in log, log
+
+
+def test_stages_are_laps_and_the_summary_line_names_each(monkeypatch) -> None:
+    from adl_runner.runner import stages
+
+    clock = iter([100.0, 101.5, 104.0, 110.0])
+    monkeypatch.setattr(stages.time, "time", lambda: next(clock))
+    timer = stages.Stages()
+    timer.last = 100.0
+    timer.lap("data")       # 1.5 s
+    timer.lap("train")      # 2.5 s
+    timer.add("checkpoints", 0.5)
+    timer.lap("evaluation")  # 6.0 s
+    assert timer.record() == {"data": 1.5, "train": 2.5, "checkpoints": 0.5, "evaluation": 6.0}
+    assert timer.line() == "Time: data 1.5 s, train 2.5 s (checkpoints 0.5 s), evaluation 6.0 s"
+
+
+def test_run_json_records_where_the_time_went(run_cli) -> None:
+    import json
+
+    result = run_cli("model=mlp", "trainer.epochs=1", "dataset.train_limit=256", "dataset.test_limit=128",
+                     "logger.tensorboard=false")
+    assert result.code == 0, result.err
+    stages = json.loads((result.run_dir / "run.json").read_text())["stages"]
+    assert {"composition", "set-up", "data", "build", "train", "checkpoints", "evaluation", "artifacts"} <= set(stages)
+    assert all(value >= 0 for value in stages.values())
+    assert "Time: " in result.out and "train " in result.out
