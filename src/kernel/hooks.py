@@ -70,6 +70,11 @@ class DataView(Protocol):
         """Integer labels of a split, in order."""
         ...
 
+    def reference(self) -> dict[str, float]:
+        """Exact values the data's distribution fixes (a synthetic source's, such as the Gaussians'
+        `mi_true`); {} for data read from files."""
+        ...
+
 
 @dataclass(frozen=True)
 class QualityContext:

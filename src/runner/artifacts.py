@@ -205,6 +205,10 @@ class ArtifactData:
             raise IncompatibleError(f"{type(self._pipeline).__name__} batches have no per-example class labels")
         return labels(split)
 
+    def reference(self) -> dict[str, float]:
+        """Exact values the data's distribution fixes (`SyntheticSource.reference`); {} for data read from files."""
+        return dict(getattr(self._pipeline, "reference", None) or {})
+
 
 def _first(batches: list[Any], n: int) -> Any:
     """The batches concatenated along their first axis, structure by structure, cut to `n` examples."""

@@ -55,11 +55,13 @@ def plot_curves(rundir: RunDir, history: dict[str, list[float]], *, steps_per_po
     written = []
     points = [int(e) + 1 for e in history.get("epoch", [])]
     x = [p * steps_per_point for p in points] if steps_per_point else points
-    for metric in sorted(k for k in history if k != "epoch" and not k.startswith("val_")):
+    # A metric measured at some epochs only (an evaluator every `trainer.quality.every`) has lost
+    # its epochs with its "NA" rows; it is in metrics.json, not drawn against the wrong epochs.
+    for metric in sorted(k for k in history if k != "epoch" and not k.startswith("val_") and len(history[k]) == len(x)):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         marker = "o" if len(x) <= MARKED_POINTS else None
         ax.plot(x, history[metric], marker=marker, label=f"{metric} (evaluation)" if metric in evaluated else f"train {metric}")
-        if f"val_{metric}" in history:
+        if len(history.get(f"val_{metric}", ())) == len(x):
             ax.plot(x, history[f"val_{metric}"], marker=marker, label=f"test {metric}")
         ax.set_xlabel("step" if steps_per_point else "epoch")
         if len(x) <= TICKED_POINTS:

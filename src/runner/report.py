@@ -36,6 +36,7 @@ from adl_runner.runner.reports import (
     detection_doc,
     gan_table,
     localizer_doc,
+    mine_doc,
     rl_results,
     segmentation_doc,
     train_eval,
@@ -473,6 +474,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "localizer-doc": localizer_doc.main,
     "classical-doc": classical_doc.main,
     "segmentation-doc": segmentation_doc.main,
+    "mine-doc": mine_doc.main,
 }
 
 

@@ -149,7 +149,8 @@ def typed_trackers(logger: LoggerConfig) -> LoggerConfig:
 
 def dataset_entry(dataset: DatasetConfig) -> tuple[Entry[Any, Any], Any]:
     """The loader of `dataset` and its typed loader options."""
-    return typed_options(DATASETS, {"name": dataset.name, **dataset.options}, "dataset.options")
+    shorthand = {"rho": dataset.rho} if dataset.rho is not None else {}
+    return typed_options(DATASETS, {"name": dataset.name, **dataset.options, **shorthand}, "dataset.options")
 
 
 def env_entry(node: Mapping[str, Any] | None) -> tuple[Entry[Any, Any], Any]:
@@ -318,6 +319,6 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     return config
 
 
-_DATA_IDENTITY = ("name", "options", "labels", "subtract_pixel_mean", "validation")
+_DATA_IDENTITY = ("name", "options", "rho", "labels", "subtract_pixel_mean", "validation")
 """What makes a checkpoint's data the same data (its training split is what `validation` left of
 it); where the files are and whether they are verified stay as the evaluating command says."""

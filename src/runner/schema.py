@@ -84,8 +84,13 @@ class DatasetConfig:
     """Allow downloading missing files from their upstream URLs (off: offline-first)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Loader-specific options, typed by the loader (e.g. cifar10: variant=auto|full|subset)."""
+    rho: Optional[float] = None
+    """dataset=gaussian's correlation, in (-1, 1): `dataset.rho` is its loader option `rho`, written
+    where the book's scripts put it (a dataset without that option refuses it)."""
 
     def __post_init__(self) -> None:
+        if self.rho is not None and not -1.0 < self.rho < 1.0:
+            raise ConfigError(f"dataset.rho must be in (-1, 1) (a correlation; +-1 has infinite mutual information), got {self.rho}")
         if self.sigma is not None and self.sigma < 0:
             raise ConfigError(f"dataset.sigma must be >= 0, got {self.sigma}")
         for key in ("train_limit", "test_limit", "validation"):

@@ -43,6 +43,13 @@ def test_step_based_runs_plot_on_the_step_axis_and_evaluations_are_named(tmp_pat
     assert curves["d_loss"].get_legend().get_texts()[0].get_text() == "train d_loss"
 
 
+def test_a_metric_measured_at_some_epochs_only_is_not_drawn_against_the_wrong_epochs(tmp_path: Path, drawn) -> None:
+    # an evaluator every trainer.quality.every epochs: read_history drops its "NA" rows
+    history = {"epoch": [0.0, 1.0, 2.0], "mi": [0.1, 0.13, 0.14], "mi_estimate": [0.12, 0.14]}
+    plots.plot_curves(RunDir(tmp_path), history)
+    assert [name for name, _ in drawn] == ["mi"]
+
+
 def test_every_figure_carries_the_runs_caption(tmp_path: Path) -> None:
     out = ArtifactWriter(RunDir(tmp_path, caption="dcgan on mnist, run sweep/3"))
     fig, ax = plt.subplots()

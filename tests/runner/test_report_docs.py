@@ -263,3 +263,49 @@ def test_the_contact_sheet_shows_each_jobs_main_figure_titled_with_its_overrides
     assert titles == ["seed=0", "seed=1"]
     assert jobs_index.main_figure(tmp_path / "0", "best_fid").name == "fid.png"
     assert jobs_index.main_figure(tmp_path / "1", "test_accuracy").name == "loss.png"
+
+
+# -- mine-doc ----------------------------------------------------------------------------------------
+
+def _mine_gaussian(root: Path, name: str, rho: float, estimate: float, bias_correction: bool = False) -> Path:
+    run = root / name
+    write(run / "config.yaml", {"model": {"name": "mine", "bias_correction": bias_correction}, "dataset": {"name": "gaussian", "rho": rho},
+                                "trainer": {"steps": 200, "steps_per_epoch": 100}})
+    write(run / "metrics.json", {"task": "train", "seed": 42, "steps_completed": 200, "mi_estimate": estimate, "train_mi": 0.15,
+                                 "mi_histogram": 0.146, "mi_true": 0.143841})
+    write(run / "history.csv", "epoch,loss,mi\n0,-0.11,0.11\n1,-0.14,0.14\n")
+    write(run / "run.json", {"argv": ["run", "model=mine", f"dataset.rho={rho}"], "git_commit": "abc123"})
+    return run
+
+
+def test_the_page_puts_each_estimate_beside_the_exact_and_the_books_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    near, far = _mine_gaussian(runs, "mine_a", 0.5, 0.1421), _mine_gaussian(runs, "mine_b", 0.5, 0.1300, bias_correction=True)
+    probe = runs / "mine_encoder_mnist"
+    write(probe / "config.yaml", {"model": {"name": "mine_encoder", "latent_dim": 10, "book_compat": False},
+                                  "dataset": {"name": "mnist", "train_limit": 30720}, "trainer": {"epochs": 1, "batch_size": 1024}})
+    write(probe / "metrics.json", {"task": "train", "steps_completed": 30, "accuracy": 0.8123, "mi_estimate": 0.9})
+    write(probe / "run.json", {"argv": ["run", "model=mine_encoder"], "git_commit": "def456"})
+    code, out, err = run_report(capsys, "mine-doc", str(near), str(far), str(probe), "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "mine.md").read_text()
+    assert ("| [mine_a](runs/mine_a/) | 0.5 | 42 | 200 | no | 0.1421 | 0.1500 | 0.1460 | 0.1438 | -0.0017 | yes | "
+            "0.142186 (mean of steps 901-1000) | 0.145158; 0.147247 |") in page
+    assert "| [mine_b](runs/mine_b/) | 0.5 | 42 | 200 | yes | 0.1300 |" in page and "| -0.0138 | no |" in page
+    assert "| record | 100 | 200 |\n|---|---|---|\n| book, rho = 0.5 | 0.1123 | 0.1417 |\n| `mine_a` | 0.1100 | 0.1400 |\n| `mine_b` |" in page
+    assert ("| [mine_encoder_mnist](runs/mine_encoder_mnist/) | train | 10 | 30 steps of batch 1024 (the first 30,720 training images, 1 epoch) | "
+            "held-out: trained on the training embeddings, scored on the test embeddings | 81.23 % | 93.86 % | 0.9000 |") in page
+    assert "- `mine_a`: `run model=mine dataset.rho=0.5` (commit `abc123`)" in page
+    write(runs / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
+    code, _, err = run_report(capsys, "mine-doc", str(runs / "mlp"), "--docs", str(tmp_path))
+    assert code == 2 and "is a run of model 'mlp'; give runs of mine, mine_encoder" in err
+
+
+def test_the_committed_mine_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    records = sorted((docs / "runs").glob("mine_*"))
+    if not records:
+        pytest.skip("no MINE record committed")
+    code, _, err = run_report(capsys, "mine-doc", *map(str, records), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "mine.md").read_text() == (docs / "mine.md").read_text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import tensorflow as tf
@@ -33,6 +33,11 @@ class SyntheticSource:
     """Examples of the test split."""
     input_shape: tuple[int, ...]
     num_classes: int = 0
+    class_names: tuple[str, ...] = ()
+    """Names of the classes, where examples have any (the runner reads them from every source)."""
+    reference: dict[str, float] = field(default_factory=dict)
+    """Exact values the distribution fixes, reported beside a model's estimates of them (the
+    Gaussians' `mi_true`); evaluators read them through `DataView.reference()`."""
 
     def limited(self, train_limit: int | None, test_limit: int | None) -> SyntheticSource:
         """At most `train_limit` / `test_limit` examples per epoch and test split (None: as drawn)."""
@@ -49,6 +54,7 @@ class SyntheticPipeline:
         self.source, self.batch_size, self.seed = source, options.batch_size, options.seed
         self.input_shape, self.num_classes = source.input_shape, source.num_classes
         self.n_train, self.n_test = source.n_train, source.n_test
+        self.reference = dict(source.reference)
 
     def steps_per_epoch(self) -> int:
         return math.ceil(self.n_train / self.batch_size)
