@@ -33,6 +33,7 @@ from adl_runner.runner.flags import (
     unknown_flag,
     version_line,
 )
+from adl_runner.runner.jobdir import held_run_dir, name_problem, placed
 from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import register_schema, scalar_for_list
 
@@ -304,11 +305,19 @@ def main(argv: list[str] | None = None) -> int:
     if given(argv, "--version"):  # Hydra's would print only its own version
         print(version_line())
         return 0
+    run_dir = None
     if not given(argv, *_INFO_FLAGS):
         overrides, multirun = split_argv(argv)
         added = checkpoint_overrides(overrides, multirun)
         argv, overrides = [*argv, *added], [*overrides, *added]
-        problem = validate(overrides, multirun) or output_dir_problem(overrides, multirun)
+        problem = (validate(overrides, multirun) or output_dir_problem(overrides, multirun)
+                   or name_problem("hydra.job.name", _override_value(overrides, "hydra.job.name"))
+                   or name_problem("hydra.output_subdir", _override_value(overrides, "hydra.output_subdir")))
+        if problem is None and not multirun:
+            try:  # a task on a checkpoint never writes over another run's record (runner.jobdir)
+                argv, run_dir = placed(argv, _override_value(overrides, "task"), _override_value(overrides, "hydra.run.dir"))
+            except RunnerError as exc:
+                problem = str(exc)
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2
@@ -318,7 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()
     saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
     try:
-        _hydra_entry()
+        with held_run_dir(run_dir):  # before Hydra writes .hydra/ there: a refused job rewrites nothing
+            _hydra_entry()
+    except RunnerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt as exc:

@@ -52,6 +52,18 @@ from adl_runner.kernel.files import LockBusy, has_interrupted_swap, pid_lock, re
 
 LOCK_NAME = ".lock"
 PROGRESS_GRIDS = "grids"
+HYDRA_FILES = (".hydra", "run.log")
+"""What Hydra writes into a run dir before the job starts (its config copies, the job's log)."""
+_USER_FOLDERS: set[str] = set()
+"""Run dirs that existed before this process was started on them (`keep_user_folder`)."""
+_HELD_FOR_JOB: set[str] = set()
+"""Run dirs this process holds for a whole job (`RunDir.held_for_job`): the task's own hold is then a no-op."""
+
+
+def keep_user_folder(path: str | Path) -> None:
+    """Mark `path`, which the user had before the job (an empty folder named as hydra.run.dir), as
+    never to be removed: a failed setup then takes out only Hydra's files from it."""
+    _USER_FOLDERS.add(os.path.realpath(path))
 
 
 class RunDir:
@@ -134,7 +146,7 @@ class RunDir:
 
     def _only_hydra_files(self) -> bool:
         try:
-            return set(os.listdir(self.path)) <= {".hydra", "run.log", LOCK_NAME}
+            return set(os.listdir(self.path)) <= {*HYDRA_FILES, LOCK_NAME}
         except OSError:
             return False
 
@@ -175,12 +187,27 @@ class RunDir:
         """Hold the run dir for this job: a second job started on the same dir (say, the same
         command typed twice) is refused with one line instead of interleaving its checkpoints
         with the first one's. The lock is an flock, so a killed job never leaves it held."""
+        if os.path.realpath(self.path) in _HELD_FOR_JOB:
+            yield
+            return
         try:
             with pid_lock(self.file(LOCK_NAME), wait=False):
                 yield  # a lock file that cannot be created: ensure_writable() reports the unwritable dir
         except LockBusy as busy:
             raise RunnerError(f"run dir {self.path} is in use by another job (pid {busy.holder}); "
                               f"wait for it to end, or choose another hydra.run.dir") from None
+
+    @contextlib.contextmanager
+    def held_for_job(self) -> Iterator[None]:
+        """`locked()` for a whole job, taken by the CLI before Hydra writes `.hydra/` here; the
+        task's `locked()` inside it is then part of the same hold."""
+        with self.locked():
+            key = os.path.realpath(self.path)
+            _HELD_FOR_JOB.add(key)
+            try:
+                yield
+            finally:
+                _HELD_FOR_JOB.discard(key)
 
     # -- checks --------------------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -199,7 +226,8 @@ class RunDir:
         Hydra creates the dir (and .hydra/) before the job starts; an unknown option or an
         impossible model/dataset pair found at that point should leave nothing behind. Only a dir
         holding nothing but Hydra's own files counts as fresh: anything else in it (an earlier,
-        unfinished run; files the user keeps there) is never deleted.
+        unfinished run; files the user keeps there) is never deleted. A folder the user had before
+        the job (`keep_user_folder`) stays, emptied of Hydra's files only.
         """
         fresh = not self.has_run() and self._only_hydra_files()
         try:
@@ -207,7 +235,14 @@ class RunDir:
         except RunnerError:
             # has_run again: a pre-training phase that diverged after some epochs kept them (phases/).
             if fresh and not self.has_run():
-                shutil.rmtree(self.path, ignore_errors=True)
+                if os.path.realpath(self.path) not in _USER_FOLDERS:
+                    shutil.rmtree(self.path, ignore_errors=True)
+                else:
+                    for target in map(self.file, HYDRA_FILES):
+                        if target.is_dir():
+                            shutil.rmtree(target, ignore_errors=True)
+                        else:
+                            target.unlink(missing_ok=True)
             raise
 
     def mark_interrupted(self) -> None:
