@@ -6,7 +6,8 @@ what must hold for a run dir is made to hold here, in the CLI, first:
   run dir that holds a training run or another task's record writes into `<that dir>/<task>/`
   instead; a training job named a dir holding another task's record is refused;
 - the run dir is held (its `.lock`) before Hydra writes there, so a job refused because another
-  job holds the dir rewrites none of that job's files (`.hydra/` included);
+  job holds the dir rewrites none of that job's files (`.hydra/` included); a job refused later
+  (a resume under another config) gets the run's own `.hydra/` files put back;
 - a folder the user had before is never removed (`rundir.keep_user_folder`);
 - `hydra.job.name` and `hydra.output_subdir` are plain names, never paths out of the run dir.
 """
@@ -19,9 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adl_runner.kernel.errors import ConfigError, RunnerError
+from adl_runner.kernel.files import write_atomic
 from adl_runner.runner.rundir import RunDir, keep_user_folder
 
 TRAIN = "train"
+HYDRA_DIR = ".hydra"
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
@@ -84,5 +87,26 @@ def held_run_dir(run_dir: str | None) -> Iterator[None]:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunnerError(f"hydra.run.dir={run_dir} cannot be created ({exc.strerror}); choose another hydra.run.dir") from None
+    hydra_files = _hydra_files(path)
     with RunDir(path).held_for_job():
-        yield
+        try:
+            yield
+        except SystemExit as exc:
+            if exc.code == RunnerError.exit_code and hydra_files is not None:
+                _put_back(path, hydra_files)  # a refused job (a resume under another config) leaves the run's own
+            raise
+
+
+def _hydra_files(run_dir: Path) -> dict[str, bytes] | None:
+    """The run's `.hydra/` files (its command line and config), None when it has none yet."""
+    folder = run_dir / HYDRA_DIR
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} if folder.is_dir() else None
+
+
+def _put_back(run_dir: Path, files: dict[str, bytes]) -> None:
+    folder = run_dir / HYDRA_DIR
+    for stale in folder.iterdir():
+        if stale.is_file() and stale.name not in files:
+            stale.unlink()
+    for name, data in files.items():
+        write_atomic(folder / name, lambda tmp, data=data: tmp.write_bytes(data))

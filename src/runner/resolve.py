@@ -76,6 +76,15 @@ class Job:
         return any(key == group or key.startswith(f"{group}.") for key in self.chosen)
 
 
+def config_at(config: Mapping[str, Any] | None, key: str) -> Any:
+    """The value at dotted `key` (`trainer.batch_size`) of a plain config; None where it is absent."""
+    for part in key.split("."):
+        if not isinstance(config, Mapping):
+            return None
+        config = config.get(part)
+    return config
+
+
 def typed_options(registry: Registry[Any, Any], node: Any, where: str) -> tuple[Entry[Any, Any], Any]:
     """The registry entry named by `node.name` and `node`'s other keys as its options dataclass."""
     values = dict(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else dict(node)

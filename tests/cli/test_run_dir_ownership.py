@@ -16,10 +16,10 @@ SMOKE = ("debug=smoke", "logger.tensorboard=false", "logger.plots=false", "train
 TINY = ("model=mlp", "dataset=synthetic", *SMOKE)
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` but the task subdirs' (what a training run's record is)."""
+def _files(folder: Path, but: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Every file under `folder` but the task subdirs' (what a training run's record is) and `but`."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.relative_to(folder).parts[0] not in ("evaluate", "export", "sample")}
+            if p.is_file() and p.relative_to(folder).parts[0] not in ("evaluate", "export", "sample", *but)}
 
 
 @pytest.fixture
@@ -83,3 +83,25 @@ def test_experimental_rerun_is_refused_before_anything_is_read(run_cli, tmp_path
     pickle_file.write_bytes(b"not read")
     run_cli("--experimental-rerun", str(pickle_file)).assert_error("--experimental-rerun is refused", "unpickles",
                                                                     no_run_dir=True)
+
+
+# -- a resume continues the same trajectory, or is refused ------------------------------------------
+CHANGES = [
+    ("trainer.batch_size=64", "trainer.batch_size: 32 (the run) vs 64 (this command)"),
+    ("seed=7", "seed: 42 (the run) vs 7 (this command)"),
+    ("trainer.steps_per_epoch=3", "trainer.steps_per_epoch: None (the run) vs 3 (this command)"),
+    ("dataset.train_limit=128", "dataset.train_limit: 256 (the run) vs 128 (this command)"),
+]
+
+
+def test_a_resume_that_would_change_the_trajectory_is_refused_with_both_values(run_cli, trained: Path) -> None:
+    before = _files(trained, but=("run.log",))
+    for changed, named in CHANGES:
+        run_cli(*TINY, "trainer.epochs=2", changed, run_dir=trained).assert_error(named, "hydra.run.dir")
+        assert _files(trained, but=("run.log",)) == before, changed  # .hydra/ included: the refused command is not the run's
+
+
+def test_a_larger_epoch_budget_continues_the_run(run_cli, trained: Path) -> None:
+    resumed = run_cli(*TINY, "trainer.epochs=2", run_dir=trained)
+    assert resumed.code == 0, resumed.err
+    assert (resumed.metrics()["epochs_completed"], resumed.metrics()["resumed_from_epoch"]) == (2, 1)

@@ -18,7 +18,7 @@ from adl_runner.kernel.keras_state import restore_from_file
 from adl_runner.runner.families import load_families
 from adl_runner.runner.plots import plot_curves
 from adl_runner.runner.provenance import run_info
-from adl_runner.runner.resolve import Job
+from adl_runner.runner.resolve import Job, config_at
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.summary import write_summary
 
@@ -82,19 +82,20 @@ def write_config(rundir: RunDir, job: Job) -> None:
 
 
 def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
-    """Refuse to resume, in the same dir, a run whose `keys` config differs from this job's, naming
-    each differing key with both values."""
+    """Refuse to resume, in the same dir, a run whose `keys` config (groups, or dotted keys such as
+    `trainer.batch_size`) differs from this job's, naming each differing key with both values."""
     saved_path = rundir.file("config.yaml")
     if not saved_path.exists():
         return
     saved = yaml.safe_load(saved_path.read_text()) or {}
     for key in keys:
-        changed = config_differences(saved.get(key), job.config.get(key), key)
+        changed = config_differences(config_at(saved, key), config_at(job.config, key), key)
         if changed:
             listed = "; ".join(changed[:_SHOWN]) + (f"; and {len(changed) - _SHOWN} more" if len(changed) > _SHOWN else "")
             raise RunnerError(
                 f"run dir {rundir.path} holds a run with a different {key} config ({listed}); "
-                f"re-run with its own config to resume, or choose a new hydra.run.dir"
+                f"re-run with its own config to resume (only a larger budget, trainer.epochs, steps or "
+                f"episodes, continues a run), or choose a new hydra.run.dir"
             )
 
 

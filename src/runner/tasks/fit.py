@@ -44,8 +44,10 @@ from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
-RESUME_KEYS = ("model", "dataset", "optimizer")
-"""The config groups a job must share with the run it resumes (training checkpoints and phases)."""
+RESUME_KEYS = ("model", "dataset", "optimizer", "seed", "trainer.batch_size", "trainer.steps_per_epoch")
+"""What fixes a fit run's trajectory, which a job must share with the run it resumes (training
+checkpoints and phases): the model, the data and its options, the optimizer, the seed (every
+shuffle and draw), and what an epoch is (its batches). Budgets (epochs, steps) may grow."""
 
 
 Pipeline = ArrayPipeline | PairPipeline | InputPipeline
@@ -155,15 +157,16 @@ def train(job: Job, rundir: RunDir) -> dict[str, Any]:
         if already_done(rundir, done, *job.trainer.budget):
             check_resumable(rundir, job, RESUME_KEYS)
             return done
+        resuming = bool(rundir.resume_candidates())
+        if resuming:  # before the data is loaded: a refusal is immediate
+            check_resumable(rundir, job, RESUME_KEYS)
         configure_tensorflow(job)
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
         pipeline, class_names, validation = make_pipeline(
             job, job.dataset_config, spec.view, spec.inputs, objective, spec.steps_batches(job.model_options),
             two_domains=spec.two_domains, input_kind=spec.input_kind)
-        resuming = bool(rundir.resume_candidates())
         if resuming:
-            check_resumable(rundir, job, RESUME_KEYS)
             model, resumed_from = load_resumable(rundir, load_checkpoint)
             steps_done = int(model.optimizer.iterations.numpy())
             job = dataclasses.replace(job, trainer=continued_trainer(rundir, job.trainer, steps_done))
