@@ -23,6 +23,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.kernel.errors import RunnerError
+from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
 from adl_runner.runner.flags import (
     _INFO_FLAGS,
@@ -159,7 +160,7 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
         for job in jobs or [[]]:
             try:
                 cfg = compose("config", overrides=job)
-                OmegaConf.to_object(cfg)
+                check_ranges(OmegaConf.to_object(cfg))  # the runner's own groups (kernel.ranges)
             except Exception as exc:  # Hydra and OmegaConf raise many types; all end in one line
                 return composition_error(exc, job, base_keys)
             rows = OmegaConf.select(cfg, "table.rows")

@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 from adl_runner.data.inputs import INPUT_KINDS
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
 from adl_runner.kernel.specs import FamilySpec, FitSpec, NoneSpec
 from adl_runner.runner.families import load_families
@@ -109,7 +110,7 @@ def typed_values(options_cls: type, values: Mapping[str, Any], where: str) -> An
     """`values` (known keys of `options_cls`) as an instance of it: a value of the wrong type, or
     one its `__post_init__` refuses, is a one-line error naming `where.<key>`."""
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options_cls), dict(values)))
+        options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options_cls), dict(values)))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         listed = scalar_for_list(exc, option_default(options_cls, key), where)
@@ -117,6 +118,8 @@ def typed_values(options_cls: type, values: Mapping[str, Any], where: str) -> An
             raise ConfigError(listed) from None
         message = str(exc).splitlines()[0]
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None
+    check_ranges(options, where)  # each field's declared range (kernel.ranges)
+    return options
 
 
 def option_default(options_cls: type, key: str) -> Any:
@@ -172,6 +175,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         typed: Config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), plain))  # type: ignore[assignment]
     except OmegaConfBaseException as exc:
         raise ConfigError(str(exc).splitlines()[0]) from None
+    check_ranges(typed)  # the runner's own groups: seed, paths, dataset, trainer, logger
     model, model_options = typed_options(MODELS, plain["model"], "model")
     refuse_unread_groups(model, chosen)
     refuse_unread_image(model, typed.task, typed.image)

@@ -136,14 +136,14 @@ def test_nan_policy_options_are_checked() -> None:
     with pytest.raises(RunnerError, match="trainer.nan_policy must be stop or recover, got 'retry'"):
         TrainerConfig(nan_policy="retry")
     with pytest.raises(RunnerError, match=r"lr_factor must be in \(0, 1\), got 2"):
-        NanRecoveryConfig(lr_factor=2)
+        TrainerConfig(nan_recovery=NanRecoveryConfig(lr_factor=2))
     with pytest.raises(RunnerError, match="max_trials must be >= 1"):
-        NanRecoveryConfig(max_trials=0)
+        TrainerConfig(nan_recovery=NanRecoveryConfig(max_trials=0))
 
 
 @pytest.mark.parametrize("bound", [0, -1.5, float("nan")])
 def test_loss_bound_must_be_positive(bound: float) -> None:
-    with pytest.raises(RunnerError, match=r"trainer.loss_bound must be > 0 \(or null: no bound\), got"):
+    with pytest.raises(RunnerError, match=r"trainer.loss_bound must be > 0, got"):
         TrainerConfig(loss_bound=bound)
     assert TrainerConfig().loss_bound is None and TrainerConfig(loss_bound=1e-3).loss_bound == 1e-3
 
