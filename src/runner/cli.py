@@ -9,6 +9,7 @@ TensorFlow on those paths either.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shlex
@@ -271,6 +272,18 @@ def _hydra_entry(cfg: DictConfig) -> Any:
         multirun = hydra.mode == RunMode.MULTIRUN
         _INTERRUPTED.append(resume_command(sys.argv[1:], Path(hydra.sweep.dir) if multirun else rundir.path, multirun))
         raise
+    except Exception as exc:  # TensorFlow, Keras, gymnasium, the OS (a full disk): one line, status failed
+        from adl_runner.runner.failures import TRACEBACK_FILE, failure_line, traceback_text
+
+        rundir = RunDir(hydra.runtime.output_dir)
+        line = failure_line(exc, rundir.path)
+        if rundir.path.is_dir():
+            with contextlib.suppress(Exception):  # a full disk may refuse these too; the line still goes out
+                rundir.write_text(TRACEBACK_FILE, traceback_text(exc))
+            with contextlib.suppress(Exception):
+                rundir.mark_failed(line)
+        print(f"error: {line}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 _INTERRUPTED: list[str] = []

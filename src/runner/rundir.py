@@ -48,7 +48,15 @@ from typing import Any
 import yaml
 
 from adl_runner.kernel.errors import RunnerError
-from adl_runner.kernel.files import LockBusy, has_interrupted_swap, pid_lock, recover_dir, write_atomic, write_dir_atomic
+from adl_runner.kernel.files import (
+    LockBusy,
+    has_interrupted_swap,
+    pid_lock,
+    recover_dir,
+    sweep_temp_files,
+    write_atomic,
+    write_dir_atomic,
+)
 
 LOCK_NAME = ".lock"
 PROGRESS_GRIDS = "grids"
@@ -151,8 +159,19 @@ class RunDir:
             return False
 
     # -- checkpoint rotation -------------------------------------------------------------------
+    def save_last_checkpoint(self, write: Callable[[Path], object]) -> Path:
+        """Write a new last.keras with `write(tmp)`: complete under a temporary name first, then the
+        old last.keras becomes previous.keras, then the new one is renamed in. A save that fails
+        (a full disk) rotates nothing: last and previous stay the two good checkpoints they were."""
+        return write_atomic(self.last_checkpoint, write, before_replace=self.rotate_last_checkpoint)
+
+    def sweep_temp_files(self) -> list[Path]:
+        """Remove what writes cut off by a kill left (`.last.keras.<random>.keras`, ...) in the run
+        dir and checkpoints/; for the job holding the run dir, at its start."""
+        return [*sweep_temp_files(self.path), *sweep_temp_files(self.checkpoints)]
+
     def rotate_last_checkpoint(self) -> None:
-        """Make the current last.keras the previous one, before a new last.keras is written.
+        """Make the current last.keras the previous one, just before a new last.keras is renamed in.
 
         A hard link renamed over previous.keras: atomic, no copy, and last.keras stays in place,
         so a kill at any point leaves a loadable last.keras (the resume point) on disk.
@@ -248,8 +267,18 @@ class RunDir:
     def mark_interrupted(self) -> None:
         """metrics.json says `status: interrupted` (with what it held before, from an earlier budget),
         so that reports and sweep indexes never take a stopped run for a finished one."""
-        held = self.read_json("metrics.json") or {}
-        self.write_json("metrics.json", {**held, "status": "interrupted", "interrupted_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        self._mark("interrupted")
+
+    def mark_failed(self, reason: str) -> None:
+        """metrics.json says `status: failed` and why (a failure that escaped the task)."""
+        self._mark("failed", error=reason)
+
+    def _mark(self, status: str, **extra: str) -> None:
+        try:
+            held = self.read_json("metrics.json") or {}
+        except RunnerError:  # unreadable: the mark replaces it
+            held = {}
+        self.write_json("metrics.json", {**held, "status": status, f"{status}_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
 
     # -- writing -------------------------------------------------------------------------------
     def write_atomic(self, target: Path, write: Callable[[Path], object]) -> Path:

@@ -33,11 +33,10 @@ def _model(lr: object = 0.5) -> keras.Model:
 
 
 def _save(rundir: RunDir, value: float) -> None:
-    """One epoch's checkpoint as the Checkpoints callback writes it: rotate, then save atomically."""
+    """One epoch's checkpoint as the Checkpoints callback writes it: complete, then rotated in."""
     model = _model()
     model.set_weights([np.full((2, 1), value, np.float32), np.zeros(1, np.float32)])
-    rundir.rotate_last_checkpoint()
-    rundir.write_atomic(rundir.last_checkpoint, lambda p: model.save(p))
+    rundir.save_last_checkpoint(lambda p: model.save(p))
 
 
 def _kernel(model: keras.Model) -> float:
@@ -53,6 +52,39 @@ def test_rotation_keeps_the_checkpoint_before_last(tmp_path: Path) -> None:
     assert _kernel(load_checkpoint(rundir.last_checkpoint)) == 3.0
     assert _kernel(load_checkpoint(rundir.previous_checkpoint)) == 2.0
     assert sorted(p.name for p in rundir.checkpoints.iterdir()) == ["last.keras", "previous.keras"]  # no temp files
+
+
+def test_a_failed_save_rotates_nothing_and_leaves_last_and_previous_good(tmp_path: Path) -> None:
+    """A save that fails part-way (a full disk: ENOSPC) must not have made last.keras the previous
+    checkpoint already: both good checkpoints stay, and no temp file is left."""
+    import errno
+
+    rundir = RunDir(tmp_path)
+    _save(rundir, 1.0)
+    _save(rundir, 2.0)
+
+    def disk_full(path: Path) -> None:
+        path.write_bytes(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        rundir.save_last_checkpoint(disk_full)
+    assert _kernel(load_checkpoint(rundir.last_checkpoint)) == 2.0
+    assert _kernel(load_checkpoint(rundir.previous_checkpoint)) == 1.0
+    assert sorted(p.name for p in rundir.checkpoints.iterdir()) == ["last.keras", "previous.keras"]
+
+
+def test_temp_files_of_interrupted_writes_are_swept_and_nothing_else(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    _save(rundir, 1.0)
+    stale = [rundir.checkpoints / ".last.keras.k3j_9x2a.keras", rundir.checkpoints / ".previous.keras.abcd1234.keras",
+             tmp_path / ".metrics.json.q1w2e3r4.json", tmp_path / ".write-test-a1b2c3d4"]
+    kept = [tmp_path / ".lock", tmp_path / "notes.txt", tmp_path / ".hydra" / "config.yaml", rundir.last_checkpoint]
+    for path in [*stale, *kept[:3]]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    assert sorted(rundir.sweep_temp_files()) == sorted(stale)
+    assert all(path.exists() for path in kept) and not any(path.exists() for path in stale)
 
 
 def _corrupt_weights(path: Path) -> None:

@@ -12,6 +12,7 @@ family's tasks. The serving tasks (export, predict) live in tasks/export.py.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from adl_runner.runner.resolve import Job
@@ -19,9 +20,15 @@ from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.tasks import episodes, export, fit, none  # noqa: F401  (each registers its tasks)
 from adl_runner.runner.tasks.registry import task_for
 
+log = logging.getLogger("runner")
+
 
 def run_task(job: Job) -> dict[str, Any]:
     """Do `job.task` for the job's family, holding its run dir; returns the metrics it wrote."""
     rundir = RunDir(job.run_dir)
     with rundir.locked():
+        swept = rundir.sweep_temp_files()
+        if swept:
+            log.info("removed %d temporary file(s) of writes an earlier job was stopped in: %s", len(swept),
+                     ", ".join(p.name for p in swept))
         return task_for(job)(job, rundir)
