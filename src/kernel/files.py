@@ -57,6 +57,15 @@ def write_atomic(target: Path, write: Callable[[Path], object],
     return target
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def is_plain_name(name: object) -> bool:
+    """Whether `name` (from a config or a checkpoint's own JSON) names a file inside its folder:
+    letters, digits, `_ . -`, not starting with a dot, no `..` and no separator."""
+    return isinstance(name, str) and _PLAIN_NAME.fullmatch(name) is not None and ".." not in name
+
+
 def sweep_temp_files(folder: Path) -> list[Path]:
     """Remove the temporary files of writes a kill cut off (`TEMP_NAME`) from `folder`; returns
     them. Only for a folder this process holds (a live writer's temp file looks the same)."""

@@ -15,17 +15,15 @@ what must hold for a run dir is made to hold here, in the CLI, first:
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from adl_runner.kernel.errors import ConfigError, RunnerError
-from adl_runner.kernel.files import write_atomic
+from adl_runner.kernel.files import is_plain_name, write_atomic
 from adl_runner.runner.rundir import RunDir, keep_user_folder
 
 TRAIN = "train"
 HYDRA_DIR = ".hydra"
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 def record_task(path: Path) -> str | None:
@@ -67,7 +65,7 @@ def placed(argv: list[str], task: str | None, run_dir: str | None) -> tuple[list
 def name_problem(key: str, name: str | None) -> str | None:
     """A one-line error when `name` (a file or folder name Hydra puts inside the run dir) is not a
     plain name: `hydra.job.name=../../x` would write the job's log outside the run dir."""
-    if name is None or name == "null" or (_PLAIN_NAME.fullmatch(name) and ".." not in name):
+    if name is None or name == "null" or is_plain_name(name):
         return None
     return f"{key}={name} is not a plain name (letters, digits, _ . -, not starting with '.', no '..' or '/'); choose one such as run"
 

@@ -307,3 +307,15 @@ def test_a_folder_swap_killed_before_the_old_folder_was_removed_is_finished(tmp_
     (old / "arrays.npz").write_text("0")
     _write_folder(rundir, "2")  # the next save finishes it too
     assert not old.exists() and (rundir.last_checkpoint_dir / "agent.json").read_text() == "2"
+
+
+@pytest.mark.parametrize("name", ["../../outside", "/etc/passwd", "sub/net", "..", ".hidden", 3])
+def test_an_agent_checkpoint_naming_a_network_outside_its_folder_is_refused(tmp_path: Path, name: object) -> None:
+    from adl_runner.kernel.errors import CheckpointError
+    from adl_runner.runner.loops.episodes import load_agent_state
+
+    (tmp_path / "outside.keras").write_bytes(b"never opened")
+    folder = tmp_path / "run" / "checkpoints" / "last"
+    folder.mkdir(parents=True)
+    with pytest.raises(CheckpointError, match="is not a file name inside"):
+        load_agent_state(folder, {"networks": [name]})
