@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -28,11 +29,19 @@ FILE_MODE = _file_mode()
 """The mode of every file written here (mkstemp would make them owner-only; run and data dirs are shared)."""
 
 
-def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
+TEMP_NAME = re.compile(r"\.[^.].*\.[a-z0-9_]{8}(\.[A-Za-z0-9]+)?|\.write-test-[a-z0-9_]{8}")
+"""The names `write_atomic` (and a writability probe) give their temporary files: `.<target>.<8
+random chars><suffix>`. One left behind is a write a kill cut off (`sweep_temp_files`)."""
+
+
+def write_atomic(target: Path, write: Callable[[Path], object],
+                 before_replace: Callable[[], object] | None = None) -> Path:
     """Call `write(tmp)` on a temporary path beside `target`, then rename it over `target`.
 
     The temporary path keeps the target's suffix (Keras saves only to a `.keras` name). If `write`
-    raises, the temporary file is removed and `target` is left as it was."""
+    raises, the temporary file is removed and `target` is left as it was. `before_replace` runs
+    once the new file is complete, just before the rename (a checkpoint's rotation: a failed save
+    then rotates nothing)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
     os.close(fd)
@@ -40,10 +49,30 @@ def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     try:
         write(tmp)
         os.chmod(tmp, FILE_MODE)
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)  # a no-op after a successful os.replace
     return target
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def is_plain_name(name: object) -> bool:
+    """Whether `name` (from a config or a checkpoint's own JSON) names a file inside its folder:
+    letters, digits, `_ . -`, not starting with a dot, no `..` and no separator."""
+    return isinstance(name, str) and _PLAIN_NAME.fullmatch(name) is not None and ".." not in name
+
+
+def sweep_temp_files(folder: Path) -> list[Path]:
+    """Remove the temporary files of writes a kill cut off (`TEMP_NAME`) from `folder`; returns
+    them. Only for a folder this process holds (a live writer's temp file looks the same)."""
+    stale = [p for p in folder.iterdir() if p.is_file() and TEMP_NAME.fullmatch(p.name)] if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def _old_dir(target: Path) -> Path:

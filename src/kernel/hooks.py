@@ -13,7 +13,7 @@ from typing import Any, Optional, Protocol
 
 import numpy as np
 
-from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 
 
 class ArtifactSink(Protocol):
@@ -93,21 +93,23 @@ class QualityContext:
     """Whether data files are checked against their checksums."""
 
 
+SAMPLE_MAX = 10_000
+GRID_MAX = 100
+"""Bounds of `sample.n` and `sample.grid`: the figure of either is at most about 10,000 x 10,000
+pixels (a few GB while drawn), well inside a 24 GB machine."""
+
+
 @dataclass
 class SampleConfig:
     """What task=sample draws, the options every generative family reads. A family with controls
     of its own (InfoGAN's codes, StackedGAN's z0/z1) registers a subclass as `FitSpec.sample_options`:
     `sample.<key>` is typed by the chosen family's class and refused where no family reads it."""
 
-    label: Optional[int] = None
+    label: Optional[int] = ranged(None, at_least=0)
     """Class (digit) to generate, for conditional models; None: unconditional or all classes."""
-    n: int = 16
+    n: int = ranged(16, at_least=1, at_most=SAMPLE_MAX, why=f"{SAMPLE_MAX:,} images make a figure of about 100 MP")
     """How many samples a grid holds."""
-    grid: int = 30
+    grid: int = ranged(30, at_least=1, at_most=GRID_MAX, why=f"a {GRID_MAX}x{GRID_MAX} grid decodes {GRID_MAX ** 2:,} images")
     """Points per side of a latent-manifold grid."""
     latent: Optional[list[float]] = None
     """One latent point to decode; None: a grid or random draws, as the family decides."""
-
-    def __post_init__(self) -> None:
-        if self.n < 1 or self.grid < 1:
-            raise ConfigError(f"sample.n and sample.grid must be >= 1, got {self.n} and {self.grid}")

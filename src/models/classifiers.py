@@ -12,6 +12,7 @@ from keras import layers
 
 from adl_runner.kernel.checks import check_choice, check_positive, check_rate, require_rank, shape_text
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 
@@ -44,26 +45,21 @@ MLP_ACTIVATIONS = ("relu", "none")
 class MLPOptions:
     """Multilayer perceptron of Listing 1.3.2 / Table 1.3.3."""
 
-    hidden_units: list[int] = field(default_factory=lambda: [256, 256])
+    hidden_units: list[int] = ranged(default_factory=lambda: [256, 256], at_least=1, at_most=1_000_000, nonempty=True)
     """Units of each hidden Dense layer, in order (Table 1.3.3's 'Layers' column, e.g. [256,512,256])."""
-    activation: str = "relu"
+    activation: str = ranged("relu", choices=MLP_ACTIVATIONS)
     """Hidden activation: 'relu', or 'none' for a linear network (Table 1.3.3's 'ReLU None' row)."""
-    dropout: float = 0.45
+    dropout: float = ranged(0.45, at_least=0, below=1)
     """Dropout rate after each hidden layer's activation; 0 leaves the Dropout layers out."""
-    l2: float = 0.0
+    l2: float = ranged(0.0, at_least=0)
     """Kernel L2 factor on every hidden Dense layer (Table 1.3.3 uses 0.001 and 0.01); 0 = none."""
 
 
 @MODELS.register("mlp", FitSpec(options=MLPOptions, view="flat"))
 def build_mlp(opts: MLPOptions, ctx: BuildContext) -> keras.Model:
-    """Per hidden layer Dense -> Activation -> Dropout, then Dense(ctx.num_classes) -> softmax."""
+    """Per hidden layer Dense -> Activation -> Dropout, then Dense(ctx.num_classes) -> softmax.
+    The options' ranges are declared on MLPOptions (kernel.ranges) and checked before the build."""
     shape = require_rank("mlp", ctx.input_shape, 1, "flat")
-    if not opts.hidden_units:
-        raise ConfigError("mlp: hidden_units must list at least one layer")
-    for units in opts.hidden_units:
-        check_positive("mlp", "hidden_units", units)
-    check_choice("mlp", "activation", opts.activation, MLP_ACTIVATIONS)
-    check_rate("mlp", "dropout", opts.dropout)
     regularizer = l2_or_none(opts.l2, "mlp")
 
     inputs = keras.Input(shape=shape)

@@ -27,11 +27,16 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402  (matplotlib's own image dependency)
 
-from adl_runner.kernel.errors import IncompatibleError, RunnerError  # noqa: E402
+from adl_runner.kernel.errors import ConfigError, IncompatibleError, RunnerError  # noqa: E402
 from adl_runner.runner.rundir import RunDir  # noqa: E402
 from adl_runner.runner.tracking import active  # noqa: E402
 
 log = logging.getLogger("runner")
+
+DPI = 100
+MAX_FIGURE_PIXELS = 200_000_000
+"""An image grid's bound (about 800 MB as RGBA, a few GB while matplotlib draws it): a
+sample.grid=300 manifold (30,000 x 30,000 pixels) would exhaust a 24 GB machine."""
 
 
 class ArtifactWriter:
@@ -128,7 +133,7 @@ class ArtifactWriter:
     def _save_figure(self, target: Path, fig: Any) -> Path:
         if self._rundir.caption:  # below the axes; bbox "tight" grows the canvas to hold it
             fig.text(0.5, 0.0, self._rundir.caption, ha="center", va="top", fontsize=7, color="0.35")
-        path = self._rundir.write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=100, bbox_inches="tight"))
+        path = self._rundir.write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=DPI, bbox_inches="tight"))
         plt.close(fig)
         return path
 
@@ -148,18 +153,23 @@ GUTTER = 2
 
 def _grid_figure(images: np.ndarray, cols: int, title: str | None) -> Any:
     """Images (N, H, W[, C]) in [0,1] tiled `cols` wide, as a figure about one inch per 28 pixels."""
+    rows = -(-len(images) // cols)
+    h, w = np.shape(images)[1:3]
+    size = (max(2.0, cols * w / 28), max(2.0, rows * h / 28))
+    if size[0] * size[1] * DPI**2 > MAX_FIGURE_PIXELS:  # before any copy of the images is made
+        raise ConfigError(f"a grid of {len(images):,} images of {h}x{w} would be a {size[0] * DPI:,.0f} x {size[1] * DPI:,.0f} "
+                          f"pixel figure, more than the {MAX_FIGURE_PIXELS:,} pixels a figure may have (memory); "
+                          f"draw fewer images (sample.n, sample.grid)")
     images = np.clip(np.asarray(images, dtype=np.float32), 0.0, 1.0)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
-    rows = -(-len(images) // cols)
-    h, w = images.shape[1:3]
     g = GUTTER
     # a mid-grey gutter between cells: black-background digits would otherwise run into each other
     canvas = np.full((rows * (h + g) - g, cols * (w + g) - g, *images.shape[3:]), 0.5, dtype=np.float32)
     for i, image in enumerate(images):
         r, c = divmod(i, cols)
         canvas[r * (h + g):r * (h + g) + h, c * (w + g):c * (w + g) + w] = image
-    fig, ax = plt.subplots(figsize=(max(2.0, cols * w / 28), max(2.0, rows * h / 28)))
+    fig, ax = plt.subplots(figsize=size)
     ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0.0, vmax=1.0)
     ax.axis("off")
     if title:

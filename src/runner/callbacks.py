@@ -61,8 +61,7 @@ class Checkpoints(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         saving = time.time()
-        self.rundir.rotate_last_checkpoint()
-        self.rundir.write_atomic(self.rundir.last_checkpoint, lambda p: save_model(self.model, p))
+        self.rundir.save_last_checkpoint(lambda p: save_model(self.model, p))
         value = logs.get(self.monitor)
         if value is not None and self.better(value, self.best):
             self.best, self.best_epoch = float(value), epoch + 1

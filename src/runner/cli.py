@@ -9,6 +9,7 @@ TensorFlow on those paths either.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -24,6 +25,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.kernel.errors import ConfigError, RunnerError
+from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
 from adl_runner.runner import sweeps
 from adl_runner.runner.flags import (
@@ -35,6 +37,7 @@ from adl_runner.runner.flags import (
     unknown_flag,
     version_line,
 )
+from adl_runner.runner.jobdir import held_run_dir, name_problem, placed
 from adl_runner.runner.launchers import preset_problem
 from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import register_schema, scalar_for_list
@@ -164,7 +167,7 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
         for job in jobs or [[]]:
             try:
                 cfg = compose("config", overrides=job)
-                OmegaConf.to_object(cfg)
+                check_ranges(OmegaConf.to_object(cfg))  # the runner's own groups (kernel.ranges)
             except Exception as exc:  # Hydra and OmegaConf raise many types; all end in one line
                 return composition_error(exc, job, base_keys)
             rows = OmegaConf.select(cfg, "table.rows")
@@ -305,17 +308,27 @@ def _hydra_entry(cfg: DictConfig) -> Any:
             _record_failure(hydra, str(exc))
             raise JobFailed(str(exc)) from None
         raise SystemExit(exc.exit_code) from None
-    except Exception as exc:
-        if multirun:
-            log.exception("the job failed")  # the traceback goes to the job's log, the sweep goes on
-            _record_failure(hydra, _one_line(exc))
-        raise
     except KeyboardInterrupt:
         rundir = RunDir(hydra.runtime.output_dir)
         if rundir.path.is_dir():
             rundir.mark_interrupted()
         _INTERRUPTED.append(resume_command(sys.argv[1:], Path(hydra.sweep.dir) if multirun else rundir.path, multirun))
         raise
+    except Exception as exc:  # TensorFlow, Keras, gymnasium, the OS (a full disk): one line, status failed
+        from adl_runner.runner.failures import TRACEBACK_FILE, failure_line, traceback_text
+
+        rundir = RunDir(hydra.runtime.output_dir)
+        line = failure_line(exc, rundir.path)
+        if rundir.path.is_dir():
+            with contextlib.suppress(Exception):  # a full disk may refuse these too; the line still goes out
+                rundir.write_text(TRACEBACK_FILE, traceback_text(exc))
+            with contextlib.suppress(Exception):
+                rundir.mark_failed(line)
+        print(f"error: {line}", file=sys.stderr)
+        if multirun:  # the sweep goes on, as after a one-line error
+            _record_failure(hydra, line)
+            raise JobFailed(line) from None
+        raise SystemExit(1) from None
 
 
 def _record_failure(hydra: Any, error: str) -> None:
@@ -373,6 +386,7 @@ def main(argv: list[str] | None = None, raising: bool = False) -> int:
     if given(argv, "--version"):  # Hydra's would print only its own version
         print(version_line())
         return 0
+    run_dir = None
     if not given(argv, *_INFO_FLAGS):
         overrides, multirun = split_argv(argv)
         added = checkpoint_overrides(overrides, multirun)
@@ -380,7 +394,14 @@ def main(argv: list[str] | None = None, raising: bool = False) -> int:
         problem = (preset_problem("launcher", _override_value(overrides, "launcher"), multirun)
                    or preset_problem("hparams_search", _override_value(overrides, "hparams_search"), multirun)
                    or validate(overrides, multirun) or search_space_problem(overrides)
-                   or output_dir_problem(overrides, multirun))
+                   or output_dir_problem(overrides, multirun)
+                   or name_problem("hydra.job.name", _override_value(overrides, "hydra.job.name"))
+                   or name_problem("hydra.output_subdir", _override_value(overrides, "hydra.output_subdir")))
+        if problem is None and not multirun:
+            try:  # a task on a checkpoint never writes over another run's record (runner.jobdir)
+                argv, run_dir = placed(argv, _override_value(overrides, "task"), _override_value(overrides, "hydra.run.dir"))
+            except RunnerError as exc:
+                problem = str(exc)
         if problem is not None:
             return _refused(problem, raising)
         if multirun and _override_value(overrides, "hydra.sweep.dir") is None:
@@ -392,7 +413,13 @@ def main(argv: list[str] | None = None, raising: bool = False) -> int:
     saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
     sweeps.OUTCOME.failed = 0
     try:
-        _hydra_entry()
+        with held_run_dir(run_dir):  # before Hydra writes .hydra/ there: a refused job rewrites nothing
+            _hydra_entry()
+    except RunnerError as exc:
+        if raising:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except SystemExit as exc:
         if raising and "error" in _OUTCOME:
             raise _OUTCOME["error"] from None

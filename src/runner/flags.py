@@ -15,7 +15,10 @@ _INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--in
                "--shell-completion", "-sc", "--resolve", "--package", "-p"}
 """Flags that make Hydra print something instead of running a job: nothing to validate."""
 _FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
-                     "--experimental-rerun", "--cfg", "-c", "--package", "-p", "--info", "-i"}
+                     "--cfg", "-c", "--package", "-p", "--info", "-i"}
+_REFUSED_FLAGS = {"--experimental-rerun": "it unpickles the file it is given (a pickle runs code on load); "
+                                          "re-run a job with its own command line, or `run ... hydra.run.dir=<its run dir>`"}
+"""Hydra's flags the runner refuses, and why: every one that reads a pickle."""
 _OTHER_FLAGS = {"-m", "--multirun", "-r", "--run"}
 _HELP_FLAGS = {"--help", "-h", "--hydra-help", "--version"}
 """Answered by Hydra before it looks at the other flags."""
@@ -57,6 +60,8 @@ def unknown_flag(argv: list[str]) -> str | None:
     (argparse would answer it with a usage block and a traceback-free but multi-line message)."""
     known = _INFO_FLAGS | _FLAGS_WITH_VALUE | _OTHER_FLAGS
     for flag in split_flags(argv)[0]:
+        if flag.split("=", 1)[0] in _REFUSED_FLAGS:
+            return f"{flag.split('=', 1)[0]} is refused: {_REFUSED_FLAGS[flag.split('=', 1)[0]]}"
         if flag.split("=", 1)[0] not in known:
             return f"unknown option '{flag}'; valid: {', '.join(sorted(known))}, or key=value overrides"
     return None

@@ -11,6 +11,7 @@ from typing import Any
 
 import keras
 
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import Registry
 from adl_runner.kernel.specs import OptimizerSpec
 
@@ -19,41 +20,41 @@ OPTIMIZERS: Registry[Any, OptimizerSpec] = Registry("optimizer", (OptimizerSpec,
 
 @dataclass
 class AdamOptions:
-    learning_rate: float = 1e-3
+    learning_rate: float = ranged(1e-3, above=0)
     """Initial learning rate."""
-    beta_1: float = 0.9
+    beta_1: float = ranged(0.9, at_least=0, below=1)
     """Decay of the first-moment estimate."""
-    beta_2: float = 0.999
+    beta_2: float = ranged(0.999, at_least=0, below=1)
     """Decay of the second-moment estimate."""
-    epsilon: float = 1e-7
+    epsilon: float = ranged(1e-7, above=0)
     """Numerical stabiliser."""
-    decay: float = 0.0
+    decay: float = ranged(0.0, at_least=0)
     """Keras-2 style time decay: lr / (1 + decay * step)."""
 
 
 @dataclass
 class SGDOptions:
-    learning_rate: float = 0.01
+    learning_rate: float = ranged(0.01, above=0)
     """Learning rate."""
-    momentum: float = 0.0
+    momentum: float = ranged(0.0, at_least=0, at_most=1)
     """Momentum (0: plain SGD, the book's default)."""
     nesterov: bool = False
     """Nesterov momentum."""
-    decay: float = 0.0
+    decay: float = ranged(0.0, at_least=0)
     """Keras-2 style time decay: lr / (1 + decay * step)."""
 
 
 @dataclass
 class RMSpropOptions:
-    learning_rate: float = 1e-3
+    learning_rate: float = ranged(1e-3, above=0)
     """Learning rate."""
-    rho: float = 0.9
+    rho: float = ranged(0.9, at_least=0, below=1)
     """Decay of the squared-gradient average."""
-    momentum: float = 0.0
+    momentum: float = ranged(0.0, at_least=0, at_most=1)
     """Momentum."""
-    epsilon: float = 1e-7
+    epsilon: float = ranged(1e-7, above=0)
     """Numerical stabiliser."""
-    decay: float = 0.0
+    decay: float = ranged(0.0, at_least=0)
     """Keras-2 style time decay: lr / (1 + decay * step)."""
 
 

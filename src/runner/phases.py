@@ -14,7 +14,7 @@ from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.keras_state import restore_from_file, save_model
 from adl_runner.runner.callbacks import LossDiverged, StopOnNaN
 from adl_runner.runner.loops.fit import progress_verbosity
-from adl_runner.runner.resolve import Job
+from adl_runner.runner.resolve import Job, config_at
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import TrainerConfig
 
@@ -54,7 +54,7 @@ class RunPhases:
 
     @classmethod
     def for_job(cls, rundir: RunDir, job: Job, resume_keys: Sequence[str]) -> RunPhases:
-        return cls(rundir, job.trainer, {key: job.config.get(key) for key in resume_keys})
+        return cls(rundir, job.trainer, {key: config_at(job.config, key) for key in resume_keys})
 
     def train(self, name: str, model: Any, train: Any, *, epochs: int, steps_per_epoch: int,
               validation: Any = None) -> dict[str, list[float]]:

@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 from adl_runner.data.inputs import INPUT_KINDS
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
 from adl_runner.kernel.specs import FamilySpec, FitSpec, NoneSpec
 from adl_runner.runner.families import load_families
@@ -76,6 +77,15 @@ class Job:
         return any(key == group or key.startswith(f"{group}.") for key in self.chosen)
 
 
+def config_at(config: Mapping[str, Any] | None, key: str) -> Any:
+    """The value at dotted `key` (`trainer.batch_size`) of a plain config; None where it is absent."""
+    for part in key.split("."):
+        if not isinstance(config, Mapping):
+            return None
+        config = config.get(part)
+    return config
+
+
 def typed_options(registry: Registry[Any, Any], node: Any, where: str) -> tuple[Entry[Any, Any], Any]:
     """The registry entry named by `node.name` and `node`'s other keys as its options dataclass."""
     values = dict(OmegaConf.to_container(node, resolve=True)) if isinstance(node, DictConfig) else dict(node)
@@ -100,7 +110,7 @@ def typed_values(options_cls: type, values: Mapping[str, Any], where: str) -> An
     """`values` (known keys of `options_cls`) as an instance of it: a value of the wrong type, or
     one its `__post_init__` refuses, is a one-line error naming `where.<key>`."""
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options_cls), dict(values)))
+        options = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(options_cls), dict(values)))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         listed = scalar_for_list(exc, option_default(options_cls, key), where)
@@ -108,6 +118,8 @@ def typed_values(options_cls: type, values: Mapping[str, Any], where: str) -> An
             raise ConfigError(listed) from None
         message = str(exc).splitlines()[0]
         raise ConfigError(f"{where}.{key}: {message}" if key else f"{where}: {message}") from None
+    check_ranges(options, where)  # each field's declared range (kernel.ranges)
+    return options
 
 
 def option_default(options_cls: type, key: str) -> Any:
@@ -178,6 +190,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         typed: Config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), plain))  # type: ignore[assignment]
     except OmegaConfBaseException as exc:
         raise ConfigError(str(exc).splitlines()[0]) from None
+    check_ranges(typed)  # the runner's own groups: seed, paths, dataset, trainer, logger
     model, model_options = typed_options(MODELS, plain["model"], "model")
     refuse_unread_groups(model, chosen)
     refuse_unread_image(model, typed.task, typed.image)

@@ -49,10 +49,30 @@ from typing import Any
 import yaml
 
 from adl_runner.kernel.errors import RunnerError
-from adl_runner.kernel.files import LockBusy, has_interrupted_swap, pid_lock, recover_dir, write_atomic, write_dir_atomic
+from adl_runner.kernel.files import (
+    LockBusy,
+    has_interrupted_swap,
+    pid_lock,
+    recover_dir,
+    sweep_temp_files,
+    write_atomic,
+    write_dir_atomic,
+)
 
 LOCK_NAME = ".lock"
 PROGRESS_GRIDS = "grids"
+HYDRA_FILES = (".hydra", "run.log")
+"""What Hydra writes into a run dir before the job starts (its config copies, the job's log)."""
+_USER_FOLDERS: set[str] = set()
+"""Run dirs that existed before this process was started on them (`keep_user_folder`)."""
+_HELD_FOR_JOB: set[str] = set()
+"""Run dirs this process holds for a whole job (`RunDir.held_for_job`): the task's own hold is then a no-op."""
+
+
+def keep_user_folder(path: str | Path) -> None:
+    """Mark `path`, which the user had before the job (an empty folder named as hydra.run.dir), as
+    never to be removed: a failed setup then takes out only Hydra's files from it."""
+    _USER_FOLDERS.add(os.path.realpath(path))
 
 
 class RunDir:
@@ -138,13 +158,24 @@ class RunDir:
 
     def _only_hydra_files(self) -> bool:
         try:
-            return set(os.listdir(self.path)) <= {".hydra", "run.log", LOCK_NAME}
+            return set(os.listdir(self.path)) <= {*HYDRA_FILES, LOCK_NAME}
         except OSError:
             return False
 
     # -- checkpoint rotation -------------------------------------------------------------------
+    def save_last_checkpoint(self, write: Callable[[Path], object]) -> Path:
+        """Write a new last.keras with `write(tmp)`: complete under a temporary name first, then the
+        old last.keras becomes previous.keras, then the new one is renamed in. A save that fails
+        (a full disk) rotates nothing: last and previous stay the two good checkpoints they were."""
+        return write_atomic(self.last_checkpoint, write, before_replace=self.rotate_last_checkpoint)
+
+    def sweep_temp_files(self) -> list[Path]:
+        """Remove what writes cut off by a kill left (`.last.keras.<random>.keras`, ...) in the run
+        dir and checkpoints/; for the job holding the run dir, at its start."""
+        return [*sweep_temp_files(self.path), *sweep_temp_files(self.checkpoints)]
+
     def rotate_last_checkpoint(self) -> None:
-        """Make the current last.keras the previous one, before a new last.keras is written.
+        """Make the current last.keras the previous one, just before a new last.keras is renamed in.
 
         A hard link renamed over previous.keras: atomic, no copy, and last.keras stays in place,
         so a kill at any point leaves a loadable last.keras (the resume point) on disk.
@@ -179,12 +210,27 @@ class RunDir:
         """Hold the run dir for this job: a second job started on the same dir (say, the same
         command typed twice) is refused with one line instead of interleaving its checkpoints
         with the first one's. The lock is an flock, so a killed job never leaves it held."""
+        if os.path.realpath(self.path) in _HELD_FOR_JOB:
+            yield
+            return
         try:
             with pid_lock(self.file(LOCK_NAME), wait=False):
                 yield  # a lock file that cannot be created: ensure_writable() reports the unwritable dir
         except LockBusy as busy:
             raise RunnerError(f"run dir {self.path} is in use by another job (pid {busy.holder}); "
                               f"wait for it to end, or choose another hydra.run.dir") from None
+
+    @contextlib.contextmanager
+    def held_for_job(self) -> Iterator[None]:
+        """`locked()` for a whole job, taken by the CLI before Hydra writes `.hydra/` here; the
+        task's `locked()` inside it is then part of the same hold."""
+        with self.locked():
+            key = os.path.realpath(self.path)
+            _HELD_FOR_JOB.add(key)
+            try:
+                yield
+            finally:
+                _HELD_FOR_JOB.discard(key)
 
     # -- checks --------------------------------------------------------------------------------
     def ensure_writable(self) -> None:
@@ -203,7 +249,8 @@ class RunDir:
         Hydra creates the dir (and .hydra/) before the job starts; an unknown option or an
         impossible model/dataset pair found at that point should leave nothing behind. Only a dir
         holding nothing but Hydra's own files counts as fresh: anything else in it (an earlier,
-        unfinished run; files the user keeps there) is never deleted.
+        unfinished run; files the user keeps there) is never deleted. A folder the user had before
+        the job (`keep_user_folder`) stays, emptied of Hydra's files only.
         """
         fresh = not self.has_run() and self._only_hydra_files()
         try:
@@ -211,25 +258,34 @@ class RunDir:
         except RunnerError:
             # has_run again: a pre-training phase that diverged after some epochs kept them (phases/).
             if fresh and not self.has_run():
-                shutil.rmtree(self.path, ignore_errors=True)
+                if os.path.realpath(self.path) not in _USER_FOLDERS:
+                    shutil.rmtree(self.path, ignore_errors=True)
+                else:
+                    for target in map(self.file, HYDRA_FILES):
+                        if target.is_dir():
+                            shutil.rmtree(target, ignore_errors=True)
+                        else:
+                            target.unlink(missing_ok=True)
             raise
 
     def mark_interrupted(self) -> None:
         """metrics.json says `status: interrupted` (with what it held before, from an earlier budget),
         so that reports and sweep indexes never take a stopped run for a finished one."""
-        held = self.read_json("metrics.json") or {}
-        self.write_json("metrics.json", {**held, "status": "interrupted", "interrupted_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        self._mark("interrupted")
 
-    def mark_failed(self, error: str) -> None:
-        """metrics.json says `status: failed` with the job's one error line (a sweep's job: the sweep
-        goes on, skips it when run again unless told to retry, and lists it in its results)."""
-        self.path.mkdir(parents=True, exist_ok=True)  # a job refused before it wrote anything has no dir left
+    def mark_failed(self, reason: str) -> None:
+        """metrics.json says `status: failed` and why: a failure that escaped the task, or a sweep's
+        job (the sweep goes on, skips it when run again unless told to retry, and lists it in its
+        results; a job refused before it wrote anything has its dir made again for this)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._mark("failed", error=reason)
+
+    def _mark(self, status: str, **extra: str) -> None:
         try:
             held = self.read_json("metrics.json") or {}
-        except RunnerError:  # a damaged record: the failure is what matters now
+        except RunnerError:  # unreadable: the mark replaces it
             held = {}
-        self.write_json("metrics.json", {**held, "status": "failed", "error": error,
-                                         "failed_at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        self.write_json("metrics.json", {**held, "status": status, f"{status}_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
 
     # -- writing -------------------------------------------------------------------------------
     def write_atomic(self, target: Path, write: Callable[[Path], object]) -> Path:

@@ -19,9 +19,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig
 from omegaconf.errors import ValidationError
 
-from adl_runner.kernel.errors import ConfigError, require_one_of
+from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.hooks import SampleConfig
+from adl_runner.kernel.ranges import check_ranges, ranged
 from adl_runner.kernel.specs import capped
+
+SEED_MAX = 2**32 - 1
+"""NumPy's seeds are 32-bit."""
 
 
 class Task(str, Enum):
@@ -44,11 +48,11 @@ class LabelEncoding(str, Enum):
 
 @dataclass
 class PathsConfig:
-    root_dir: str = "."
+    root_dir: str = ranged(".", nonempty=True)
     """Project root; relative run dirs are made under `output_dir`."""
-    data_dir: str = "data"
+    data_dir: str = ranged("data", nonempty=True)
     """Folder laid out like shared/datasets (mnist/mnist.npz, fashion-mnist/, cifar10/, drinks/)."""
-    output_dir: str = "outputs"
+    output_dir: str = ranged("outputs", nonempty=True)
     """Where run dirs and sweep dirs are created."""
 
 
@@ -62,19 +66,19 @@ class DatasetConfig:
     """Random horizontal flip and +-10% shifts with nearest fill (the book's CIFAR ImageDataGenerator)."""
     subtract_pixel_mean: bool = False
     """Subtract the per-pixel mean of the training images from train and test (book ResNet)."""
-    sigma: Optional[float] = None
+    sigma: Optional[float] = ranged(None, at_least=0)
     """Denoising inputs: add N(noise_mean, sigma) noise, clipped to [0,1]; targets stay clean."""
     noise_mean: float = 0.5
     """Mean of the input noise (the book: 0.5)."""
-    noise_seed: int = 1337
+    noise_seed: int = ranged(1337, at_least=0, at_most=SEED_MAX)
     """Seed of the input noise, fixed per example (the book: np.random.seed(1337))."""
     gray_input: bool = False
     """Colorization inputs: the luminance 0.299R + 0.587G + 0.114B of the RGB targets."""
-    train_limit: Optional[int] = None
+    train_limit: Optional[int] = ranged(None, at_least=1)
     """Use only the first N training examples (None: all)."""
-    test_limit: Optional[int] = None
+    test_limit: Optional[int] = ranged(None, at_least=1)
     """Use only the first N test examples (None: all)."""
-    validation: Optional[int] = None
+    validation: Optional[int] = ranged(None, at_least=1)
     """Hold out N training examples (a fixed random choice, the same for every seed) to validate on
     after every epoch and to pick best.keras by; the test split is then only measured at the end.
     None: validate on the test split, as the book does (its 'validation data' is the test set)."""
@@ -84,40 +88,29 @@ class DatasetConfig:
     """Allow downloading missing files from their upstream URLs (off: offline-first)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Loader-specific options, typed by the loader (e.g. cifar10: variant=auto|full|subset)."""
-    rho: Optional[float] = None
+    rho: Optional[float] = ranged(None, above=-1, below=1, why="a correlation; +-1 has infinite mutual information")
     """dataset=gaussian's correlation, in (-1, 1): `dataset.rho` is its loader option `rho`, written
     where the book's scripts put it (a dataset without that option refuses it)."""
 
     def __post_init__(self) -> None:
-        if self.rho is not None and not -1.0 < self.rho < 1.0:
-            raise ConfigError(f"dataset.rho must be in (-1, 1) (a correlation; +-1 has infinite mutual information), got {self.rho}")
-        if self.sigma is not None and self.sigma < 0:
-            raise ConfigError(f"dataset.sigma must be >= 0, got {self.sigma}")
-        for key in ("train_limit", "test_limit", "validation"):
-            value = getattr(self, key)
-            if value is not None and value < 1:
-                raise ConfigError(f"dataset.{key} must be a positive integer or null, got {value}")
+        check_ranges(self, "dataset")  # at composition: the CLI refuses a bad value before Hydra starts
 
 
 @dataclass
 class CheckpointConfig:
-    monitor: str = "val_accuracy"
+    monitor: str = ranged("val_accuracy", nonempty=True)
     """Metric that decides the best checkpoint."""
-    mode: str = "max"
+    mode: str = ranged("max", choices=("max", "min"))
     """max or min: which direction of `monitor` is better."""
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("max", "min"):
-            raise ConfigError(f"trainer.checkpoint.mode must be 'max' or 'min', got '{self.mode}'")
 
 
 @dataclass
 class LRScheduleConfig:
     """No boundaries (the default): a constant learning rate."""
 
-    boundaries: list[int] = field(default_factory=list)
+    boundaries: list[int] = ranged(default_factory=list, at_least=0)
     """Epoch indices (0-based) after which the next factor applies: factor k for epoch > boundaries[k-1]."""
-    factors: list[float] = field(default_factory=lambda: [1.0])
+    factors: list[float] = ranged(default_factory=lambda: [1.0], above=0)
     """Multipliers of optimizer.learning_rate; one more than boundaries."""
 
     def __post_init__(self) -> None:
@@ -134,15 +127,15 @@ class LRScheduleConfig:
 class PlateauConfig:
     enabled: bool = False
     """Reduce the learning rate when `monitor` stops improving (ReduceLROnPlateau)."""
-    monitor: str = "val_loss"
+    monitor: str = ranged("val_loss", nonempty=True)
     """Metric watched for a plateau."""
-    factor: float = 0.31622776601683794
+    factor: float = ranged(0.31622776601683794, above=0, below=1)
     """Multiply the learning rate by this on a plateau (book: sqrt(0.1))."""
-    patience: int = 5
+    patience: int = ranged(5, at_least=0)
     """Epochs without improvement before reducing."""
-    cooldown: int = 0
+    cooldown: int = ranged(0, at_least=0)
     """Epochs to wait after a reduction before watching again."""
-    min_lr: float = 5e-7
+    min_lr: float = ranged(5e-7, at_least=0)
     """Lower bound of the learning rate."""
     book_compat: bool = False
     """The book's callback order [checkpoint, reducer, scheduler]: the step schedule set the rate
@@ -150,49 +143,31 @@ class PlateauConfig:
     used it, so in the book the plateau reducer never acted. False: reductions persist and
     multiply the schedule."""
 
-    def __post_init__(self) -> None:
-        if not 0 < self.factor < 1:
-            raise ConfigError(f"trainer.plateau.factor must be in (0, 1), got {self.factor}")
-        if self.patience < 0 or self.cooldown < 0:
-            raise ConfigError("trainer.plateau.patience and cooldown must be >= 0")
-
 
 @dataclass
 class QualityConfig:
     """Sample-quality numbers measured during training, for models that register a `quality`
     hook (the GANs on MNIST-shaped data: MNIST-FID and label-control accuracy)."""
 
-    every: int = 1
+    every: int = ranged(1, at_least=0)
     """Measure every N checkpoint intervals (also at the first interval of each invocation and at
     the last); 0: never."""
-    samples: int = 2000
+    samples: int = ranged(2000, at_least=10, at_most=100_000, why="generated images held in memory at once")
     """Generated images per measurement. MNIST-FID is biased upwards for small samples: compare
     values measured on the same number of images."""
     cache_dir: Optional[str] = None
     """Where the judge (an MNIST classifier the runner trains once) is cached; None:
     <user cache dir>/judges (kernel.cachedir: ADL_RUNNER_CACHE_DIR, else the platform's cache folder)."""
 
-    def __post_init__(self) -> None:
-        if self.every < 0:
-            raise ConfigError(f"trainer.quality.every must be >= 0 (0: never), got {self.every}")
-        if self.samples < 10:
-            raise ConfigError(f"trainer.quality.samples must be >= 10, got {self.samples}")
-
 
 @dataclass
 class NanRecoveryConfig:
     """What `trainer.nan_policy=recover` does when the loss stops being finite."""
 
-    max_trials: int = 3
+    max_trials: int = ranged(3, at_least=1)
     """Roll-backs allowed in one invocation; the next NaN after the last one ends the run."""
-    lr_factor: float = 0.1
+    lr_factor: float = ranged(0.1, above=0, below=1)
     """Each roll-back multiplies the learning rate (and any schedule) by this."""
-
-    def __post_init__(self) -> None:
-        if self.max_trials < 1:
-            raise ConfigError(f"trainer.nan_recovery.max_trials must be >= 1, got {self.max_trials}")
-        if not 0 < self.lr_factor < 1:
-            raise ConfigError(f"trainer.nan_recovery.lr_factor must be in (0, 1), got {self.lr_factor}")
 
 
 @dataclass
@@ -201,18 +176,12 @@ class BudgetCaps:
     (debug=smoke) makes any model's run short; None: no bound. A model's own pre-training phase is a
     budget the runner does not know, so it is bounded by the family, told `pretrain_epochs`."""
 
-    steps: Optional[int] = None
+    steps: Optional[int] = ranged(None, at_least=1)
     """Training steps of a step-based run (the checkpoint interval is at most this too)."""
-    episodes: Optional[int] = None
+    episodes: Optional[int] = ranged(None, at_least=1)
     """Training and evaluation episodes of an episode-loop run, and the interval between its checkpoints."""
-    pretrain_epochs: Optional[int] = None
+    pretrain_epochs: Optional[int] = ranged(None, at_least=1)
     """Epochs of a family's first phase (StackedGAN's encoder, the policy gradients' state autoencoder)."""
-
-    def __post_init__(self) -> None:
-        for key in ("steps", "episodes", "pretrain_epochs"):
-            value = getattr(self, key)
-            if value is not None and value < 1:
-                raise ConfigError(f"trainer.caps.{key} must be a positive integer or null (no cap), got {value}")
 
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -225,16 +194,16 @@ MULTI_WORKER_REFUSAL = (
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 20
+    epochs: int = ranged(20, at_least=1, at_most=1_000_000)
     """Training epochs."""
-    batch_size: int = 128
+    batch_size: int = ranged(128, at_least=1, at_most=65_536, why="one batch must fit in memory")
     """Examples per step; episode-loop models: DQN's replay batch, the policy gradients' autoencoder batch."""
     validate: bool = True
     """Evaluate on the test split after every epoch (the book's 'validation data' is the test set)."""
-    steps_per_epoch: Optional[int] = None
+    steps_per_epoch: Optional[int] = ranged(None, at_least=1)
     """Batches per epoch (None: one pass over the training split). With `steps`: the interval
     between checkpoints and progress grids (the book's GAN save_interval, 500)."""
-    steps: Optional[int] = None
+    steps: Optional[int] = ranged(None, at_least=1)
     """Step-based training (GANs): this many training steps in all, as steps // steps_per_epoch
     "epochs" of steps_per_epoch steps each; it replaces `epochs`. Raising it on a finished run
     continues that run (see `continued_after`)."""
@@ -251,67 +220,49 @@ class TrainerConfig:
     what the book's 'train accuracy' columns report."""
     deterministic: bool = False
     """Deterministic TF ops (slower): same seed, same weights."""
-    jit_compile: str = "auto"
+    jit_compile: str = ranged("auto", choices=("auto", "true", "false", "True", "False"))
     """XLA: auto (Keras: on for GPU, off for CPU), true or false. On the project's CPU XLA made the
     MLP, CNN and DCGAN steps 2.7-6.8x slower (docs/performance.md, `make bench`'s xla case)."""
-    verbose: str = "auto"
+    verbose: str = ranged("auto", choices=("auto", "bar", "line", "none"))
     """Progress output: auto (a bar on a terminal, one line per epoch otherwise), bar, line or none."""
-    strategy: str = "none"
+    strategy: str = ranged("none", choices=("none", "mirrored"))
     """Fit-loop families: none (one device) or mirrored (tf.distribute.MirroredStrategy over this
     host's GPUs, else its logical CPUs; trainer.batch_size is the global batch). multi_worker is
     refused (docs/scaling.md)."""
-    precision: str = "float32"
+    precision: str = ranged("float32", choices=PRECISIONS)
     """Fit-loop families: float32, mixed_float16 (with loss scaling) or mixed_bfloat16; the models'
     output layers stay float32."""
-    nan_policy: str = "stop"
+    nan_policy: str = ranged("stop", choices=("stop", "recover"))
     """On a NaN/Inf loss: stop (end with the epoch and step, keep the last good checkpoint) or
     recover (roll back to the last good checkpoint, lower the learning rate, go on)."""
     nan_recovery: NanRecoveryConfig = field(default_factory=NanRecoveryConfig)
     """How often `recover` may roll back, and by how much it lowers the learning rate."""
-    loss_bound: Optional[float] = None
+    loss_bound: Optional[float] = ranged(None, above=0)
     """Upper bound on every training loss the runner watches (`loss`, a GAN's `d_loss`/`g_loss`, an
     agent's `loss`), as TF Model Garden's `loss_upper_bound`: a finite loss above it counts as
     divergence exactly like NaN/Inf: fit runs check the epoch's running mean (what Keras logs)
     after every step, and stop or roll back as `nan_policy` says; episode-loop runs check each
     episode's mean loss and stop. None (the default): no bound, only NaN/Inf."""
-    episodes: Optional[int] = None
+    episodes: Optional[int] = ranged(None, at_least=1)
     """Episode-loop models (env=...): training episodes; None: the agent's book value for the env."""
-    eval_episodes: int = 100
+    eval_episodes: int = ranged(100, at_least=1)
     """Episode-loop models: greedy episodes measured after training and by task=evaluate."""
-    checkpoint_every: int = 10
+    checkpoint_every: int = ranged(10, at_least=1)
     """Episode-loop models: save checkpoints/last every this many episodes (and at the end)."""
     caps: BudgetCaps = field(default_factory=BudgetCaps)
     """Upper bounds on steps, episodes and pre-training (debug=smoke sets them)."""
 
     def __post_init__(self) -> None:
+        if self.strategy == "multi_worker":  # its own line: why, and what to use instead
+            raise ConfigError(MULTI_WORKER_REFUSAL)
+        check_ranges(self, "trainer")  # every field and nested group, before anything is derived from them
         self._apply_caps()
-        if self.epochs < 1:
-            raise ConfigError(f"trainer.epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"trainer.batch_size must be >= 1, got {self.batch_size}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ConfigError(f"trainer.steps_per_epoch must be >= 1 or null, got {self.steps_per_epoch}")
         if self.steps is not None:
             self._derive_epochs_from_steps()
-        require_one_of("trainer.jit_compile", self.jit_compile, ("auto", "true", "false"), also=("True", "False"))
-        for key in ("episodes", "eval_episodes", "checkpoint_every"):
-            value = getattr(self, key)
-            if value is not None and value < 1:
-                raise ConfigError(f"trainer.{key} must be a positive integer{' or null' if key == 'episodes' else ''}, got {value}")
-        require_one_of("trainer.verbose", self.verbose, ("auto", "bar", "line", "none"))
-        if self.strategy == "multi_worker":
-            raise ConfigError(MULTI_WORKER_REFUSAL)
-        require_one_of("trainer.strategy", self.strategy, ("none", "mirrored"))
-        require_one_of("trainer.precision", self.precision, PRECISIONS)
-        require_one_of("trainer.nan_policy", self.nan_policy, ("stop", "recover"))
-        if self.loss_bound is not None and not self.loss_bound > 0:  # `not >`: NaN fails too
-            raise ConfigError(f"trainer.loss_bound must be > 0 (or null: no bound), got {self.loss_bound}")
-
 
     def _derive_epochs_from_steps(self) -> None:
         steps = self.steps
-        if steps is None or steps < 1:
-            raise ConfigError(f"trainer.steps must be >= 1 or null, got {steps}")
+        assert steps is not None  # called only when set, and check_ranges saw it >= 1
         if self.steps_per_epoch is None:
             raise ConfigError("trainer.steps needs trainer.steps_per_epoch, the interval between checkpoints and grids (e.g. 500)")
         interval = min(self.steps_per_epoch, steps)  # a short run is one interval
@@ -395,7 +346,7 @@ class LoggerConfig:
 
 @dataclass
 class Config:
-    seed: int = 42
+    seed: int = ranged(42, at_least=0, at_most=SEED_MAX)
     """Seed for Python, NumPy and TensorFlow."""
     task: Task = Task.train
     """train; evaluate, sample, export or predict (need ckpt; export: a SavedModel for serving;

@@ -95,3 +95,54 @@ def test_random_overrides_end_in_a_run_or_one_line(run_cli, tmp_path: Path, argv
 @given(argv=overrides(CHEAP_MODELS + sorted(set(GROUPS["model"]) - set(CHEAP_MODELS))))
 def test_random_overrides_end_in_a_run_or_one_line_many(run_cli, tmp_path: Path, argv: list[str]) -> None:
     check_outcome(run_cli, tmp_path, argv)
+
+
+def _every_key() -> list[str]:
+    """Every leaf key of the composed default config (the MLP with Adam): each runner group's,
+    the model's and the optimizer's."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import DictConfig, OmegaConf
+
+    from adl_runner.runner.cli import CONF_DIR, _flat_keys
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
+        cfg = compose("config")
+    return sorted(key for key in _flat_keys(cfg) if not isinstance(OmegaConf.select(cfg, key), DictConfig))
+
+
+EVERY_KEY = _every_key()
+BAD_VALUES = ["-1", "-0.5", "0", "nan", "inf", "-inf", "1e309", "99999999999999999999999", "abc", "''", "[]",
+              "é", "数字", "🙂", "true"]
+"""A value of every kind: negative, zero, NaN, inf, huge (beyond float and 64-bit int), wrong type,
+empty, unicode."""
+
+
+def check_bad_value(run_cli, tmp_path: Path, key: str, value: str) -> None:
+    """A completed run (the value is valid there), else one `error:` line, exit 2, no run dir."""
+    run_dir = tmp_path / f"value{next(_counter)}"
+    result = run_cli(f"{key}={value}", *[t for t in TAIL if not t.startswith(f"{key}=")], run_dir=run_dir)
+    shown = f"{key}={value} code={result.code}\nstderr:\n{result.err[-3000:]}"
+    assert "Traceback" not in result.err and "Traceback" not in result.out, shown
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    if result.code == 0:
+        assert errors == [], shown
+    else:
+        assert result.code == 2 and len(errors) == 1, shown
+        assert not run_dir.exists(), shown
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                                      HealthCheck.too_slow])
+@given(key=st.sampled_from(EVERY_KEY), value=st.sampled_from(BAD_VALUES))
+@example(key="optimizer.beta_1", value="nan")
+@example(key="seed", value="99999999999999999999999")
+@example(key="paths.output_dir", value="''")
+def test_a_value_of_any_kind_for_any_key_is_a_run_or_one_line(run_cli, tmp_path: Path, key: str, value: str) -> None:
+    check_bad_value(run_cli, tmp_path, key, value)
+
+
+@pytest.mark.slow
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(key=st.sampled_from(EVERY_KEY), value=st.sampled_from(BAD_VALUES))
+def test_a_value_of_any_kind_for_any_key_is_a_run_or_one_line_many(run_cli, tmp_path: Path, key: str, value: str) -> None:
+    check_bad_value(run_cli, tmp_path, key, value)

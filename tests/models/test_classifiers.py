@@ -246,9 +246,6 @@ def test_cifar_models_accept_other_channel_counts():
         ("densenet_bc", CIFAR, {"depth": 101}),
         ("densenet_bc", CIFAR, {"compression": 0.0}),
         ("densenet_bc", CIFAR, {"growth_rate": 0}),
-        ("mlp", (784,), {"activation": "tanh"}),
-        ("mlp", (784,), {"dropout": 1.0}),
-        ("mlp", (784,), {"hidden_units": []}),
         ("cnn", (28, 28, 1), {"filters": [64, 0]}),
         ("rnn", (28, 28), {"cell": "transformer"}),
         ("ynet", (28, 28, 1), {"dilation_rate": 0}),
@@ -257,6 +254,21 @@ def test_cifar_models_accept_other_channel_counts():
 def test_bad_options_raise_config_error(name, shape, options):
     with pytest.raises(ConfigError, match=name):
         build(name, shape, **options)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"activation": "tanh"}, "model.activation must be relu or none, got 'tanh'"),
+    ({"dropout": 1.0}, "model.dropout must be in [0, 1), got 1.0"),
+    ({"hidden_units": []}, "model.hidden_units must not be empty"),
+    ({"hidden_units": [256, 0]}, "model.hidden_units (each item) must be in [1, 1,000,000], got [256, 0]"),
+])
+def test_mlp_ranges_are_declared_on_its_options_and_checked_before_the_build(options, message):
+    from adl_runner.models.classifiers import MLPOptions
+    from adl_runner.runner.resolve import typed_values
+
+    with pytest.raises(ConfigError) as info:
+        typed_values(MLPOptions, options, "model")
+    assert str(info.value).startswith(message)
 
 
 @pytest.mark.parametrize(

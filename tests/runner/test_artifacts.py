@@ -96,3 +96,14 @@ def test_an_episode_animation_of_rendered_frames(tmp_path: Path) -> None:
         assert animation.n_frames == 3
     with pytest.raises(RunnerError, match="rendered no frames"):
         out.episode_animation([None])
+
+
+def test_a_grid_figure_beyond_the_pixel_bound_is_refused(tmp_path: Path) -> None:
+    """A 300x300 grid of 28x28 digits would be a 30,000 x 30,000 pixel figure (the OOM of issue 19):
+    refused before matplotlib allocates anything, naming the size and what to lower."""
+    from adl_runner.kernel.errors import ConfigError
+
+    images = np.broadcast_to(np.zeros((1, 28, 28), np.float32), (300 * 300, 28, 28))
+    with pytest.raises(ConfigError, match=r"a grid of 90,000 images of 28x28 would be a 30,000 x 30,000 pixel figure.*sample.grid"):
+        ArtifactWriter(RunDir(tmp_path)).image_grid("huge", images, cols=300)
+    assert list(tmp_path.iterdir()) == []

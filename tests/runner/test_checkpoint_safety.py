@@ -33,11 +33,10 @@ def _model(lr: object = 0.5) -> keras.Model:
 
 
 def _save(rundir: RunDir, value: float) -> None:
-    """One epoch's checkpoint as the Checkpoints callback writes it: rotate, then save atomically."""
+    """One epoch's checkpoint as the Checkpoints callback writes it: complete, then rotated in."""
     model = _model()
     model.set_weights([np.full((2, 1), value, np.float32), np.zeros(1, np.float32)])
-    rundir.rotate_last_checkpoint()
-    rundir.write_atomic(rundir.last_checkpoint, lambda p: model.save(p))
+    rundir.save_last_checkpoint(lambda p: model.save(p))
 
 
 def _kernel(model: keras.Model) -> float:
@@ -53,6 +52,39 @@ def test_rotation_keeps_the_checkpoint_before_last(tmp_path: Path) -> None:
     assert _kernel(load_checkpoint(rundir.last_checkpoint)) == 3.0
     assert _kernel(load_checkpoint(rundir.previous_checkpoint)) == 2.0
     assert sorted(p.name for p in rundir.checkpoints.iterdir()) == ["last.keras", "previous.keras"]  # no temp files
+
+
+def test_a_failed_save_rotates_nothing_and_leaves_last_and_previous_good(tmp_path: Path) -> None:
+    """A save that fails part-way (a full disk: ENOSPC) must not have made last.keras the previous
+    checkpoint already: both good checkpoints stay, and no temp file is left."""
+    import errno
+
+    rundir = RunDir(tmp_path)
+    _save(rundir, 1.0)
+    _save(rundir, 2.0)
+
+    def disk_full(path: Path) -> None:
+        path.write_bytes(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        rundir.save_last_checkpoint(disk_full)
+    assert _kernel(load_checkpoint(rundir.last_checkpoint)) == 2.0
+    assert _kernel(load_checkpoint(rundir.previous_checkpoint)) == 1.0
+    assert sorted(p.name for p in rundir.checkpoints.iterdir()) == ["last.keras", "previous.keras"]
+
+
+def test_temp_files_of_interrupted_writes_are_swept_and_nothing_else(tmp_path: Path) -> None:
+    rundir = RunDir(tmp_path)
+    _save(rundir, 1.0)
+    stale = [rundir.checkpoints / ".last.keras.k3j_9x2a.keras", rundir.checkpoints / ".previous.keras.abcd1234.keras",
+             tmp_path / ".metrics.json.q1w2e3r4.json", tmp_path / ".write-test-a1b2c3d4"]
+    kept = [tmp_path / ".lock", tmp_path / "notes.txt", tmp_path / ".hydra" / "config.yaml", rundir.last_checkpoint]
+    for path in [*stale, *kept[:3]]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    assert sorted(rundir.sweep_temp_files()) == sorted(stale)
+    assert all(path.exists() for path in kept) and not any(path.exists() for path in stale)
 
 
 def _corrupt_weights(path: Path) -> None:
@@ -136,14 +168,14 @@ def test_nan_policy_options_are_checked() -> None:
     with pytest.raises(RunnerError, match="trainer.nan_policy must be stop or recover, got 'retry'"):
         TrainerConfig(nan_policy="retry")
     with pytest.raises(RunnerError, match=r"lr_factor must be in \(0, 1\), got 2"):
-        NanRecoveryConfig(lr_factor=2)
+        TrainerConfig(nan_recovery=NanRecoveryConfig(lr_factor=2))
     with pytest.raises(RunnerError, match="max_trials must be >= 1"):
-        NanRecoveryConfig(max_trials=0)
+        TrainerConfig(nan_recovery=NanRecoveryConfig(max_trials=0))
 
 
 @pytest.mark.parametrize("bound", [0, -1.5, float("nan")])
 def test_loss_bound_must_be_positive(bound: float) -> None:
-    with pytest.raises(RunnerError, match=r"trainer.loss_bound must be > 0 \(or null: no bound\), got"):
+    with pytest.raises(RunnerError, match=r"trainer.loss_bound must be > 0, got"):
         TrainerConfig(loss_bound=bound)
     assert TrainerConfig().loss_bound is None and TrainerConfig(loss_bound=1e-3).loss_bound == 1e-3
 
@@ -275,3 +307,15 @@ def test_a_folder_swap_killed_before_the_old_folder_was_removed_is_finished(tmp_
     (old / "arrays.npz").write_text("0")
     _write_folder(rundir, "2")  # the next save finishes it too
     assert not old.exists() and (rundir.last_checkpoint_dir / "agent.json").read_text() == "2"
+
+
+@pytest.mark.parametrize("name", ["../../outside", "/etc/passwd", "sub/net", "..", ".hidden", 3])
+def test_an_agent_checkpoint_naming_a_network_outside_its_folder_is_refused(tmp_path: Path, name: object) -> None:
+    from adl_runner.kernel.errors import CheckpointError
+    from adl_runner.runner.loops.episodes import load_agent_state
+
+    (tmp_path / "outside.keras").write_bytes(b"never opened")
+    folder = tmp_path / "run" / "checkpoints" / "last"
+    folder.mkdir(parents=True)
+    with pytest.raises(CheckpointError, match="is not a file name inside"):
+        load_agent_state(folder, {"networks": [name]})

@@ -41,5 +41,5 @@ def test_caps_bound_steps_episodes_and_their_intervals() -> None:
 
 
 def test_a_cap_below_one_is_a_one_line_error() -> None:
-    with pytest.raises(ConfigError, match=r"trainer.caps.episodes must be a positive integer or null \(no cap\), got 0"):
-        BudgetCaps(episodes=0)
+    with pytest.raises(ConfigError, match=r"trainer.caps.episodes must be >= 1, got 0"):
+        TrainerConfig(caps=BudgetCaps(episodes=0))

@@ -59,7 +59,7 @@ def test_a_run_validates_on_the_held_out_examples_and_tests_at_the_end(run_cli) 
 
 def test_the_option_is_checked_where_it_cannot_apply(run_cli) -> None:
     run_cli("model=mlp", "dataset=mnist", "debug=smoke", "dataset.validation=0").assert_error(
-        "dataset.validation must be a positive integer or null, got 0", no_run_dir=True)
+        "dataset.validation must be >= 1, got 0", no_run_dir=True)
     run_cli("model=mlp", "dataset=mnist", "debug=smoke", "dataset.validation=100000").assert_error(
         "dataset 'mnist': dataset.validation=100000 must leave training examples", no_run_dir=True)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from adl_runner.kernel.agents import Agent, AgentState, EnvHandle
 from adl_runner.kernel.errors import CheckpointError, RunnerError
+from adl_runner.kernel.files import is_plain_name
 from adl_runner.runner.progress import eta
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.tracking import active
@@ -122,6 +123,9 @@ def load_agent_state(folder: Path, meta: dict[str, Any]) -> tuple[AgentState, di
 
     networks = {}
     for name in meta.get("networks", []):
+        if not is_plain_name(name):  # a crafted agent.json must not reach files outside its folder
+            raise CheckpointError(f"checkpoint {folder / CHECKPOINT_META} names a network {name!r} that is not a file "
+                                  f"name inside {folder}; refused")
         try:
             networks[name] = keras.saving.load_model(folder / f"{name}.keras", safe_mode=True)
         except Exception as exc:  # Keras raises many types for a damaged archive

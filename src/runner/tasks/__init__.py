@@ -12,6 +12,7 @@ family's tasks. The serving tasks (export, predict) live in tasks/export.py.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,12 +24,18 @@ from adl_runner.runner.tasks.common import RUN_DIR_CHECKPOINTS
 from adl_runner.runner.tasks.registry import task_for
 from adl_runner.runner.tracking import open_trackers, tracking
 
+log = logging.getLogger("runner")
+
 
 def run_task(job: Job) -> dict[str, Any]:
     """Do `job.task` for the job's family, holding its run dir, with the job's trackers
     (runner.tracking); returns the metrics it wrote."""
     rundir = RunDir(job.run_dir, caption=figure_caption(job))
     with rundir.locked():
+        swept = rundir.sweep_temp_files()
+        if swept:
+            log.info("removed %d temporary file(s) of writes an earlier job was stopped in: %s", len(swept),
+                     ", ".join(p.name for p in swept))
         with rundir.removed_if_failed_fresh():  # a tracker store that cannot be written leaves no run dir
             trackers = open_trackers(job, rundir)
         with tracking(trackers, rundir) as tracked:

@@ -82,8 +82,8 @@ def write_config(rundir: RunDir, job: Job) -> None:
 
 
 def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
-    """Refuse to resume, in the same dir, a run whose `keys` config differs from this job's, naming
-    each differing key with both values."""
+    """Refuse to resume, in the same dir, a run whose `keys` config (groups, or dotted keys such as
+    `trainer.batch_size`) differs from this job's, naming each differing key with both values."""
     saved_path = rundir.file("config.yaml")
     if not saved_path.exists():
         return
@@ -96,7 +96,8 @@ def check_resumable(rundir: RunDir, job: Job, keys: Sequence[str]) -> None:
             listed = "; ".join(changed[:_SHOWN]) + (f"; and {len(changed) - _SHOWN} more" if len(changed) > _SHOWN else "")
             raise RunnerError(
                 f"run dir {rundir.path} holds a run with a different {key} config ({listed}); "
-                f"re-run with its own config to resume, or choose a new hydra.run.dir"
+                f"re-run with its own config to resume (only a larger budget, trainer.epochs, steps or "
+                f"episodes, continues a run), or choose a new hydra.run.dir"
             )
 
 

@@ -30,7 +30,7 @@ from adl_runner.runner.tasks.registry import task
 
 log = logging.getLogger("runner")
 
-RESUME_KEYS = ("model", "env", "optimizer", "seed")
+RESUME_KEYS = ("model", "env", "optimizer", "seed", "trainer.batch_size")
 """The config groups a job must share with the run it resumes (training checkpoints and phases)."""
 
 

@@ -49,9 +49,12 @@ from adl_runner.runner.tracking.fit import TrackEpochs
 
 log = logging.getLogger("runner")
 
-RESUME_KEYS = ("model", "dataset", "optimizer", "trainer.precision")
-"""The config groups (and keys) a job must share with the run it resumes (training checkpoints and
-phases): a checkpoint's layers and optimizers keep the precision they were built in."""
+RESUME_KEYS = ("model", "dataset", "optimizer", "seed", "trainer.batch_size", "trainer.steps_per_epoch",
+               "trainer.precision")
+"""What fixes a fit run's trajectory, which a job must share with the run it resumes (training
+checkpoints and phases): the model, the data and its options, the optimizer, the seed (every
+shuffle and draw), what an epoch is (its batches), and the precision its layers and optimizers
+were built in. Budgets (epochs, steps) may grow."""
 
 
 Pipeline = ArrayPipeline | PairPipeline | InputPipeline
@@ -171,15 +174,16 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
         if already_done(rundir, done, *job.trainer.budget):
             check_resumable(rundir, job, RESUME_KEYS)
             return done
+        resuming = bool(rundir.resume_candidates())
+        if resuming:  # before the data is loaded: a refusal is immediate
+            check_resumable(rundir, job, RESUME_KEYS)
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
         pipeline, class_names, validation = make_pipeline(
             job, job.dataset_config, spec.view, spec.inputs, objective, spec.steps_batches(job.model_options),
             two_domains=spec.two_domains, input_kind=spec.input_kind)
         STAGES.lap("data")
-        resuming = bool(rundir.resume_candidates())
         if resuming:
-            check_resumable(rundir, job, RESUME_KEYS)
             model, resumed_from = load_resumable(rundir, load_checkpoint)
             steps_done = int(model.optimizer.iterations.numpy())
             job = dataclasses.replace(job, trainer=continued_trainer(rundir, job.trainer, steps_done))
