@@ -38,6 +38,7 @@ from adl_runner.runner.reports import (
     cyclegan_doc,
     detection_doc,
     gan_table,
+    iic_doc,
     localizer_doc,
     rl_results,
     segmentation_doc,
@@ -490,6 +491,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "localizer-doc": localizer_doc.main,
     "classical-doc": classical_doc.main,
     "segmentation-doc": segmentation_doc.main,
+    "iic-doc": iic_doc.main,
 }
 
 
