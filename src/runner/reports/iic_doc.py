@@ -53,8 +53,10 @@ def _budget(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     steps = metrics.get("steps_completed")
     per_epoch = trainer.get("steps_per_epoch")
     epochs = f"{metrics.get('epochs_completed')} epochs of {per_epoch} steps" if per_epoch else f"{metrics.get('epochs_completed')} epochs"
+    seconds = metrics.get("train_seconds")
+    took = f", {seconds / 60:.0f} min of training" if seconds else ""
     return (f"{steps:,} steps of batch {trainer.get('batch_size')} ({epochs}), "
-            f"{optimizer.get('name', '?')} {optimizer.get('learning_rate', '?')}")
+            f"{optimizer.get('name', '?')} {optimizer.get('learning_rate', '?')}{took}")
 
 
 def _verdict(value: Any) -> str:
