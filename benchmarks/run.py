@@ -28,6 +28,7 @@ from fcn import fcn
 from fit_overhead import fit_overhead
 from gan_step import gan_step
 from harness import REPO, Settings, log
+from iic import iic
 from memory import memory
 from memory_stages import memory_stages
 from mirrored import mirrored
@@ -50,6 +51,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "rl_replay": rl_replay,
     "ssd": ssd,
     "fcn": fcn,
+    "iic": iic,
     "memory_stages": memory_stages,
     "threads": threads,
     "xla": xla,

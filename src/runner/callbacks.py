@@ -323,17 +323,17 @@ class QualityMonitor(keras.callbacks.Callback):
     first logs it sees, also when a run resumes), every `every` epochs, and at the last epoch.
     """
 
-    def __init__(self, measure: Callable[[keras.Model], dict[str, float]], every: int, last_epoch: int) -> None:
+    def __init__(self, measure: Callable[[keras.Model], dict[str, Any]], every: int, last_epoch: int) -> None:
         super().__init__()
         self.measure = measure
         self.every = every
         self.last_epoch = last_epoch
         self.first = True
-        self.latest: dict[str, float] = {}
+        self.latest: dict[str, Any] = {}
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.first or (epoch + 1) % self.every == 0 or epoch + 1 == self.last_epoch:
             self.first = False
             self.latest = self.measure(self.model)
-            if logs is not None:
-                logs.update(self.latest)
+            if logs is not None:  # history.csv and the monitors take numbers; lists (per head) go to metrics.json only
+                logs.update({key: value for key, value in self.latest.items() if not isinstance(value, list)})

@@ -4,8 +4,9 @@ A table spec is the `table` node of a book experiment config (conf/experiment/bo
 `id`, `title`, `source`, `columns` (label columns), `metrics` (measured key in metrics.json vs.
 book key, with display label, scale and decimals), optional `references` (book-side numbers shown
 but not compared, such as the original paper's) and `rows` (labels, overrides, book values).
-Optional display keys: `headers` (column -> title), `name` (replaces the "Table <id>" heading) and
-`notes` (lines printed under the heading). Each job of the sweep wrote
+Optional display keys: `headers` (column -> title), `name` (replaces the "Table <id>" heading),
+`notes` (lines printed under the heading) and `extras` (measured-only columns with no book value: `key`,
+`label`, `scale`, `decimals`; a list-valued metric such as `accuracy_per_head` shows every entry). Each job of the sweep wrote
 `config.yaml` (with `table.row`) and `metrics.json` into its run dir; this module groups those runs
 by row, averages repeated runs (seeds), and writes `table.md` and `table.csv` into the sweep dir.
 
@@ -35,6 +36,7 @@ from adl_runner.runner.reports import (
     cyclegan_doc,
     detection_doc,
     gan_table,
+    iic_doc,
     localizer_doc,
     mine_doc,
     rl_results,
@@ -84,6 +86,9 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     for i, r in enumerate(spec.get("references") or []):
         if not isinstance(r, dict) or not r.get("book"):
             raise ReportError(f"table {spec.get('id', '?')}: references[{i}] needs `book`")
+    for i, x in enumerate(spec.get("extras") or []):
+        if not isinstance(x, dict) or not x.get("key"):
+            raise ReportError(f"table {spec.get('id', '?')}: extras[{i}] needs `key`")
     book_keys = [m["book"] for m in spec["metrics"]] + [r["book"] for r in spec.get("references") or []]
     for i, row in enumerate(spec["rows"]):
         if not isinstance(row, dict):
@@ -223,6 +228,7 @@ class TableRow:
     labels: dict[str, Any]
     cells: dict[str, Cell]  # metric key -> cell
     references: dict[str, Optional[float]]  # reference book key -> value
+    extras: dict[str, str]  # measured-only column key -> its text
     n: int  # completed runs averaged
     not_completed: list[str]  # statuses of runs that did not finish
     epochs: Optional[float]
@@ -258,18 +264,31 @@ def build_rows(spec: dict[str, Any], runs: Collection, tolerance: float = DEFAUL
             flagged = diff is not None and abs(diff) > tolerance + 1e-9
             cells[m["key"]] = Cell(book, measured, std, diff, decimals, flagged)
         epochs = [e for e in (number(r.metrics.get("epochs_completed")) for r in done) if e is not None]
+        extras = {x["key"]: _extra_text(x, [r.metrics.get(x["key"]) for r in done]) for x in spec.get("extras") or []}
         rows.append(
             TableRow(
                 index=i,
                 labels=dict(row["labels"]),
                 cells=cells,
                 references={r["book"]: number(row["book"].get(r["book"])) for r in spec.get("references") or []},
+                extras=extras,
                 n=len(done),
                 not_completed=[str(r.metrics.get("status")) for r in runs.by_row.get(i, []) if not r.completed],
                 epochs=statistics.fmean(epochs) if epochs else None,
             )
         )
     return rows
+
+
+def _extra_text(extra: dict[str, Any], values: list[Any]) -> str:
+    """A measured-only cell: the mean over runs, scaled and rounded; a list-valued metric (one value
+    per head) entry by entry, joined by ' / ' (runs whose lists differ in length: MISSING)."""
+    scale, decimals = float(extra.get("scale", 1)), int(extra.get("decimals", 2))
+    if values and all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1:
+        means = [statistics.fmean(float(v) for v in column) * scale for column in zip(*values)]
+        return " / ".join(_fmt(m, decimals) for m in means) or MISSING
+    numbers = [v * scale for v in map(number, values) if v is not None]
+    return _fmt(statistics.fmean(numbers), decimals) if numbers else MISSING
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,6 +312,7 @@ def render_csv(spec: dict[str, Any], rows: list[TableRow]) -> str:
     header = ["row", *spec["columns"], *(f"{r['book']}_book" for r in refs)]
     for m in spec["metrics"]:
         header += [f"{m['key']}_book", m["key"], f"{m['key']}_std", f"{m['key']}_diff"]
+    header += [x["key"] for x in spec.get("extras") or []]
     header += ["runs", "epochs_completed"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -304,6 +324,7 @@ def render_csv(spec: dict[str, Any], rows: list[TableRow]) -> str:
             c = r.cells[m["key"]]
             line += [_fmt(c.book, c.decimals, ""), _fmt(c.measured, c.decimals, ""), _fmt(c.std, c.decimals, "")]
             line += [_fmt(c.diff, c.decimals, "")]
+        line += [r.extras[x["key"]] for x in spec.get("extras") or []]
         line += [r.n, "" if r.epochs is None else f"{r.epochs:g}"]
         w.writerow(line)
     return buf.getvalue()
@@ -325,6 +346,7 @@ def render_markdown(
     for m in spec["metrics"]:
         label = str(m.get("label", m["key"]))
         header += [f"{label} book", f"{label} measured", "Diff"]
+    header += [str(x.get("label", x["key"])) for x in spec.get("extras") or []]
     if show_runs:
         header.append("Runs")
     name = spec.get("name") or f"Table {spec.get('id', '?')}"
@@ -346,6 +368,7 @@ def render_markdown(
                 measured += f" ± {_fmt(c.std, c.decimals)}"
             diff = _fmt(c.diff, c.decimals, signed=True)
             cells += [_fmt(c.book, c.decimals, NOT_AVAILABLE), measured, f"**{diff}**" if c.flagged else diff]
+        cells += [r.extras[x["key"]] for x in spec.get("extras") or []]
         if show_runs:
             cells.append(str(r.n))
         lines.append("| " + " | ".join(cells) + " |")
@@ -474,6 +497,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "localizer-doc": localizer_doc.main,
     "classical-doc": classical_doc.main,
     "segmentation-doc": segmentation_doc.main,
+    "iic-doc": iic_doc.main,
     "mine-doc": mine_doc.main,
 }
 

@@ -20,7 +20,7 @@ from adl_runner.runner.rundir import RunDir
 FAMILY_NUMBERS = (
     "miou", "pixel_accuracy", "mean_iou", "dice", "iou", "map50", "map", "precision", "recall", "accuracy", "f1",
     "box_iou", "fid", "label_accuracy", "code_accuracy", "mean_return_100", "episodes_to_solve", "solved",
-    "threshold", "segments", "adapted_rand_error", "clusters",
+    "threshold", "segments", "adapted_rand_error", "clusters", "accuracy_per_head",
 )
 """A family's own measures, shown when its metrics hold them (evaluators, RL, classical segmentation)."""
 MAX_NUMBERS = 12

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import adl_runner.models.gan.quality  # noqa: F401  (registers mnist_fid, as load_families does)
-from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.evaluators import EVALUATORS
 from adl_runner.kernel.hooks import QualityContext
 from adl_runner.kernel.specs import EvaluatorSpec
@@ -58,13 +58,19 @@ def test_an_unknown_evaluator_is_one_line_with_the_valid_names() -> None:
 def test_matched_accuracy_per_head_and_best() -> None:
     labels = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
     numbers = evaluate(["matched_accuracy"], _two_head_model(), LabelData(labels), _context())
-    assert numbers == {"matched_accuracy_head0": 1.0, "matched_accuracy_head1": 0.4, "matched_accuracy": 1.0}
+    assert numbers == {"accuracy": 1.0, "accuracy_per_head": [1.0, 0.4], "accuracy_mean": 0.7, "accuracy_std": pytest.approx(0.3)}
 
 
-def test_one_head_reports_matched_accuracy_alone() -> None:
+def test_one_head_is_its_own_best_and_mean() -> None:
     model = _two_head_model()
     one_head = keras.Model(model.inputs, model.outputs[0])
-    assert evaluate(["matched_accuracy"], one_head, LabelData(np.array([0, 1, 2, 1])), _context()) == {"matched_accuracy": 1.0}
+    numbers = evaluate(["matched_accuracy"], one_head, LabelData(np.array([0, 1, 2, 1])), _context())
+    assert numbers == {"accuracy": 1.0, "accuracy_per_head": [1.0], "accuracy_mean": 1.0, "accuracy_std": 0.0}
+
+
+def test_an_empty_test_split_has_no_labels_to_match() -> None:
+    with pytest.raises(IncompatibleError, match="matched accuracy needs the class labels of the test split"):
+        evaluate(["matched_accuracy"], _two_head_model(), LabelData(np.array([], int)), _context())
 
 
 def test_two_evaluators_merge_but_may_not_report_the_same_metric(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,6 +139,7 @@ def test_table_configs_cover_the_book() -> None:
         "densenet": 1,
         "table_9_5_1": 3,
         "table_11_13_1": 5,
+        "table_13_6_1": 5,
     }
     t11 = table_node("table_11_13_1")
     assert t11.rows[0].book == {"miou": 0.64, "precision": 0.87, "recall": 0.87, "map50": None, "map": None}
@@ -195,6 +196,26 @@ def test_report_values_diffs_and_missing(tmp_path: Path) -> None:
     assert rows[2]["test_accuracy_diff"] == "-1.7"
     assert rows[5]["test_accuracy"] == "" and rows[5]["runs"] == "0"
     assert not list(sweep.glob("*.tmp")) and not list(sweep.glob(".*.tmp"))
+
+
+def test_report_extras_show_every_head_beside_the_books_best_head(tmp_path: Path) -> None:
+    def heads(*accuracies: float) -> dict[str, Any]:
+        mean = sum(accuracies) / len(accuracies)
+        std = (sum((a - mean) ** 2 for a in accuracies) / len(accuracies)) ** 0.5
+        return metrics(0.0, accuracy=max(accuracies), accuracy_per_head=list(accuracies), accuracy_mean=mean, accuracy_std=std)
+
+    sweep = make_sweep(tmp_path, "table_13_6_1", {0: [heads(0.9612)], 2: [heads(0.99, 0.50, 0.98), heads(0.98, 0.52, 0.99)]})
+    md = report.write_table(sweep).markdown
+    assert md.startswith("# Table 13.6.1: IIC on MNIST, accuracy for different numbers of heads")
+    header = md_row(md, "Heads")
+    assert header == ["Heads", "Best head, % book", "Best head, % measured", "Diff", "Every head, %", "Mean over heads, %",
+                      "Std over heads, %", "Runs"]
+    assert md_row(md, "1 |") == ["1", "99.49", "96.12", "**-3.37**", "96.12", "96.12", "0.00", "1"]
+    # two runs of 3 heads: the best head's mean and std over runs; every head entry by entry (a stuck head shows)
+    assert md_row(md, "3 |") == ["3", "99.54", "99.00 ± 0.00", "-0.54", "98.50 / 51.00 / 98.50", "82.67", "22.40", "2"]
+    assert md_row(md, "5 |")[4:7] == ["—", "—", "—"]
+    rows = read_csv(sweep / "table.csv")
+    assert rows[2]["accuracy_per_head"] == "98.50 / 51.00 / 98.50" and rows[4]["accuracy_per_head"] == "—"
 
 
 def test_report_mean_std_for_repeated_rows(tmp_path: Path) -> None:

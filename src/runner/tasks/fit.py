@@ -294,7 +294,7 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     return finish(rundir, job, started, metrics)
 
 
-def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.Model], dict[str, float]] | None:
+def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.Model], dict[str, Any]] | None:
     """The family's evaluators bound to this job's data and settings, or None when it names none."""
     if not spec.evaluators:
         return None
@@ -363,6 +363,8 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         **(measure(model) if measure is not None else {}),
         "status": "completed",
     }
+    if spec.artifacts is not None and job.logger.plots and split == "test":  # the figures of training, of this checkpoint
+        spec.artifacts(model, ArtifactData(pipeline), ArtifactWriter(rundir))
     return finish(rundir, job, started, metrics)
 
 

@@ -1,0 +1,57 @@
+"""`run-report iic-doc`: docs/results/iic.md from IIC run records, and the committed page is what its records generate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adl_runner.runner import report
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "results"
+
+
+def iic_record(root: Path, name: str, heads: list[float], best: float, config: dict) -> Path:
+    run = root / "runs" / name
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    (run / "metrics.json").write_text(json.dumps({
+        "task": "train", "model": "iic", "accuracy": max(heads), "accuracy_per_head": heads,
+        "accuracy_mean": sum(heads) / len(heads), "accuracy_std": 0.01, "best_accuracy": best, "best_epoch": 2,
+        "steps_completed": 100, "epochs_completed": 2}))
+    (run / "history.csv").write_text("epoch,accuracy,accuracy_mean,loss\n0,0.5,0.45,-1.0\n1,NA,NA,-1.5\n")
+    (run / "run.json").write_text(json.dumps({"argv": ["run", "model=iic", f"model.heads={len(heads)}"], "git_commit": "abc123"}))
+    (run / "confusion_head0.png").write_bytes(b"png")
+    return run
+
+
+def test_iic_doc_puts_the_book_beside_every_head_with_its_protocol_and_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = {"model": {"name": "iic", "heads": 2}, "dataset": {"name": "mnist"}, "optimizer": {"name": "adam", "learning_rate": 0.001},
+              "trainer": {"batch_size": 128, "steps_per_epoch": 50}}
+    run = iic_record(tmp_path, "iic_two", [0.9612, 0.4], 0.97, config)
+    limited = {**config, "model": {"name": "iic", "heads": 1}, "dataset": {"name": "mnist", "train_limit": 1000, "test_limit": None}}
+    small = iic_record(tmp_path, "iic_small", [0.5], 0.5, limited)
+    assert report.main(["iic-doc", str(run), str(small), "--docs", str(tmp_path)]) == 0
+    page = (tmp_path / "iic.md").read_text()
+    assert ("| [iic_two](runs/iic_two/) | 2 | train: 60,000 training images (no labels); score: the 10,000 test images | "
+            "100 steps of batch 128 (2 epochs of 50 steps), adam 0.001 | 96.12 | 96.12 / 40.00 | 68.06 ± 1.00 | 2: 97.00 | "
+            "99.47 | met |") in page
+    assert "| [iic_small](runs/iic_small/) | 1 | train: the first 1,000 training images (no labels); score: all test images |" in page
+    assert page.count("| not met |") == 1 and "99.2-99.3 % on MNIST" in page
+    assert "- `iic_two`: `run model=iic model.heads=2` (commit `abc123`)" in page
+    assert "| 1 | -1.000 | 50.00 | 45.00 |" in page and "| 2 | -1.500 | - | - |" in page
+    assert "![iic_two: confusion head0, clusters (matched) x labels](runs/iic_two/confusion_head0.png)" in page
+    (tmp_path / "runs" / "ssd").mkdir()
+    (tmp_path / "runs" / "ssd" / "config.yaml").write_text(yaml.safe_dump({"model": {"name": "ssd"}}))
+    assert report.main(["iic-doc", str(tmp_path / "runs" / "ssd"), "--docs", str(tmp_path)]) == 2
+    assert "is a run of model 'ssd'; give runs of iic" in capsys.readouterr().err
+
+
+def test_the_committed_iic_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = sorted((DOCS / "runs").glob("iic_*"))
+    if not records:
+        pytest.skip("no IIC run record committed")
+    assert report.main(["iic-doc", *map(str, records), "--docs", str(tmp_path)]) == 0, capsys.readouterr().err
+    assert (tmp_path / "iic.md").read_text() == (DOCS / "iic.md").read_text()
