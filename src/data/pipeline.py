@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -154,16 +155,46 @@ class ArrayPipeline:
         """Integer labels of a split, in order (for plots coloured by class)."""
         return (self._train if split == "train" else self._test)[1].numpy()
 
+    @property
+    def pixel_mean(self) -> np.ndarray | None:
+        """The training images' per-pixel mean in [0, 1] that `subtract_pixel_mean` subtracts; None
+        when it is off. The runner saves it with the run, so an export subtracts the same values."""
+        return None if self._mean is None else self._mean.numpy()
+
+    @property
+    def input_image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of the images the model's input is made of: one channel for gray inputs."""
+        h, w, c = self.image_shape
+        return (h, w, 1 if self.options.gray_input else c)
+
+    def raw_inputs(self, split: str, n: int) -> np.ndarray:
+        """The first `n` images of `split` as uint8 in `input_image_shape`, what a user would send a
+        served model (gray inputs: the rounded luminance); no input noise is added."""
+        images = (self._train if split == "train" else self._test)[0][:n]
+        if not self.options.gray_input:
+            return images.numpy()
+        return tf.cast(tf.round(luminance(tf.cast(images, tf.float32))), tf.uint8).numpy()
+
+    def serving_inputs(self, raw: np.ndarray) -> Any:
+        """The model's inputs made from uint8 images of `input_image_shape` by this pipeline's own
+        scaling, pixel mean and view: the reference an export's built-in preprocessing must match."""
+        return self._shaped(self._scaled(tf.constant(raw)))
+
+    def _scaled(self, images: tf.Tensor) -> tf.Tensor:
+        x = tf.cast(images, tf.float32) / 255.0
+        return x - self._mean if self._mean is not None else x
+
+    def _shaped(self, x_in: tf.Tensor) -> Any:
+        x_in = tf.reshape(x_in, (-1, *self.input_shape))
+        return x_in if self.options.inputs == 1 else tuple([x_in] * self.options.inputs)
+
     def _batch(self, arrays: tuple[tf.Tensor, tf.Tensor], idx: tf.Tensor, split: int, augment: bool = True):
-        x = tf.cast(tf.gather(arrays[0], idx), tf.float32) / 255.0
+        x = self._scaled(tf.gather(arrays[0], idx))
         y = tf.gather(arrays[1], idx)
-        if self._mean is not None:
-            x = x - self._mean
         if augment and self._augment is not None:
             x = self._augment(x, training=True)
-        x_in = self._corrupt(x, idx, split)
-        x, x_in = tf.reshape(x, (-1, *self.target_shape)), tf.reshape(x_in, (-1, *self.input_shape))
-        inputs = x_in if self.options.inputs == 1 else tuple([x_in] * self.options.inputs)
+        inputs = self._shaped(self._corrupt(x, idx, split))
+        x = tf.reshape(x, (-1, *self.target_shape))
         if self.options.targets == "images":
             return inputs, x
         if self.options.targets == "none":
@@ -174,7 +205,7 @@ class ArrayPipeline:
         """The model's input made from the clean image: noisy, gray, or the image itself."""
         opts = self.options
         if opts.gray_input:
-            x = tf.reduce_sum(x * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+            x = luminance(x)
         if opts.noise_sigma is not None:
             shape = tf.shape(x)[1:]
             noise = tf.map_fn(
@@ -189,6 +220,11 @@ class ArrayPipeline:
         return x
 
 
+def luminance(x: tf.Tensor) -> tf.Tensor:
+    """0.299R + 0.587G + 0.114B of RGB images, one channel kept (the book's rgb2gray)."""
+    return tf.reduce_sum(x * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+
+
 def _augmenter(seed: int) -> keras.Sequential:
     # ImageDataGenerator's default fill is 'nearest'; RandomTranslation's default is 'reflect'.
     return keras.Sequential(
@@ -201,8 +237,6 @@ def _augmenter(seed: int) -> keras.Sequential:
 
 
 # -- two image domains (CycleGAN) -------------------------------------------------------------------
-
-_LUMA = (0.299, 0.587, 0.114)
 
 
 class PairPipeline:
@@ -329,7 +363,7 @@ class PairPipeline:
     def _gather(self, split: str, domain: int, idx: tf.Tensor) -> tf.Tensor:
         x = tf.cast(tf.gather(self._arrays[split][domain], idx), tf.float32) / 255.0
         if self.domains[domain].gray:
-            x = tf.reduce_sum(x * tf.constant(_LUMA), axis=-1, keepdims=True)
+            x = luminance(x)
         return x
 
 
