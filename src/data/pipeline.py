@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import keras
 import numpy as np
@@ -131,6 +130,16 @@ class ArrayPipeline:
     def steps_per_epoch(self) -> int:
         return math.ceil(self.n_train / self.options.batch_size)
 
+    @property
+    def pixel_mean(self) -> np.ndarray | None:
+        """The training images' per-pixel mean in [0, 1] that `subtract_pixel_mean` subtracts; None
+        when it is off. Training saves it with the run, so that an export subtracts the same."""
+        return None if self._mean is None else self._mean.numpy()
+
+    def images(self, split: str, n: int) -> np.ndarray:
+        """The first `n` images of `split` as stored: uint8 (n, H, W, C)."""
+        return (self._train if split == "train" else self._test)[0][:n].numpy()
+
     def train(self, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None) -> tf.data.Dataset:
         """Batches for epochs [initial_epoch, epochs): pass `fit` steps_per_epoch=steps_per_epoch
         (or `self.steps_per_epoch()`), so that Keras keeps one iterator across epochs."""
@@ -155,37 +164,21 @@ class ArrayPipeline:
         """Integer labels of a split, in order (for plots coloured by class)."""
         return (self._train if split == "train" else self._test)[1].numpy()
 
-    @property
-    def pixel_mean(self) -> np.ndarray | None:
-        """The training images' per-pixel mean in [0, 1] that `subtract_pixel_mean` subtracts; None
-        when it is off. The runner saves it with the run, so an export subtracts the same values."""
-        return None if self._mean is None else self._mean.numpy()
+    def inference_inputs(self, images: np.ndarray) -> tf.Tensor | tuple[tf.Tensor, ...]:
+        """A model's inputs made from uint8 images (N, H, W, C) of the dataset's shape as its
+        evaluation batches are (scaled, the training pixel mean subtracted, gray for a colorizer, in
+        the model's view), without the training-time noise: a denoiser's inputs are taken as given."""
+        x = self._scaled(tf.constant(images))
+        if self.options.gray_input:
+            x = luminance(x)
+        return self._model_inputs(tf.reshape(x, (-1, *self.input_shape)))
 
-    @property
-    def input_image_shape(self) -> tuple[int, int, int]:
-        """(H, W, C) of the images the model's input is made of: one channel for gray inputs."""
-        h, w, c = self.image_shape
-        return (h, w, 1 if self.options.gray_input else c)
-
-    def raw_inputs(self, split: str, n: int) -> np.ndarray:
-        """The first `n` images of `split` as uint8 in `input_image_shape`, what a user would send a
-        served model (gray inputs: the rounded luminance); no input noise is added."""
-        images = (self._train if split == "train" else self._test)[0][:n]
-        if not self.options.gray_input:
-            return images.numpy()
-        return tf.cast(tf.round(luminance(tf.cast(images, tf.float32))), tf.uint8).numpy()
-
-    def serving_inputs(self, raw: np.ndarray) -> Any:
-        """The model's inputs made from uint8 images of `input_image_shape` by this pipeline's own
-        scaling, pixel mean and view: the reference an export's built-in preprocessing must match."""
-        return self._shaped(self._scaled(tf.constant(raw)))
-
-    def _scaled(self, images: tf.Tensor) -> tf.Tensor:
-        x = tf.cast(images, tf.float32) / 255.0
+    def _scaled(self, pixels: tf.Tensor) -> tf.Tensor:
+        """uint8 pixels as the model's [0, 1] floats, less the training pixel mean when subtracted."""
+        x = tf.cast(pixels, tf.float32) / 255.0
         return x - self._mean if self._mean is not None else x
 
-    def _shaped(self, x_in: tf.Tensor) -> Any:
-        x_in = tf.reshape(x_in, (-1, *self.input_shape))
+    def _model_inputs(self, x_in: tf.Tensor) -> tf.Tensor | tuple[tf.Tensor, ...]:
         return x_in if self.options.inputs == 1 else tuple([x_in] * self.options.inputs)
 
     def _batch(self, arrays: tuple[tf.Tensor, tf.Tensor], idx: tf.Tensor, split: int, augment: bool = True):
@@ -193,8 +186,9 @@ class ArrayPipeline:
         y = tf.gather(arrays[1], idx)
         if augment and self._augment is not None:
             x = self._augment(x, training=True)
-        inputs = self._shaped(self._corrupt(x, idx, split))
-        x = tf.reshape(x, (-1, *self.target_shape))
+        x_in = self._corrupt(x, idx, split)
+        x, x_in = tf.reshape(x, (-1, *self.target_shape)), tf.reshape(x_in, (-1, *self.input_shape))
+        inputs = self._model_inputs(x_in)
         if self.options.targets == "images":
             return inputs, x
         if self.options.targets == "none":
@@ -220,9 +214,12 @@ class ArrayPipeline:
         return x
 
 
+_LUMA = (0.299, 0.587, 0.114)
+
+
 def luminance(x: tf.Tensor) -> tf.Tensor:
-    """0.299R + 0.587G + 0.114B of RGB images, one channel kept (the book's rgb2gray)."""
-    return tf.reduce_sum(x * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+    """The luminance 0.299R + 0.587G + 0.114B of RGB images (N, H, W, 3), as (N, H, W, 1)."""
+    return tf.reduce_sum(x * tf.constant(_LUMA), axis=-1, keepdims=True)
 
 
 def _augmenter(seed: int) -> keras.Sequential:
@@ -362,9 +359,7 @@ class PairPipeline:
 
     def _gather(self, split: str, domain: int, idx: tf.Tensor) -> tf.Tensor:
         x = tf.cast(tf.gather(self._arrays[split][domain], idx), tf.float32) / 255.0
-        if self.domains[domain].gray:
-            x = luminance(x)
-        return x
+        return luminance(x) if self.domains[domain].gray else x
 
 
 def array_only_options(options: PipelineOptions) -> list[str]:

@@ -8,11 +8,11 @@ named outputs with the training-time preprocessing inside, and the inputs it is 
 | VAE | `encode`: images [, labels] -> z_mean, z_log_var; `decode`: latent [, labels] -> images |
 | generator (GAN) | `serving_default`: noise [, labels, codes] -> images |
 
-`images` are uint8 (N, H, W, C) as the dataset stores them (gray-input models: C = 1): the
-exported model scales them to [0, 1], subtracts the training pixel mean (`subtract_pixel_mean`)
-and reshapes them to the model's view. `labels` are int32 class ids (one-hot inside); output
+`images` are uint8 (N, H, W, C) as the dataset stores them: the exported model scales them to
+[0, 1], subtracts the training pixel mean (`subtract_pixel_mean`), takes their luminance (a
+colorizer) and reshapes them to the model's view; input noise (a denoiser's) is the caller's. `labels` are int32 class ids (one-hot inside); output
 `images` are float32 in [0, 1], (N, H, W, C). Each endpoint's `expected` outputs come from the
-Keras model on the data pipeline's own preprocessing (`ArrayPipeline.serving_inputs`), not from
+Keras model on the data pipeline's own preprocessing (`ArrayPipeline.inference_inputs`), not from
 the endpoint, so the check of an export also checks that its preprocessing is the training one.
 """
 
@@ -25,6 +25,8 @@ from typing import Any, Callable
 import keras
 import numpy as np
 from keras import layers, ops
+
+from adl_runner.data.pipeline import luminance
 
 LABELS = "labels"
 
@@ -40,9 +42,12 @@ class Endpoint:
     """The Keras model's outputs on them, by output name."""
 
     def input_signature(self) -> list[Any]:
+        """One positional argument, as Keras' exporters take it: a spec, or the list of a
+        multi-input model's specs."""
         import tensorflow as tf
 
-        return [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=t.name) for t in self.model.inputs]
+        specs = [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=t.name) for t in self.model.inputs]
+        return [specs if len(specs) > 1 else specs[0]]
 
     def describe(self) -> dict[str, Any]:
         """Input and output names with their shapes and dtypes (export.json)."""
@@ -55,17 +60,20 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class ImageSource:
-    """What a model that reads images is served with: the raw images' shape, the training pixel
-    mean, verification images and the pipeline's own preprocessing of them."""
+    """What a model that reads images is served with: the dataset's image shape, the training
+    pixel mean, whether the model sees them gray, verification images and the pipeline's own
+    preprocessing of them."""
 
     shape: tuple[int, int, int]
     pixel_mean: np.ndarray | None
+    gray: bool
+    """The model takes the luminance of RGB images (a colorizer)."""
     images: np.ndarray
     """uint8 verification images, (N, *shape)."""
     labels: np.ndarray
     """Their integer labels (conditional VAEs take them)."""
     reference: Callable[[np.ndarray], Any]
-    """uint8 images -> the model's inputs, by the training pipeline's code."""
+    """uint8 images -> the model's inputs, by the training pipeline's code (`inference_inputs`)."""
 
 
 def raw_images(source: ImageSource) -> keras.KerasTensor:
@@ -73,10 +81,12 @@ def raw_images(source: ImageSource) -> keras.KerasTensor:
 
 
 def preprocessed(images: keras.KerasTensor, source: ImageSource, model_shape: tuple[int, ...]) -> keras.KerasTensor:
-    """uint8 images -> the model's input: x / 255 - pixel mean, reshaped to the model's view."""
+    """uint8 images -> the model's input: x / 255 - pixel mean, [luminance,] reshaped to its view."""
     offset = -source.pixel_mean.astype("float32") if source.pixel_mean is not None else 0.0
     x = layers.Rescaling(1.0 / 255.0, offset=offset, name="scale")(images)
-    return layers.Reshape(model_shape, name="view")(x) if tuple(model_shape) != source.shape else x
+    if source.gray:
+        x = layers.Lambda(luminance, name="luminance")(x)
+    return layers.Reshape(model_shape, name="view")(x) if tuple(model_shape) != tuple(x.shape[1:]) else x
 
 
 def _predict(model: Any, inputs: Any) -> np.ndarray:
@@ -141,7 +151,7 @@ def vae(model: Any, source: ImageSource) -> list[Endpoint]:
     images = raw_images(source)
     x = preprocessed(images, source, tuple(model.encoder.inputs[0].shape[1:]))
     reference = source.reference(source.images)
-    onehot = np.eye(model.num_labels, dtype="float32")[source.labels] if model.conditional else None
+    onehot = ops.one_hot(ops.convert_to_tensor(source.labels), model.num_labels) if model.conditional else None
     encode_inputs, example = [images], {"images": source.images}
     if model.conditional:
         labels, hot = _label_input(model.num_labels)
@@ -162,7 +172,7 @@ def vae(model: Any, source: ImageSource) -> list[Endpoint]:
         decoded = model.decoder([latent, hot], training=False)
         decode_inputs.append(labels)
         decode_example[LABELS] = source.labels.astype("int32")
-        expected_images = _predict(model.decoder, [means, onehot])
+        expected_images = _predict(model.decoder, [ops.convert_to_tensor(means), onehot])
     else:
         decoded = model.decoder(latent, training=False)
         expected_images = _predict(model.decoder, means)
@@ -195,5 +205,6 @@ def generator(model: Any, batch: int, seed: int) -> list[Endpoint]:
     if model.signed_images:
         images = (images + 1.0) / 2.0
     images = _as_images(images, ())
+    given = [ops.convert_to_tensor(value) for value in given]
     expected = model.to_unit(model.generator(given if len(given) > 1 else given[0], training=False))
     return [Endpoint("serving_default", keras.Model(inputs, {"images": images}), example, {"images": expected})]

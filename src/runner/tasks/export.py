@@ -76,8 +76,8 @@ def image_source(job: Job, ckpt: Path, model: keras.Model) -> served.ImageSource
             log.info("no %s beside %s: the pixel mean is recomputed from dataset '%s'", PIXEL_MEAN, ckpt,
                      job.dataset_config.name)
     n = job.export.batch
-    return served.ImageSource(pipeline.input_image_shape, mean, pipeline.raw_inputs("test", n),
-                              pipeline.labels("test")[:n], pipeline.serving_inputs)
+    return served.ImageSource(pipeline.image_shape, mean, job.dataset_config.gray_input, pipeline.images("test", n),
+                              pipeline.labels("test")[:n], pipeline.inference_inputs)
 
 
 def serving_endpoints(job: Job, ckpt: Path, model: keras.Model) -> list[served.Endpoint]:
