@@ -24,4 +24,6 @@ def run_task(job: Job) -> dict[str, Any]:
     """Do `job.task` for the job's family, holding its run dir; returns the metrics it wrote."""
     rundir = RunDir(job.run_dir)
     with rundir.locked():
-        return task_for(job)(job, rundir)
+        with rundir.removed_if_failed_fresh():  # a task the family lacks leaves no run dir behind
+            do = task_for(job)
+        return do(job, rundir)
