@@ -40,6 +40,7 @@ from adl_runner.runner.reports import (
     localizer_doc,
     rl_results,
     segmentation_doc,
+    serving_doc,
     train_eval,
 )
 from adl_runner.runner.reports.files import ReportError
@@ -468,6 +469,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "localizer-doc": localizer_doc.main,
     "classical-doc": classical_doc.main,
     "segmentation-doc": segmentation_doc.main,
+    "serving-doc": serving_doc.main,
 }
 
 

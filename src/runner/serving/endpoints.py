@@ -101,10 +101,12 @@ def outputs_probabilities(model: keras.Model) -> bool:
 
 def class_ids(probabilities: keras.KerasTensor) -> keras.KerasTensor:
     """The argmax as int32, by TensorFlow's own op: Keras' `ops.argmax` adds a bitcast (its
-    negative-zero fix) that neither LiteRT's builtin ops nor tf2onnx convert."""
+    negative-zero fix) that neither LiteRT's builtin ops nor tf2onnx convert. The layer is int32
+    (what it outputs, as export.json says) without autocast (which would cast its float input)."""
     import tensorflow as tf
 
-    return layers.Lambda(lambda p: tf.argmax(p, axis=-1, output_type=tf.int32), name="classes")(probabilities)
+    return layers.Lambda(lambda p: tf.argmax(p, axis=-1, output_type=tf.int32), dtype="int32", autocast=False,
+                         name="classes")(probabilities)
 
 
 def classifier(model: keras.Model, source: ImageSource) -> list[Endpoint]:
