@@ -136,6 +136,13 @@ class ArrayPipeline:
         when it is off. Training saves it with the run, so that an export subtracts the same."""
         return None if self._mean is None else self._mean.numpy()
 
+    def use_pixel_mean(self, mean: np.ndarray) -> None:
+        """Subtract `mean` from now on: the mean training subtracted (saved with its run), which
+        differs from this split's own when training saw fewer images (dataset.train_limit)."""
+        if self._mean is None:
+            raise ConfigError("a pixel mean is given to a pipeline that subtracts none (dataset.subtract_pixel_mean=false)")
+        self._mean = tf.constant(mean, tf.float32)
+
     def images(self, split: str, n: int) -> np.ndarray:
         """The first `n` images of `split` as stored: uint8 (n, H, W, C)."""
         return (self._train if split == "train" else self._test)[0][:n].numpy()

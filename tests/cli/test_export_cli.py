@@ -65,3 +65,14 @@ def test_an_export_that_fails_its_check_keeps_nothing(run_cli, tmp_path: Path, m
     result = run_cli("task=export", "model=mlp", f"ckpt={ckpt}", "dataset.test_limit=16")
     result.assert_error("export differs from the Keras model by up to 0.5", "nothing was kept", no_run_dir=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.keras"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "endpoints"), [("gan_mlp", {"serving_default"}), ("cvae", {"encode", "decode"})])
+def test_a_gan_and_a_vae_checkpoint_export(run_cli, tmp_path: Path, model: str, endpoints: set) -> None:
+    trained = run_cli(f"model={model}", *SMOKE, run_dir=tmp_path / "train")
+    assert trained.code == 0, trained.err
+    exported = run_cli("task=export", f"ckpt={trained.run_dir}", "export.format=litert", run_dir=tmp_path / "export")
+    assert exported.code == 0, exported.err
+    assert set(exported.metrics()["endpoints"]) == endpoints
+    assert {p.stem for p in (tmp_path / "export" / "export" / "litert" / model / "1").glob("*.tflite")} == endpoints

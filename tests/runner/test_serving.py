@@ -122,3 +122,19 @@ def test_a_missing_extra_is_named_with_its_install(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
     with pytest.raises(IncompatibleError, match=r"export.format=onnx needs onnxruntime: pip install 'adl-runner\[onnx\]'"):
         FORMATS["onnx"].require()
+
+
+def test_the_pixel_mean_training_saved_replaces_the_recomputed_one(tmp_path: Path) -> None:
+    from adl_runner.runner.tasks.common import restore_pixel_mean
+
+    pipeline = _pipeline("flat", subtract_pixel_mean=True)
+    saved = np.full((8, 8, 1), 0.25, np.float32)  # training saw other images (dataset.train_limit)
+    (tmp_path / "checkpoints").mkdir()
+    np.save(tmp_path / "checkpoints" / "pixel_mean.npy", saved)
+    restore_pixel_mean(pipeline, tmp_path / "checkpoints" / "best.keras")
+    assert np.array_equal(pipeline.pixel_mean, saved)
+    x = pipeline.inference_inputs(np.zeros((1, 8, 8, 1), np.uint8))
+    assert np.allclose(np.asarray(x), -0.25)
+    plain = _pipeline("flat")
+    restore_pixel_mean(plain, tmp_path / "checkpoints" / "best.keras")  # subtracts no mean: nothing to restore
+    assert plain.pixel_mean is None

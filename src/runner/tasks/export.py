@@ -6,13 +6,11 @@ boxes drawn and listed)."""
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from adl_runner.data.images import image_files
 from adl_runner.kernel.errors import ConfigError, IncompatibleError, RunnerError
@@ -24,7 +22,7 @@ from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.objectives import objective_of
 from adl_runner.runner.provenance import git_commit, package_versions
 from adl_runner.runner.resolve import Job
-from adl_runner.runner.rundir import PIXEL_MEAN, RunDir
+from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.serving import endpoints as served
 from adl_runner.runner.serving.formats import FORMATS, Format, largest_differences
 from adl_runner.runner.tasks.common import (
@@ -33,12 +31,11 @@ from adl_runner.runner.tasks.common import (
     load_checkpoint,
     load_for_inference,
     required_checkpoint,
+    restore_pixel_mean,
     write_config,
 )
 from adl_runner.runner.tasks.fit import make_pipeline, view_of
 from adl_runner.runner.tasks.registry import task
-
-log = logging.getLogger("runner")
 
 
 def served_kind(spec: Any) -> str | None:
@@ -59,24 +56,17 @@ def refuse_unserved(job: Job) -> None:
 
 
 def image_source(job: Job, ckpt: Path, model: keras.Model) -> served.ImageSource:
-    """The checkpoint's data as an export sees it: raw test images, the training pixel mean (saved
-    beside the checkpoint by training; recomputed from the data for a run saved before that) and
-    the pipeline's own preprocessing, the reference of the check."""
+    """The checkpoint's data as an export sees it: raw test images, the training pixel mean
+    (`restore_pixel_mean`) and the pipeline's own preprocessing, the reference of the check."""
     view, inputs = view_of(model)
     pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective_of(job.model.spec.objective)).pipeline
     expected = tuple(model.inputs[0].shape[1:])
     if expected != pipeline.input_shape:
         raise IncompatibleError(f"checkpoint {ckpt} takes inputs of shape {expected}, dataset "
                                 f"'{job.dataset_config.name}' gives {pipeline.input_shape}")
-    mean = pipeline.pixel_mean
-    if mean is not None:
-        if (ckpt.parent / PIXEL_MEAN).exists():
-            mean = np.load(ckpt.parent / PIXEL_MEAN)
-        else:
-            log.info("no %s beside %s: the pixel mean is recomputed from dataset '%s'", PIXEL_MEAN, ckpt,
-                     job.dataset_config.name)
+    restore_pixel_mean(pipeline, ckpt)
     n = job.export.batch
-    return served.ImageSource(pipeline.image_shape, mean, job.dataset_config.gray_input, pipeline.images("test", n),
+    return served.ImageSource(pipeline.image_shape, pipeline.pixel_mean, job.dataset_config.gray_input, pipeline.images("test", n),
                               pipeline.labels("test")[:n], pipeline.inference_inputs)
 
 

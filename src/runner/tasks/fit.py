@@ -39,6 +39,7 @@ from adl_runner.runner.tasks.common import (
     load_checkpoint,
     load_for_inference,
     required_checkpoint,
+    restore_pixel_mean,
     write_config,
 )
 from adl_runner.runner.tasks.registry import task
@@ -302,6 +303,7 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
         pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind).pipeline
+        restore_pixel_mean(pipeline, ckpt)
         model_inputs = getattr(model, "inputs", None)
         expected = tuple(model_inputs[0].shape[1:]) if model_inputs else pipeline.input_shape
         if expected != pipeline.input_shape:
