@@ -130,6 +130,23 @@ class ArrayPipeline:
     def steps_per_epoch(self) -> int:
         return math.ceil(self.n_train / self.options.batch_size)
 
+    @property
+    def pixel_mean(self) -> np.ndarray | None:
+        """The training images' per-pixel mean in [0, 1] that `subtract_pixel_mean` subtracts; None
+        when it is off. Training saves it with the run, so that an export subtracts the same."""
+        return None if self._mean is None else self._mean.numpy()
+
+    def use_pixel_mean(self, mean: np.ndarray) -> None:
+        """Subtract `mean` from now on: the mean training subtracted (saved with its run), which
+        differs from this split's own when training saw fewer images (dataset.train_limit)."""
+        if self._mean is None:
+            raise ConfigError("a pixel mean is given to a pipeline that subtracts none (dataset.subtract_pixel_mean=false)")
+        self._mean = tf.constant(mean, tf.float32)
+
+    def images(self, split: str, n: int) -> np.ndarray:
+        """The first `n` images of `split` as stored: uint8 (n, H, W, C)."""
+        return (self._train if split == "train" else self._test)[0][:n].numpy()
+
     def train(self, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None) -> tf.data.Dataset:
         """Batches for epochs [initial_epoch, epochs): pass `fit` steps_per_epoch=steps_per_epoch
         (or `self.steps_per_epoch()`), so that Keras keeps one iterator across epochs."""

@@ -81,8 +81,9 @@ class FitSpec:
     """How many copies of the image the model takes (the Y-network: 2)."""
     objective: str = "classify"
     """One of OBJECTIVES."""
-    loss: Optional[str] = None
-    """The Keras loss of a `reconstruct` family (e.g. "mse")."""
+    loss: Optional[Any] = None
+    """The Keras loss of a `reconstruct` family (e.g. "mse"), or a classifier's other than the
+    categorical cross-entropy: a loss name or a `keras.losses.Loss` (saved with the checkpoint)."""
     two_domains: bool = False
     """Batches are (source, target) pairs of two unpaired image domains (CycleGAN)."""
     input_kind: Optional[str] = None

@@ -32,15 +32,16 @@ class Checkpoints(keras.callbacks.Callback):
     step counter inside it, so a kill between two writes can never pair weights with a wrong epoch.
     `state.json` holds what only the callbacks know (best value so far, plateau state) and the
     interval its epochs count (`steps_per_epoch`), and under `previous` the same for the epoch
-    before. Before each save the old `last.keras` becomes `previous.keras`: atomic writes stop a
+    before. `keep` > 0 also keeps that many step-numbered copies (`RunDir.keep_step_checkpoint`). Before each save the old `last.keras` becomes `previous.keras`: atomic writes stop a
     kill from corrupting a checkpoint, but not a bad disk or a copy gone wrong, and then resume
     falls back on it (`load_resumable`).
     """
 
     def __init__(self, rundir: RunDir, monitor: str, mode: str, extra_state: list[keras.callbacks.Callback],
-                 steps_per_epoch: int) -> None:
+                 steps_per_epoch: int, keep: int = 0) -> None:
         super().__init__()
         self.rundir = rundir
+        self.keep = keep
         self.steps_per_epoch = steps_per_epoch
         self.monitor = monitor
         self.better = np.greater if mode == "max" else np.less
@@ -62,6 +63,8 @@ class Checkpoints(keras.callbacks.Callback):
         logs = logs or {}
         saving = time.time()
         self.rundir.save_last_checkpoint(lambda p: save_model(self.model, p))
+        if self.keep:
+            self.rundir.keep_step_checkpoint(int(self.model.optimizer.iterations.numpy()), self.keep)
         value = logs.get(self.monitor)
         if value is not None and self.better(value, self.best):
             self.best, self.best_epoch = float(value), epoch + 1

@@ -49,3 +49,21 @@ def head_accuracies(model: Any, data: DataView, context: QualityContext) -> dict
     accuracies = [clustering_accuracy(labels, found, data.num_classes, width) for found, width in zip(clusters, widths)]
     return {"accuracy": max(accuracies), "accuracy_per_head": accuracies, "accuracy_mean": float(np.mean(accuracies)),
             "accuracy_std": float(np.std(accuracies))}
+
+
+BOOK_BATCH = 256
+"""The one test batch Pattanayak's listings print the accuracy of (`mnist.test.next_batch(256)`)."""
+
+
+@EVALUATORS.register("batch_accuracy", EvaluatorSpec("accuracy on one random test batch of 256, as the book prints it, and its spread"))
+def batch_accuracy(model: Any, data: DataView, context: QualityContext) -> dict[str, float]:
+    """`test_batch_accuracy`: a classifier's accuracy on one batch of 256 test examples drawn at
+    random (a fixed draw), the figure the book reports; `test_batch_accuracy_std`: the standard
+    deviation of that figure over a random partition of the test set into batches of 256, how far
+    one batch strays from the full-test-set accuracy."""
+    scores = np.concatenate([np.asarray(model.predict_on_batch(x)) for x, _ in data.batches("test").as_numpy_iterator()])
+    correct = (scores.argmax(axis=-1) == data.labels("test")).astype(np.float64)
+    size = min(BOOK_BATCH, len(correct))
+    order = np.random.default_rng(0).permutation(len(correct))[: len(correct) // size * size]
+    batches = correct[order].reshape(-1, size).mean(axis=1)
+    return {"test_batch_accuracy": float(batches[0]), "test_batch_accuracy_std": float(batches.std())}

@@ -41,6 +41,7 @@ from adl_runner.runner.reports import (
     mine_doc,
     rl_results,
     segmentation_doc,
+    serving_doc,
     train_eval,
 )
 from adl_runner.runner.reports.aggregate import job_dirs, mean_std, number, write_results
@@ -499,6 +500,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "segmentation-doc": segmentation_doc.main,
     "iic-doc": iic_doc.main,
     "mine-doc": mine_doc.main,
+    "serving-doc": serving_doc.main,
 }
 
 

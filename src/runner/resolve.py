@@ -27,7 +27,17 @@ from adl_runner.kernel.specs import FamilySpec, FitSpec, NoneSpec
 from adl_runner.runner.families import load_families
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
-from adl_runner.runner.schema import TRACKERS, Config, DatasetConfig, LoggerConfig, Split, Task, TrainerConfig, scalar_for_list
+from adl_runner.runner.schema import (
+    TRACKERS,
+    Config,
+    DatasetConfig,
+    ExportConfig,
+    LoggerConfig,
+    Split,
+    Task,
+    TrainerConfig,
+    scalar_for_list,
+)
 
 log = logging.getLogger("runner")
 
@@ -59,6 +69,8 @@ class Job:
     env: Optional[dict[str, Any]]
     """The env config (episode-loop families), as plain values; None when no env is chosen."""
     gif: bool
+    export: ExportConfig
+    """task=export's format, name, version and verification settings."""
     chosen: frozenset[str]
     """The groups and keys set on the command line (`model`, `dataset`, `trainer.epochs`, ...)."""
     config: dict[str, Any]
@@ -227,12 +239,13 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         image=Path(typed.image) if typed.image else None,
         env=plain.get("env"),
         gif=typed.gif,
+        export=typed.export,
         chosen=chosen,
         config=plain,
     )
 
 
-GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "image", "gif", "paths",
+GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "image", "gif", "export", "paths",
                              "experiment", "debug", "hparams_search", "launcher", "table", "optimized_metric")
 """Set on the command line for any family: the job's identity, task options and presets."""
 

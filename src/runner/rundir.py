@@ -15,9 +15,12 @@ Layout of a run dir (Hydra creates it and its .hydra/ folder):
                        steps in grids/<series>/<step>.png
     grids.gif          the animation of grids/<step>.png, written at the end of training
     episode.gif        episode-loop task=evaluate gif=true: one greedy episode, rendered
-    saved_model/       task=export: the TensorFlow SavedModel, swapped in as a whole
+    export/            task=export: <name>/<version>/ a SavedModel as TF Serving reads it (onnx/, litert/:
+                       <name>/<version>/<endpoint>.onnx|.tflite), with export.json; each version swapped in whole
     checkpoints/       best.keras, last.keras, previous.keras (the last.keras before it: the
                        fallback when last.keras is found corrupt), state.json (resume bookkeeping),
+                       step-<N>.keras (the last trainer.checkpoint.keep checkpoints, by training step),
+                       pixel_mean.npy (dataset.subtract_pixel_mean: the training mean an export subtracts),
                        *.corrupt-<time>.keras (a checkpoint found corrupt, moved aside, never deleted);
                        <network>.keras: a network of the model saved alone at the end (generator,
                        g_target, g_source, encoder);
@@ -73,6 +76,8 @@ def keep_user_folder(path: str | Path) -> None:
     """Mark `path`, which the user had before the job (an empty folder named as hydra.run.dir), as
     never to be removed: a failed setup then takes out only Hydra's files from it."""
     _USER_FOLDERS.add(os.path.realpath(path))
+PIXEL_MEAN = "pixel_mean.npy"
+"""In checkpoints/: what `dataset.subtract_pixel_mean` subtracted in training, for an export."""
 
 
 class RunDir:
@@ -116,8 +121,13 @@ class RunDir:
         return self.path / "episode.gif"
 
     @property
-    def saved_model_dir(self) -> Path:
-        return self.path / "saved_model"
+    def export_dir(self) -> Path:
+        return self.path / "export"
+
+    @property
+    def pixel_mean_file(self) -> Path:
+        """The training images' per-pixel mean (dataset.subtract_pixel_mean), beside the checkpoints."""
+        return self.checkpoints / PIXEL_MEAN
 
     @property
     def last_checkpoint(self) -> Path:
@@ -173,6 +183,13 @@ class RunDir:
         """Remove what writes cut off by a kill left (`.last.keras.<random>.keras`, ...) in the run
         dir and checkpoints/; for the job holding the run dir, at its start."""
         return [*sweep_temp_files(self.path), *sweep_temp_files(self.checkpoints)]
+    def keep_step_checkpoint(self, step: int, keep: int) -> None:
+        """Copy last.keras to step-<step>.keras and delete all but the `keep` newest such copies
+        (TF's CheckpointManager max_to_keep)."""
+        self.write_atomic(self.checkpoints / f"step-{step}.keras", lambda p: shutil.copyfile(self.last_checkpoint, p))
+        kept = sorted(self.checkpoints.glob("step-*.keras"), key=lambda p: int(p.stem.split("-", 1)[1]))
+        for old in kept[:-keep]:
+            old.unlink()
 
     def rotate_last_checkpoint(self) -> None:
         """Make the current last.keras the previous one, just before a new last.keras is renamed in.

@@ -36,6 +36,12 @@ class Task(str, Enum):
     predict = "predict"
 
 
+class ExportFormat(str, Enum):
+    tf_saved_model = "tf_saved_model"
+    onnx = "onnx"
+    litert = "litert"
+
+
 class Split(str, Enum):
     train = "train"
     test = "test"
@@ -102,6 +108,9 @@ class CheckpointConfig:
     """Metric that decides the best checkpoint."""
     mode: str = ranged("max", choices=("max", "min"))
     """max or min: which direction of `monitor` is better."""
+    keep: int = ranged(0, at_least=0, at_most=1000)
+    """Also keep the last `keep` checkpoints as checkpoints/step-<N>.keras (TF's max_to_keep; the
+    oldest is deleted); 0: none, only last, previous and best."""
 
 
 @dataclass
@@ -345,6 +354,29 @@ class LoggerConfig:
 
 
 @dataclass
+class ExportConfig:
+    """task=export: what is written under the run dir's export/ (runner/serving)."""
+
+    format: ExportFormat = ExportFormat.tf_saved_model
+    """tf_saved_model (TF Serving), onnx or litert (optional extras: pip install 'adl-runner[onnx]')."""
+    name: Optional[str] = None
+    """The served model's name, export/<name>/<version>/; None: the model family's name."""
+    version: Optional[int] = None
+    """The version folder; None: one above the highest already there (1 for the first)."""
+    batch: int = 16
+    """Test images (or noise draws) the reloaded export is compared on with the Keras model."""
+    tolerance: float = 1e-3
+    """The largest absolute difference allowed between the export and the Keras model; above it
+    nothing is kept."""
+
+    def __post_init__(self) -> None:
+        if self.version is not None and self.version < 1:
+            raise ConfigError(f"export.version must be a positive integer (TF Serving's version folder), got {self.version}")
+        if self.batch < 1:
+            raise ConfigError(f"export.batch must be >= 1, got {self.batch}")
+
+
+@dataclass
 class Config:
     seed: int = ranged(42, at_least=0, at_most=SEED_MAX)
     """Seed for Python, NumPy and TensorFlow."""
@@ -372,6 +404,8 @@ class Config:
     """Typed by the model's options dataclass, next to its builder."""
     env: Optional[dict[str, Any]] = None
     """The environment of an episode-loop model (env=qworld|frozenlake|...); typed by its options dataclass."""
+    export: ExportConfig = field(default_factory=ExportConfig)
+    """task=export: format, name, version, verification."""
     gif: bool = False
     """task=evaluate of an episode-loop checkpoint: also write episode.gif (one greedy episode, rgb_array)."""
     table: Optional[Any] = None

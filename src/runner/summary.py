@@ -20,11 +20,11 @@ from adl_runner.runner.rundir import RunDir
 FAMILY_NUMBERS = (
     "miou", "pixel_accuracy", "mean_iou", "dice", "iou", "map50", "map", "precision", "recall", "accuracy", "f1",
     "box_iou", "fid", "label_accuracy", "code_accuracy", "mean_return_100", "episodes_to_solve", "solved",
-    "threshold", "segments", "adapted_rand_error", "clusters", "accuracy_per_head",
+    "threshold", "segments", "adapted_rand_error", "clusters", "accuracy_per_head", "largest_difference",
 )
 """A family's own measures, shown when its metrics hold them (evaluators, RL, classical segmentation)."""
 MAX_NUMBERS = 12
-WORTH_OPENING = ("checkpoints/best.keras", "checkpoints/last.keras", "history.csv", "grids.gif", "saved_model")
+WORTH_OPENING = ("checkpoints/best.keras", "checkpoints/last.keras", "history.csv", "grids.gif", "export")
 
 
 def main_numbers(metrics: dict[str, Any]) -> list[tuple[str, Any]]:

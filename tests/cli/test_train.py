@@ -112,7 +112,7 @@ def test_evaluate_and_export_a_checkpoint(run_cli, tmp_path: Path) -> None:
     assert "Train accuracy:" in on_train.out
     exported = run_cli("task=export", f"ckpt={ckpt}", run_dir=tmp_path / "export")
     assert exported.code == 0, exported.err
-    assert (exported.run_dir / "saved_model" / "saved_model.pb").exists()
+    assert (exported.run_dir / "export" / "cnn" / "1" / "saved_model.pb").exists()
 
 
 def test_lr_schedule_and_plateau_are_applied(run_cli) -> None:

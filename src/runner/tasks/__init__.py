@@ -36,10 +36,11 @@ def run_task(job: Job) -> dict[str, Any]:
         if swept:
             log.info("removed %d temporary file(s) of writes an earlier job was stopped in: %s", len(swept),
                      ", ".join(p.name for p in swept))
-        with rundir.removed_if_failed_fresh():  # a tracker store that cannot be written leaves no run dir
+        with rundir.removed_if_failed_fresh():  # a task the family lacks, or a tracker store that cannot be written, leaves no run dir
+            do = task_for(job)
             trackers = open_trackers(job, rundir)
         with tracking(trackers, rundir) as tracked:
-            metrics = task_for(job)(job, rundir)
+            metrics = do(job, rundir)
             tracked.finish(metrics, rundir, trained_model(job, rundir))
             return metrics
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 import yaml
 
@@ -18,7 +19,7 @@ from adl_runner.kernel.keras_state import restore_from_file
 from adl_runner.runner.families import load_families
 from adl_runner.runner.provenance import run_info
 from adl_runner.runner.resolve import Job
-from adl_runner.runner.rundir import RunDir
+from adl_runner.runner.rundir import PIXEL_MEAN, RunDir
 from adl_runner.runner.stages import STAGES
 from adl_runner.runner.summary import write_summary
 
@@ -75,6 +76,19 @@ def load_for_inference(job: Job, ckpt: Path) -> keras.Model:
     if adapt is not None:
         adapt(model, job.model_options)
     return model
+
+
+def restore_pixel_mean(pipeline: Any, ckpt: Path) -> None:
+    """Make a pipeline that subtracts a pixel mean (dataset.subtract_pixel_mean) subtract the one
+    the checkpoint's training did, saved beside it (`RunDir.pixel_mean_file`), not one recomputed
+    from this command's split; a run saved before that file existed keeps the recomputed one."""
+    saved = ckpt.parent / PIXEL_MEAN
+    if getattr(pipeline, "pixel_mean", None) is None:
+        return
+    if saved.exists():
+        pipeline.use_pixel_mean(np.load(saved))
+    else:
+        log.info("no %s beside %s: the pixel mean is recomputed from this command's training split", PIXEL_MEAN, ckpt)
 
 
 def write_config(rundir: RunDir, job: Job) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from adl_runner.data.inputs import INPUT_KINDS, InputPipeline, make_inputs
@@ -41,6 +42,7 @@ from adl_runner.runner.tasks.common import (
     load_checkpoint,
     load_for_inference,
     required_checkpoint,
+    restore_pixel_mean,
     write_config,
 )
 from adl_runner.runner.tasks.registry import task
@@ -206,6 +208,9 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     write_config(rundir, job)
     if job.logger.summary:
         rundir.write_text("model_summary.txt", model_summary(model))
+    pixel_mean = getattr(pipeline, "pixel_mean", None)
+    if pixel_mean is not None:  # what task=export subtracts inside the exported model
+        rundir.write_atomic(rundir.pixel_mean_file, lambda p: np.save(p, pixel_mean))
 
     steps = job.trainer.steps_per_epoch or pipeline.steps_per_epoch()
     initial_epoch = int(model.optimizer.iterations.numpy()) // steps
@@ -316,7 +321,7 @@ def _finite_or_none(value: float | None) -> float | None:
 
 
 # -- evaluate / sample -----------------------------------------------------------------------------
-def _view_of(model: keras.Model) -> tuple[str, int]:
+def view_of(model: keras.Model) -> tuple[str, int]:
     """The input view a model takes, read from its input shape: (view, number of inputs)."""
     rank = len(model.inputs[0].shape) - 1
     return {1: "flat", 2: "sequence", 3: "image"}[rank], len(model.inputs)
@@ -334,10 +339,11 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         if spec.sample is not None and not getattr(model, "inputs", None):
             return _evaluate_samples(job, rundir, ckpt, model, started)
         # An input kind decides the batches; else the model's own input shape says its view.
-        view, inputs = (spec.view, spec.inputs) if spec.input_kind is not None else _view_of(model)
+        view, inputs = (spec.view, spec.inputs) if spec.input_kind is not None else view_of(model)
         objective = objective_of(spec.objective)
         dataset_name = job.dataset_config.name
         pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind).pipeline
+        restore_pixel_mean(pipeline, ckpt)
         model_inputs = getattr(model, "inputs", None)
         expected = tuple(model_inputs[0].shape[1:]) if model_inputs else pipeline.input_shape
         if expected != pipeline.input_shape:
