@@ -15,13 +15,17 @@ import numpy as np
 
 from adl_runner.kernel.ranges import ranged
 
+PIXELS = "pixels"
+"""The label of a figure that must keep exactly its own pixels when saved (ArtifactSink.figure)."""
 
 class ArtifactSink(Protocol):
     """Where a family's figures, tables and extra networks go. A family says what it writes and
     names it; the runner decides the file and folder. Each method returns the path written."""
 
     def figure(self, name: str, fig: Any) -> Path:
-        """A matplotlib figure, saved as a PNG named `name`, and closed."""
+        """A matplotlib figure, saved as a PNG named `name`, and closed. The run's caption goes
+        under it, unless its label is PIXELS (`fig.set_label(PIXELS)`): an image kept at exactly
+        its own pixels (a mask at its photo's size)."""
         ...
 
     def image_grid(self, name: str, images: np.ndarray, cols: int, title: str | None = None) -> Path:

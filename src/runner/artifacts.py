@@ -28,6 +28,7 @@ import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402  (matplotlib's own image dependency)
 
 from adl_runner.kernel.errors import ConfigError, IncompatibleError, RunnerError  # noqa: E402
+from adl_runner.kernel.hooks import PIXELS  # noqa: E402
 from adl_runner.runner.rundir import RunDir  # noqa: E402
 from adl_runner.runner.tracking import active  # noqa: E402
 
@@ -131,9 +132,14 @@ class ArtifactWriter:
         return path
 
     def _save_figure(self, target: Path, fig: Any) -> Path:
+        if fig.get_label() == PIXELS:  # an image at exactly its own pixels
+            return self._write_png(target, fig, bbox_inches=None)
         if self._rundir.caption:  # below the axes; bbox "tight" grows the canvas to hold it
             fig.text(0.5, 0.0, self._rundir.caption, ha="center", va="top", fontsize=7, color="0.35")
-        path = self._rundir.write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=DPI, bbox_inches="tight"))
+        return self._write_png(target, fig, bbox_inches="tight")
+
+    def _write_png(self, target: Path, fig: Any, bbox_inches: str | None) -> Path:
+        path = self._rundir.write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=DPI, bbox_inches=bbox_inches))
         plt.close(fig)
         return path
 

@@ -211,7 +211,7 @@ def test_help_lists_groups_without_importing_tensorflow(tmp_path: Path) -> None:
                           env=_child_env())
     assert proc.returncode == 0, proc.stderr
     assert f"model: {', '.join(sorted(config_groups()['model']))}" in proc.stdout
-    assert "experiment/book: densenet, table_11_13_1, table_1_3_3" in proc.stdout
+    assert "experiment/book: densenet, table_11_13_1, table_13_6_1, table_1_3_3" in proc.stdout
 
 
 def test_sample_from_a_model_that_cannot_sample(run_cli, tmp_path: Path) -> None:

@@ -198,7 +198,7 @@ def test_unknown_env_gets_a_suggestion(run_cli) -> None:
 
 @pytest.mark.parametrize("episodes", ["0", "-3"])
 def test_non_positive_episode_count_is_refused(run_cli, episodes: str) -> None:
-    run_cli("model=q_learning", f"trainer.episodes={episodes}").assert_error("trainer.episodes", "positive", no_run_dir=True)
+    run_cli("model=q_learning", f"trainer.episodes={episodes}").assert_error("trainer.episodes must be >= 1", no_run_dir=True)
 
 
 def test_env_on_a_dataset_model_is_refused(run_cli) -> None:

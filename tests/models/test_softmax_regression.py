@@ -51,4 +51,4 @@ def test_checkpoints_keep_the_newest_steps_and_restore_in_evaluate(run_cli, tmp_
 
 
 def test_keep_must_not_be_negative(run_cli) -> None:
-    run_cli(*SHORT[:1], "trainer.checkpoint.keep=-1").assert_error("trainer.checkpoint.keep must be >= 0", no_run_dir=True)
+    run_cli(*SHORT[:1], "trainer.checkpoint.keep=-1").assert_error("trainer.checkpoint.keep must be in [0, 1,000], got -1", no_run_dir=True)

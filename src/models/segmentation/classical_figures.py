@@ -9,6 +9,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from adl_runner.kernel.hooks import PIXELS
 from adl_runner.models.segmentation.classical_methods import LEVELS, grey_histogram
 
 DPI = 100
@@ -20,6 +21,7 @@ def pixels_figure(image: np.ndarray) -> Any:
     pixels: no axes, no title, no resampling."""
     h, w = image.shape[:2]
     fig = plt.figure(figsize=(w / DPI, h / DPI), dpi=DPI)
+    fig.set_label(PIXELS)  # saved as is: no caption, no margins
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255 if image.dtype == np.uint8 else 1,
               interpolation="nearest")
