@@ -61,7 +61,7 @@ def test_records_become_rows_commands_and_curves(tmp_path: Path, capsys: pytest.
 
     fcn = write_record(tmp_path, "ssd", {"model": {"name": "ssd"}, "dataset": {"name": "drinks"}}, {"task": "train"})
     assert report.main(["segmentation-doc", str(fcn), "--docs", str(tmp_path)]) == 2
-    assert "is not a mask model's run (fcn, unet, encoder_decoder)" in capsys.readouterr().err
+    assert "is a run of model 'ssd'; give runs of fcn, unet, encoder_decoder" in capsys.readouterr().err
 
 
 def test_the_committed_segmentation_page_is_the_one_its_records_generate(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_json, read_yaml, record_command, records_doc_main
+from adl_runner.runner.reports.files import ReportError, load_records, record_command, records_doc_main
 
 METHODS = ("threshold_hist", "otsu", "watershed", "kmeans_segmentation")
 FIGURES = {"overlay.png": "regions over the image", "segmented.png": "segmented", "histogram.png": "histogram"}
@@ -32,14 +32,7 @@ def _options(model: dict[str, Any]) -> str:
 
 def classical_doc(records: Sequence[Path], docs: Path) -> Path:
     """Write `docs`/segmentation_classical.md from `records`; returns its path."""
-    entries = []
-    for record in records:
-        config = read_yaml(record / "config.yaml")
-        if config["model"]["name"] not in METHODS:
-            raise ReportError(f"{record / 'config.yaml'} is a run of model '{config['model']['name']}'; "
-                              f"give runs of {', '.join(METHODS)}")
-        entries.append({"name": record.name, "path": record, "config": config,
-                        "metrics": read_json(record / "metrics.json"), "run": read_json(record / "run.json")})
+    entries = load_records(records, METHODS)
     if not entries:
         raise ReportError("no record given")
     entries.sort(key=lambda entry: (METHODS.index(entry["config"]["model"]["name"]), entry["name"]))

@@ -47,6 +47,20 @@ def metrics(run: Path) -> Any:
     return read_json(run / "metrics.json")
 
 
+def load_records(records: Sequence[Path], models: Sequence[str]) -> list[dict[str, Any]]:
+    """Each run record (a folder of `config.yaml`, `metrics.json`, `run.json`) as {name, path,
+    config, metrics, run}; a record of a model not in `models` is a one-line ReportError."""
+    entries = []
+    for record in records:
+        config = read_yaml(record / "config.yaml")
+        name = (config.get("model") or {}).get("name")
+        if name not in models:
+            raise ReportError(f"{record / 'config.yaml'} is a run of model '{name}'; give runs of {', '.join(models)}")
+        entries.append({"name": record.name, "path": record, "config": config,
+                        "metrics": read_json(record / "metrics.json"), "run": read_json(record / "run.json")})
+    return entries
+
+
 def record_command(run: dict[str, Any]) -> str:
     """The `run ...` command line a record's run.json holds."""
     argv = run.get("argv") or []
