@@ -63,3 +63,18 @@ def test_run_json_records_where_the_time_went(run_cli) -> None:
     assert {"composition", "set-up", "data", "build", "train", "checkpoints", "evaluation", "artifacts"} <= set(stages)
     assert all(value >= 0 for value in stages.values())
     assert "Time: " in result.out and "train " in result.out
+
+
+@pytest.mark.parametrize("args, start", [
+    (("model=q_learning", "env=qworld", "trainer.episodes=20", "trainer.eval_episodes=5"),
+     "train q_learning on qworld: 20 episodes; run dir "),
+    (("model=otsu",), "train otsu on its sample image: one pass, no training; run dir "),
+])
+def test_every_loop_starts_with_its_line_and_ends_with_its_block(run_cli, args, start: str) -> None:
+    result = run_cli(*args, "logger.tensorboard=false")
+    assert result.code == 0, result.err
+    log = (result.run_dir / "run.log").read_text()
+    assert start + str(result.run_dir) in log
+    summary = (result.run_dir / "summary.md").read_text()
+    assert summary.startswith(f"## train {args[0].split('=')[1]}") and ": completed in " in summary
+    assert "Run dir: " in result.out and "Time: " in result.out
