@@ -309,3 +309,12 @@ def test_the_committed_mine_page_is_the_one_its_records_generate(tmp_path: Path,
     code, _, err = run_report(capsys, "mine-doc", *map(str, records), "--docs", str(tmp_path))
     assert code == 0, err
     assert (tmp_path / "mine.md").read_text() == (docs / "mine.md").read_text()
+
+
+def test_the_actor_critic_comparison_page_holds_what_its_records_generate() -> None:
+    from adl_runner.runner.reports import rl_results
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    page = (docs / "actor_critic_book_compat.md").read_text()
+    for switch in ("false", "true"):
+        assert rl_results.main(["pg", str(docs / "runs" / f"ac150_envbook_{switch}")]) in page
