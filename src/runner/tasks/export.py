@@ -6,6 +6,7 @@ boxes drawn and listed) or its kind's (tasks/predictions.py)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from adl_runner.runner.tasks.common import (
 from adl_runner.runner.tasks.fit import make_pipeline, view_of
 from adl_runner.runner.tasks.predictions import predict_with
 from adl_runner.runner.tasks.registry import task
+
+log = logging.getLogger("runner")
 
 
 def served_kind(spec: Any) -> str | None:
@@ -129,6 +132,8 @@ def export(job: Job, rundir: RunDir) -> dict[str, Any]:
                   "checked_on": job.export.batch, "tolerance": job.export.tolerance,
                   "pixel_mean_subtracted": job.dataset_config.subtract_pixel_mean and served_kind(job.model.spec) != "generative",
                   "versions": package_versions(), "git_commit": git_commit()}
+        log.info("exporting %s (%s) as %s to %s, then reloading it and checking it against the Keras model on %d "
+                 "images", name, ", ".join(e.name for e in endpoints), fmt.name, base / str(version), job.export.batch)
         # Built beside its place and swapped in: a failed check or a kill never leaves a half-written version.
         target = rundir.write_dir_atomic(base / str(version),
                                          lambda tmp: write_verified(fmt, endpoints, tmp, record, job.export.tolerance))
