@@ -17,6 +17,7 @@ def metrics_of(sweep: Path) -> dict[str, dict]:
 
 
 def test_slurm_without_sbatch_is_one_line_before_any_job(run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="the submitit extra is not installed: its own line comes first")
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
     result = run_cli("-m", "launcher=slurm", *SMOKE, "seed=0,1", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert result.code == 2 and result.err.count("\n") == 1
@@ -54,6 +55,7 @@ def test_a_failed_job_never_stops_the_sweep_and_a_rerun_skips_what_is_done(run_c
 def test_two_jobs_in_one_worker_equal_two_separate_runs(run_cli, tmp_path: Path) -> None:
     """local_parallel reuses its worker processes (n_jobs=1: this one): clear_session and the
     job's own seed make the second job's numbers those of a run alone."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="pip install 'adl-runner[joblib]'")
     shared = run_cli("-m", "launcher=local_parallel", "hydra.launcher.n_jobs=1", *SMOKE, "seed=0,1",
                      f"hydra.sweep.dir={tmp_path / 'shared'}")
     assert shared.code == 0, shared.err
