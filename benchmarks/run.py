@@ -36,6 +36,7 @@ from peak_fraction import peak_fraction
 from rl_replay import rl_replay
 from ssd import ssd
 from summary import machine_info, markdown, result_stem, write_atomic
+from sweep_launchers import sweep_launchers
 from threads import threads
 from xla import xla
 
@@ -56,6 +57,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "threads": threads,
     "xla": xla,
     "mirrored": mirrored,
+    "sweep_launchers": sweep_launchers,
 }
 
 

@@ -82,6 +82,19 @@ def markdown(report: dict[str, Any]) -> str:
                 lines.append(f"| {stage} | " + " | ".join(
                     f"{result['stages'][m][stage]['rss_mb']:.0f} | {result['stages'][m][stage]['hwm_mb']:.0f}"
                     for m in models) + " |")
+        if "job_stages" in result:
+            groups = list(result["job_stages"])
+            names = list(dict.fromkeys(name for stages in result["job_stages"].values() for name in stages))
+            lines += ["", "Median seconds per job and stage (run.json `stages`; `train` holds `checkpoints`):", "",
+                      "| stage | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+            lines += [f"| {name} | " + " | ".join(fmt(result["job_stages"][g].get(name, 0.0)) for g in groups) + " |"
+                      for name in names]
+        if "paired_ratios" in result:
+            lines += ["", "Ratios of each alternated pair: " + "; ".join(
+                f"{k} {', '.join(fmt(v) for v in values)}" for k, values in result["paired_ratios"].items())]
+        if "smoke_job_above_import_s" in result:
+            lines += ["", f"Smoke job above the bare import (median of the pairs' differences): "
+                      f"{result['smoke_job_above_import_s']:.2f} s"]
         if "variants" in result:
             lines += ["", "Variants (intra, inter; None: not set): " + ", ".join(
                 f"{name} ({v['intra']}, {v['inter']})" for name, v in result["variants"].items())]
