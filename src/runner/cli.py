@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from adl_runner.kernel.errors import ConfigError, RunnerError
 from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import closest, did_you_mean, unknown_name_message
-from adl_runner.runner import sweeps
+from adl_runner.runner import stages, sweeps
 from adl_runner.runner.flags import (
     _INFO_FLAGS,
     given,
@@ -41,7 +41,6 @@ from adl_runner.runner.jobdir import held_run_dir, name_problem, placed
 from adl_runner.runner.launchers import preset_problem
 from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import register_schema, scalar_for_list
-from adl_runner.runner.stages import STAGES
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 log = logging.getLogger("runner")
@@ -286,7 +285,8 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     from adl_runner.runner.gpu_slots import pin_worker_gpu
     from adl_runner.runner.tf_startup import import_tensorflow
 
-    STAGES.job_started()
+    # through the module: a joblib worker gets this function by value (its globals copied), modules by reference
+    stages.STAGES.job_started()
     hydra = HydraConfig.get()
     pin_worker_gpu(hydra)
     import_tensorflow()
@@ -298,7 +298,7 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     try:
         with RunDir(hydra.runtime.output_dir).removed_if_failed_fresh():  # a bad config leaves no run dir
             job = resolve(cfg, run_dir=hydra.runtime.output_dir, overrides=list(hydra.overrides.task))
-        STAGES.lap("set-up")
+        stages.STAGES.lap("set-up")
         _OUTCOME["metrics"] = run_task(job)
         return sweeps.objective(cfg.get("optimized_metric"), _OUTCOME["metrics"])
     except RunnerError as exc:
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None, raising: bool = False) -> int:
     `adl_runner.run`): a refused command line or a failed job raises its RunnerError instead."""
     from hydra.core.global_hydra import GlobalHydra
 
-    STAGES.entered_main()
+    stages.STAGES.entered_main()
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     GlobalHydra.instance().clear()  # a previous in-process call (tests) may have left it set
