@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, load_records, record_command, records_doc_main
+from adl_runner.runner.reports.files import ReportError, command_line, load_records, records_doc_main
 
 METHODS = ("threshold_hist", "otsu", "watershed", "kmeans_segmentation")
 FIGURES = {"overlay.png": "regions over the image", "segmented.png": "segmented", "histogram.png": "histogram"}
@@ -63,7 +63,7 @@ def classical_doc(records: Sequence[Path], docs: Path) -> Path:
         lines += ["", f"Lowest adapted Rand error: `{best['name']}` ({_number(best['metrics']['adapted_rand_error'])})."]
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(command_line(entry["name"], entry["run"]))
     for entry in entries:
         shown = [f"![{entry['name']}: {what}](runs/{entry['name']}/{file})" for file, what in FIGURES.items()
                  if (entry["path"] / file).is_file()]

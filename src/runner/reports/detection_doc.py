@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml, record_command, records_doc_main
+from adl_runner.runner.reports.files import ReportError, command_line, read_csv, read_json, read_yaml, records_doc_main
 
 BOOK_TABLE = Path(__file__).resolve().parents[1] / "conf" / "experiment" / "book" / "table_11_13_1.yaml"
 METRICS = ("miou", "precision", "recall", "map50", "map")
@@ -80,7 +80,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
             lines += ["", f"`{entry['name']}` against the CPU targets for CE + L1: " + "; ".join(checks) + "."]
     lines += ["", "Commands and commits:", ""]
     for entry in trained + evaluated:
-        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(command_line(entry["name"], entry["run"]))
     for entry in trained:
         history = read_csv(entry["path"] / "history.csv")
         if (entry["path"] / "detections.png").is_file():  # the run's overlays, copied with its record

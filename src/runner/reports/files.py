@@ -67,6 +67,11 @@ def record_command(run: dict[str, Any]) -> str:
     return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
 
 
+def command_line(name: str, run: dict[str, Any]) -> str:
+    """A docs page's line naming a record's command and commit (from its run.json)."""
+    return f"- `{name}`: `{record_command(run)}` (commit `{run.get('git_commit')}`)"
+
+
 def records_doc_main(argv: Sequence[str], prog: str, description: str, files: str,
                      write: Callable[[Sequence[Path], Path], Path]) -> str:
     """`run-report <prog> <record> ... [--docs docs/results]`: `write(records, docs)` one docs page

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import load_records, read_csv, record_command, records_doc_main
+from adl_runner.runner.reports.files import command_line, load_records, read_csv, records_doc_main
 
 BOOK = {1: 99.49, 2: 99.47, 3: 99.54, 4: 99.52, 5: 99.53}
 """Table 13.6.1: the best head's test accuracy (%) by number of heads."""
@@ -94,7 +94,7 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
             f"{BOOK[heads]}" if heads in BOOK else "-", _verdict(reached)]))
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(command_line(entry["name"], entry["run"]))
     for entry in entries:
         if entry["metrics"].get("task") != "train":
             continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_csv, read_json, read_yaml, record_command, records_doc_main
+from adl_runner.runner.reports.files import ReportError, command_line, read_csv, read_json, read_yaml, records_doc_main
 
 METRICS = ("accuracy", "f1", "box_iou")
 LABELS = {"accuracy": "accuracy", "f1": "macro F1", "box_iou": "mean box IoU"}
@@ -61,7 +61,7 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
                      + f" | {metrics.get('best_epoch')} ({monitor} {_number(best)}) | {metrics.get('train_seconds')} |")
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(command_line(entry["name"], entry["run"]))
     for entry in entries:
         if (entry["path"] / "localizations.png").is_file():
             lines += ["", f"![{entry['name']}: the first test crops with the predicted class, probability and box; "

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import load_records, read_csv, record_command, records_doc_main
+from adl_runner.runner.reports.files import command_line, load_records, read_csv, records_doc_main
 
 MODELS = ("mine", "mine_encoder")
 TOLERANCE = 0.01
@@ -114,7 +114,7 @@ def mine_doc(records: Sequence[Path], docs: Path) -> Path:
         lines += _mnist(mnist) + [""]
     lines += ["Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(command_line(entry["name"], entry["run"]))
     page = docs / "mine.md"
     page.write_text("\n".join(lines) + "\n")
     return page

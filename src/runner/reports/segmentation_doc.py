@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import load_records, read_csv, record_command, records_doc_main
+from adl_runner.runner.reports.files import command_line, load_records, read_csv, records_doc_main
 
 METRICS = ("miou", "pixel_accuracy", "mean_iou", "dice", "iou")
 LABELS = {"miou": "book mIoU", "pixel_accuracy": "pixel accuracy", "mean_iou": "mean IoU (confusion)",
@@ -96,7 +96,7 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
                      + " | ".join(_number(metrics.get(m)) for m in METRICS) + " |")
     lines += ["", "Commands and commits:", ""]
     for entry in entries:
-        lines.append(f"- `{entry['name']}`: `{record_command(entry['run'])}` (commit `{entry['run'].get('git_commit')}`)")
+        lines.append(command_line(entry["name"], entry["run"]))
     for entry in entries:
         if entry["metrics"].get("task") != "train":
             continue

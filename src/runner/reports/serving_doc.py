@@ -17,11 +17,11 @@ from typing import Any, Sequence
 
 from adl_runner.runner.reports.files import (
     ReportError,
+    command_line,
     read_csv,
     read_json,
     read_text,
     read_yaml,
-    record_command,
     records_doc_main,
 )
 
@@ -102,7 +102,7 @@ def serving_doc(records: Sequence[Path], docs: Path) -> Path:
               "", "Commands and commits:", ""]
     for part in ("train", "evaluate", "export"):
         run = read_json(record / part / "run.json")
-        lines.append(f"- `{part}`: `{record_command(run)}` (commit `{run.get('git_commit')}`)")
+        lines.append(command_line(part, run))
     page = docs / "serving.md"
     page.write_text("\n".join(lines) + "\n")
     return page
