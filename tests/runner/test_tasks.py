@@ -115,3 +115,13 @@ def test_sample_options_are_typed_by_the_family_that_registers_them(tmp_path: Pa
         resolve(composed("model=dcgan", "sample.n=many"), run_dir=tmp_path, overrides=["model=dcgan", "sample.n=many"])
     with pytest.raises(ConfigError, match=r"sample.n must be in \[1, 10,000\] \(10,000 images make a figure of about 100 MP\), got 0"):
         resolve(composed("model=dcgan", "sample.n=0"), run_dir=tmp_path, overrides=["model=dcgan", "sample.n=0"])
+
+
+def test_resume_treats_an_option_added_since_the_run_as_unset_only_when_it_is_unset() -> None:
+    from adl_runner.runner.tasks.common import config_differences
+
+    run = {"name": "drinks", "options": {"image_size": [48, 64]}}
+    added_off = {"name": "drinks", "rho": None, "options": {"image_size": [48, 64], "crop": {"size": None}}}
+    assert config_differences(run, added_off, "dataset") == []
+    added_on = {**added_off, "rho": 0.5}
+    assert config_differences(run, added_on, "dataset") == ["dataset.rho: (not set) (the run) vs 0.5 (this command)"]

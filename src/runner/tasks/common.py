@@ -133,7 +133,16 @@ def config_differences(run: Any, command: Any, key: str) -> list[str]:
     if isinstance(run, dict) and isinstance(command, dict):
         return [line for sub in dict.fromkeys([*run, *command])
                 for line in config_differences(run.get(sub, _MISSING), command.get(sub, _MISSING), f"{key}.{sub}")]
+    if run is _MISSING and _unset(command):
+        return []  # an option added after the run was written, left off here: the run ran without it too
     return [] if run == command else [f"{key}: {_shown(run)} (the run) vs {_shown(command)} (this command)"]
+
+
+def _unset(value: Any) -> bool:
+    """Whether `value` is None, or a group whose every leaf is None."""
+    if isinstance(value, dict):
+        return all(_unset(sub) for sub in value.values())
+    return value is None
 
 
 def _shown(value: Any) -> str:
