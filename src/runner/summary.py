@@ -53,7 +53,7 @@ def worth_opening(rundir: RunDir) -> list[str]:
 def summary_lines(rundir: RunDir, metrics: dict[str, Any]) -> list[str]:
     """The summary as markdown lines (module docstring)."""
     on = metrics.get("dataset") or metrics.get("env")
-    what = f"{metrics.get('task', 'train')} {metrics.get('model', '?')}" + (f" on {on}" if on else "")
+    what = " ".join(filter(None, [metrics.get("task", "train"), metrics.get("model")])) + (f" on {on}" if on else "")
     lines = [f"## {what}: {metrics.get('status', '?')} in {_value(float(metrics.get('wall_time_s', 0.0)))} s", ""]
     book = run_book_values(rundir) if metrics.get("task", "train") == "train" else {}
     numbers = main_numbers(metrics) + [(k, metrics[k]) for k in book if k in metrics and k not in dict(main_numbers(metrics))]

@@ -45,6 +45,7 @@ from adl_runner.runner.tasks.common import (
     restore_pixel_mean,
     write_config,
 )
+from adl_runner.runner.tasks.dataset_sample import sample_dataset
 from adl_runner.runner.tasks.registry import task
 from adl_runner.runner.tracking import active
 from adl_runner.runner.tracking.fit import TrackEpochs
@@ -398,7 +399,12 @@ def _evaluate_samples(job: Job, rundir: RunDir, ckpt: Path, model: keras.Model, 
 
 @task("fit", "sample")
 def sample(job: Job, rundir: RunDir) -> dict[str, Any]:
-    """Draw from a generative model's checkpoint with the family's own controls, no training."""
+    """Draw from a generative model's checkpoint with the family's own controls, no training; with
+    no checkpoint, draw from the dataset itself (`dataset_sample`)."""
+    if job.ckpt is None:
+        log.info("no ckpt=: sampling dataset '%s' itself (give ckpt=<run dir> to sample a trained model)",
+                 job.dataset_config.name)
+        return sample_dataset(job, rundir)
     started = time.time()
     with rundir.removed_if_failed_fresh():
         configure_tensorflow(job)  # before loading: it clears Keras' session
