@@ -35,3 +35,16 @@ def test_sample_without_checkpoint_is_seeded(run_cli, tmp_path) -> None:
     chosen = [r.metrics()["sampled_indices"] for r in (first, again, other)]
     assert chosen[0] == chosen[1] != chosen[2]
     assert len(set(chosen[0])) == 4
+
+
+def test_the_dataset_samplers_caption_names_no_model(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from adl_runner.runner.schema import Task
+    from adl_runner.runner.tasks import figure_caption
+
+    job = SimpleNamespace(env=None, dataset=SimpleNamespace(name="mnist"), model=SimpleNamespace(name="mlp"),
+                          task=Task.sample, ckpt=None, run_dir=tmp_path / "runs" / "x")
+    assert figure_caption(job) == "mnist, run runs/x"
+    job.ckpt = tmp_path
+    assert figure_caption(job) == "mlp on mnist, run runs/x"

@@ -56,4 +56,6 @@ def trained_model(job: Job, rundir: RunDir) -> Optional[Path]:
 def figure_caption(job: Job) -> str:
     """`model on data, run <dir>`: the line under every figure of the run."""
     data = job.env["name"] if job.env else job.dataset.name
+    if job.task == Task.sample and job.ckpt is None:  # the dataset sampler: no model in it
+        return f"{data}, run {job.run_dir.parent.name}/{job.run_dir.name}"
     return f"{job.model.name} on {data}, run {job.run_dir.parent.name}/{job.run_dir.name}"
