@@ -48,3 +48,15 @@ def test_the_dataset_samplers_caption_names_no_model(tmp_path) -> None:
     assert figure_caption(job) == "mnist, run runs/x"
     job.ckpt = tmp_path
     assert figure_caption(job) == "mlp on mnist, run runs/x"
+
+
+def test_the_committed_mnist_sampler_record_has_the_books_label_counts() -> None:
+    import json
+    from pathlib import Path
+
+    record = Path(__file__).parents[2] / "docs/results/runs/mnist_sampler/metrics.json"
+    metrics = json.loads(record.read_text())
+    book_train = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]  # spec E1.0, printed by the book
+    book_test = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert list(metrics["label_counts_train"].values()) == book_train
+    assert list(metrics["label_counts_test"].values()) == book_test
