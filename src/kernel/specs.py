@@ -104,6 +104,10 @@ class FitSpec:
     """(model, sample options, ArtifactSink) -> paths: task=sample."""
     predict: Optional[Callable[..., Any]] = None
     """(model, image files, ArtifactSink) -> summary: task=predict on a user's own images."""
+    serve: Optional[Callable[..., Any]] = None
+    """(model, DataView, kernel.serving.ServeOptions) -> [kernel.serving.Endpoint]: task=export of a
+    family whose served form is its own (a detector's boxes after NMS); None: the runner's
+    endpoints for its objective, if it has any."""
     for_inference: Optional[Callable[..., Any]] = None
     """(model, options) -> None: before evaluate or predict on a checkpoint, the command's
     inference-time options reach the loaded model (a detector's NMS settings); it refuses options
@@ -126,7 +130,7 @@ class FitSpec:
         if self.input_kind is not None and (not isinstance(self.input_kind, str) or self.two_domains):
             raise TypeError(f"FitSpec.input_kind must be an input kind's name and excludes two_domains "
                             f"(the 'pairs' kind is two domains), got {self.input_kind!r}")
-        _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample", "predict", "for_inference"))
+        _check_hooks("FitSpec", self, ("batches_per_step", "prepare", "snapshot", "artifacts", "sample", "predict", "serve", "for_inference"))
         if not (isinstance(self.sample_options, type) and issubclass(self.sample_options, SampleConfig)
                 and dataclasses.is_dataclass(self.sample_options)):
             raise TypeError(f"FitSpec.sample_options must be a dataclass subclass of SampleConfig, got {self.sample_options!r}")

@@ -341,10 +341,13 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     config = {**config, "model": {**theirs, **{key: mine[key] for key in given if key in mine}}}
     if "dataset" not in chosen and isinstance(trained.get("dataset"), dict):
         identity = {key: trained["dataset"][key] for key in _DATA_IDENTITY if key in trained["dataset"]}
+        if "dataset.train_limit" in chosen:  # how much of the training split split=train measures is the command's
+            identity.pop("train_limit", None)
         config["dataset"] = {**config["dataset"], **identity, "augment": False}
     return config
 
 
-_DATA_IDENTITY = ("name", "options", "rho", "labels", "subtract_pixel_mean", "validation")
-"""What makes a checkpoint's data the same data (its training split is what `validation` left of
-it); where the files are and whether they are verified stay as the evaluating command says."""
+_DATA_IDENTITY = ("name", "options", "rho", "labels", "subtract_pixel_mean", "validation", "train_limit")
+"""What makes a checkpoint's data the same data (its training split is what `train_limit` and then
+`validation` left of it: the held-out examples, split=train and a recomputed pixel mean depend on
+both); where the files are and whether they are verified stay as the evaluating command says."""

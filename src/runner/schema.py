@@ -368,6 +368,8 @@ class ExportConfig:
     tolerance: float = 1e-3
     """The largest absolute difference allowed between the export and the Keras model; above it
     nothing is kept."""
+    max_detections: int = ranged(100, at_least=1, at_most=100_000)
+    """A detector's boxes per image: its outputs are padded (or cut) to this many, best first."""
 
     def __post_init__(self) -> None:
         if self.version is not None and self.version < 1:

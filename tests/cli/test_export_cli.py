@@ -42,7 +42,7 @@ def test_an_unknown_format_is_one_line(run_cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("model", "fragment"), [
-    ("ssd", "model 'ssd' has no serving signature, task=export cannot serve it; models that export:"),
+    ("fcn", "model 'fcn' has no serving signature, task=export cannot serve it; models that export:"),
     ("otsu", "task=export is not available for model 'otsu'"),
     ("dqn", "task=export is not available for model 'dqn'"),
 ])

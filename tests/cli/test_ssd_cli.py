@@ -71,6 +71,28 @@ def test_predict_refuses_bad_inputs_in_one_line(run_cli, trained: Path, tmp_path
         "model.normalize=True cannot change a trained SSD (its model.normalize is False)", no_run_dir=True)
 
 
+@pytest.mark.slow  # about 45 s: the export's trace, reload and check (tests/runner/test_serving.py has a faster one)
+def test_ssd_exports_boxes_after_nms_that_match_its_own_detections(run_cli, trained: Path, tmp_path: Path) -> None:
+    if not (trained / "checkpoints").exists():
+        pytest.skip("needs the run of test_ssd_trains_evaluates_and_predicts")
+    import tensorflow as tf
+
+    out = tmp_path / "export"
+    # a low class threshold: an SSD of two training steps keeps boxes to compare
+    result = run_cli("task=export", f"ckpt={trained}", "model.class_threshold=0.05", "export.max_detections=10",
+                     "export.batch=4", run_dir=out)
+    assert result.code == 0, result.err
+    record = json.loads((out / "export/ssd/1/export.json").read_text())
+    assert record["largest_difference"] <= 1e-3 and record["max_abs_difference"]["serving_default"]["classes"] == 0.0
+    assert record["endpoints"]["serving_default"]["outputs"]["boxes"]["shape"] == [None, 10, 4]
+    size = record["endpoints"]["serving_default"]["inputs"]["images"]["shape"][1:]
+    detections = tf.saved_model.load(str(out / "export/ssd/1")).signatures["serving_default"](
+        images=tf.zeros([2, *size], tf.uint8))
+    assert detections["boxes"].shape == (2, 10, 4) and detections["num_detections"].dtype == tf.int32
+    run_cli("task=export", f"ckpt={trained}", "export.format=litert", run_dir=tmp_path / "litert").assert_error(
+        "export.format=litert cannot serve model 'ssd'", "tf_saved_model, onnx", no_run_dir=True)
+
+
 def test_ssd_refuses_a_labels_dataset_and_a_size_its_scales_cannot_take(run_cli, tmp_path: Path) -> None:
     run_cli(*FAST, "dataset=mnist", run_dir=tmp_path / "a").assert_error("model 'ssd' reads boxes", no_run_dir=True)
     run_cli(*FAST, "dataset=drinks", "dataset.options.image_size=[120,160]", run_dir=tmp_path / "b").assert_error(

@@ -73,3 +73,24 @@ def test_require_one_of_lists_the_choices_and_accepts_the_extra_spellings() -> N
         require_one_of("trainer.verbose", "loud", ("auto", "bar", "line", "none"))
     with pytest.raises(ConfigError, match=r"^env.version must be v0 or v1, got 'v2'$"):
         require_one_of("env.version", "v2", ("v0", "v1"))
+
+
+def test_a_task_on_a_checkpoint_takes_the_training_split_the_run_had(tmp_path) -> None:
+    """dataset.train_limit is part of the run's data: the examples `validation` held out of it, what
+    split=train measures and a recomputed pixel mean depend on it; a command that sets it keeps its own."""
+    import yaml
+
+    from adl_runner.runner.resolve import with_checkpoint_provenance
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "best.keras").write_bytes(b"")  # only its place is read here
+    trained = OmegaConf.to_container(_compose("model=cnn", "dataset.train_limit=1000", "dataset.validation=100"),
+                                     resolve=True, enum_to_str=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(trained))
+    command = OmegaConf.to_container(_compose("task=evaluate"), resolve=True, enum_to_str=True)
+    carried = with_checkpoint_provenance(command, run / "checkpoints" / "best.keras", frozenset({"task", "ckpt"}))
+    assert (carried["dataset"]["train_limit"], carried["dataset"]["validation"]) == (1000, 100)
+    own = with_checkpoint_provenance(command | {"dataset": {**command["dataset"], "train_limit": 500}},
+                                     run / "checkpoints" / "best.keras", frozenset({"task", "ckpt", "dataset.train_limit"}))
+    assert own["dataset"]["train_limit"] == 500

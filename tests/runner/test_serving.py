@@ -138,3 +138,50 @@ def test_the_pixel_mean_training_saved_replaces_the_recomputed_one(tmp_path: Pat
     plain = _pipeline("flat")
     restore_pixel_mean(plain, tmp_path / "checkpoints" / "best.keras")  # subtracts no mean: nothing to restore
     assert plain.pixel_mean is None
+
+
+class _Examples:
+    """The DataView part an SSD's serve hook reads: the first test images, in [0, 1]."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.images = np.random.default_rng(0).integers(0, 256, shape).astype(np.float32) / 255.0
+
+    def examples(self, n: int, split: str = "test") -> tuple[np.ndarray, None]:
+        return self.images[:n], None
+
+
+def _ssd_endpoints(fmt: str, max_detections: int, **options: object) -> list[served.Endpoint]:
+    from adl_runner.kernel.serving import ServeOptions
+
+    model = _build("ssd", (32, 32, 3), backbone_n=1, n_layers=1, class_threshold=0.3, **options)
+    return MODELS.get("ssd").spec.serve(model, _Examples((6, 32, 32, 3)), ServeOptions(fmt, 6, max_detections))
+
+
+# tf_saved_model about 10 s (a ResNet backbone's trace); onnx slow (tf2onnx's conversion of the NMS loop)
+@pytest.mark.parametrize("fmt", ["tf_saved_model", pytest.param("onnx", marks=[pytest.mark.slow, *ONNX.marks])])
+def test_an_ssd_exports_its_boxes_after_nms_padded_to_max_detections(fmt: str, tmp_path: Path) -> None:
+    (endpoint,) = _ssd_endpoints(fmt, max_detections=8)
+    found = endpoint.expected["num_detections"]
+    assert found.max() > 0 and (found < 8).any()  # detections, and padding rows to check too
+    record = _exported(fmt, [endpoint], tmp_path / "v1")
+    outputs = record["endpoints"]["serving_default"]["outputs"]
+    assert outputs["boxes"] == {"shape": [None, 8, 4], "dtype": "float32"}
+    assert outputs["classes"] == {"shape": [None, 8], "dtype": "int32"} and outputs["num_detections"]["shape"] == [None]
+    assert record["endpoints"]["serving_default"]["inputs"] == {"images": {"shape": [None, 32, 32, 3], "dtype": "uint8"}}
+    boxes = endpoint.expected["boxes"]
+    assert boxes.min() >= 0.0 and boxes.max() <= 32.0  # clipped to the input image
+    assert not boxes[np.arange(8)[None, :] >= found[:, None]].any()  # padding rows are zeros
+
+
+@pytest.mark.slow  # a second SSD export
+def test_an_ssd_export_cut_to_fewer_detections_keeps_the_best_and_soft_nms_goes_in_the_graph(tmp_path: Path) -> None:
+    (endpoint,) = _ssd_endpoints("tf_saved_model", max_detections=2, soft_nms=True)
+    assert (endpoint.expected["num_detections"] == 2).all()  # soft NMS drops none: every image fills its rows
+    scores = endpoint.expected["scores"]
+    assert (scores[:, 0] >= scores[:, 1]).all()
+    _exported("tf_saved_model", [endpoint], tmp_path / "v1")
+
+
+def test_an_ssd_is_refused_by_name_in_litert() -> None:
+    with pytest.raises(IncompatibleError, match="export.format=litert cannot serve model 'ssd'.*tf_saved_model, onnx"):
+        _ssd_endpoints("litert", max_detections=4)

@@ -3,6 +3,7 @@ layout, what the artifact writer forwards, and TensorBoard's event files as Tens
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import keras
@@ -138,3 +139,37 @@ def test_tensorboard_gets_scalars_images_and_hyperparameters(tmp_path: Path) -> 
     started = HParamsPluginData.FromString(events.PluginTagToContent("hparams")["_hparams_/session_start_info"])
     assert started.session_start_info.hparams["model.name"].string_value == "dcgan"
     assert started.session_start_info.hparams["seed"].number_value == 1
+
+
+@pytest.mark.slow  # about 20 s: the store's first use creates its tables (MLflow's alembic migrations)
+@pytest.mark.skipif(importlib.util.find_spec("mlflow") is None,
+                    reason="mlflow is an optional extra: pip install 'adl-runner[mlflow]'")
+def test_mlflow_records_a_run_in_a_local_sqlite_store_and_a_resumed_job_goes_on_in_it(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from adl_runner.runner.tracking.mlflow_store import open_mlflow
+
+    options = MLflowConfig(tracking_uri=f"sqlite:///{tmp_path}/store/mlflow.db", experiment="tests",
+                           artifact_location=str(tmp_path / "mlartifacts"))
+    rundir = RunDir(tmp_path / "job")
+    rundir.path.mkdir()
+    (rundir.path / "loss.png").write_bytes(b"png")
+    (rundir.path / "best.keras").write_bytes(b"zip")
+    tracker = open_mlflow(options, rundir, {"model.name": "mlp", "seed": 1}, {"model": "mlp"})
+    tracker.metrics({"loss": 0.5}, step=1)
+    tracker.image("curves", rundir.path / "loss.png", "curves", step=1)
+    tracker.model(rundir.path / "best.keras")
+    tracker.close("killed")
+    again = open_mlflow(options, rundir, {"model.name": "mlp", "seed": 1}, {"model": "mlp"})  # the job resumed
+    again.metrics({"loss": 0.25}, step=2)
+    again.close("finished")
+
+    client = MlflowClient(options.tracking_uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == "job"
+    assert run.data.params == {"model.name": "mlp", "seed": "1"} and run.data.tags["model"] == "mlp"
+    assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "loss")] == [(1, 0.5), (2, 0.25)]
+    files = {f.path for f in client.list_artifacts(run.info.run_id, "curves")} | {
+        f.path for f in client.list_artifacts(run.info.run_id, "model")}
+    assert files == {"curves/loss.png", "model/best.keras"}
+    assert (tmp_path / "mlartifacts").is_dir()

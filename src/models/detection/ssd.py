@@ -37,6 +37,7 @@ from adl_runner.models.detection.assign import assign
 from adl_runner.models.detection.figures import detection_figure, detection_grid
 from adl_runner.models.detection.losses import ssd_losses
 from adl_runner.models.detection.nms import detect
+from adl_runner.models.detection.serving import serve_detections
 from adl_runner.models.metrics.detection import Predictions, Truth, detection_metrics
 from adl_runner.models.resnet import check_resnet, resnet_backbone, resnet_depth
 
@@ -293,7 +294,7 @@ def detection_evaluator(model: keras.Model, data: DataView, context: QualityCont
 
 @MODELS.register("ssd", FitSpec(options=SSDOptions, view="image", objective="self", input_kind="boxes",
                                 evaluators=("detection",), artifacts=write_overlays, predict=predict_files,
-                                for_inference=for_inference))
+                                serve=serve_detections, for_inference=for_inference))
 def build_ssd(opts: SSDOptions, ctx: BuildContext) -> SSD:
     """ResNet56v2, 4 scales, 4 classes at 480x640: 6,400 anchors."""
     check_options(opts)

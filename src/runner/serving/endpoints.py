@@ -27,35 +27,9 @@ import numpy as np
 from keras import layers, ops
 
 from adl_runner.data.pipeline import luminance
+from adl_runner.kernel.serving import Endpoint
 
 LABELS = "labels"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str
-    model: keras.Model
-    """Named inputs -> a dict of named outputs."""
-    example: dict[str, np.ndarray]
-    """Inputs the export is checked on, by input name."""
-    expected: dict[str, np.ndarray]
-    """The Keras model's outputs on them, by output name."""
-
-    def input_signature(self) -> list[Any]:
-        """One positional argument, as Keras' exporters take it: a spec, or the list of a
-        multi-input model's specs."""
-        import tensorflow as tf
-
-        specs = [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=t.name) for t in self.model.inputs]
-        return [specs if len(specs) > 1 else specs[0]]
-
-    def describe(self) -> dict[str, Any]:
-        """Input and output names with their shapes and dtypes (export.json)."""
-        def spec(t: Any) -> dict[str, Any]:
-            return {"shape": [None if d is None else int(d) for d in t.shape], "dtype": str(t.dtype)}
-
-        return {"inputs": {t.name: spec(t) for t in self.model.inputs},
-                "outputs": {name: spec(t) for name, t in self.model.output.items()}}
 
 
 @dataclass(frozen=True)

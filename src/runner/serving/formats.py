@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from adl_runner.kernel.errors import IncompatibleError
-from adl_runner.runner.serving.endpoints import Endpoint
+from adl_runner.kernel.serving import Endpoint
 
 Outputs = dict[str, np.ndarray]
 

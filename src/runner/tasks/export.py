@@ -16,10 +16,11 @@ import keras
 from adl_runner.data.images import image_files
 from adl_runner.kernel.errors import IncompatibleError, RunnerError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.serving import Endpoint, ServeOptions
 from adl_runner.kernel.specs import FitSpec
 from adl_runner.models.gan.base import GAN
 from adl_runner.models.vae import VAE
-from adl_runner.runner.artifacts import ArtifactWriter
+from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.objectives import objective_of
 from adl_runner.runner.provenance import git_commit, package_versions
 from adl_runner.runner.resolve import Job
@@ -29,13 +30,12 @@ from adl_runner.runner.serving.formats import FORMATS, Format, largest_differenc
 from adl_runner.runner.tasks.common import (
     configure_tensorflow,
     finish,
-    load_checkpoint,
     load_for_inference,
     required_checkpoint,
     restore_pixel_mean,
     write_config,
 )
-from adl_runner.runner.tasks.fit import make_pipeline, view_of
+from adl_runner.runner.tasks.fit import make_pipeline, require_matching_inputs, view_of
 from adl_runner.runner.tasks.predictions import predict_with
 from adl_runner.runner.tasks.registry import task
 
@@ -43,8 +43,10 @@ log = logging.getLogger("runner")
 
 
 def served_kind(spec: Any) -> str | None:
-    """What a family is served as (runner.serving.endpoints), from its spec; None: it has no
-    serving signature (a detector, a segmenter, two image domains)."""
+    """What a family is served as (runner.serving.endpoints, or "own": its `serve` hook, a
+    detector's), from its spec; None: it has no serving signature (a segmenter, two image domains)."""
+    if isinstance(spec, FitSpec) and spec.serve is not None:
+        return "own"
     if not isinstance(spec, FitSpec) or spec.input_kind is not None or spec.two_domains:
         return None
     if spec.objective in ("classify", "reconstruct"):
@@ -64,18 +66,26 @@ def image_source(job: Job, ckpt: Path, model: keras.Model) -> served.ImageSource
     (`restore_pixel_mean`) and the pipeline's own preprocessing, the reference of the check."""
     view, inputs = view_of(model)
     pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective_of(job.model.spec.objective)).pipeline
-    expected = tuple(model.inputs[0].shape[1:])
-    if expected != pipeline.input_shape:
-        raise IncompatibleError(f"checkpoint {ckpt} takes inputs of shape {expected}, dataset "
-                                f"'{job.dataset_config.name}' gives {pipeline.input_shape}")
+    require_matching_inputs(job, ckpt, model, pipeline)
     restore_pixel_mean(pipeline, ckpt)
     n = job.export.batch
     return served.ImageSource(pipeline.image_shape, pipeline.pixel_mean, job.dataset_config.gray_input, pipeline.images("test", n),
                               pipeline.labels("test")[:n], pipeline.inference_inputs)
 
 
-def serving_endpoints(job: Job, ckpt: Path, model: keras.Model) -> list[served.Endpoint]:
+def own_endpoints(job: Job, ckpt: Path, model: keras.Model) -> list[Endpoint]:
+    """The family's `serve` hook on its own input kind's test data (a detector's images)."""
+    spec = job.model.spec
+    pipeline = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective),
+                             input_kind=spec.input_kind).pipeline
+    require_matching_inputs(job, ckpt, model, pipeline)
+    return list(spec.serve(model, ArtifactData(pipeline), ServeOptions(job.export.format.value, job.export.batch, job.export.max_detections)))
+
+
+def serving_endpoints(job: Job, ckpt: Path, model: keras.Model) -> list[Endpoint]:
     kind = served_kind(job.model.spec)
+    if kind == "own":
+        return own_endpoints(job, ckpt, model)
     if isinstance(model, GAN):
         return served.generator(model, job.export.batch, job.seed)
     if kind == "generative" and not isinstance(model, VAE):
@@ -91,7 +101,7 @@ def next_version(base: Path) -> int:
     return max(versions, default=0) + 1
 
 
-def write_verified(fmt: Format, endpoints: list[served.Endpoint], folder: Path, record: dict[str, Any],
+def write_verified(fmt: Format, endpoints: list[Endpoint], folder: Path, record: dict[str, Any],
                    tolerance: float) -> None:
     """Write the endpoints, load them back, compare with the Keras model and add export.json; a
     failed conversion or a difference above `tolerance` raises, and the caller keeps nothing."""
@@ -123,7 +133,7 @@ def export(job: Job, rundir: RunDir) -> dict[str, Any]:
         refuse_unserved(job)
         configure_tensorflow(job)
         ckpt = required_checkpoint(job)
-        model = load_checkpoint(ckpt)
+        model = load_for_inference(job, ckpt)  # a detector's NMS settings of this command
         endpoints = serving_endpoints(job, ckpt, model)
         name = job.export.name or job.model.name
         base = rundir.export_dir / fmt.folder / name

@@ -328,6 +328,16 @@ def view_of(model: keras.Model) -> tuple[str, int]:
     return {1: "flat", 2: "sequence", 3: "image"}[rank], len(model.inputs)
 
 
+def require_matching_inputs(job: Job, ckpt: Path, model: keras.Model, pipeline: Any) -> None:
+    """Refuse a dataset whose inputs are not the shape the checkpoint's model takes (a model
+    without symbolic inputs, a subclassed GAN, takes what the pipeline gives)."""
+    model_inputs = getattr(model, "inputs", None)
+    expected = tuple(model_inputs[0].shape[1:]) if model_inputs else pipeline.input_shape
+    if expected != pipeline.input_shape:
+        raise IncompatibleError(f"checkpoint {ckpt} takes inputs of shape {expected}, dataset "
+                                f"'{job.dataset_config.name}' gives {pipeline.input_shape}")
+
+
 @task("fit", "evaluate")
 def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
     """Measure a checkpoint on the `split` of its own data (or of `dataset=`, when chosen)."""
@@ -345,12 +355,7 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         dataset_name = job.dataset_config.name
         pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind).pipeline
         restore_pixel_mean(pipeline, ckpt)
-        model_inputs = getattr(model, "inputs", None)
-        expected = tuple(model_inputs[0].shape[1:]) if model_inputs else pipeline.input_shape
-        if expected != pipeline.input_shape:
-            raise IncompatibleError(
-                f"checkpoint {ckpt} takes inputs of shape {expected}, dataset '{dataset_name}' gives {pipeline.input_shape}"
-            )
+        require_matching_inputs(job, ckpt, model, pipeline)
     if not model.compiled:
         compile_model(model, job, keras.optimizers.Adam(), objective)
     write_config(rundir, job)
