@@ -340,14 +340,16 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     given = {key.split(".", 1)[1] for key in chosen if key.startswith("model.") and key.count(".") == 1}
     config = {**config, "model": {**theirs, **{key: mine[key] for key in given if key in mine}}}
     if "dataset" not in chosen and isinstance(trained.get("dataset"), dict):
-        identity = {key: trained["dataset"][key] for key in _DATA_IDENTITY if key in trained["dataset"]}
-        if "dataset.train_limit" in chosen:  # how much of the training split split=train measures is the command's
-            identity.pop("train_limit", None)
+        # A dataset.<key>= on the command line wins (say, how much of the training split split=train measures).
+        identity = {key: trained["dataset"][key] for key in _DATA_IDENTITY
+                    if key in trained["dataset"] and f"dataset.{key}" not in chosen}
         config["dataset"] = {**config["dataset"], **identity, "augment": False}
     return config
 
 
-_DATA_IDENTITY = ("name", "options", "rho", "labels", "subtract_pixel_mean", "validation", "train_limit")
-"""What makes a checkpoint's data the same data (its training split is what `train_limit` and then
+_DATA_IDENTITY = ("name", "options", "rho", "labels", "subtract_pixel_mean", "validation", "train_limit", "sigma",
+                  "noise_mean", "noise_seed", "gray_input")
+"""What makes a checkpoint's data the same data (the inputs a denoiser or colorizer was trained on:
+`mnist_noisy` is mnist plus its sigma; its training split is what `train_limit` and then
 `validation` left of it: the held-out examples, split=train and a recomputed pixel mean depend on
 both); where the files are and whether they are verified stay as the evaluating command says."""

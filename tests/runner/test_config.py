@@ -94,3 +94,21 @@ def test_a_task_on_a_checkpoint_takes_the_training_split_the_run_had(tmp_path) -
     own = with_checkpoint_provenance(command | {"dataset": {**command["dataset"], "train_limit": 500}},
                                      run / "checkpoints" / "best.keras", frozenset({"task", "ckpt", "dataset.train_limit"}))
     assert own["dataset"]["train_limit"] == 500
+
+
+def test_a_task_on_a_denoisers_checkpoint_takes_its_noisy_inputs(tmp_path) -> None:
+    """`dataset=mnist_noisy` is mnist plus a sigma: evaluating its checkpoint with no dataset= must
+    measure it on the same noisy inputs, not on clean digits."""
+    import yaml
+
+    from adl_runner.runner.resolve import with_checkpoint_provenance
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "best.keras").write_bytes(b"")
+    trained = OmegaConf.to_container(_compose("model=dae", "dataset.sigma=0.75", "dataset.noise_seed=7"),
+                                     resolve=True, enum_to_str=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(trained))
+    command = OmegaConf.to_container(_compose("task=evaluate"), resolve=True, enum_to_str=True)
+    carried = with_checkpoint_provenance(command, run / "checkpoints" / "best.keras", frozenset({"task", "ckpt"}))
+    assert (carried["dataset"]["sigma"], carried["dataset"]["noise_seed"]) == (0.75, 7)
