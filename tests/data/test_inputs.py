@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -91,9 +93,9 @@ def test_a_resumed_view_stream_repeats_the_same_second_views() -> None:
 
 
 def test_a_view_with_only_centred_crops_is_the_resized_centre() -> None:
-    # No rotation, a centred 4-pixel crop: G(x) is x's 8x8 centre resized to 10x10, nothing random.
+    # Never a rotation, a centred 4-pixel crop: G(x) is x's 8x8 centre resized to 10x10, nothing random.
     splits = make_splits((12, 12, 1), 2, 4, 4, seed=0)
-    views = make_inputs("views", splits, _options(), {"crop": 2, "rotation": 0, "crop_sizes": [4], "centred": 1.0})
+    views = make_inputs("views", splits, _options(), {"crop": 2, "rotation_share": 0, "crop_sizes": [4], "centred": 1.0})
     (x, g_x), _ = _batches(views.train(0, 1))[0]
     centres = splits.x_train[:, 1:11, 1:11] / 255.0
     rows = [next(i for i, c in enumerate(centres) if np.allclose(c, view)) for view in x]
@@ -125,6 +127,30 @@ def test_views_refuse_crops_larger_than_the_image() -> None:
     splits = make_splits((8, 8, 1), 2, 4, 4, seed=0)
     with pytest.raises(ConfigError, match=r"views: crop and crop_sizes must be in 0..7 pixels for 8x8 images"):
         make_inputs("views", splits, _options())
+
+
+def test_kind_options_are_checked_against_their_declared_ranges() -> None:
+    splits = make_splits((28, 28, 1), 2, 4, 4, seed=0)
+    with pytest.raises(ConfigError, match=r"^views.centred must be in \[0, 1\], got 1.5$"):
+        make_inputs("views", splits, _options(), {"centred": 1.5})
+    with pytest.raises(ConfigError, match=r"^views.crop_sizes \(each item\) must be >= 0, got \[8, -2\]$"):
+        make_inputs("views", splits, _options(), {"crop_sizes": [8, -2]})
+
+
+def test_no_kind_option_shares_a_name_with_a_loader_option_of_a_source_it_reads() -> None:
+    # dataset.options holds both (runner.input_options): a shared name would go to the loader only
+    from adl_runner.kernel.registry import DATASETS
+    from adl_runner.runner.families import load_families
+    from adl_runner.runner.input_options import settable
+
+    load_families()
+    for kind in INPUT_KINDS.names():
+        sources = INPUT_KINDS.get(kind).spec.sources
+        for name in DATASETS.names():
+            spec = DATASETS.get(name).spec
+            if spec.source in sources and spec.options is not None:
+                shared = set(settable(kind)) & {f.name for f in fields(spec.options)}
+                assert not shared, (kind, name, shared)
 
 
 # -- boxes --------------------------------------------------------------------------------------------
