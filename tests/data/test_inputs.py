@@ -12,7 +12,7 @@ from adl_runner.data.inputs import INPUT_KINDS, make_inputs
 from adl_runner.data.inputs.boxes import PAD_CLASS, BoxSplits
 from adl_runner.data.inputs.masks import MaskSplits
 from adl_runner.data.inputs.synthetic import SyntheticSource
-from adl_runner.data.inputs.views import rotate
+from adl_runner.data.inputs.views import rotate, rotation_degrees
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions
 from adl_runner.data.synthetic import make_splits
 from adl_runner.kernel.errors import ConfigError, DataError, IncompatibleError
@@ -104,9 +104,9 @@ def test_a_view_with_only_centred_crops_is_the_resized_centre() -> None:
 
 
 def test_second_views_are_rotations_or_crops_half_the_time() -> None:
-    # A near-zero rotation leaves the whole image (resized); the crop is its fixed 8x8 centre.
+    # A zero rotation leaves the whole image (resized); the crop is its fixed 8x8 centre.
     splits = make_splits((12, 12, 1), 2, 16, 4, seed=0)
-    views = make_inputs("views", splits, _options(batch_size=16), {"crop": 2, "rotation": 1e-4, "crop_sizes": [4], "centred": 1.0})
+    views = make_inputs("views", splits, _options(batch_size=16), {"crop": 2, "rotation": 0, "crop_sizes": [4], "centred": 1.0})
     (x, g_x), _ = _batches(views.train(0, 1))[0]
     images = splits.x_train.astype(np.float32) / 255.0
     rows = [next(i for i, c in enumerate(images[:, 1:11, 1:11]) if np.allclose(c, view)) for view in x]
@@ -115,6 +115,19 @@ def test_second_views_are_rotations_or_crops_half_the_time() -> None:
     rotated = [np.allclose(g, w, atol=1e-3) for g, w in zip(g_x, whole)]
     assert all(r or np.allclose(g, c, atol=1e-6) for r, g, c in zip(rotated, g_x, centre))
     assert 0 < sum(rotated) < 16
+
+
+def test_views_train_on_full_batches_only() -> None:
+    # 10 examples in batches of 4: the book's generator has floor(10 / 4) = 2 batches per epoch
+    views = make_inputs("views", make_splits((28, 28, 1), 2, 10, 4, seed=0), _options())
+    assert views.steps_per_epoch() == 2
+    assert [len(labels) for _, labels in _batches(views.train(0, 3))] == [4] * 6
+
+
+def test_rotations_are_whole_degrees_in_the_books_range() -> None:
+    keys = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), 400)
+    degrees = np.array([float(rotation_degrees(key, 20.0)) for key in keys])
+    assert set(degrees) == set(range(-20, 20))  # randint(-20, 20): -20 .. 19
 
 
 def test_rotate_turns_about_the_centre() -> None:
