@@ -25,6 +25,7 @@ from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
 from adl_runner.kernel.specs import FamilySpec, FitSpec, NoneSpec
 from adl_runner.runner.families import load_families
+from adl_runner.runner.input_options import kind_of, split_dataset_options
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
 from adl_runner.runner.schema import (
@@ -75,6 +76,9 @@ class Job:
     """The groups and keys set on the command line (`model`, `dataset`, `trainer.epochs`, ...)."""
     config: dict[str, Any]
     """The composed config, resolved, as plain values: what config.yaml holds."""
+    input_options: Any = None
+    """The options of the model's input kind (`dataset.options` keys it declares: views' crop,
+    rotation, ...), typed by its dataclass; None for a family without an input kind."""
 
     @property
     def loop(self) -> str:
@@ -210,7 +214,10 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
     optimizer, optimizer_options = typed_options(OPTIMIZERS, plain["optimizer"], "optimizer")
     if "optimizer" in chosen:
         report_carried_over(optimizer, optimizer_options, chosen)
-    dataset, dataset_options = dataset_entry(typed.dataset)
+    loader_values, kind_values = split_dataset_options(model, typed.dataset.name, typed.dataset.options)
+    dataset, dataset_options = dataset_entry(dataclasses.replace(typed.dataset, options=loader_values))
+    kind_cls = INPUT_KINDS.get(kind).spec.options if (kind := kind_of(model.spec)) else None
+    input_options = typed_values(kind_cls, kind_values, "dataset.options") if kind_cls else None
     if isinstance(model.spec, FitSpec):
         refuse_unreadable_source(model, dataset)
     trainer = typed.trainer
@@ -242,6 +249,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         export=typed.export,
         chosen=chosen,
         config=plain,
+        input_options=input_options,
     )
 
 

@@ -93,7 +93,8 @@ class DatasetConfig:
     download: bool = False
     """Allow downloading missing files from their upstream URLs (off: offline-first)."""
     options: dict[str, Any] = field(default_factory=dict)
-    """Loader-specific options, typed by the loader (e.g. cifar10: variant=auto|full|subset)."""
+    """Loader-specific options, typed by the loader (e.g. cifar10: variant=auto|full|subset), and
+    the options of the model's input kind (views: crop, rotation, ...; runner/input_options.py)."""
     rho: Optional[float] = ranged(None, above=-1, below=1, why="a correlation; +-1 has infinite mutual information")
     """dataset=gaussian's correlation, in (-1, 1): `dataset.rho` is its loader option `rho`, written
     where the book's scripts put it (a dataset without that option refuses it)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,7 +12,7 @@ from adl_runner.data.inputs import INPUT_KINDS, make_inputs
 from adl_runner.data.inputs.boxes import PAD_CLASS, BoxSplits
 from adl_runner.data.inputs.masks import MaskSplits
 from adl_runner.data.inputs.synthetic import SyntheticSource
-from adl_runner.data.inputs.views import rotate
+from adl_runner.data.inputs.views import rotate, rotation_degrees
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions
 from adl_runner.data.synthetic import make_splits
 from adl_runner.kernel.errors import ConfigError, DataError, IncompatibleError
@@ -91,9 +93,9 @@ def test_a_resumed_view_stream_repeats_the_same_second_views() -> None:
 
 
 def test_a_view_with_only_centred_crops_is_the_resized_centre() -> None:
-    # No rotation, a centred 4-pixel crop: G(x) is x's 8x8 centre resized to 10x10, nothing random.
+    # Never a rotation, a centred 4-pixel crop: G(x) is x's 8x8 centre resized to 10x10, nothing random.
     splits = make_splits((12, 12, 1), 2, 4, 4, seed=0)
-    views = make_inputs("views", splits, _options(), {"crop": 2, "rotation": 0, "crop_sizes": [4], "centred": 1.0})
+    views = make_inputs("views", splits, _options(), {"crop": 2, "rotation_share": 0, "crop_sizes": [4], "centred": 1.0})
     (x, g_x), _ = _batches(views.train(0, 1))[0]
     centres = splits.x_train[:, 1:11, 1:11] / 255.0
     rows = [next(i for i, c in enumerate(centres) if np.allclose(c, view)) for view in x]
@@ -102,9 +104,9 @@ def test_a_view_with_only_centred_crops_is_the_resized_centre() -> None:
 
 
 def test_second_views_are_rotations_or_crops_half_the_time() -> None:
-    # A near-zero rotation leaves the whole image (resized); the crop is its fixed 8x8 centre.
+    # A zero rotation leaves the whole image (resized); the crop is its fixed 8x8 centre.
     splits = make_splits((12, 12, 1), 2, 16, 4, seed=0)
-    views = make_inputs("views", splits, _options(batch_size=16), {"crop": 2, "rotation": 1e-4, "crop_sizes": [4], "centred": 1.0})
+    views = make_inputs("views", splits, _options(batch_size=16), {"crop": 2, "rotation": 0, "crop_sizes": [4], "centred": 1.0})
     (x, g_x), _ = _batches(views.train(0, 1))[0]
     images = splits.x_train.astype(np.float32) / 255.0
     rows = [next(i for i, c in enumerate(images[:, 1:11, 1:11]) if np.allclose(c, view)) for view in x]
@@ -113,6 +115,19 @@ def test_second_views_are_rotations_or_crops_half_the_time() -> None:
     rotated = [np.allclose(g, w, atol=1e-3) for g, w in zip(g_x, whole)]
     assert all(r or np.allclose(g, c, atol=1e-6) for r, g, c in zip(rotated, g_x, centre))
     assert 0 < sum(rotated) < 16
+
+
+def test_views_train_on_full_batches_only() -> None:
+    # 10 examples in batches of 4: the book's generator has floor(10 / 4) = 2 batches per epoch
+    views = make_inputs("views", make_splits((28, 28, 1), 2, 10, 4, seed=0), _options())
+    assert views.steps_per_epoch() == 2
+    assert [len(labels) for _, labels in _batches(views.train(0, 3))] == [4] * 6
+
+
+def test_rotations_are_whole_degrees_in_the_books_range() -> None:
+    keys = tf.random.experimental.stateless_split(tf.constant([1, 2], tf.int64), 400)
+    degrees = np.array([float(rotation_degrees(key, 20.0)) for key in keys])
+    assert set(degrees) == set(range(-20, 20))  # randint(-20, 20): -20 .. 19
 
 
 def test_rotate_turns_about_the_centre() -> None:
@@ -125,6 +140,30 @@ def test_views_refuse_crops_larger_than_the_image() -> None:
     splits = make_splits((8, 8, 1), 2, 4, 4, seed=0)
     with pytest.raises(ConfigError, match=r"views: crop and crop_sizes must be in 0..7 pixels for 8x8 images"):
         make_inputs("views", splits, _options())
+
+
+def test_kind_options_are_checked_against_their_declared_ranges() -> None:
+    splits = make_splits((28, 28, 1), 2, 4, 4, seed=0)
+    with pytest.raises(ConfigError, match=r"^views.centred must be in \[0, 1\], got 1.5$"):
+        make_inputs("views", splits, _options(), {"centred": 1.5})
+    with pytest.raises(ConfigError, match=r"^views.crop_sizes \(each item\) must be >= 0, got \[8, -2\]$"):
+        make_inputs("views", splits, _options(), {"crop_sizes": [8, -2]})
+
+
+def test_no_kind_option_shares_a_name_with_a_loader_option_of_a_source_it_reads() -> None:
+    # dataset.options holds both (runner.input_options): a shared name would go to the loader only
+    from adl_runner.kernel.registry import DATASETS
+    from adl_runner.runner.families import load_families
+    from adl_runner.runner.input_options import settable
+
+    load_families()
+    for kind in INPUT_KINDS.names():
+        sources = INPUT_KINDS.get(kind).spec.sources
+        for name in DATASETS.names():
+            spec = DATASETS.get(name).spec
+            if spec.source in sources and spec.options is not None:
+                shared = set(settable(kind)) & {f.name for f in fields(spec.options)}
+                assert not shared, (kind, name, shared)
 
 
 # -- boxes --------------------------------------------------------------------------------------------

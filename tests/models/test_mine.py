@@ -94,3 +94,15 @@ def _context():
     from adl_runner.kernel.specs import BuildContext
 
     return BuildContext(seed=0, input_shape=(1,), num_classes=0)
+
+
+@pytest.mark.parametrize("latent_dim", [16, 32, 64])
+def test_the_books_larger_codes_build_an_encoder_of_that_width(latent_dim: int) -> None:
+    # The book trains at 10 and also tries 16, 32 and 64 (Figure 13.9.5's remark)
+    from adl_runner.kernel.specs import BuildContext
+    from adl_runner.models.mine import MINEEncoderOptions, build_mine_encoder
+
+    model = build_mine_encoder(MINEEncoderOptions(latent_dim=latent_dim, hidden_units=8),
+                               BuildContext(seed=0, input_shape=(24, 24, 1), num_classes=10))
+    assert model.encoder.outputs[0].shape[-1] == latent_dim
+    assert model.statistic.get_layer("dense_x").kernel.shape == (latent_dim, 8)

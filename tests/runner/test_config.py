@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from adl_runner.kernel.registry import DATASETS, MODELS
 from adl_runner.runner.cli import CONF_DIR, config_groups
 from adl_runner.runner.families import load_families
+from adl_runner.runner.input_options import split_dataset_options
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.resolve import typed_options
 
@@ -39,7 +40,8 @@ def test_every_model_config_is_typed_by_its_builder(model: str) -> None:
     assert entry.name == cfg.model.name
     assert options is not None
     typed_options(OPTIMIZERS, cfg.optimizer, "optimizer")
-    typed_options(DATASETS, {"name": cfg.dataset.name, **cfg.dataset.options}, "dataset.options")
+    loader, _ = split_dataset_options(entry, cfg.dataset.name, cfg.dataset.options)  # the rest is the input kind's
+    typed_options(DATASETS, {"name": cfg.dataset.name, **loader}, "dataset.options")
 
 
 def test_model_file_brings_the_book_hyperparameters() -> None:

@@ -21,10 +21,13 @@ import tensorflow as tf
 
 from adl_runner.data.pipeline import PipelineOptions, array_only_options, epoch_batches
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import Registry, did_you_mean
 from adl_runner.kernel.specs import InputKindSpec
 
 SPLITS = ("train", "test")
+AUGMENT_OPTION = "flip"
+"""The kind option the runner sets from `dataset.augment` (the others come from `dataset.options`)."""
 
 
 class InputPipeline(Protocol):
@@ -59,13 +62,16 @@ def make_inputs(kind: str, source: Any, options: PipelineOptions, settings: Mapp
 
 
 def kind_options(kind: str, options_type: type, settings: Mapping[str, Any]) -> Any:
-    """`options_type(**settings)`, or a ConfigError naming an unknown setting and the valid ones."""
+    """`options_type(**settings)`, or a ConfigError naming an unknown setting and the valid ones, or
+    a value outside its declared range (`ranged`)."""
     valid = [f.name for f in fields(options_type)]
     for key in settings:
         if key not in valid:
             listed = ", ".join(valid) or "(none)"
             raise ConfigError(f"input kind '{kind}' has no option '{key}'{did_you_mean(key, valid)}; valid: {listed}")
-    return options_type(**settings)
+    options = options_type(**settings)
+    check_ranges(options, kind)
+    return options
 
 
 def require_plain_images(kind: str, options: PipelineOptions) -> None:

@@ -1,13 +1,15 @@
 """Kind `views`: two views of one image, for invariant-information clustering (IIC, Listing 13.5.2).
 
 The first view is the centre crop X (28x28 MNIST minus `crop` pixels: 24x24). The second, G(X), is
-either a rotation by an angle in [-rotation, rotation) degrees or a random crop of `crop_sizes`
-pixels less (centred with probability `centred`, else at a random offset), resized to X's size;
-each with probability 1/2, as the book's generator draws them. Every random choice is a function
-of (seed, pass, index): a resumed run sees the same second views.
+a rotation of the whole image by a whole number of degrees in [-rotation, rotation) (with probability
+`rotation_share`), else a random crop of one of `crop_sizes` pixels less (centred with probability
+`centred`, else at a random offset), resized to X's size, as the book's `DataGenerator` draws them.
+Every random choice is a function of (seed, pass, index): a resumed run sees the same second views.
+The runner sets these options from `dataset.options.<name>` (`flip` from `dataset.augment`).
 
-Training batches are `((x, g_x), labels)`; evaluation batches `(x, labels)`: the labels are there
-for matched accuracy only, the IIC loss never reads them.
+Training batches are `((x, g_x), labels)`, full ones only (the book's generator has floor(n / batch)
+per epoch: a short last batch would estimate the joint matrix from fewer pairs); evaluation batches
+`(x, labels)`: the labels are there for matched accuracy only, the IIC loss never reads them.
 """
 
 from __future__ import annotations
@@ -22,21 +24,31 @@ from adl_runner.data.inputs.base import INPUT_KINDS, IndexedPipeline, check_spli
 from adl_runner.data.pipeline import PipelineOptions
 from adl_runner.data.splits import ArraySplits
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.specs import InputKindSpec
 
 
 @dataclass
 class ViewOptions:
-    crop: int = 4
-    """Pixels removed from each side length for the centre view X (the book's --crop 4: 28 -> 24)."""
-    rotation: float = 20.0
-    """G's rotations are uniform in [-rotation, rotation) degrees; 0: G always crops."""
-    crop_sizes: tuple[int, ...] = (8, 10, 12)
-    """Pixels G's random crops remove from each side length (the book's 20x20, 18x18, 16x16 patches)."""
-    centred: float = 0.5
+    """The book's pair generator (data_generator.py): X a 24x24 centre crop; G(X) a +-20 degree
+    rotation or a 20/18/16-pixel crop, 50/50, the crop centred half of the time."""
+
+    crop: int = ranged(4, at_least=0)
+    """Pixels removed from each side length for the centre view X (the book's --crop 4: 28 -> 24);
+    fewer than the image's side."""
+    rotation: float = ranged(20.0, at_least=0, at_most=180)
+    """G's rotations are whole degrees in [-rotation, rotation) (the book's randint(-20, 20));
+    0: the whole image unrotated, resized."""
+    crop_sizes: list[int] = ranged(default_factory=lambda: [8, 10, 12], at_least=0, nonempty=True)
+    """Pixels G's random crops remove from each side length, one drawn per view (the book's
+    [8, 10, 12], 2 * crop + 0/2/4: 20x20, 18x18 and 16x16 patches of a 28x28 digit)."""
+    centred: float = ranged(0.5, at_least=0, at_most=1)
     """Probability that G's crop is centred rather than at a random offset."""
+    rotation_share: float = ranged(0.5, at_least=0, at_most=1)
+    """Probability that G rotates rather than crops (the book's 50/50); 0: always crops."""
     flip: bool = False
-    """G also mirrors its view left-right half of the time (not in the book's MNIST IIC)."""
+    """G also mirrors its view left-right half of the time (not in the book's MNIST IIC); the
+    runner sets it from `dataset.augment`."""
 
 
 class ViewPipeline(IndexedPipeline):
@@ -45,12 +57,9 @@ class ViewPipeline(IndexedPipeline):
     def __init__(self, splits: ArraySplits, options: PipelineOptions, views: ViewOptions) -> None:
         require_plain_images("views", options)
         h, w, c = splits.input_shape
-        smallest = min(views.crop, *views.crop_sizes)
-        if smallest < 0 or max(views.crop, *views.crop_sizes) >= min(h, w):
+        if max(views.crop, *views.crop_sizes) >= min(h, w):
             raise ConfigError(f"views: crop and crop_sizes must be in 0..{min(h, w) - 1} pixels for {h}x{w} images, "
-                              f"got {views.crop} and {list(views.crop_sizes)}")
-        if views.rotation < 0 or not 0.0 <= views.centred <= 1.0:
-            raise ConfigError(f"views: rotation must be >= 0 and centred in [0, 1], got {views.rotation} and {views.centred}")
+                              f"got {views.crop} and {list(views.crop_sizes)} (dataset.options.crop, crop_sizes)")
         super().__init__(len(splits.x_train), len(splits.x_test), options)
         self.views = views
         self.image_shape = (h, w, c)
@@ -58,6 +67,14 @@ class ViewPipeline(IndexedPipeline):
         self.num_classes = splits.num_classes
         self._arrays = {"train": (tf.constant(splits.x_train), tf.constant(splits.y_train.astype("int32"))),
                         "test": (tf.constant(splits.x_test), tf.constant(splits.y_test.astype("int32")))}
+
+    def steps_per_epoch(self) -> int:
+        """Full batches per pass (at least one)."""
+        return max(1, self.n_train // self.batch_size)
+
+    def train(self, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None) -> tf.data.Dataset:
+        """Full batches only: `steps_per_epoch` of them (default: the full batches of one pass)."""
+        return super().train(initial_epoch, epochs, steps_per_epoch or self.steps_per_epoch())
 
     def labels(self, split: str = "test") -> np.ndarray:
         """Integer labels of a split, in order (for matched accuracy)."""
@@ -77,14 +94,18 @@ class ViewPipeline(IndexedPipeline):
         """G(image) for one (H, W, C) image, its random choices drawn from `key`."""
         v, size = self.views, self.input_shape[:2]
         k_rotate, k_angle, k_crop, k_flip = tf.unstack(tf.random.experimental.stateless_split(key, 4))
-        angle = tf.random.stateless_uniform([], k_angle, -v.rotation, v.rotation) * (math.pi / 180.0)
-        rotated = tf.image.resize(rotate(image, angle), size)
+        rotated = tf.image.resize(rotate(image, rotation_degrees(k_angle, v.rotation) * (math.pi / 180.0)), size)
         cropped = tf.image.resize(random_crop(image, k_crop, v.crop_sizes, v.centred), size)
-        use_rotation = (v.rotation > 0) & (tf.random.stateless_uniform([], k_rotate) < 0.5)
+        use_rotation = tf.random.stateless_uniform([], k_rotate) < v.rotation_share
         view = tf.where(use_rotation, rotated, cropped)
         if v.flip:
             view = tf.where(tf.random.stateless_uniform([], k_flip) < 0.5, tf.image.flip_left_right(view), view)
         return view
+
+
+def rotation_degrees(key: tf.Tensor, rotation: float) -> tf.Tensor:
+    """A whole number of degrees, uniform in [-rotation, rotation) (for an integer `rotation`)."""
+    return tf.floor(tf.random.stateless_uniform([], key, -rotation, rotation))
 
 
 def rotate(image: tf.Tensor, radians: tf.Tensor) -> tf.Tensor:
@@ -100,7 +121,7 @@ def rotate(image: tf.Tensor, radians: tf.Tensor) -> tf.Tensor:
     )[0]
 
 
-def random_crop(image: tf.Tensor, key: tf.Tensor, crop_sizes: tuple[int, ...], centred: float) -> tf.Tensor:
+def random_crop(image: tf.Tensor, key: tf.Tensor, crop_sizes: list[int], centred: float) -> tf.Tensor:
     """A square-cut crop of `image` that removes one of `crop_sizes` pixels from each side length,
     centred with probability `centred`, else at a random offset in [0, removed] per axis."""
     k_size, k_centre, k_offset = tf.unstack(tf.random.experimental.stateless_split(key, 3))

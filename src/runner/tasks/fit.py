@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from adl_runner.data.inputs import INPUT_KINDS, InputPipeline, make_inputs
+from adl_runner.data.inputs.base import AUGMENT_OPTION
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from adl_runner.data.splits import held_out
 from adl_runner.data.store import DataStore
@@ -113,7 +114,7 @@ def make_pipeline(
 
     def build(source: Any) -> Pipeline:
         if input_kind is not None:
-            return kind_pipeline(input_kind, source, options)
+            return kind_pipeline(input_kind, source, options, job.input_options)
         return ArrayPipeline(source.x_train, source.y_train, source.x_test, source.y_test, len(source.class_names), options)
 
     try:
@@ -122,13 +123,14 @@ def make_pipeline(
         raise IncompatibleError(f"dataset '{dataset.name}': {exc}") from None
 
 
-def kind_pipeline(kind: str, source: Any, options: PipelineOptions) -> InputPipeline:
-    """The input kind `kind`'s pipeline over a loaded dataset. `dataset.augment` is the kind's own
+def kind_pipeline(kind: str, source: Any, options: PipelineOptions, kind_options: Any = None) -> InputPipeline:
+    """The input kind `kind`'s pipeline over a loaded dataset, with its options from `dataset.options`
+    (`kind_options`, `Job.input_options`; None: its defaults). `dataset.augment` is the kind's own
     augmentation, its `flip` setting (boxes and masks flip with their images), where it has one;
     a kind without one refuses it. Batches reach the model as the kind makes them."""
-    settings: dict[str, Any] = {}
-    if "flip" in {f.name for f in dataclasses.fields(INPUT_KINDS.get(kind).spec.options)}:
-        settings["flip"] = options.augment
+    settings: dict[str, Any] = dataclasses.asdict(kind_options) if kind_options is not None else {}
+    if AUGMENT_OPTION in {f.name for f in dataclasses.fields(INPUT_KINDS.get(kind).spec.options)}:
+        settings[AUGMENT_OPTION] = options.augment
         options = dataclasses.replace(options, augment=False)
     return make_inputs(kind, source, options, settings)
 
