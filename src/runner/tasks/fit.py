@@ -112,7 +112,10 @@ def make_pipeline(
 
     def build(source: Any) -> Pipeline:
         if input_kind is not None:
-            return kind_pipeline(input_kind, source, options)
+            return kind_pipeline(input_kind, source, options, dataset.sampling)
+        if dataset.sampling != "epochs":
+            raise ConfigError(f"dataset.sampling={dataset.sampling}: only models whose input kind has the option (masks: "
+                              f"fcn, unet, encoder_decoder) sample with replacement; valid here: epochs")
         return ArrayPipeline(source.x_train, source.y_train, source.x_test, source.y_test, len(source.class_names), options)
 
     try:
@@ -121,14 +124,20 @@ def make_pipeline(
         raise IncompatibleError(f"dataset '{dataset.name}': {exc}") from None
 
 
-def kind_pipeline(kind: str, source: Any, options: PipelineOptions) -> InputPipeline:
+def kind_pipeline(kind: str, source: Any, options: PipelineOptions, sampling: str = "epochs") -> InputPipeline:
     """The input kind `kind`'s pipeline over a loaded dataset. `dataset.augment` is the kind's own
     augmentation, its `flip` setting (boxes and masks flip with their images), where it has one;
-    a kind without one refuses it. Batches reach the model as the kind makes them."""
+    a kind without one refuses it. `dataset.sampling` is its `sampling` setting; a kind without one
+    takes only the default. Batches reach the model as the kind makes them."""
     settings: dict[str, Any] = {}
-    if "flip" in {f.name for f in dataclasses.fields(INPUT_KINDS.get(kind).spec.options)}:
+    names = {f.name for f in dataclasses.fields(INPUT_KINDS.get(kind).spec.options)}
+    if "flip" in names:
         settings["flip"] = options.augment
         options = dataclasses.replace(options, augment=False)
+    if "sampling" in names:
+        settings["sampling"] = sampling
+    elif sampling != "epochs":
+        raise ConfigError(f"dataset.sampling={sampling}: input kind '{kind}' samples epochs only; valid here: epochs")
     return make_inputs(kind, source, options, settings)
 
 
