@@ -12,6 +12,10 @@ always wholly inside its crop (a box reaching past its photo, as one drinks row 
 is first clipped to the photo). The draws of object j of image i are a function of (seed, split, i,
 j) alone, so the same seed gives the same crops and a smaller n_train a prefix of them. Each crop is
 resized (antialiased) to `image_size`, its box scaled with it.
+
+Validation (`dataset.validation=N`) holds out N whole training photos with all of their crops
+(`BoxSplits.groups`): crops of one photo share its background and lighting, and often overlap, so
+holding out single crops would validate on near-copies of training examples.
 """
 
 from __future__ import annotations
@@ -76,10 +80,10 @@ def crop_window(box: np.ndarray, image_hw: tuple[int, int], aspect: float, margi
 
 
 def split_crops(images: np.ndarray, boxes: list[np.ndarray], split: str, size: tuple[int, int],
-                margin: tuple[float, float], seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """One (H, W, C) uint8 crop of `size` per box row of a split, and its (1, 5) row: the box in
-    the crop's pixels, and its class."""
-    crops, rows = [], []
+                margin: tuple[float, float], seed: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """One (H, W, C) uint8 crop of `size` per box row of a split, its (1, 5) row (the box in the
+    crop's pixels, and its class), and the index of the photo it was cut from."""
+    crops, rows, photos = [], [], []
     for i, (image, image_boxes) in enumerate(zip(images, boxes)):
         bounds = np.array([image.shape[1]] * 2 + [image.shape[0]] * 2, np.float32)
         for j, row in enumerate(np.reshape(image_boxes, (-1, 5))):
@@ -89,20 +93,22 @@ def split_crops(images: np.ndarray, boxes: list[np.ndarray], split: str, size: t
             x0, x1, y0, y1 = crop_window(row, image.shape[:2], size[0] / size[1], m, (px, py))
             crop = tf.image.resize(image[y0:y1, x0:x1], size, antialias=True)
             crops.append(tf.saturate_cast(tf.round(crop), tf.uint8).numpy())
+            photos.append(i)
             sx, sy = size[1] / (x1 - x0), size[0] / (y1 - y0)
             rows.append(np.array([[(row[0] - x0) * sx, (row[1] - x0) * sx, (row[2] - y0) * sy, (row[3] - y0) * sy,
                                    row[4]]], np.float32))
     if not crops:
         raise ConfigError(f"the {split} split has no labelled object to crop")
-    return np.stack(crops), rows
+    return np.stack(crops), rows, np.array(photos)
 
 
 def object_crops(splits: BoxSplits, opts: CropOptions) -> BoxSplits:
-    """`splits` as one example per labelled object (module docstring)."""
+    """`splits` as one example per labelled object (module docstring), each training crop grouped
+    with the others of its photo, so that `dataset.validation` holds out whole photos."""
     size, margin = check_crop(opts)
-    x_train, boxes_train = split_crops(splits.x_train, list(splits.boxes_train), "train", size, margin, opts.seed)
-    x_test, boxes_test = split_crops(splits.x_test, list(splits.boxes_test), "test", size, margin, opts.seed)
-    return BoxSplits(x_train, boxes_train, x_test, boxes_test, splits.class_names)
+    x_train, boxes_train, photos = split_crops(splits.x_train, list(splits.boxes_train), "train", size, margin, opts.seed)
+    x_test, boxes_test, _ = split_crops(splits.x_test, list(splits.boxes_test), "test", size, margin, opts.seed)
+    return BoxSplits(x_train, boxes_train, x_test, boxes_test, splits.class_names, groups=photos)
 
 
 # -- the registered datasets --------------------------------------------------------------------

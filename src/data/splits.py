@@ -111,21 +111,28 @@ def held_out(splits: Any, n: int) -> tuple[Any, Any]:
     what a training run validates on (its training split is kept, so that statistics a pipeline takes
     from the training images, the pixel mean, are the same). The held-out examples are a fixed random
     choice (HOLDOUT_SEED) of the training split; the rest keep their order. Works on any splits
-    dataclass whose arrays come in `<name>_train` / `<name>_test` pairs (labels, boxes, masks)."""
+    dataclass whose arrays come in `<name>_train` / `<name>_test` pairs (labels, boxes, masks).
+    Splits with `groups` (object crops: the photo of each crop) hold out `n` whole groups instead,
+    so that no photo has crops on both sides."""
     pairs = [(f.name, f.name[:-len("_train")] + "_test") for f in dataclasses.fields(splits) if f.name.endswith("_train")]
     if not pairs or not all(hasattr(splits, test) for _, test in pairs):
         raise ConfigError(f"dataset.validation holds out training examples, which a {type(splits).__name__} does not "
                           "have; set dataset.validation=null")
+    groups = getattr(splits, "groups", None)
     total = len(getattr(splits, pairs[0][0]))
-    if not 1 <= n < total:
-        raise ConfigError(f"dataset.validation={n} must leave training examples: the training split has {total} "
-                          f"(valid: 1..{total - 1}, or null to validate on the test split)")
-    chosen = np.random.default_rng(HOLDOUT_SEED).permutation(total)[:n]
+    members = np.arange(total) if groups is None else np.asarray(groups)
+    names, owners = np.unique(members, return_inverse=True)
+    unit = "" if groups is None else " photos (each with all of its crops)"
+    if not 1 <= n < len(names):
+        raise ConfigError(f"dataset.validation={n} must leave training examples: the training split has {len(names)}"
+                          f"{unit} (valid: 1..{len(names) - 1}, or null to validate on the test split)")
+    chosen = np.flatnonzero(np.isin(owners, np.random.default_rng(HOLDOUT_SEED).permutation(len(names))[:n]))
     keep = np.setdiff1d(np.arange(total), chosen)
 
     def pick(values: Any, idx: np.ndarray) -> Any:
         return values[idx] if isinstance(values, np.ndarray) else [values[i] for i in idx]
 
-    fit = dataclasses.replace(splits, **{train: pick(getattr(splits, train), keep) for train, _ in pairs})
-    validation = dataclasses.replace(fit, **{test: pick(getattr(splits, train), np.sort(chosen)) for train, test in pairs})
+    grouped = {} if groups is None else {"groups": members[keep]}
+    fit = dataclasses.replace(splits, **{train: pick(getattr(splits, train), keep) for train, _ in pairs}, **grouped)
+    validation = dataclasses.replace(fit, **{test: pick(getattr(splits, train), chosen) for train, test in pairs})
     return fit, validation

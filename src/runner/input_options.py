@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from adl_runner.data.inputs import INPUT_KINDS
-from adl_runner.data.inputs.base import AUGMENT_OPTION
+from adl_runner.data.inputs.base import RUNNER_SET_OPTIONS
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import DATASETS, MODELS, Entry, did_you_mean
 from adl_runner.kernel.specs import FamilySpec, FitSpec
@@ -22,10 +22,10 @@ def kind_of(spec: FamilySpec) -> str | None:
 
 
 def settable(kind: str | None) -> list[str]:
-    """The options of input kind `kind` that `dataset.options` may set (all but `flip`, which is
-    `dataset.augment`)."""
+    """The options of input kind `kind` that `dataset.options` may set (all but those the runner sets
+    from its own keys: `flip` is `dataset.augment`, `sampling` is `dataset.sampling`)."""
     options = INPUT_KINDS.get(kind).spec.options if kind is not None else None
-    return [f.name for f in dataclasses.fields(options) if f.name != AUGMENT_OPTION] if options is not None else []
+    return [f.name for f in dataclasses.fields(options) if f.name not in RUNNER_SET_OPTIONS] if options is not None else []
 
 
 def split_dataset_options(model: Entry[Any, FamilySpec], dataset: str,
@@ -42,8 +42,8 @@ def split_dataset_options(model: Entry[Any, FamilySpec], dataset: str,
             owners = f"dataset '{dataset}'" + (f" or of input kind '{kind}' (model '{model.name}')" if kind else "")
             readers = [name for name in MODELS.names() if key in settable(kind_of(MODELS.get(name).spec))]
             also = f"; dataset.options.{key} is read by model {', '.join(readers)}" if readers else ""
-            if key == AUGMENT_OPTION:
-                also = f"; an input kind's {key} is dataset.augment=true"
+            if key in RUNNER_SET_OPTIONS:
+                also = f"; an input kind's {key} is {RUNNER_SET_OPTIONS[key]}="
             raise ConfigError(f"dataset.options.{key} is not an option of {owners}{did_you_mean(key, valid)}; "
                               f"valid: {', '.join(valid) or '(none)'}{also}")
     return ({k: v for k, v in options.items() if k not in ours}, {k: v for k, v in options.items() if k in ours})

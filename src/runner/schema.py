@@ -84,6 +84,10 @@ class DatasetConfig:
     """Use only the first N training examples (None: all)."""
     test_limit: Optional[int] = ranged(None, at_least=1)
     """Use only the first N test examples (None: all)."""
+    sampling: str = ranged("epochs", choices=("epochs", "replacement"))
+    """How training batches draw examples: epochs (each pass a seeded permutation of the training
+    split) or replacement (each batch drawn uniformly with replacement, Pattanayak's Listing 6-4;
+    the `masks` input kind only). Either is a function of (seed, step): resumable."""
     validation: Optional[int] = ranged(None, at_least=1)
     """Hold out N training examples (a fixed random choice, the same for every seed) to validate on
     after every epoch and to pick best.keras by; the test split is then only measured at the end.

@@ -55,6 +55,23 @@ def test_image_is_any_file_and_a_grey_one_is_clustered_on_its_grey_level(run_cli
         "k=4 is more than the image's 3 distinct feature vectors", no_run_dir=True)
 
 
+def test_multi_otsu_splits_three_grey_levels_between_their_modes(run_cli, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    grey = rng.integers(30, 51, (60, 90))
+    grey[10:25, 10:30] = rng.integers(110, 131, (15, 20))  # one mid-grey patch
+    grey[35:50, 50:80] = rng.integers(200, 221, (15, 30))  # one bright patch
+    grey[35:50, 10:25] = rng.integers(200, 221, (15, 15))  # and another
+    Image.fromarray(grey.astype(np.uint8)).save(tmp_path / "levels.png")
+    result = run_cli("model=otsu", "model.classes=3", f"image={tmp_path / 'levels.png'}")
+    assert result.code == 0, result.err
+    metrics = result.metrics()
+    low, high = metrics["thresholds"]
+    assert 50 <= low < 110 and 130 <= high < 200 and "threshold" not in metrics  # in the gaps between the modes
+    assert metrics["segments"] == 3  # the mid-grey patch and the two bright ones, each a class region
+    with Image.open(result.run_dir / "segmented.png") as segmented:
+        assert sorted(np.unique(np.asarray(segmented.convert("L")))) == [0, 127, 255]  # three classes, evenly spaced
+
+
 @pytest.mark.parametrize(
     ("overrides", "fragments"),
     [
@@ -69,6 +86,8 @@ def test_image_is_any_file_and_a_grey_one_is_clustered_on_its_grey_level(run_cli
         (("model=threshold_hist", "model.threshold=-1"), ("got -1",)),
         (("model=threshold_hist", "model.rule=otsu"), ("unknown rule 'otsu'; valid: fixed, midpoint, valley",)),
         (("model=otsu", "model.variant=sklearn"), ("unknown variant 'sklearn'; valid: standard, book",)),
+        (("model=otsu", "model.classes=1"), ("model.classes must be 2 (one threshold) to 5, got 1",)),
+        (("model=otsu", "model.classes=3", "model.variant=book"), ("variant has one threshold (model.classes=2)",)),
         (("model=watershed", "model.objects=grey"), ("unknown objects 'grey'; valid: bright, dark",)),
         (("model=otsu", "dataset=mnist"), ("model 'otsu' has no training loop and does not read dataset=",)),
     ],

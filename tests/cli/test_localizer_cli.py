@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 FAST = ("model=localizer", "dataset=synthetic_objects", "model.filters=[8,16]", "model.dense=16", "trainer.batch_size=8",
-        "trainer.steps_per_epoch=2", "logger.tensorboard=false")
+        "trainer.steps_per_epoch=2", "logger.tensorboard=false", "dataset.validation=8")
 
 
 @pytest.mark.slow  # a training run and a predict run (about 10 s)
@@ -31,6 +31,12 @@ def test_localizer_trains_on_synthetic_objects_and_predicts(run_cli, tmp_path: P
     (entry,) = json.loads((tmp_path / "predict/localizations.json").read_text())
     assert (entry["width"], entry["height"]) == (70, 50) and entry["class_id"] in (1, 2, 3)
     assert 0 <= entry["box"]["xmin"] <= entry["box"]["xmax"] <= 70 and (tmp_path / "predict/photo_localization.png").exists()
+
+
+def test_the_preset_selects_on_50_held_out_photos_not_the_test_split(run_cli) -> None:
+    # synthetic_objects has 32 photos: the preset's dataset.validation=50 counts photos, not crops
+    args = [a for a in FAST if not a.startswith("dataset.validation")]
+    run_cli(*args).assert_error("dataset.validation=50", "has 32 photos (each with all of its crops)", no_run_dir=True)
 
 
 @pytest.mark.parametrize("override", ["model.alpha=-1", "model.beta=-0.5"])

@@ -34,6 +34,22 @@ def test_encoder_decoder_trains_by_steps_with_dice_and_iou(run_cli) -> None:
         assert 0.0 <= metrics[key] <= 1.0, key
 
 
+@pytest.mark.parametrize("options", [("model.padding=valid", "model.skip_connections=true"),
+                                     ("model.upsampling=max_unpool", "model.decoder_filters=[4]")])
+def test_the_specs_padding_and_upsampling_train_through_run(run_cli, options) -> None:
+    result = run_cli(*ENCODER_DECODER, "trainer.steps=2", *options)
+    assert result.code == 0, result.err
+    metrics = result.metrics()
+    assert metrics["steps_completed"] == 2 and 0.0 <= metrics["dice"] <= 1.0
+    config = (result.run_dir / "config.yaml").read_text()
+    assert "sampling: replacement" in config  # the preset draws batches as the book's generator does
+
+
+def test_sampling_with_replacement_is_refused_where_the_kind_has_no_such_option(run_cli) -> None:
+    run_cli("model=mlp", "trainer.epochs=1", "dataset.sampling=replacement").assert_error(
+        "dataset.sampling=replacement", "valid here: epochs", no_run_dir=True)
+
+
 @pytest.mark.slow
 def test_the_threshold_rule_reaches_a_checkpoint(run_cli, tmp_path) -> None:
     result = run_cli(*ENCODER_DECODER, "trainer.steps=2")
@@ -61,6 +77,8 @@ def test_a_size_the_network_cannot_halve_is_one_error_line(run_cli) -> None:
         "unet", "multiples of 2", "33x32", no_run_dir=True)
     run_cli(*ENCODER_DECODER, "trainer.steps=2", "model.threshold_on=logit").assert_error(
         "model.threshold_on", "probabilities, logits", no_run_dir=True)
+    run_cli(*ENCODER_DECODER, "trainer.steps=2", "model.padding=valid", "dataset.options.shape=[17,17,3]").assert_error(
+        "model.padding=valid", "got 17x17 (e.g. 18x18)", no_run_dir=True)
 
 
 @pytest.mark.slow

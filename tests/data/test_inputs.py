@@ -254,6 +254,24 @@ def test_one_hot_mask_targets_and_joint_flips() -> None:
     assert 0 < flipped < 8
 
 
+def test_masks_sampled_with_replacement_repeat_examples_and_resume() -> None:
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1) * np.ones((1, 2, 2, 3), np.uint8)
+    splits = MaskSplits(x, np.zeros((10, 2, 2), np.uint8), x[:2], np.zeros((2, 2, 2), np.uint8), ("background", "a"))
+    drawn = make_inputs("masks", splits, _options(batch_size=4, seed=3), {"sampling": "replacement"})
+
+    def examples(batches: list) -> list[list[int]]:
+        return [np.round(images[:, 0, 0, 0] * 255).astype(int).tolist() for images, _ in batches]
+
+    stream = examples(_batches(drawn.train(0, 3, 5)))  # 3 epochs of 5 batches of 4
+    assert len(stream) == 15 and all(len(batch) == 4 for batch in stream)
+    assert stream[10:] == examples(_batches(drawn.train(2, 3, 5)))  # a function of (seed, step)
+    assert any(len(set(batch)) < 4 for batch in stream)  # with replacement: some batch repeats an image
+    epochs = examples(_batches(make_inputs("masks", splits, _options(batch_size=5, seed=3)).train(0, 2, 2)))
+    assert sorted(epochs[0] + epochs[1]) == list(range(10))  # epochs: each image once per pass
+    with pytest.raises(ConfigError, match="unknown dataset.sampling 'bootstrap'; valid: epochs, replacement"):
+        make_inputs("masks", splits, _options(), {"sampling": "bootstrap"})
+
+
 def test_masks_that_do_not_fit_their_images_or_classes_are_one_line() -> None:
     splits = _mask_splits()
     splits.masks_test = splits.masks_test[:, :4]

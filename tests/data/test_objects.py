@@ -18,6 +18,7 @@ from adl_runner.data.objects import (
     load_synthetic_objects,
 )
 from adl_runner.data.pipeline import PipelineOptions
+from adl_runner.data.splits import held_out
 from adl_runner.data.store import DataStore
 from adl_runner.data.synthetic_boxes import write_fake_drinks
 from adl_runner.kernel.errors import ConfigError
@@ -47,6 +48,20 @@ def test_synthetic_objects_give_one_box_per_crop_seeded_and_prefix_stable() -> N
     np.testing.assert_array_equal(fewer.x_train, a.x_train[: len(fewer.x_train)])
     other = load_synthetic_objects(None, SyntheticObjectOptions(**{**vars(opts), "margin": [0.8, 0.8]}))
     assert not np.array_equal(other.boxes_train[0], a.boxes_train[0])
+
+
+def test_validation_holds_out_whole_photos_with_all_their_crops() -> None:
+    crops = load_synthetic_objects(None, SyntheticObjectOptions(shape=[48, 64, 3], n_train=8, n_test=2, max_objects=3,
+                                                                image_size=[24, 32]))
+    photos = crops.groups
+    assert len(photos) == len(crops.x_train) > 8 and sorted(set(photos)) == list(range(8))  # several crops a photo
+    fit, validation = held_out(crops, 3)
+    held = [i for i in range(len(photos)) if photos[i] in set(photos) - set(fit.groups)]
+    assert len(set(photos) - set(fit.groups)) == 3 and len(validation.x_test) == len(held)  # 3 photos, every crop
+    np.testing.assert_array_equal(validation.x_test, crops.x_train[held])
+    assert len(fit.x_train) + len(held) == len(photos) and len(fit.groups) == len(fit.x_train)
+    with pytest.raises(ConfigError, match=r"training split has 8 photos \(each with all of its crops\) \(valid: 1..7"):
+        held_out(crops, 8)
 
 
 def test_drinks_objects_crop_every_labelled_drink_of_the_drinks_loader(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan.cycle_networks import unet_generator
 from adl_runner.models.segmentation.encoder_decoder import EncoderDecoderOptions, build_encoder_decoder, for_inference
 from adl_runner.models.segmentation.model import SegmentationModel
-from adl_runner.models.segmentation.unet import UNetOptions, build_unet
+from adl_runner.models.segmentation.unet import UNetOptions, build_unet, unet_layout
+from adl_runner.models.unet import UNetLayout, Unpooling2D, output_side
 
 TINY_ED = {"filters": [4, 8], "decoder_filters": [8], "init_std": 0.1}  # learns in a few steps
 TINY_UNET = {"filters": [4, 8], "norm": "none"}  # batch statistics need more than a few steps
@@ -115,6 +116,53 @@ def test_encoder_decoder_has_the_books_34_475_585_parameters() -> None:
     assert sum(isinstance(layer, keras.layers.Concatenate) for layer in unet.network.layers) == 4
 
 
+@pytest.mark.parametrize("upsampling", ["transpose", "nearest", "bed_of_nails", "max_unpool"])
+def test_every_upsampling_has_the_same_parameters(upsampling: str) -> None:
+    filters, decoder = [4, 8, 16], [8, 4]  # max_unpool: each step returns to its encoder level's filters
+    model = build_encoder_decoder(EncoderDecoderOptions(filters=filters, decoder_filters=decoder, upsampling=upsampling),
+                                  BuildContext(0, (16, 16, 3), 2))
+    assert model.count_params() == encoder_decoder_params(filters, decoder, skips=False)
+    assert model.network.output_shape == (None, 16, 16, 1)
+    transposed = any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in model.network.layers)
+    assert transposed == (upsampling == "transpose")
+
+
+def test_unpooling_puts_each_value_in_one_pixel_of_its_block() -> None:
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], "float32").reshape(1, 2, 2, 1)
+    nails = np.asarray(Unpooling2D("nails")(x))[0, ..., 0]
+    np.testing.assert_array_equal(nails, [[1, 0, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]])
+    before = np.array([[0, 5, 1, 1], [2, 3, 7, 0], [9, 0, 0, 0], [0, 0, 6, 8]], "float32").reshape(1, 4, 4, 1)
+    unpooled = np.asarray(Unpooling2D("max")([x, before]))[0, ..., 0]
+    # where each 2x2 block of `before` had its maximum; the all-tied block takes its first pixel
+    np.testing.assert_array_equal(unpooled, [[0, 1, 0, 0], [0, 0, 2, 0], [3, 0, 0, 0], [0, 0, 0, 4]])
+
+
+def test_valid_padding_predicts_the_centre() -> None:
+    paper = UNetLayout((64, 128, 256, 512, 1024), (512, 256, 128, 64), convs=2, decoder_convs=2, up_kernel_size=2,
+                       down="pool", padding="valid")
+    assert output_side(paper, 572) == 388  # Ronneberger et al. Fig. 1
+    assert output_side(unet_layout(UNetOptions()), 576) == 576 and output_side(unet_layout(UNetOptions()), 572) is None
+    book = EncoderDecoderOptions(padding="valid")
+    with pytest.raises(IncompatibleError, match=r"model.padding=valid needs .* got 128x128 \(e.g. 140x140\)"):
+        build_encoder_decoder(book, BuildContext(0, (128, 128, 3), 2))
+    model = build_encoder_decoder(EncoderDecoderOptions(**TINY_ED, padding="valid", skip_connections=True),
+                                  BuildContext(0, (32, 32, 3), 2))
+    assert model.network.output_shape == (None, 20, 20, 1)  # 32 -> 28 -> 14 -> 10 -> 20
+    targets = np.zeros((1, 32, 32), "int32")
+    targets[:, 6:26, 6:26] = 1  # the centre 20x20 is foreground, the border background
+    logits = model.network(np.zeros((1, 32, 32, 3), "float32"))
+    model.compile(optimizer="adam")
+    assert model.test_step((np.zeros((1, 32, 32, 3), "float32"), targets))["pixel_accuracy"] == float(
+        np.mean(np.asarray(model.mask_ids(logits)) == 1))
+
+
+def test_max_unpool_needs_the_encoders_filters_and_same_padding() -> None:
+    for options in (EncoderDecoderOptions(upsampling="max_unpool"),
+                    EncoderDecoderOptions(filters=[4, 8], decoder_filters=[4], upsampling="max_unpool", padding="valid")):
+        with pytest.raises(ConfigError, match=r"max_unpool .* needs model.padding=same and model.decoder_filters=\["):
+            build_encoder_decoder(options, BuildContext(0, (32, 32, 3), 2))
+
+
 def test_threshold_switch_probabilities_or_the_books_logits() -> None:
     model = build_encoder_decoder(EncoderDecoderOptions(**TINY_ED), BuildContext(0, (16, 16, 3), 2))
     logits = np.array([-1.0, 0.2, 0.5, 0.7], "float32").reshape(1, 1, 4, 1)
@@ -151,6 +199,8 @@ def test_sizes_that_do_not_halve_are_refused(build, options) -> None:
     (build_encoder_decoder, EncoderDecoderOptions(init_std=0.0), "model.init_std must be > 0"),
     (build_encoder_decoder, EncoderDecoderOptions(threshold_on="x"), "model.threshold_on 'x'"),
     (build_encoder_decoder, EncoderDecoderOptions(threshold=1.0), r"model.threshold on probabilities must be in \(0, 1\)"),
+    (build_encoder_decoder, EncoderDecoderOptions(padding="full"), "model.padding 'full'; valid: same, valid"),
+    (build_encoder_decoder, EncoderDecoderOptions(upsampling="bilinear"), "model.upsampling 'bilinear'; valid: transpose"),
 ])
 def test_bad_options_name_the_key(build, options, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):

@@ -27,7 +27,12 @@ from adl_runner.kernel.specs import InputKindSpec
 
 SPLITS = ("train", "test")
 AUGMENT_OPTION = "flip"
-"""The kind option the runner sets from `dataset.augment` (the others come from `dataset.options`)."""
+SAMPLING_OPTION = "sampling"
+RUNNER_SET_OPTIONS = {AUGMENT_OPTION: "dataset.augment", SAMPLING_OPTION: "dataset.sampling"}
+"""Kind options the runner sets from its own dataset keys (the others come from `dataset.options`)."""
+SAMPLING = ("epochs", "replacement")
+"""How training batches draw examples: epochs, each pass a seeded permutation (every example once per
+pass); replacement, each batch drawn uniformly with replacement (Pattanayak Listing 6-4's generator)."""
 
 
 class InputPipeline(Protocol):
@@ -91,23 +96,30 @@ class IndexedPipeline(ABC):
     """The epoch stream and evaluation order shared by kinds whose examples are rows of arrays.
 
     A subclass says how a batch of row indices becomes a batch (`batch`). `keys` are per-example
-    stateless seeds, a function of (seed, pass, index), for random transforms that a resumed run
-    repeats exactly; evaluation passes None: no random transform.
+    stateless seeds, a function of (seed, pass, index) (with `sampling="replacement"`: of (seed,
+    step, position in the batch)), for random transforms that a resumed run repeats exactly;
+    evaluation passes None: no random transform.
     """
 
-    def __init__(self, n_train: int, n_test: int, options: PipelineOptions) -> None:
+    def __init__(self, n_train: int, n_test: int, options: PipelineOptions, sampling: str = "epochs") -> None:
         if n_train < 1 or n_test < 1:
             raise IncompatibleError(f"inputs need a non-empty train and test split, got {n_train} and {n_test} examples")
+        if sampling not in SAMPLING:
+            raise ConfigError(f"unknown dataset.sampling '{sampling}'; valid: {', '.join(SAMPLING)}")
         self.n_train, self.n_test = n_train, n_test
-        self.batch_size, self.seed = options.batch_size, options.seed
+        self.batch_size, self.seed, self.sampling = options.batch_size, options.seed, sampling
 
     def steps_per_epoch(self) -> int:
         return math.ceil(self.n_train / self.batch_size)
 
     def train(self, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None) -> tf.data.Dataset:
-        stream = epoch_batches(self.n_train, self.batch_size, self.seed, initial_epoch, epochs, steps_per_epoch)
-        ds = stream.map(lambda passes, idx: self.batch("train", idx, self._keys(passes, idx)),
-                        num_parallel_calls=tf.data.AUTOTUNE)
+        if self.sampling == "replacement":
+            steps = steps_per_epoch or self.steps_per_epoch()
+            stream = replacement_batches(self.n_train, self.batch_size, self.seed, initial_epoch * steps, epochs * steps)
+        else:  # a key per example of every pass: [seed, pass * n + index]
+            stream = epoch_batches(self.n_train, self.batch_size, self.seed, initial_epoch, epochs, steps_per_epoch).map(
+                lambda passes, idx: (tf.cast(passes, tf.int64) * self.n_train + tf.cast(idx, tf.int64), idx))
+        ds = stream.map(lambda unique, idx: self.batch("train", idx, self._keys(unique)), num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def evaluation(self, split: str) -> tf.data.Dataset:
@@ -123,10 +135,23 @@ class IndexedPipeline(ABC):
     def batch(self, split: str, idx: tf.Tensor, keys: tf.Tensor | None) -> Any:
         """The batch of rows `idx` of `split`, randomly transformed by per-example `keys` unless None."""
 
-    def _keys(self, passes: tf.Tensor, idx: tf.Tensor) -> tf.Tensor:
-        # (B, 2) int64: [seed, pass * n + index] is distinct for every example of every pass.
-        unique = tf.cast(passes, tf.int64) * self.n_train + tf.cast(idx, tf.int64)
+    def _keys(self, unique: tf.Tensor) -> tf.Tensor:
+        # (B, 2) int64: [seed, a number distinct for every example drawn in the stream].
         return tf.stack([tf.fill(tf.shape(unique), tf.cast(self.seed, tf.int64)), unique], axis=1)
+
+
+def replacement_batches(n: int, batch_size: int, seed: int, first_step: int, end_step: int) -> tf.data.Dataset:
+    """Batches of steps [first_step, end_step), each `batch_size` indices drawn uniformly with
+    replacement from `n` (the book's `np.random.choice(n, batch_size)` generator) by a stateless
+    draw seeded by (seed, step): a resumed run draws what an uninterrupted one would. Each element is
+    (a per-example number, step * batch_size + position, for augmentation keys; the indices)."""
+
+    def draw(step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        idx = tf.random.stateless_uniform([batch_size], seed=tf.stack([tf.cast(seed, tf.int64), step]), maxval=n,
+                                          dtype=tf.int32)
+        return step * batch_size + tf.range(batch_size, dtype=tf.int64), idx
+
+    return tf.data.Dataset.range(first_step, end_step).map(draw)
 
 
 def coin(keys: tf.Tensor, probability: float) -> tf.Tensor:

@@ -34,11 +34,15 @@ class BoxSplits:
     boxes_test: Sequence[np.ndarray]
     class_names: tuple[str, ...]
     """Background first: ("background", "Water", "Soda", "Juice") for the drinks dataset."""
+    groups: np.ndarray | None = None
+    """Per training example, the photo it was cut from (object crops: several per photo), so that
+    `dataset.validation` holds out whole photos (`splits.held_out`); None: every example its own."""
 
     def limited(self, train_limit: int | None, test_limit: int | None) -> BoxSplits:
         """Only the first `train_limit` / `test_limit` images of each split (None: all)."""
         return BoxSplits(self.x_train[:train_limit], list(self.boxes_train)[:train_limit], self.x_test[:test_limit],
-                         list(self.boxes_test)[:test_limit], self.class_names)
+                         list(self.boxes_test)[:test_limit], self.class_names,
+                         None if self.groups is None else self.groups[:train_limit])
 
 
 @dataclass

@@ -43,6 +43,9 @@ class MaskOptions:
     """Resize images and masks to (height, width) (None: keep the size)."""
     flip: bool = False
     """Mirror training images and masks left-right half of the time (the book does not)."""
+    sampling: str = "epochs"
+    """epochs: every training example once per pass, in a seeded order | replacement: each batch drawn
+    uniformly with replacement (Pattanayak's Listing 6-4 generator); `base.SAMPLING`."""
 
 
 def class_ids(images: np.ndarray, masks: np.ndarray, num_classes: int, split: str) -> np.ndarray:
@@ -61,7 +64,7 @@ class MaskPipeline(IndexedPipeline):
 
     def __init__(self, splits: MaskSplits, options: PipelineOptions, kind: MaskOptions) -> None:
         require_plain_images("masks", options)
-        super().__init__(len(splits.x_train), len(splits.x_test), options)
+        super().__init__(len(splits.x_train), len(splits.x_test), options, kind.sampling)
         self.num_classes = len(splits.class_names)
         h, w, c = (int(d) for d in splits.x_train.shape[1:])
         self.size = tuple(kind.size) if kind.size is not None else (h, w)

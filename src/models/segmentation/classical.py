@@ -67,6 +67,11 @@ class OtsuOptions:
     """standard: scikit-image's threshold_otsu (class means); book: the book's unnormalised-variance Otsu."""
     objects: str = "bright"
     """Which class is the object: bright (> t) or dark (<= t: the book's)."""
+    classes: int = 2
+    """Grey-level classes, split by classes - 1 thresholds (the text's extension to several
+    thresholds): 2 is Otsu's one threshold; more is scikit-image's threshold_multiotsu (standard
+    variant only), every class but the background (the darkest with bright objects, the brightest
+    with dark ones) an object class, reported as `thresholds`."""
 
 
 @dataclass
@@ -126,12 +131,26 @@ def binary_outputs(model: str, ctx: RunContext, grey: np.ndarray, mask: np.ndarr
                    reference: Optional[np.ndarray], marks: dict[str, float], title: str) -> dict[str, Any]:
     """What a threshold run writes and reports: the 0/255 mask, its connected regions over the
     image, the histogram with t (and the peaks it came from) marked."""
-    regions, segments = ndi.label(mask)
-    ctx.out.figure("segmented", pixels_figure(mask.astype(np.uint8) * 255))
+    numbers = class_outputs(model, ctx, grey, mask.astype(np.uint8), reference, {"t": threshold, **marks}, title)
+    return {"threshold": float(threshold), **numbers}
+
+
+def class_outputs(model: str, ctx: RunContext, grey: np.ndarray, ids: np.ndarray, reference: Optional[np.ndarray],
+                  marks: dict[str, float], title: str) -> dict[str, Any]:
+    """What a run of grey-level classes writes and reports: the classes as evenly spaced grey levels
+    (`ids`, 0 the background; two classes: the 0/255 mask), the connected regions of every object
+    class (each region of each class its own label) over the image, the histogram with `marks`."""
+    n_classes = max(int(ids.max()), 1) + 1
+    regions, segments = np.zeros(ids.shape, np.int64), 0
+    for cls in range(1, n_classes):
+        labelled, count = ndi.label(ids == cls)
+        regions = np.where(labelled > 0, labelled + segments, regions)
+        segments += count
+    ctx.out.figure("segmented", pixels_figure((ids.astype(np.int64) * 255 // (n_classes - 1)).astype(np.uint8)))
     ctx.out.figure("overlay", pixels_figure(label2rgb(regions, grey, bg_label=0, alpha=0.35)))
-    ctx.out.figure("histogram", histogram_figure(grey, {"t": threshold, **marks}, title))
-    log.info("%s: threshold %g, %d segments", model, threshold, segments)
-    return {"threshold": float(threshold), "segments": int(segments), **scores(regions, reference)}
+    ctx.out.figure("histogram", histogram_figure(grey, marks, title))
+    log.info("%s: %s, %d segments", model, ", ".join(f"{k} {v:g}" for k, v in marks.items()), segments)
+    return {"segments": int(segments), **scores(regions, reference)}
 
 
 @MODELS.register("threshold_hist", NoneSpec(options=ThresholdHistOptions))
@@ -159,10 +178,30 @@ def run_otsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
     """The grey image split at Otsu's threshold (scikit-image's, or the book's variant)."""
     check_choice("otsu", "variant", opts.variant, OTSU_VARIANTS)
     check_objects("otsu", opts.objects)
+    if opts.classes != 2:
+        return run_multiotsu(opts, ctx)
     grey, reference = source_image("otsu", ctx, 1)
     threshold = methods.otsu_threshold(grey, opts.variant)
     mask = methods.object_mask(grey, threshold, opts.objects, inclusive=opts.objects == "dark")
     return binary_outputs("otsu", ctx, grey, mask, threshold, reference, {}, f"Otsu ({opts.variant}): t = {threshold:g}")
+
+
+def run_multiotsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
+    """`model.classes` > 2: scikit-image's threshold_multiotsu; class k holds the levels in
+    (t_k, t_k+1], numbered from the background (`OtsuOptions.classes`)."""
+    if not 3 <= opts.classes <= methods.MAX_OTSU_CLASSES:
+        raise ConfigError(f"otsu: model.classes must be 2 (one threshold) to {methods.MAX_OTSU_CLASSES}, got {opts.classes}")
+    if opts.variant != "standard":
+        raise ConfigError(f"otsu: model.classes={opts.classes} is scikit-image's multi-Otsu, variant standard; the book's "
+                          f"variant has one threshold (model.classes=2)")
+    grey, reference = source_image("otsu", ctx, 1)
+    thresholds = methods.multiotsu_thresholds(grey, opts.classes)
+    ids = np.digitize(grey, thresholds, right=True)  # levels <= t_1: class 0, as Otsu's {<= t} and {> t}
+    if opts.objects == "dark":
+        ids = opts.classes - 1 - ids
+    numbers = class_outputs("otsu", ctx, grey, ids, reference, {f"t{i + 1}": t for i, t in enumerate(thresholds)},
+                            f"multi-Otsu, {opts.classes} classes: t = {', '.join(f'{t:g}' for t in thresholds)}")
+    return {"thresholds": thresholds, **numbers}
 
 
 @MODELS.register("watershed", NoneSpec(options=WatershedOptions))

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.feature import peak_local_max
-from skimage.filters import sobel, threshold_minimum, threshold_otsu
+from skimage.filters import sobel, threshold_minimum, threshold_multiotsu, threshold_otsu
 from skimage.segmentation import watershed
 
-from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.errors import DataError, IncompatibleError
 
 LEVELS = 256
 """Grey levels of a uint8 image: the histogram's bins."""
@@ -36,6 +36,20 @@ def otsu_book(grey: np.ndarray) -> int:
     u2 = u - u1
     between = p1 * (u1 - u) ** 2 + (1.0 - p1) * (u2 - u) ** 2
     return int(np.argmax(between))
+
+
+MAX_OTSU_CLASSES = 5
+"""threshold_multiotsu searches every split of the 256 levels: its time grows as 256^(classes - 1)."""
+
+
+def multiotsu_thresholds(grey: np.ndarray, classes: int) -> list[float]:
+    """The `classes` - 1 thresholds maximising the between-class variance (scikit-image's
+    threshold_multiotsu), or a DataError when the image has fewer grey levels than classes."""
+    try:
+        return [float(t) for t in threshold_multiotsu(grey, classes=classes)]
+    except ValueError as exc:
+        raise DataError(f"otsu: model.classes={classes} needs at least {classes} distinct grey levels in the image "
+                        f"({str(exc).splitlines()[0]})") from None
 
 
 def otsu_threshold(grey: np.ndarray, variant: str) -> float:

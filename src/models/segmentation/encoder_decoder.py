@@ -9,7 +9,11 @@ Every kernel and bias starts from N(0, 0.02); 34,475,585 parameters at 3 input c
 is the sigmoid cross-entropy from logits, averaged over every pixel of the batch, against class 1 of
 a two-class mask (`drinks_foreground`; `synthetic_shapes` with `dataset.options.foreground=true`).
 `model.skip_connections=true` concatenates each decoder step with the encoder map of its size: a
-U-Net (the shared builder of `models/unet.py`). The network is a `SegmentationModel` (the FCN's),
+U-Net (the shared builder of `models/unet.py`). The spec's other choices: `model.padding=valid`
+(unpadded convs, the U-Net paper's; the loss and metrics compare the output with the centre of the
+mask, and skips are centre-cropped) and `model.upsampling=transpose|nearest|bed_of_nails|max_unpool`
+(Figs 6-10 to 6-13; the same parameter count each). The preset draws batches with replacement, as
+the book's generator does (`dataset.sampling=replacement`). The network is a `SegmentationModel` (the FCN's),
 so it reports the book's mIoU and pixel accuracy at every validation and the `segmentation`
 evaluator's `dice` and `iou` of the foreground on the test split.
 
@@ -35,7 +39,7 @@ from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.segmentation.figures import write_predictions
 from adl_runner.models.segmentation.model import SegmentationModel
 from adl_runner.models.segmentation.predict import predict_masks
-from adl_runner.models.unet import ConvStyle, UNetLayout, check_size, initializers, unet_trunk
+from adl_runner.models.unet import PADDINGS, UPSAMPLING, ConvStyle, UNetLayout, check_size, initializers, unet_trunk
 
 THRESHOLD_ON = ("probabilities", "logits")
 
@@ -60,6 +64,17 @@ class EncoderDecoderOptions:
     """probabilities: a pixel is foreground when sigmoid(logit) > threshold; logits: when the logit
     itself is (the book's `logits > 0.5`)."""
     threshold: float = 0.5
+    padding: str = "same"
+    """same: the book's SAME convs, the output the input's size; valid: unpadded 3x3 convs (the U-Net
+    paper's), the output the input's centre, compared with the centre of the mask (572 -> 448 for
+    these five levels without decoder convs; the smallest side that works is 140, then every 16 more)."""
+    upsampling: str = "transpose"
+    """How each decoder step doubles its map (Pattanayak Figs 6-10 to 6-13): transpose (the book's
+    stride-2 3x3 transposed conv) | nearest (repeat each value over its 2x2 block, then a 3x3 conv)
+    | bed_of_nails (each value in its block's top-left pixel, zeros elsewhere, then a 3x3 conv) |
+    max_unpool (a 3x3 conv, then each value where the paired max pool found its maximum: needs
+    model.padding=same and model.decoder_filters mirroring model.filters, e.g. [512, 256, 128, 64]).
+    Every choice has the same parameters."""
 
 
 def logit_threshold(threshold_on: str, threshold: float) -> float:
@@ -75,7 +90,8 @@ def logit_threshold(threshold_on: str, threshold: float) -> float:
 def encoder_decoder_layout(opts: EncoderDecoderOptions) -> UNetLayout:
     style = ConvStyle(activation="relu", order="post", kernel_initializer="he_normal", init_std=opts.init_std)
     return UNetLayout(tuple(opts.filters), tuple(opts.decoder_filters), 3, convs=opts.convs, down="pool",
-                      encoder_style=style, decoder_style=style, skips=opts.skip_connections)
+                      encoder_style=style, decoder_style=style, skips=opts.skip_connections, padding=opts.padding,
+                      up=opts.upsampling)
 
 
 def check_options(opts: EncoderDecoderOptions) -> None:
@@ -91,6 +107,14 @@ def check_options(opts: EncoderDecoderOptions) -> None:
     if opts.init_std is not None and opts.init_std <= 0:
         raise ConfigError(f"encoder_decoder: model.init_std must be > 0, got {opts.init_std}")
     check_choice("encoder_decoder", "model.threshold_on", opts.threshold_on, THRESHOLD_ON)
+    check_choice("encoder_decoder", "model.padding", opts.padding, PADDINGS)
+    check_choice("encoder_decoder", "model.upsampling", opts.upsampling, UPSAMPLING)
+    if opts.upsampling == "max_unpool":
+        mirrored = list(reversed(opts.filters[:-1]))
+        if opts.padding != "same" or list(opts.decoder_filters) != mirrored:
+            raise ConfigError(f"encoder_decoder: model.upsampling=max_unpool puts each step's maps where the paired pool "
+                              f"found its maxima, so it needs model.padding=same and model.decoder_filters={mirrored} "
+                              f"(the encoder's levels), got padding={opts.padding}, decoder_filters={list(opts.decoder_filters)}")
     logit_threshold(opts.threshold_on, opts.threshold)
 
 

@@ -11,7 +11,7 @@ from adl_runner.kernel.evaluators import EVALUATORS
 from adl_runner.kernel.hooks import DataView, QualityContext
 from adl_runner.kernel.specs import EvaluatorSpec
 from adl_runner.models.metrics.segmentation import confusion, image_accuracies, image_ious, image_overlaps, mean_iou
-from adl_runner.models.segmentation.model import predicted_ids, target_ids
+from adl_runner.models.segmentation.model import centre_of, predicted_ids, target_ids
 
 
 @EVALUATORS.register("segmentation", EvaluatorSpec(
@@ -23,7 +23,8 @@ def segmentation_evaluator(model: Any, data: DataView, context: QualityContext) 
     counts = np.zeros((num_classes, num_classes), dtype=np.int64)
     per_image: dict[str, list[np.ndarray]] = {"miou": [], "pixel_accuracy": [], "dice": [], "iou": []}
     for images, targets in data.batches("test").as_numpy_iterator():
-        true, pred = np.asarray(target_ids(targets)), predicted_ids(model, model.predict_on_batch(images))
+        pred = predicted_ids(model, model.predict_on_batch(images))
+        true = np.asarray(centre_of(target_ids(targets), pred))
         counts += confusion(true, pred, num_classes)
         per_image["miou"].append(image_ious(true, pred, num_classes))
         per_image["pixel_accuracy"].append(image_accuracies(true, pred))

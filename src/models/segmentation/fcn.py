@@ -12,6 +12,7 @@ are he_normal as in the book's repository; only the backbone's carry its L2 pena
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import keras
@@ -86,8 +87,30 @@ def fcn_network(input_shape: tuple[int, ...], n_classes: int, n_layers: int = 3,
     return keras.Model(inputs, outputs, name=f"ResNet{resnet_depth(2, backbone_n)}v2_{n_layers}layer_fcn")
 
 
+def trained_options(model: keras.Model) -> dict[str, int]:
+    """The FCNOptions a loaded FCN was built with, read from its network: `layers` (one upsampled
+    pyramid level each) and `backbone_n` (from the backbone's depth, 9n + 2)."""
+    network = getattr(model, "network", None)
+    backbones = [layer.name for layer in getattr(network, "layers", ()) if re.fullmatch(r"resnet\d+_v2_backbone", layer.name)]
+    if not isinstance(model, SegmentationModel) or len(backbones) != 1:
+        raise IncompatibleError(f"the checkpoint holds a '{model.name}' model, not an fcn (a ResNet v2 backbone and pyramid)")
+    levels = sum(layer.name.endswith("_up2d") for layer in network.layers)
+    depth = int(re.findall(r"\d+", backbones[0])[0])
+    return {"layers": levels, "backbone_n": (depth - 2) // 9}
+
+
+def for_inference(model: keras.Model, opts: FCNOptions) -> None:
+    """Every FCN option fixes the network: one given with a checkpoint must be the checkpoint's own,
+    else it would be silently ignored."""
+    for key, trained in trained_options(model).items():
+        if getattr(opts, key) != trained:
+            raise IncompatibleError(f"model.{key}={getattr(opts, key)} cannot change a trained fcn: the checkpoint's "
+                                    f"model.{key} is {trained}; leave it out (or train a new run)")
+
+
 @MODELS.register("fcn", FitSpec(options=FCNOptions, view="image", objective="self", input_kind="masks",
-                                evaluators=("segmentation",), artifacts=write_predictions, predict=predict_masks))
+                                evaluators=("segmentation",), artifacts=write_predictions, predict=predict_masks,
+                                for_inference=for_inference))
 def build_fcn(opts: FCNOptions, ctx: BuildContext) -> SegmentationModel:
     """ResNet56v2 with a 4-level pyramid, 4 classes at 480x640 (the book)."""
     if opts.layers < 1:

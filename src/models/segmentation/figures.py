@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from adl_runner.kernel.hooks import ArtifactSink, DataView
-from adl_runner.models.segmentation.model import predicted_ids, target_ids
+from adl_runner.models.segmentation.model import centre_of, predicted_ids, target_ids
 
 PALETTE = np.array([(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
                     (255, 128, 0), (128, 0, 255), (0, 128, 128)], dtype=np.uint8)
@@ -55,5 +55,6 @@ def prediction_grid(images: np.ndarray, truth: np.ndarray, predicted: np.ndarray
 def write_predictions(model: Any, data: DataView, out: ArtifactSink) -> None:
     """`segmentation.png`: the first test images, each as a row of input, ground truth and prediction."""
     images, targets = data.examples(GRID_IMAGES, "test")
-    predicted = predicted_ids(model, model.predict_on_batch(images))
-    out.figure("segmentation", prediction_grid(np.asarray(images), np.asarray(target_ids(targets)), predicted))
+    predicted = predicted_ids(model, model.predict_on_batch(images))  # of the images' centre with padding=valid
+    images, truth = (np.asarray(centre_of(values, predicted)) for values in (images, target_ids(targets)))
+    out.figure("segmentation", prediction_grid(images, truth, predicted))

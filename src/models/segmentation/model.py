@@ -5,7 +5,9 @@ place, `mask_ids`, which the Keras metrics, the `segmentation` evaluator and tas
 Outputs are either K >= 2 softmax channels (ids: the argmax) or one channel for a binary
 foreground (ids: output > `threshold`; a one-channel logit model thresholds its logits, so 0.0 is
 "probability > 0.5" and 0.5 is the book's literal `logits > 0.5`). Targets may be one-hot
-(B, H, W, K) or ids (B, H, W), as `dataset.labels` chooses.
+(B, H, W, K) or ids (B, H, W), as `dataset.labels` chooses. A network with unpadded convs
+(`padding=valid`) predicts the centre of its input: its loss and metrics compare the centre of the
+targets (`centre_of`), as the U-Net paper's 572 -> 388 does.
 
 The Keras metrics `miou` and `pixel_accuracy` are the book's (`models/metrics/segmentation.py`),
 computed in the graph and exact over a split: they accumulate per-image values, not per-batch
@@ -40,6 +42,17 @@ def output_ids(outputs: Any, threshold: float = 0.5) -> Any:
     if outputs.shape[-1] == 1:
         return ops.cast(outputs[..., 0] > threshold, "int32")
     return ops.cast(ops.argmax(outputs, axis=-1), "int32")
+
+
+def centre_of(values: Any, outputs: Any) -> Any:
+    """`values` (B, H, W, ...) cut to their centre of the size of `outputs` (B, h, w, ...): the targets
+    (or images) a network with unpadded convs (`padding=valid`) predicts, whose output is the centre
+    of its input, as `models.unet.centre_cropped` cuts its skips."""
+    (height, width), (h, w) = values.shape[1:3], outputs.shape[1:3]
+    if (height, width) == (h, w):
+        return values
+    top, left = (height - h) // 2, (width - w) // 2
+    return values[:, top:top + h, left:left + w]
 
 
 def predicted_ids(model: Any, outputs: Any) -> np.ndarray:
@@ -150,7 +163,8 @@ class SegmentationModel(NetworkStepModel):
     def train_step(self, data: Any) -> dict[str, Any]:
         images, targets = data
         with tf.GradientTape() as tape:
-            loss = LOSSES[self.loss_name](targets, self.network(images, training=True))
+            outputs = self.network(images, training=True)
+            loss = LOSSES[self.loss_name](centre_of(targets, outputs), outputs)
             if self.network.losses:
                 loss = loss + ops.sum(self.network.losses)  # the backbone's L2 penalties
         weights = self.network.trainable_weights
@@ -161,6 +175,7 @@ class SegmentationModel(NetworkStepModel):
     def test_step(self, data: Any) -> dict[str, Any]:
         images, targets = data
         outputs = self.network(images, training=False)
+        targets = centre_of(targets, outputs)
         self.trackers["loss"].update_state(LOSSES[self.loss_name](targets, outputs))
         true_ids, pred_ids = target_ids(targets), self.mask_ids(outputs)
         self.trackers["miou"].update_state(true_ids, pred_ids)

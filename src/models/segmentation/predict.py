@@ -19,10 +19,13 @@ from adl_runner.models.segmentation.model import predicted_ids
 
 def segment(model: keras.Model, image: np.ndarray) -> np.ndarray:
     """(H, W) class ids of an (H, W, C) uint8 image of any size: resized (bilinear) to the model's
-    input, segmented, and the ids resized back (nearest)."""
+    input, segmented, and the ids resized back (nearest). A network with unpadded convs predicts the
+    centre of its input: the border it does not reach is background."""
     height, width = (int(d) for d in model.inputs[0].shape[1:3])
     resized = tf.image.resize(tf.cast(image[None], tf.float32) / 255.0, (height, width))
     ids = predicted_ids(model, model.predict_on_batch(resized))
+    dh, dw = height - ids.shape[1], width - ids.shape[2]
+    ids = np.pad(ids, ((0, 0), (dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2)))
     return tf.image.resize(ids[..., None], image.shape[:2], method="nearest").numpy()[0, ..., 0]
 
 

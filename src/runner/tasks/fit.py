@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from adl_runner.data.inputs import INPUT_KINDS, InputPipeline, make_inputs
-from adl_runner.data.inputs.base import AUGMENT_OPTION
+from adl_runner.data.inputs.base import AUGMENT_OPTION, SAMPLING_OPTION
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from adl_runner.data.splits import held_out
 from adl_runner.data.store import DataStore
@@ -114,7 +114,10 @@ def make_pipeline(
 
     def build(source: Any) -> Pipeline:
         if input_kind is not None:
-            return kind_pipeline(input_kind, source, options, job.input_options)
+            return kind_pipeline(input_kind, source, options, job.input_options, dataset.sampling)
+        if dataset.sampling != "epochs":
+            raise ConfigError(f"dataset.sampling={dataset.sampling}: only models whose input kind has the option (masks: "
+                              f"fcn, unet, encoder_decoder) sample with replacement; valid here: epochs")
         return ArrayPipeline(source.x_train, source.y_train, source.x_test, source.y_test, len(source.class_names), options)
 
     try:
@@ -123,15 +126,22 @@ def make_pipeline(
         raise IncompatibleError(f"dataset '{dataset.name}': {exc}") from None
 
 
-def kind_pipeline(kind: str, source: Any, options: PipelineOptions, kind_options: Any = None) -> InputPipeline:
+def kind_pipeline(kind: str, source: Any, options: PipelineOptions, kind_options: Any = None,
+                  sampling: str = "epochs") -> InputPipeline:
     """The input kind `kind`'s pipeline over a loaded dataset, with its options from `dataset.options`
     (`kind_options`, `Job.input_options`; None: its defaults). `dataset.augment` is the kind's own
     augmentation, its `flip` setting (boxes and masks flip with their images), where it has one;
-    a kind without one refuses it. Batches reach the model as the kind makes them."""
+    a kind without one refuses it. `dataset.sampling` is its `sampling` setting; a kind without one
+    takes only the default. Batches reach the model as the kind makes them."""
     settings: dict[str, Any] = dataclasses.asdict(kind_options) if kind_options is not None else {}
-    if AUGMENT_OPTION in {f.name for f in dataclasses.fields(INPUT_KINDS.get(kind).spec.options)}:
+    names = {f.name for f in dataclasses.fields(INPUT_KINDS.get(kind).spec.options)}
+    if AUGMENT_OPTION in names:
         settings[AUGMENT_OPTION] = options.augment
         options = dataclasses.replace(options, augment=False)
+    if SAMPLING_OPTION in names:
+        settings[SAMPLING_OPTION] = sampling
+    elif sampling != "epochs":
+        raise ConfigError(f"dataset.sampling={sampling}: input kind '{kind}' samples epochs only; valid here: epochs")
     return make_inputs(kind, source, options, settings)
 
 
