@@ -29,6 +29,7 @@ from fit_overhead import fit_overhead
 from gan_step import gan_step
 from harness import REPO, Settings, log
 from iic import iic
+from load_transient import load_transient
 from memory import memory
 from memory_stages import memory_stages
 from mirrored import mirrored
@@ -54,6 +55,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "fcn": fcn,
     "iic": iic,
     "memory_stages": memory_stages,
+    "load_transient": load_transient,
     "threads": threads,
     "xla": xla,
     "mirrored": mirrored,

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from adl_runner.data.paired import paired_from
 from adl_runner.data.splits import ArraySplits, PairedSplits
+from adl_runner.data.tensors import host_tensor
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 
 VIEWS = ("flat", "image", "sequence")
@@ -118,8 +119,8 @@ class ArrayPipeline:
         self.input_shape = view_shape((h, w, 1 if options.gray_input else c), options.view)
         self.n_train = len(x_train)
         self.n_test = len(x_test)
-        self._train = (tf.constant(x_train), tf.constant(y_train.astype(np.int32)))
-        self._test = (tf.constant(x_test), tf.constant(y_test.astype(np.int32)))
+        self._train = (host_tensor(x_train), host_tensor(y_train.astype(np.int32)))
+        self._test = (host_tensor(x_test), host_tensor(y_test.astype(np.int32)))
         self._mean = (
             tf.constant(x_train.astype(np.float32).mean(axis=0) / 255.0)
             if options.subtract_pixel_mean
@@ -289,7 +290,7 @@ class PairPipeline:
         cache: dict[int, tf.Tensor] = {}
         self._arrays = {
             split: tuple(
-                cache.setdefault(id(a), tf.constant(a))
+                cache.setdefault(id(a), host_tensor(a))
                 for a in (getattr(d.splits, f"x_{split}") for d in self.domains)
             )
             for split in ("train", "test")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import shutil
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
@@ -14,6 +15,7 @@ from adl_runner.kernel.errors import RunnerError
 from adl_runner.kernel.keras_state import restore_from_file, save_model
 from adl_runner.runner.callbacks import LossDiverged, StopOnNaN
 from adl_runner.runner.loops.fit import progress_verbosity
+from adl_runner.runner.phase_cache import PhaseCache, phase_key
 from adl_runner.runner.resolve import Job, config_at
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import TrainerConfig
@@ -48,17 +50,23 @@ class RunPhases:
     compares them), kept beside a phase's checkpoint: a job with other values must not resume it,
     and a run killed during a phase has no config.yaml yet to compare with."""
 
-    def __init__(self, rundir: RunDir, trainer: TrainerConfig, config: dict[str, Any]) -> None:
+    def __init__(self, rundir: RunDir, trainer: TrainerConfig, config: dict[str, Any], cache: PhaseCache | None = None) -> None:
         self.rundir, self.trainer = rundir, trainer
         self.config = json.loads(json.dumps(config))  # as it will read back from <phase>.json
+        self.cache = cache if cache is not None else PhaseCache()
 
     @classmethod
     def for_job(cls, rundir: RunDir, job: Job, resume_keys: Sequence[str]) -> RunPhases:
         return cls(rundir, job.trainer, {key: config_at(job.config, key) for key in resume_keys})
 
     def train(self, name: str, model: Any, train: Any, *, epochs: int, steps_per_epoch: int,
-              validation: Any = None) -> dict[str, list[float]]:
+              validation: Any = None, cache: Mapping[str, Any] | None = None) -> dict[str, list[float]]:
         done, history = self._restore(name, model, steps_per_epoch)
+        # Only a fresh phase has a key: its initial weights are part of it.
+        key = (phase_key(name, model, cache, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         loss_bound=self.trainer.loss_bound) if cache is not None and not done else None)
+        if key is not None and self._from_cache(name, key):
+            return self._restore(name, model, steps_per_epoch)[1]
         if done >= epochs:
             log.info("phase %s: all %d epochs done in an earlier job; restored from %s",
                      name, epochs, self.rundir.phase_weights(name))
@@ -79,7 +87,21 @@ class RunPhases:
             raise LossDiverged(f"phase {name}: {exc.what} at epoch {exc.epoch + 1}, step {exc.step + 1}; stopped "
                                f"({kept}); lower the learning rate or check the data",
                                exc.epoch, exc.step, exc.what) from None
+        if key is not None:
+            self.cache.save(key, self.rundir.phase_weights(name), history)
         return history
+
+    def _from_cache(self, name: str, key: dict[str, Any]) -> bool:
+        """Put a cached phase's checkpoint and history in this run dir, as its training would have."""
+        hit = self.cache.load(key)
+        if hit is None:
+            return False
+        weights, history = hit
+        record = {"config": self.config, "history": history}
+        self.rundir.write_atomic(self.rundir.phase_history(name), lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
+        self.rundir.write_atomic(self.rundir.phase_weights(name), lambda p: shutil.copyfile(weights, p))
+        log.info("phase %s: trained once for this configuration, restored from the cache %s", name, weights.parent)
+        return True
 
     def _restore(self, name: str, model: Any, steps_per_epoch: int) -> tuple[int, dict[str, list[float]]]:
         """The epochs an earlier job completed (0: none), with the model and its optimizer as they were."""

@@ -232,6 +232,10 @@ class TrainerConfig:
     evaluate_train: bool = True
     """After training, also evaluate on the training split in inference mode (train_eval_* metrics):
     what the book's 'train accuracy' columns report."""
+    test_examples: Optional[int] = ranged(None, at_least=1)
+    """After training, evaluate (test_* metrics) on the first N test examples, in whole batches; None:
+    the whole test split. The GAN presets set 2000: their test-set losses are diagnostics the book
+    does not report, and 10,000 examples cost more than a 100-step interval of training."""
     deterministic: bool = False
     """Deterministic TF ops (slower): same seed, same weights."""
     jit_compile: str = ranged("auto", choices=("auto", "true", "false", "True", "False"))

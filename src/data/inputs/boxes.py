@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from adl_runner.data.inputs.base import INPUT_KINDS, IndexedPipeline, coin, mirrored_where, require_plain_images, scaled
 from adl_runner.data.pipeline import PipelineOptions
+from adl_runner.data.tensors import host_tensor
 from adl_runner.kernel.errors import ConfigError, DataError
 from adl_runner.kernel.specs import InputKindSpec
 
@@ -92,8 +93,8 @@ class BoxPipeline(IndexedPipeline):
         self._scale = tf.constant([self.size[1] / w] * 2 + [self.size[0] / h] * 2, tf.float32)
         self._resized = self.size != (h, w)
         self._arrays = {
-            split: (tf.constant(getattr(splits, f"x_{split}")),
-                    *map(tf.constant, padded_boxes(getattr(splits, f"boxes_{split}"), max_boxes, split)))
+            split: (host_tensor(getattr(splits, f"x_{split}")),
+                    *map(host_tensor, padded_boxes(getattr(splits, f"boxes_{split}"), max_boxes, split)))
             for split in ("train", "test")
         }
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from adl_runner.data.inputs.base import INPUT_KINDS, IndexedPipeline, coin, mirrored_where, require_plain_images, scaled
 from adl_runner.data.pipeline import PipelineOptions
+from adl_runner.data.tensors import host_tensor
 from adl_runner.kernel.errors import DataError
 from adl_runner.kernel.specs import InputKindSpec
 
@@ -71,7 +72,7 @@ class MaskPipeline(IndexedPipeline):
         self.input_shape = (*self.size, c)
         self.onehot, self.flip = options.onehot, kind.flip
         self._arrays = {
-            split: (tf.constant(x), tf.constant(class_ids(x, getattr(splits, f"masks_{split}"), self.num_classes, split)))
+            split: (host_tensor(x), host_tensor(class_ids(x, getattr(splits, f"masks_{split}"), self.num_classes, split)))
             for split, x in (("train", splits.x_train), ("test", splits.x_test))
         }
 

@@ -23,6 +23,7 @@ import tensorflow as tf
 from adl_runner.data.inputs.base import INPUT_KINDS, IndexedPipeline, check_split, require_plain_images, scaled
 from adl_runner.data.pipeline import PipelineOptions
 from adl_runner.data.splits import ArraySplits
+from adl_runner.data.tensors import host_tensor
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.specs import InputKindSpec
@@ -65,8 +66,8 @@ class ViewPipeline(IndexedPipeline):
         self.image_shape = (h, w, c)
         self.input_shape = (h - views.crop, w - views.crop, c)
         self.num_classes = splits.num_classes
-        self._arrays = {"train": (tf.constant(splits.x_train), tf.constant(splits.y_train.astype("int32"))),
-                        "test": (tf.constant(splits.x_test), tf.constant(splits.y_test.astype("int32")))}
+        self._arrays = {"train": (host_tensor(splits.x_train), host_tensor(splits.y_train.astype("int32"))),
+                        "test": (host_tensor(splits.x_test), host_tensor(splits.y_test.astype("int32")))}
 
     def steps_per_epoch(self) -> int:
         """Full batches per pass (at least one)."""

@@ -25,6 +25,7 @@ autoencoder trains at `trainer.batch_size` (preset: 32).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -44,6 +45,9 @@ METHODS = ("reinforce", "reinforce_baseline", "actor_critic", "a2c")
 BOOK_AE_BATCH_SIZE = 32
 """The state autoencoder's batch (the book's), when the runner passes no `trainer.batch_size`."""
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+AUTOENCODER_VERSION = 1
+"""Part of the state autoencoder's cache key: bump it when its network or its training changes, and
+every cached autoencoder is trained again (the runner's phase cache, docs/performance.md)."""
 
 
 @dataclass
@@ -163,9 +167,13 @@ class PolicyGradientAgent(Agent):
         # A seeded reshuffle per pass, so that a resumed phase sees the batches an unbroken one would.
         passes = (tf.data.Dataset.from_tensor_slices((states[:split], states[:split]))
                   .shuffle(split, seed=ctx.seed, reshuffle_each_iteration=True).batch(batch).repeat())
+        # Trained once per configuration: the states (so the env's bounds, their number and the seed), the
+        # shuffle, the batch and this code fix it; the runner adds the initial weights and the fit's settings.
+        cache = {"version": AUTOENCODER_VERSION, "states_sha256": hashlib.sha256(states.tobytes()).hexdigest(),
+                 "train_states": split, "batch_size": batch, "shuffle_seed": ctx.seed}
         history = ctx.phases.train("state_autoencoder", autoencoder, passes, epochs=epochs,
                                    steps_per_epoch=math.ceil(split / batch),
-                                   validation=(states[split:], states[split:]) if split < n else None)
+                                   validation=(states[split:], states[split:]) if split < n else None, cache=cache)
         return history["val_loss" if "val_loss" in history else "loss"][-1]
 
     def _build_heads(self) -> tuple[keras.Model, keras.Model]:

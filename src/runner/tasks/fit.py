@@ -270,8 +270,7 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
     STAGES.lap("train")
-    log.info("evaluating the final weights on the test split (%d examples)", pipeline.n_test)
-    test = model.evaluate(pipeline.test(), return_dict=True, verbose=0)
+    test = model.evaluate(final_test_batches(job, spec, pipeline), return_dict=True, verbose=0)
     if job.trainer.evaluate_train:
         log.info("evaluating the final weights on the train split (%d examples, inference mode)", pipeline.n_train)
     train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
@@ -310,6 +309,20 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     if job.logger.plots and history:
         plot_curves(rundir, history, steps_per_point=steps if job.trainer.budget[0] == "steps" else None, evaluated=set(quality))
     return finish(rundir, job, started, metrics)
+
+
+def final_test_batches(job: Job, spec: FitSpec, pipeline: Pipeline) -> Any:
+    """The test batches the final weights are evaluated on: the whole split, or its first
+    `trainer.test_examples` rounded up to whole batches."""
+    limit = job.trainer.test_examples
+    if limit is None or limit >= pipeline.n_test:
+        log.info("evaluating the final weights on the test split (%d examples)", pipeline.n_test)
+        return pipeline.test()
+    batch = job.trainer.batch_size * spec.steps_batches(job.model_options)
+    batches = math.ceil(limit / batch)
+    log.info("evaluating the final weights on the first %d of %d test examples (trainer.test_examples=%d; null: all)",
+             min(batches * batch, pipeline.n_test), pipeline.n_test, limit)
+    return pipeline.test().take(batches)
 
 
 def quality_measure(job: Job, spec: FitSpec, data: DataView) -> Callable[[keras.Model], dict[str, Any]] | None:
