@@ -38,6 +38,7 @@ from ssd import ssd
 from summary import machine_info, markdown, result_stem, write_atomic
 from sweep_launchers import sweep_launchers
 from threads import threads
+from whole_job import whole_job
 from xla import xla
 
 SCHEMA_VERSION = 1
@@ -58,6 +59,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "xla": xla,
     "mirrored": mirrored,
     "sweep_launchers": sweep_launchers,
+    "whole_job": whole_job,
 }
 
 
