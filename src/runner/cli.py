@@ -372,7 +372,18 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None, raising: bool = False) -> int:
     """Entry point of the `run` console script; returns the exit code. `raising` (the Python API,
-    `adl_runner.run`): a refused command line or a failed job raises its RunnerError instead."""
+    `adl_runner.run`): a refused command line or a failed job raises its RunnerError instead.
+    Without `argv` (the `run` command, `python -m adl_runner`), a process that ran one job ends
+    here, without the interpreter's teardown (`process_exit`); a sweep's launcher may still hold workers."""
+    code = _main(argv, raising)
+    if argv is None and "tensorflow" in sys.modules and not split_argv(sys.argv[1:])[1]:
+        from adl_runner.runner.process_exit import end_process
+
+        end_process(code)
+    return code
+
+
+def _main(argv: list[str] | None, raising: bool) -> int:
     from hydra.core.global_hydra import GlobalHydra
 
     stages.STAGES.entered_main()
