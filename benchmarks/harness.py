@@ -28,6 +28,7 @@ class Settings:
     reps: int
     out: Path
     data_dir: Path | None  # holds mnist/mnist.npz, else None (synthetic data, no memory benchmark)
+    jobs: tuple[str, ...] = ()  # whole_job: only these jobs (empty: all)
 
 
 def median(values: list[float]) -> float:

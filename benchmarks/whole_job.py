@@ -61,7 +61,10 @@ def jobs(s: Settings) -> dict[str, Job]:
     }
     if s.quick:
         del table["cnn"]  # as the other benchmarks: --quick is MLP-only for the classifiers
-    return table
+    unknown = set(s.jobs) - set(table)
+    if unknown:
+        raise ValueError(f"--jobs {', '.join(sorted(unknown))}: no such job; valid: {', '.join(table)}")
+    return {name: job for name, job in table.items() if not s.jobs or name in s.jobs}
 
 
 def usage_process(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -111,7 +114,7 @@ def whole_job(s: Settings) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-whole-job-") as tmp_name:
         tmp = Path(tmp_name)
         log("whole_job: warm-up (one smoke job, one bare import)")
-        for call in job_cases(table["smoke"], s, tmp, "warm-up").values():
+        for call in job_cases(jobs(Settings(s.quick, s.reps, s.out, s.data_dir))["smoke"], s, tmp, "warm-up").values():
             call()
         for name, job in table.items():
             load[name] = list(os.getloadavg())
