@@ -28,6 +28,7 @@ class Settings:
     reps: int
     out: Path
     data_dir: Path | None  # holds mnist/mnist.npz, else None (synthetic data, no memory benchmark)
+    jobs: tuple[str, ...] = ()  # whole_job: only these jobs (empty: all)
 
 
 def median(values: list[float]) -> float:
@@ -85,7 +86,10 @@ def run_command() -> list[str]:
 
 
 def child_env(data_dir: Path | str | None = None) -> dict[str, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    """The environment of a child process: it imports this checkout's runner (.pkg first on
+    PYTHONPATH), not the one the venv's `run` script was installed from."""
+    path = os.pathsep.join(p for p in (str(REPO / ".pkg"), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path)
     if data_dir is not None:
         env["RUNNER_DATA_DIR"] = str(data_dir)
     return env

@@ -39,6 +39,7 @@ from ssd import ssd
 from summary import machine_info, markdown, result_stem, write_atomic
 from sweep_launchers import sweep_launchers
 from threads import threads
+from whole_job import whole_job
 from xla import xla
 
 SCHEMA_VERSION = 1
@@ -60,6 +61,7 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "xla": xla,
     "mirrored": mirrored,
     "sweep_launchers": sweep_launchers,
+    "whole_job": whole_job,
 }
 
 
@@ -78,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=None, help="repetitions per case (default 5, or 3 with --quick)")
     p.add_argument("--only", action="append", default=None, metavar="NAME",
                    help=f"run only these benchmarks (repeat or comma-separate): {', '.join(BENCHMARKS)}")
+    p.add_argument("--jobs", default="", metavar="NAMES",
+                   help="whole_job: only these comma-separated jobs (mlp, cnn, dcgan, dqn, smoke)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="results folder")
     args = p.parse_args(argv)
     names = [n for item in args.only or list(BENCHMARKS) for n in item.split(",") if n]
@@ -95,11 +99,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now()
-    s = Settings(quick=args.quick, reps=args.reps, out=args.out, data_dir=default_data_dir())
+    s = Settings(quick=args.quick, reps=args.reps, out=args.out, data_dir=default_data_dir(),
+                 jobs=tuple(name for name in args.jobs.split(",") if name))
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "started": started.isoformat(timespec="seconds"),
-        "options": {"quick": s.quick, "reps": s.reps, "only": args.only,
+        "options": {"quick": s.quick, "reps": s.reps, "only": args.only, **({"jobs": list(s.jobs)} if s.jobs else {}),
                     "data_dir": str(s.data_dir) if s.data_dir else None},
         "machine": machine_info(),
         "benchmarks": {},

@@ -59,7 +59,9 @@ def markdown(report: dict[str, Any]) -> str:
             continue
         lines += [f"Units: {result.get('units', '')}. Took {result['seconds']:.0f} s.", "",
                   "| case | median | reps |", "|---|---|---|"]
-        lines += [f"| {case} | {fmt(value)} | {len(result['timings'][case])} |" for case, value in result["medians"].items()]
+        spread = result.get("spread", {})
+        lines += [f"| {case} | {fmt(value)}{fmt_spread(spread.get(case))} | {len(result['timings'][case])} |"
+                  for case, value in result["medians"].items()]
         targets = result.get("targets", {})
         lines += ["", "| ratio | value | target |", "|---|---|---|"]
         for key, value in result["ratios"].items():
@@ -106,6 +108,10 @@ def markdown(report: dict[str, Any]) -> str:
         if "data" in result:
             lines += ["", "Data: " + ", ".join(f"{k}={v}" for k, v in result["data"].items())]
     return "\n".join(lines) + "\n"
+
+
+def fmt_spread(low_high: list[float] | None) -> str:
+    return "" if low_high is None else f" ({fmt(low_high[0])}-{fmt(low_high[1])})"
 
 
 def fmt_target(t: dict[str, Any] | None) -> str:

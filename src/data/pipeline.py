@@ -12,7 +12,9 @@ run resumed at epoch k sees exactly the batches an uninterrupted run would have 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -63,6 +65,13 @@ def view_shape(image_shape: tuple[int, int, int], view: str) -> tuple[int, ...]:
     return shapes[view]
 
 
+def as_written(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` traced as written, without AutoGraph's source conversion: the pipeline's batch functions
+    branch on Python values only (the options), so converting them buys nothing and cost a job
+    seconds of start-up (every `map` converted its function and all it calls, anew per dataset)."""
+    return tf.autograph.experimental.do_not_convert(fn)
+
+
 def epoch_batches(
     n: int, batch_size: int, seed: int, initial_epoch: int, epochs: int, steps_per_epoch: int | None = None
 ) -> tf.data.Dataset:
@@ -82,13 +91,13 @@ def epoch_batches(
     if steps_per_epoch is None:
         # One pass per epoch, the last batch possibly short, as fit on arrays does.
         return tf.data.Dataset.range(initial_epoch, epochs).flat_map(
-            lambda epoch: permutation(epoch).batch(batch_size)
+            as_written(lambda epoch: permutation(epoch).batch(batch_size))
         )
     # A fixed number of full batches per epoch from one endless stream of permutations.
     passes = math.ceil(epochs * steps_per_epoch * batch_size / n)
     return (
         tf.data.Dataset.range(passes)
-        .flat_map(permutation)
+        .flat_map(as_written(permutation))
         .batch(batch_size, drop_remainder=True)
         .skip(initial_epoch * steps_per_epoch)
         .take((epochs - initial_epoch) * steps_per_epoch)
@@ -153,7 +162,7 @@ class ArrayPipeline:
         (or `self.steps_per_epoch()`), so that Keras keeps one iterator across epochs."""
         opts = self.options
         ds = epoch_batches(self.n_train, opts.batch_size, opts.seed, initial_epoch, epochs, steps_per_epoch).map(
-            lambda _, idx: self._batch(self._train, idx, split=0), num_parallel_calls=tf.data.AUTOTUNE
+            as_written(lambda _, idx: self._batch(self._train, idx, split=0)), num_parallel_calls=tf.data.AUTOTUNE
         )
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -165,7 +174,8 @@ class ArrayPipeline:
         arrays, n = (self._train, self.n_train) if split == "train" else (self._test, self.n_test)
         split_id = 0 if split == "train" else 1
         ds = tf.data.Dataset.range(n).batch(self.options.batch_size)
-        ds = ds.map(lambda idx: self._batch(arrays, idx, split=split_id, augment=False), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(as_written(lambda idx: self._batch(arrays, idx, split=split_id, augment=False)),
+                    num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def labels(self, split: str) -> np.ndarray:

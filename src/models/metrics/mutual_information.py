@@ -8,8 +8,6 @@ from typing import Any
 
 import numpy as np
 from keras import ops
-from scipy.special import logsumexp
-from scipy.stats.contingency import margins
 
 
 def donsker_varadhan(t_joint: Any, t_marginal: Any) -> Any:
@@ -22,6 +20,8 @@ def donsker_varadhan(t_joint: Any, t_marginal: Any) -> Any:
 def pooled_donsker_varadhan(t_joint: np.ndarray, t_marginal: np.ndarray) -> float:
     """The same bound over every statistic of a split at once (NumPy): the mean over all joint
     samples and the log-mean-exp over all marginal ones, not a mean of per-batch bounds."""
+    from scipy.special import logsumexp  # here, not at the top: every job imports this module (scipy: seconds)
+
     t_marginal = np.asarray(t_marginal, dtype=np.float64).ravel()
     return float(np.mean(t_joint) - (logsumexp(t_marginal) - math.log(t_marginal.size)))
 
@@ -33,7 +33,7 @@ def histogram_mi(x: np.ndarray, y: np.ndarray, bins: int = 100) -> float:
     joint /= joint.sum()
     eps = np.finfo(float).eps
     joint[joint < eps] = eps
-    px, py = margins(joint)
+    px, py = joint.sum(axis=1, keepdims=True), joint.sum(axis=0, keepdims=True)  # scipy's `margins`
     product = px * py
     product[product < eps] = eps
     return float(np.sum(joint * np.log(joint / product)))
