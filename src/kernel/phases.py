@@ -40,3 +40,12 @@ class PlainPhases:
         history = model.fit(train, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
                             shuffle=False, verbose=self.verbose)
         return history.history
+
+
+class RestoredPhases:
+    """Phases whose weights a checkpoint restores right after the model is built (task=evaluate of
+    a trained agent): nothing is trained, and the history is empty."""
+
+    def train(self, name: str, model: Any, train: Any, *, epochs: int, steps_per_epoch: int,
+              validation: Any = None, cache: Mapping[str, Any] | None = None) -> dict[str, list[float]]:
+        return {}

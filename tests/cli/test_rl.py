@@ -143,6 +143,7 @@ def test_a2c_resumes_and_evaluates(run_cli, tmp_path: Path) -> None:
     ev = run_cli("task=evaluate", "model=a2c", f"ckpt={second.run_dir}", "trainer.eval_episodes=1", run_dir=tmp_path / "eval")
     assert ev.code == 0, ev.err
     assert ev.metrics()["model"] == "a2c"
+    assert "training the state autoencoder" not in ev.out + ev.err  # the checkpoint holds the trained encoder
 
 
 # -- one name per knob ------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from adl_runner.data.envs.base import as_float_obs
 from adl_runner.kernel.agents import Agent, AgentContext, AgentState, EnvHandle
 from adl_runner.kernel.custom_step import scaled_optimizer
 from adl_runner.kernel.errors import ConfigError, require_one_of
+from adl_runner.kernel.phases import RestoredPhases
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec, capped
 
@@ -162,7 +163,8 @@ class PolicyGradientAgent(Agent):
         states = self.rng.uniform(self.obs_low, self.obs_high, size=(n, self.obs_dim)).astype(np.float32)
         split = max(1, n * 10 // 11)  # the book's 200,000 / 20,000
         epochs = capped(self.options.ae_epochs, ctx.pretrain_epochs_cap)
-        ctx.log(f"training the state autoencoder on {n} random states ({epochs} epochs)")
+        if not isinstance(ctx.phases, RestoredPhases):
+            ctx.log(f"training the state autoencoder on {n} random states ({epochs} epochs)")
         batch = ctx.batch_size or BOOK_AE_BATCH_SIZE
         # A seeded reshuffle per pass, so that a resumed phase sees the batches an unbroken one would.
         passes = (tf.data.Dataset.from_tensor_slices((states[:split], states[:split]))
@@ -174,7 +176,8 @@ class PolicyGradientAgent(Agent):
         history = ctx.phases.train("state_autoencoder", autoencoder, passes, epochs=epochs,
                                    steps_per_epoch=math.ceil(split / batch),
                                    validation=(states[split:], states[split:]) if split < n else None, cache=cache)
-        return history["val_loss" if "val_loss" in history else "loss"][-1]
+        losses = history.get("val_loss") or history.get("loss")
+        return losses[-1] if losses else math.nan  # none: a checkpoint restores the trained encoder
 
     def _build_heads(self) -> tuple[keras.Model, keras.Model]:
         inputs = keras.Input((self.obs_dim,), name="state")

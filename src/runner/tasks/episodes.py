@@ -14,12 +14,11 @@ import numpy as np
 
 from adl_runner.kernel.agents import Agent, AgentContext, EnvHandle
 from adl_runner.kernel.errors import IncompatibleError, RunnerError
-from adl_runner.kernel.phases import PhaseRunner, PlainPhases
+from adl_runner.kernel.phases import PhaseRunner, RestoredPhases
 from adl_runner.kernel.registry import MODELS, Entry
 from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.loops import episodes as loop
-from adl_runner.runner.loops.fit import progress_verbosity
 from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.progress import start_line
 from adl_runner.runner.resolve import Job, env_entry, typed_options
@@ -156,9 +155,9 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         env_node = job.env if job.chose("env") and job.env is not None else meta["env_config"]
         env = build_env(env_node)
         configure_tensorflow(job)
-        # Not checkpointed: the trained run's checkpoint replaces what the phase trains, and an
-        # evaluation must not write into that run's dir; shown, since at the book's size it takes minutes.
-        agent = build_agent(job.model, model_options, env, job, PlainPhases(progress_verbosity(job.trainer.verbose)))
+        # Nothing pre-trained: the trained run's checkpoint replaces what a phase would train (the
+        # policy-gradient state autoencoder took minutes at the book's size for nothing).
+        agent = build_agent(job.model, model_options, env, job, RestoredPhases())
         saved, _ = loop.load_agent_state(folder, meta)
         try:
             agent.set_state(saved)
