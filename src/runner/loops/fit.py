@@ -157,7 +157,7 @@ def fit(
     if data.validation is None and monitor.startswith("val_"):
         monitor = monitor[len("val_"):]  # no validation data: judge the best epoch on training metrics
     checkpoints = Checkpoints(rundir, monitor, trainer.checkpoint.mode, [lr_control] if lr_control else [],
-                              data.steps_per_epoch, trainer.checkpoint.keep)
+                              data.steps_per_epoch, trainer.checkpoint.keep, trainer.checkpoint.monitor)
     if resume_state:
         checkpoints.restore(state_for_epoch(resume_state, initial_epoch))
     recover = trainer.nan_policy == "recover" and load is not None and data.train_from is not None
