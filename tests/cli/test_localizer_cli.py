@@ -36,7 +36,7 @@ def test_localizer_trains_on_synthetic_objects_and_predicts(run_cli, tmp_path: P
 @pytest.mark.parametrize("override", ["model.alpha=-1", "model.beta=-0.5"])
 def test_a_negative_loss_weight_is_one_error_line(run_cli, tmp_path: Path, override: str) -> None:
     key = override.split("=")[0]
-    run_cli(*FAST, override, run_dir=tmp_path / "bad").assert_error(f"{key} must be a finite number >= 0", no_run_dir=True)
+    run_cli(*FAST, override, run_dir=tmp_path / "bad").assert_error(f"{key} must be >= 0", no_run_dir=True)
 
 
 def test_the_localizer_refuses_a_labels_dataset(run_cli, tmp_path: Path) -> None:

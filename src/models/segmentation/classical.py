@@ -28,8 +28,8 @@ from skimage.metrics import adapted_rand_error
 from skimage.segmentation import mark_boundaries
 
 from adl_runner.data.images import image_files, read_image
-from adl_runner.kernel.checks import check_choice, check_positive
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import NoneSpec, RunContext
 from adl_runner.models.segmentation import classical_methods as methods
@@ -48,14 +48,14 @@ KMEANS_IMPLS = ("standard", "book")
 class ThresholdHistOptions:
     """Listing 6-1 (part 1): one threshold on the grey-level histogram."""
 
-    rule: str = "fixed"
+    rule: str = ranged("fixed", choices=THRESHOLD_RULES)
     """fixed: `threshold`; valley: the histogram's minimum between its two modes; midpoint: halfway
     between the two modes' peaks (the book's rules (b) and (a))."""
-    threshold: int = 150
+    threshold: int = ranged(150, at_least=0, at_most=255, why="a grey level")
     """The fixed t (rule=fixed), 0-255: the book's 150, chosen by eye on its coins.jpg."""
     inclusive: bool = False
     """Pixels equal to t are object (the book's text: I <= t) rather than background (its code: I < t)."""
-    objects: str = "bright"
+    objects: str = ranged("bright", choices=OBJECTS)
     """Which side of t is the object (255): bright (I > t) or dark (I < t: the book's rule)."""
 
 
@@ -63,9 +63,9 @@ class ThresholdHistOptions:
 class OtsuOptions:
     """Listing 6-1 (part 2): Otsu's threshold; the classes are {<= t} and {> t}."""
 
-    variant: str = "standard"
+    variant: str = ranged("standard", choices=OTSU_VARIANTS)
     """standard: scikit-image's threshold_otsu (class means); book: the book's unnormalised-variance Otsu."""
-    objects: str = "bright"
+    objects: str = ranged("bright", choices=OBJECTS)
     """Which class is the object: bright (> t) or dark (<= t: the book's)."""
 
 
@@ -73,9 +73,9 @@ class OtsuOptions:
 class WatershedOptions:
     """Listing 6-2: Otsu mask, distance transform, peak markers, watershed of -D in the mask."""
 
-    objects: str = "bright"
+    objects: str = ranged("bright", choices=OBJECTS)
     """Which Otsu class is the object: bright, or dark (the book inverts its dark coins to 1)."""
-    min_distance: int = 10
+    min_distance: int = ranged(10, at_least=1)
     """peak_local_max's minimum distance between markers (and from the border), the book's 10."""
 
 
@@ -83,15 +83,15 @@ class WatershedOptions:
 class KMeansSegmentationOptions:
     """Listing 6-3: K-means on the pixels' colours; each pixel painted with its centroid's colour."""
 
-    k: int = 3
+    k: int = ranged(3, at_least=2)
     """Clusters: the book's text and figure (its code: 5)."""
-    iterations: int = 20
+    iterations: int = ranged(20, at_least=1)
     """Assignment/update rounds at most (the book's 20)."""
-    restarts: int = 1
+    restarts: int = ranged(1, at_least=1)
     """Independent runs from other random centroids; the one of least inertia is kept."""
-    features: str = "rgb"
+    features: str = ranged("rgb", choices=KMEANS_FEATURES)
     """rgb: the colour vector (the book's code); rgb+xy: colour and the pixel's row and column, scaled to 0-255."""
-    impl: str = "standard"
+    impl: str = ranged("standard", choices=KMEANS_IMPLS)
     """standard: Lloyd's algorithm to convergence; book: the book's code (fresh random centroids
     every iteration, so one step from the last draw; integer means)."""
 
@@ -107,10 +107,6 @@ def source_image(model: str, ctx: RunContext, channels: int) -> tuple[np.ndarray
     image_files(ctx.image)  # a missing path: one DataError line
     pixels = read_image(ctx.image, channels)
     return (pixels[..., 0] if channels == 1 else pixels), None
-
-
-def check_objects(model: str, objects: str) -> None:
-    check_choice(model, "objects", objects, OBJECTS)
 
 
 def scores(regions: np.ndarray, reference: Optional[np.ndarray]) -> dict[str, float]:
@@ -137,10 +133,6 @@ def binary_outputs(model: str, ctx: RunContext, grey: np.ndarray, mask: np.ndarr
 @MODELS.register("threshold_hist", NoneSpec(options=ThresholdHistOptions))
 def run_threshold_hist(opts: ThresholdHistOptions, ctx: RunContext) -> dict[str, Any]:
     """The grey image thresholded at a fixed t, or at the valley or peak midpoint of its histogram."""
-    check_choice("threshold_hist", "rule", opts.rule, THRESHOLD_RULES)
-    check_objects("threshold_hist", opts.objects)
-    if not 0 <= opts.threshold <= 255:
-        raise ConfigError(f"threshold_hist: threshold must be a grey level in 0-255, got {opts.threshold}")
     grey, reference = source_image("threshold_hist", ctx, 1)
     marks: dict[str, float] = {}
     threshold = float(opts.threshold)
@@ -157,8 +149,6 @@ def run_threshold_hist(opts: ThresholdHistOptions, ctx: RunContext) -> dict[str,
 @MODELS.register("otsu", NoneSpec(options=OtsuOptions))
 def run_otsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
     """The grey image split at Otsu's threshold (scikit-image's, or the book's variant)."""
-    check_choice("otsu", "variant", opts.variant, OTSU_VARIANTS)
-    check_objects("otsu", opts.objects)
     grey, reference = source_image("otsu", ctx, 1)
     threshold = methods.otsu_threshold(grey, opts.variant)
     mask = methods.object_mask(grey, threshold, opts.objects, inclusive=opts.objects == "dark")
@@ -168,8 +158,6 @@ def run_otsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
 @MODELS.register("watershed", NoneSpec(options=WatershedOptions))
 def run_watershed(opts: WatershedOptions, ctx: RunContext) -> dict[str, Any]:
     """Touching objects separated: one basin per distance-transform peak of the Otsu mask."""
-    check_objects("watershed", opts.objects)
-    check_positive("watershed", "min_distance", opts.min_distance)
     grey, reference = source_image("watershed", ctx, 1)
     threshold = float(threshold_otsu(grey))
     mask = methods.object_mask(grey, threshold, opts.objects, inclusive=opts.objects == "dark")
@@ -186,12 +174,6 @@ def run_kmeans_segmentation(opts: KMeansSegmentationOptions, ctx: RunContext) ->
     """Pixels clustered on colour (and position); a grey image is clustered on its grey level (its
     three channels are equal: converted, not refused)."""
     model = "kmeans_segmentation"
-    check_choice(model, "features", opts.features, KMEANS_FEATURES)
-    check_choice(model, "impl", opts.impl, KMEANS_IMPLS)
-    for key in ("iterations", "restarts"):
-        check_positive(model, key, getattr(opts, key))
-    if opts.k < 2:
-        raise ConfigError(f"{model}: k must be >= 2 clusters, got {opts.k}")
     rgb, reference = source_image(model, ctx, 3)
     h, w = rgb.shape[:2]
     if opts.k > h * w:
