@@ -6,7 +6,7 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +42,12 @@ class Checkpoints(keras.callbacks.Callback):
     """
 
     def __init__(self, rundir: RunDir, monitor: str, mode: str, extra_state: list[keras.callbacks.Callback],
-                 steps_per_epoch: int, keep: int = 0, configured: str | None = None) -> None:
+                 steps_per_epoch: int, keep: int = 0, configured: str | None = None,
+                 unmeasured: Callable[[], Sequence[str]] = tuple) -> None:
         super().__init__()
         self.rundir = rundir
         self.configured = configured or monitor  # val_x, judged as x by a run without validation data
+        self.unmeasured = unmeasured
         self.keep = keep
         self.steps_per_epoch = steps_per_epoch
         self.monitor = monitor
@@ -98,9 +100,18 @@ class Checkpoints(keras.callbacks.Callback):
         """At the first epoch end of an invocation (an evaluator logs at least then, `QualityMonitor`):
         a monitor not among the logs ends the run as failed, before anything of this epoch is
         written, so the checkpoints and state.json on disk stay those of the last good epoch (a
-        state saved under a wrong monitor would carry its best value into the corrected run)."""
+        state saved under a wrong monitor would carry its best value into the corrected run).
+        Where the family's evaluators measured nothing (`trainer.quality.every=0`, or data they do not
+        apply to: a GAN's `fid` judge on other images than MNIST's) the monitor may be one of theirs:
+        one warning line, and the run goes on without a best.keras."""
         self.monitor_seen = self.monitor in logs
         if self.monitor_seen:
+            return
+        unmeasured = list(self.unmeasured())
+        if unmeasured:
+            self.monitor_seen = True  # said once
+            log.warning("trainer.checkpoint.monitor='%s' is not logged by this run (its evaluators %s measured nothing "
+                        "here); no best.keras will be written, last.keras is", self.configured, ", ".join(unmeasured))
             return
         judged = f" (judged as '{self.monitor}' without validation data)" if self.configured != self.monitor else ""
         line = (f"trainer.checkpoint.monitor='{self.configured}'{judged} is a metric this run never logs, so no "
