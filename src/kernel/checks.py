@@ -1,5 +1,6 @@
-"""Shared argument checks of the families' builders: every family reports a bad option as one
-`ConfigError` line and an impossible input as one `IncompatibleError` line, worded alike."""
+"""Shared argument checks of the families' builders: every family reports an impossible input as
+one `IncompatibleError` line, worded alike. An option's own range is declared on its field
+(`kernel.ranges`) and checked before any builder runs."""
 
 from __future__ import annotations
 
@@ -19,17 +20,6 @@ def require_rank(model: str, input_shape: Sequence[int], rank: int, view: str) -
     if len(shape) != rank:
         raise IncompatibleError(f"{model} needs {view} inputs of rank {rank}, got shape {shape_text(shape)}")
     return shape
-
-
-def check_rate(model: str, key: str, value: float) -> None:
-    """Dropout-like rates must lie in [0, 1); Keras would raise a bare ValueError otherwise."""
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"{model}: {key} must be in [0, 1), got {value}")
-
-
-def check_positive(model: str, key: str, value: int) -> None:
-    if value < 1:
-        raise ConfigError(f"{model}: {key} must be >= 1, got {value}")
 
 
 def check_choice(model: str, key: str, value: str, choices: Sequence[str]) -> None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers
 
-from adl_runner.kernel.checks import check_positive, require_rank, shape_text
+from adl_runner.kernel.checks import require_rank, shape_text
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.figures import LATENT_EXTENT, manifold_figure, manifold_points, pca_2d
@@ -62,15 +63,7 @@ COLOR_CHANNELS = 3
 # ---------------------------------------------------------------------------------------------------
 
 
-def _check_architecture(
-    model: str, shape: tuple[int, ...], filters: list[int], kernel_size: int, latent_dim: int
-) -> None:
-    if not filters:
-        raise ConfigError(f"{model}: filters must list at least one layer")
-    for f in filters:
-        check_positive(model, "filters", f)
-    check_positive(model, "kernel_size", kernel_size)
-    check_positive(model, "latent_dim", latent_dim)
+def _check_architecture(model: str, shape: tuple[int, ...], filters: list[int]) -> None:
     factor = 2 ** len(filters)
     if shape[0] % factor or shape[1] % factor:
         raise IncompatibleError(
@@ -110,7 +103,7 @@ def conv_autoencoder(
     name: str, shape: tuple[int, int, int], filters: list[int], kernel_size: int, latent_dim: int, channels: int
 ) -> keras.Model:
     """`Model(inputs, decoder(encoder(inputs)), name=name)` with the encoder/decoder pair above."""
-    _check_architecture(name, shape, filters, kernel_size, latent_dim)
+    _check_architecture(name, shape, filters)
     encoder = conv_encoder(shape, filters, kernel_size, latent_dim)
     factor = 2 ** len(filters)
     feature_shape = (shape[0] // factor, shape[1] // factor, filters[-1])  # the last conv's output
@@ -129,12 +122,12 @@ class AutoencoderOptions:
     """Convolutional autoencoder of Listing 3.2.1 (latent 16); Listing 3.2.2 is latent_dim=2 and the
     DAE of Listing 3.3.1 is this network trained on noisy inputs (`model=dae`)."""
 
-    latent_dim: int = 16
+    latent_dim: int = ranged(16, at_least=1)
     """Size of the linear latent vector (the book: 16; 2 for the latent scatter and manifold)."""
-    filters: list[int] = field(default_factory=lambda: [32, 64])
+    filters: list[int] = ranged(default_factory=lambda: [32, 64], at_least=1, nonempty=True)
     """Filters of the encoder's stride-2 Conv2D layers, in order; the decoder mirrors them. Height and
     width of the input must be multiples of 2**len(filters)."""
-    kernel_size: int = 3
+    kernel_size: int = ranged(3, at_least=1)
     """Square kernel size of every Conv2D and Conv2DTranspose."""
 
 
@@ -249,12 +242,12 @@ def build_autoencoder(opts: AutoencoderOptions, ctx: BuildContext) -> keras.Mode
 class ColorizationOptions:
     """Colorization autoencoder of Listing 3.4.1: gray (H, W, 1) in, RGB (H, W, 3) out."""
 
-    latent_dim: int = 256
+    latent_dim: int = ranged(256, at_least=1)
     """Size of the linear latent vector (the book: 256)."""
-    filters: list[int] = field(default_factory=lambda: [64, 128, 256])
+    filters: list[int] = ranged(default_factory=lambda: [64, 128, 256], at_least=1, nonempty=True)
     """Filters of the encoder's stride-2 Conv2D layers, in order; the decoder mirrors them. Height and
     width of the input must be multiples of 2**len(filters) (32x32 CIFAR-10: 3 layers)."""
-    kernel_size: int = 3
+    kernel_size: int = ranged(3, at_least=1)
     """Square kernel size of every Conv2D and Conv2DTranspose."""
 
 

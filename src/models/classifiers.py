@@ -5,12 +5,12 @@ Bad options are `ConfigError`s and impossible inputs `IncompatibleError`s, throu
 shared argument checks (`kernel.checks`).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 from keras import layers
 
-from adl_runner.kernel.checks import check_choice, check_positive, check_rate, require_rank, shape_text
+from adl_runner.kernel.checks import require_rank, shape_text
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
@@ -82,13 +82,13 @@ def build_mlp(opts: MLPOptions, ctx: BuildContext) -> keras.Model:
 class CNNOptions:
     """Conv-MaxPool stack of Listing 1.4.1 (Listing 2.1.1 is the same network with dropout 0.3)."""
 
-    filters: list[int] = field(default_factory=lambda: [64, 64, 64])
+    filters: list[int] = ranged(default_factory=lambda: [64, 64, 64], at_least=1, nonempty=True)
     """Filters of each 'valid' Conv2D; every conv but the last is followed by MaxPooling2D."""
-    kernel_size: int = 3
+    kernel_size: int = ranged(3, at_least=1)
     """Square kernel size of every Conv2D."""
-    pool_size: int = 2
+    pool_size: int = ranged(2, at_least=1)
     """Square MaxPooling2D window (and stride)."""
-    dropout: float = 0.2
+    dropout: float = ranged(0.2, at_least=0, below=1)
     """Dropout rate after Flatten (Table 1.4.1 also tries 0.4; Listing 2.1.1 uses 0.3); 0 = none."""
 
 
@@ -105,13 +105,6 @@ def _cnn_final_size(size: int, opts: CNNOptions) -> int:
 def build_cnn(opts: CNNOptions, ctx: BuildContext) -> keras.Model:
     """Conv-MaxPool-...-Conv (no pool after the last conv) -> Flatten -> Dropout -> Dense -> softmax."""
     shape = require_rank("cnn", ctx.input_shape, 3, "image")
-    if not opts.filters:
-        raise ConfigError("cnn: filters must list at least one layer")
-    for f in opts.filters:
-        check_positive("cnn", "filters", f)
-    check_positive("cnn", "kernel_size", opts.kernel_size)
-    check_positive("cnn", "pool_size", opts.pool_size)
-    check_rate("cnn", "dropout", opts.dropout)
     # 'valid' convs and pools shrink the map; fail with a message rather than a Keras shape error.
     if min(_cnn_final_size(shape[0], opts), _cnn_final_size(shape[1], opts)) < 1:
         raise IncompatibleError(
@@ -142,11 +135,11 @@ RNN_CELLS = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 class RNNOptions:
     """Recurrent classifier of Listing 1.5.1: one recurrent layer reading image rows as timesteps."""
 
-    cell: str = "simple"
+    cell: str = ranged("simple", choices=tuple(RNN_CELLS))
     """Recurrent layer: 'simple' (SimpleRNN, the book's), 'lstm' or 'gru' (the book's drop-in mentions)."""
-    units: int = 256
+    units: int = ranged(256, at_least=1)
     """Units of the recurrent layer (Table 1.5.1 also tries 512)."""
-    dropout: float = 0.2
+    dropout: float = ranged(0.2, at_least=0, below=1)
     """The recurrent layer's input `dropout=` rate (not recurrent_dropout)."""
 
 
@@ -154,9 +147,6 @@ class RNNOptions:
 def build_rnn(opts: RNNOptions, ctx: BuildContext) -> keras.Model:
     """Recurrent layer (last state only) -> Dense(ctx.num_classes) -> softmax."""
     shape = require_rank("rnn", ctx.input_shape, 2, "sequence")
-    check_choice("rnn", "cell", opts.cell, tuple(RNN_CELLS))
-    check_positive("rnn", "units", opts.units)
-    check_rate("rnn", "dropout", opts.dropout)
 
     inputs = keras.Input(shape=shape)
     x = RNN_CELLS[opts.cell](opts.units, dropout=opts.dropout)(inputs)
@@ -172,15 +162,15 @@ def build_rnn(opts: RNNOptions, ctx: BuildContext) -> keras.Model:
 class YNetOptions:
     """Two-branch Y-Network of Listing 2.1.2; the model takes the same image twice."""
 
-    filters: int = 32
+    filters: int = ranged(32, at_least=1)
     """Filters of the first Conv2D of each branch; doubled at every following layer (32, 64, 128)."""
-    n_layers: int = 3
+    n_layers: int = ranged(3, at_least=1)
     """Conv2D-Dropout-MaxPooling2D layers per branch."""
-    kernel_size: int = 3
+    kernel_size: int = ranged(3, at_least=1)
     """Square kernel size of every Conv2D."""
-    dropout: float = 0.4
+    dropout: float = ranged(0.4, at_least=0, below=1)
     """Dropout rate after every conv and after Flatten; 0 = none."""
-    dilation_rate: int = 2
+    dilation_rate: int = ranged(2, at_least=1)
     """Dilation of the right branch's convs (the left branch is undilated)."""
 
 
@@ -201,9 +191,6 @@ def _ynet_branch(x: keras.KerasTensor, opts: YNetOptions, dilation_rate: int) ->
 def build_ynet(opts: YNetOptions, ctx: BuildContext) -> keras.Model:
     """Left and right conv branches -> concatenate -> Flatten -> Dropout -> Dense softmax."""
     shape = require_rank("ynet", ctx.input_shape, 3, "image")
-    for key in ("filters", "n_layers", "kernel_size", "dilation_rate"):
-        check_positive("ynet", key, getattr(opts, key))
-    check_rate("ynet", "dropout", opts.dropout)
     # 'same' convs keep the size; each 2x2 pool halves it (floored), so it must stay >= 1.
     if min(shape[:2]) < 2**opts.n_layers:
         raise IncompatibleError(

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from adl_runner.kernel.checks import check_positive, check_rate
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.resnet import HEAD_POOL, cifar_head, require_input_size
@@ -23,13 +23,13 @@ class DenseNetOptions:
 
     depth: int = 100
     """Network depth; each dense block gets (depth - 4) / (2 * num_dense_blocks) bottleneck layers (16)."""
-    growth_rate: int = 12
+    growth_rate: int = ranged(12, at_least=1)
     """k: channels each bottleneck adds; its 1x1 conv has 4k filters and the stem conv 2k."""
-    num_dense_blocks: int = 3
+    num_dense_blocks: int = ranged(3, at_least=1)
     """Dense blocks, bridged by num_dense_blocks - 1 transitions that each halve the map (3 needs 32x32)."""
-    compression: float = 0.5
+    compression: float = ranged(0.5, above=0, at_most=1)
     """Theta: a transition keeps int((filters + bottlenecks * k) * compression) channels."""
-    dropout: float = 0.0
+    dropout: float = ranged(0.0, at_least=0, below=1)
     """Dropout after every bottleneck and transition conv. The book uses Dropout(0.2) only when training
     without data augmentation and none with it (its reported 93.74% run); 0 = no Dropout layers."""
 
@@ -76,11 +76,6 @@ def _transition(x: keras.KerasTensor, filters: int, dropout: float) -> keras.Ker
 def build_densenet_bc(opts: DenseNetOptions, ctx: BuildContext) -> keras.Model:
     """DenseNet-BC-{depth} with growth rate k, e.g. 'densenet_bc100_k12' for the defaults."""
     bottlenecks = _bottleneck_layers(opts)
-    for key in ("growth_rate", "num_dense_blocks"):
-        check_positive("densenet_bc", key, getattr(opts, key))
-    if not 0.0 < opts.compression <= 1.0:
-        raise ConfigError(f"densenet_bc: compression must be in (0, 1], got {opts.compression}")
-    check_rate("densenet_bc", "dropout", opts.dropout)
     k = opts.growth_rate
     name = f"densenet_bc{opts.depth}_k{k}"
     transitions = opts.num_dense_blocks - 1

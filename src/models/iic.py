@@ -25,14 +25,14 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from adl_runner.kernel.checks import check_positive
 from adl_runner.kernel.custom_step import NetworkStepModel
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.hooks import ArtifactSink, DataView
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.metrics.matching import cluster_mapping, confusion_counts, head_clusters
-from adl_runner.models.vgg import vgg_backbone
+from adl_runner.models.vgg import VGG_CONFIGS, vgg_backbone
 
 EPSILON = 1e-7
 """Floor of the joint and marginal probabilities before their logs (the book's `K.epsilon()`)."""
@@ -42,13 +42,13 @@ EPSILON = 1e-7
 class IICOptions:
     """IIC (Listing 13.5.1): the book's defaults are one head of 10 clusters on VGG 'F'."""
 
-    heads: int = 1
+    heads: int = ranged(1, at_least=1)
     """Softmax heads sharing the backbone (the book's --heads; Table 13.6.1 tries 1..5)."""
     clusters: Optional[int] = None
     """Clusters of every head; None: the dataset's number of classes (the book's 10)."""
     overclustering: bool = False
     """Allow more clusters than classes (the IIC paper's over-clustering head); scored many-to-one."""
-    backbone: str = "F"
+    backbone: str = ranged("F", choices=tuple(VGG_CONFIGS))
     """The VGG config of the backbone (models/vgg.py)."""
 
 
@@ -179,6 +179,5 @@ def confusion_figure(counts: np.ndarray, title: str) -> Any:
                                 evaluators=("matched_accuracy",), artifacts=write_confusion))
 def build_iic(opts: IICOptions, ctx: BuildContext) -> IIC:
     """VGG 'F' on the 24x24 centre crops, `heads` softmax heads of `clusters` each."""
-    check_positive("iic", "heads", opts.heads)
     clusters = cluster_count(opts, ctx.num_classes)
     return IIC(iic_network(tuple(ctx.input_shape), opts.heads, clusters, opts.backbone), name="iic")

@@ -14,6 +14,7 @@ from keras import layers
 
 from adl_runner.kernel.checks import require_rank, shape_text
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.classifiers import l2_or_none
@@ -131,11 +132,11 @@ def _resnet_v2_stages(x: keras.KerasTensor, n: int, l2: float) -> list[keras.Ker
 class ResNetOptions:
     """ResNet v1/v2 of Listing 2.2.1 (CIFAR-10, 32x32 inputs)."""
 
-    version: int = 1
+    version: int = ranged(1, choices=(1, 2))
     """1: ResNet v1 (basic blocks, depth 6n+2); 2: ResNet v2 (pre-activation bottlenecks, depth 9n+2)."""
-    n: int = 3
+    n: int = ranged(3, at_least=1)
     """Residual blocks per stage: v1 n=3/5/7/9/18 give ResNet20/32/44/56/110; v2 n=6/12 give ResNet56/110."""
-    l2: float = 1e-4
+    l2: float = ranged(1e-4, at_least=0)
     """Kernel L2 factor on every Conv2D (the repo's value; not on the Dense head); 0 = none."""
 
 
@@ -173,7 +174,6 @@ def resnet_backbone(input_shape: Sequence[int], version: int = 2, n: int = 6, l2
 @MODELS.register("resnet", FitSpec(options=ResNetOptions, view="image"))
 def build_resnet(opts: ResNetOptions, ctx: BuildContext) -> keras.Model:
     """ResNet{depth} v{version}, e.g. 'resnet20_v1' for the defaults."""
-    check_resnet(opts.version, opts.n)
     depth = resnet_depth(opts.version, opts.n)
     name = f"resnet{depth}_v{opts.version}"
     shape = require_input_size(

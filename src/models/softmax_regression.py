@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from adl_runner.kernel.checks import require_rank
-from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 
@@ -28,7 +28,7 @@ all of them: Keras' BinaryCrossentropy on logits, which averages over the ten ou
 class SoftmaxRegressionOptions:
     """Listing 6-6a: W (784x10) and b (10) drawn from N(0, init_std)."""
 
-    init_std: float = 0.02
+    init_std: float = ranged(0.02, above=0)
     """Standard deviation of the normal initialisation of the weights and the biases."""
 
 
@@ -36,8 +36,6 @@ class SoftmaxRegressionOptions:
                                                evaluators=("batch_accuracy",)))
 def build_softmax_regression(opts: SoftmaxRegressionOptions, ctx: BuildContext) -> keras.Model:
     (size,) = require_rank("softmax_regression", ctx.input_shape, 1, "flat")
-    if opts.init_std <= 0:
-        raise ConfigError(f"softmax_regression: init_std must be > 0, got {opts.init_std}")
     init = keras.initializers.RandomNormal(0.0, opts.init_std, seed=ctx.seed)
     inputs = keras.Input((size,), name="x")
     logits = layers.Dense(ctx.num_classes, kernel_initializer=init, bias_initializer=init, name="logits")(inputs)

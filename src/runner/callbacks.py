@@ -6,7 +6,7 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,19 @@ class Checkpoints(keras.callbacks.Callback):
     before. `keep` > 0 also keeps that many step-numbered copies (`RunDir.keep_step_checkpoint`). Before each save the old `last.keras` becomes `previous.keras`: atomic writes stop a
     kill from corrupting a checkpoint, but not a bad disk or a copy gone wrong, and then resume
     falls back on it (`load_resumable`).
+
+    A monitor the run never logs would train to the end without a `best.keras`; its names are
+    known only in the first epoch's logs (a custom step's, the validation's, an evaluator's), so
+    that is where it is refused (`check_monitor`).
     """
 
     def __init__(self, rundir: RunDir, monitor: str, mode: str, extra_state: list[keras.callbacks.Callback],
-                 steps_per_epoch: int, keep: int = 0) -> None:
+                 steps_per_epoch: int, keep: int = 0, configured: str | None = None,
+                 unmeasured: Callable[[], Sequence[str]] = tuple) -> None:
         super().__init__()
         self.rundir = rundir
+        self.configured = configured or monitor  # val_x, judged as x by a run without validation data
+        self.unmeasured = unmeasured
         self.keep = keep
         self.steps_per_epoch = steps_per_epoch
         self.monitor = monitor
@@ -51,6 +58,7 @@ class Checkpoints(keras.callbacks.Callback):
         self.started = time.time()
         self.earlier_seconds = 0.0  # training time of earlier, interrupted invocations
         self.last_state: dict[str, Any] | None = None
+        self.monitor_seen = False
 
     def restore(self, state: dict) -> None:
         self.best = state.get("best", self.best)
@@ -61,6 +69,8 @@ class Checkpoints(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
+        if not self.monitor_seen:
+            self.check_monitor(logs, epoch)
         saving = time.time()
         self.rundir.save_last_checkpoint(lambda p: save_model(self.model, p))
         if self.keep:
@@ -85,6 +95,35 @@ class Checkpoints(keras.callbacks.Callback):
         self.last_state = {k: v for k, v in state.items() if k != "previous"}
         self.rundir.write_json("checkpoints/state.json", state)
         STAGES.add("checkpoints", time.time() - saving)
+
+    def check_monitor(self, logs: dict, epoch: int) -> None:
+        """At the first epoch end of an invocation (an evaluator logs at least then, `QualityMonitor`):
+        a monitor not among the logs ends the run as failed, before anything of this epoch is
+        written, so the checkpoints and state.json on disk stay those of the last good epoch (a
+        state saved under a wrong monitor would carry its best value into the corrected run).
+        Where the family's evaluators measured nothing (`trainer.quality.every=0`, or data they do not
+        apply to: a GAN's `fid` judge on other images than MNIST's) the monitor may be one of theirs:
+        one warning line, and the run goes on without a best.keras."""
+        self.monitor_seen = self.monitor in logs
+        if self.monitor_seen:
+            return
+        unmeasured = list(self.unmeasured())
+        if unmeasured:
+            self.monitor_seen = True  # said once
+            log.warning("trainer.checkpoint.monitor='%s' is not logged by this run (its evaluators %s measured nothing "
+                        "here); no best.keras will be written, last.keras is", self.configured, ", ".join(unmeasured))
+            return
+        judged = f" (judged as '{self.monitor}' without validation data)" if self.configured != self.monitor else ""
+        line = (f"trainer.checkpoint.monitor='{self.configured}'{judged} is a metric this run never logs, so no "
+                f"best.keras would ever be written; it logs {', '.join(sorted(logs))}; stopped at the end of epoch "
+                f"{epoch + 1} before saving it (last good checkpoint: {last_good(self.rundir)})")
+        self.rundir.mark_failed(line)
+        raise ConfigError(line)
+
+
+def last_good(rundir: RunDir) -> Path | str:
+    """The checkpoint a stopped run keeps, for its error line."""
+    return rundir.last_checkpoint if rundir.last_checkpoint.exists() else "none yet"
 
 
 def state_for_epoch(state: dict[str, Any] | None, epochs_done: int) -> dict[str, Any] | None:
@@ -237,7 +276,7 @@ class StopOnNaN(keras.callbacks.Callback):
     def _check(self, name: str, loss: float, batch: int) -> None:
         if math.isfinite(loss) and (self.bound is None or loss <= self.bound):
             return
-        kept = self.rundir.last_checkpoint if self.rundir.last_checkpoint.exists() else "none yet"
+        kept = last_good(self.rundir)
         if math.isfinite(loss):
             what, advice = f"{name} = {loss:.6g} rose above trainer.loss_bound={self.bound:g}", ", raise trainer.loss_bound"
         else:

@@ -37,9 +37,9 @@ from adl_runner.runner.flags import (
     unknown_flag,
     version_line,
 )
-from adl_runner.runner.jobdir import held_run_dir, name_problem, placed
+from adl_runner.runner.jobdir import held_run_dir, name_problem, placed, quoted, with_run_dir
 from adl_runner.runner.launchers import preset_problem
-from adl_runner.runner.rundir import run_config_of
+from adl_runner.runner.rundir import RunDirBusy, run_config_of
 from adl_runner.runner.schema import register_schema, scalar_for_list
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
@@ -244,6 +244,19 @@ def checkpoint_overrides(overrides: list[str], multirun: bool) -> list[str]:
     return added
 
 
+def default_run_dir(overrides: list[str]) -> str | None:
+    """The run dir Hydra would make of the config's `hydra.run.dir` (the default's date, time, model
+    and data), resolved now so that it can be claimed before Hydra writes there; None when it
+    cannot be resolved here (Hydra will say why)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
+        try:
+            return str(compose("config", overrides=overrides, return_hydra_config=True).hydra.run.dir)
+        except Exception:  # Hydra and OmegaConf raise many types
+            return None
+
+
 def output_dir_problem(overrides: list[str], multirun: bool) -> str | None:
     """None if the run (or sweep) dir can be created and written, else the one-line error.
 
@@ -307,8 +320,9 @@ def _hydra_entry(cfg: DictConfig) -> Any:
     except RunnerError as exc:
         _OUTCOME["error"] = exc
         print(f"error: {exc}", file=sys.stderr)
-        if multirun:  # the sweep goes on; the job's record says why it failed
-            _record_failure(hydra, str(exc))
+        if multirun:  # the sweep goes on; the job's record says why it failed (a busy dir is another job's)
+            if not isinstance(exc, RunDirBusy):
+                _record_failure(hydra, str(exc))
             raise JobFailed(str(exc)) from None
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
@@ -400,7 +414,7 @@ def _main(argv: list[str] | None, raising: bool) -> int:
     if given(argv, "--version"):  # Hydra's would print only its own version
         print(version_line())
         return 0
-    run_dir = None
+    run_dir, fresh = None, False
     if not given(argv, *_INFO_FLAGS):
         overrides, multirun = split_argv(argv)
         added = checkpoint_overrides(overrides, multirun)
@@ -416,6 +430,9 @@ def _main(argv: list[str] | None, raising: bool) -> int:
                 argv, run_dir = placed(argv, _override_value(overrides, "task"), _override_value(overrides, "hydra.run.dir"))
             except RunnerError as exc:
                 problem = str(exc)
+            if problem is None and (run_dir is None or "${" in run_dir):  # the default's date and time: a fresh dir, claimed below
+                run_dir = default_run_dir(overrides)
+                fresh = run_dir is not None
         if problem is not None:
             return _refused(problem, raising)
         if multirun and _override_value(overrides, "hydra.sweep.dir") is None:
@@ -427,7 +444,9 @@ def _main(argv: list[str] | None, raising: bool) -> int:
     saved_sigterm = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
     sweeps.OUTCOME.failed = 0
     try:
-        with held_run_dir(run_dir):  # before Hydra writes .hydra/ there: a refused job rewrites nothing
+        with held_run_dir(run_dir, fresh=fresh) as own:  # before Hydra writes .hydra/ there: a refused job rewrites nothing
+            if fresh:
+                sys.argv = ["run", *with_run_dir(argv, quoted(own))]
             _hydra_entry()
     except RunnerError as exc:
         if raising:

@@ -8,6 +8,9 @@ what must hold for a run dir is made to hold here, in the CLI, first:
 - the run dir is held (its `.lock`) before Hydra writes there, so a job refused because another
   job holds the dir rewrites none of that job's files (`.hydra/` included); a job refused later
   (a resume under another config) gets the run's own `.hydra/` files put back;
+- the default run dir (date, time, model and data: two jobs started in the same second share it)
+  is resolved by the CLI and claimed here, created by this job alone (`..._2` when taken); the
+  jobs of a sweep are held by their sweep (hydra_plugins/adl_runner/resumable_sweeper.py);
 - a folder the user had before is never removed (`rundir.keep_user_folder`);
 - `hydra.job.name` and `hydra.output_subdir` are plain names, never paths out of the run dir.
 """
@@ -15,6 +18,8 @@ what must hold for a run dir is made to hold here, in the CLI, first:
 from __future__ import annotations
 
 import contextlib
+import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,7 +64,17 @@ def placed(argv: list[str], task: str | None, run_dir: str | None) -> tuple[list
     if run_dir is None:
         return argv, None
     own = task_run_dir(task or TRAIN, run_dir)
-    return [f"hydra.run.dir={own}" if arg.lstrip("+").startswith("hydra.run.dir=") else arg for arg in argv], own
+    return with_run_dir(argv, own), own
+
+
+def with_run_dir(argv: list[str], value: str) -> list[str]:
+    """`argv` with `hydra.run.dir=value` in place of any it had."""
+    return [*(arg for arg in argv if not arg.lstrip("+").startswith("hydra.run.dir=")), f"hydra.run.dir={value}"]
+
+
+def quoted(path: str) -> str:
+    """`path` as a value of Hydra's override grammar: as it is when plain, else single-quoted."""
+    return path if re.fullmatch(r"[\w./@:+-]+", path) else "'" + re.sub(r"(['\\])", r"\\\1", path) + "'"
 
 
 def name_problem(key: str, name: str | None) -> str | None:
@@ -71,28 +86,44 @@ def name_problem(key: str, name: str | None) -> str | None:
 
 
 @contextlib.contextmanager
-def held_run_dir(run_dir: str | None) -> Iterator[None]:
+def held_run_dir(run_dir: str | None, fresh: bool = False) -> Iterator[str]:
     """Hold the run dir (its `.lock`, the same lock the task takes again) from before Hydra writes
-    into it until the job ends; a folder that was there before is marked as the user's. A dir
-    still to be named by interpolation (the default's date and time) is fresh: nothing to hold."""
-    if run_dir is None or "${" in run_dir:
-        yield
+    into it until the job ends; yields the dir held. A folder that was there before is marked as
+    the user's. A `fresh` dir (the default's, named by date and time) is claimed: this job creates
+    it, or the first free `<dir>_2`, `<dir>_3`, ... (None: a sweep, whose sweeper holds its jobs)."""
+    if run_dir is None:
+        yield ""
         return
     path = Path(run_dir).expanduser()
-    if path.is_dir():
+    if path.is_dir() and not fresh:
         keep_user_folder(path)
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            path = claimed(path)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunnerError(f"hydra.run.dir={run_dir} cannot be created ({exc.strerror}); choose another hydra.run.dir") from None
     hydra_files = _hydra_files(path)
     with RunDir(path).held_for_job():
         try:
-            yield
+            yield str(path)
         except SystemExit as exc:
             if exc.code == RunnerError.exit_code and hydra_files is not None:
                 _put_back(path, hydra_files)  # a refused job (a resume under another config) leaves the run's own
             raise
+
+
+def claimed(path: Path) -> Path:
+    """`path`, else `<path>_2`, `<path>_3`, ...: the first this call creates (mkdir is atomic, so
+    two jobs never claim the same)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        candidate = path if n == 1 else path.with_name(f"{path.name}_{n}")
+        with contextlib.suppress(FileExistsError):
+            candidate.mkdir()
+            return candidate
+    raise AssertionError("unreachable")  # itertools.count never ends
 
 
 def _hydra_files(run_dir: Path) -> dict[str, bytes] | None:

@@ -70,6 +70,18 @@ _USER_FOLDERS: set[str] = set()
 """Run dirs that existed before this process was started on them (`keep_user_folder`)."""
 _HELD_FOR_JOB: set[str] = set()
 """Run dirs this process holds for a whole job (`RunDir.held_for_job`): the task's own hold is then a no-op."""
+HOLDER_VARIABLE = "ADL_RUNNER_DIR_HOLDER"
+"""The pid of the sweep that launched this job, which holds its job dir for it from before Hydra
+writes there (launchers run jobs in this process or in others, which inherit the environment)."""
+
+
+class RunDirBusy(RunnerError):
+    """Another job (or the sweep that launched it) holds the run dir; `holder` is its pid."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        super().__init__(f"run dir {path} is in use by another job (pid {holder}); "
+                         f"wait for it to end, or choose another hydra.run.dir")
+        self.holder = holder
 
 
 def keep_user_folder(path: str | Path) -> None:
@@ -233,9 +245,11 @@ class RunDir:
         try:
             with pid_lock(self.file(LOCK_NAME), wait=False):
                 yield  # a lock file that cannot be created: ensure_writable() reports the unwritable dir
+            return
         except LockBusy as busy:
-            raise RunnerError(f"run dir {self.path} is in use by another job (pid {busy.holder}); "
-                              f"wait for it to end, or choose another hydra.run.dir") from None
+            if busy.holder != os.environ.get(HOLDER_VARIABLE):
+                raise RunDirBusy(self.path, busy.holder) from None
+        yield  # held for this job by the sweep that launched it
 
     @contextlib.contextmanager
     def held_for_job(self) -> Iterator[None]:

@@ -97,17 +97,28 @@ def test_random_overrides_end_in_a_run_or_one_line_many(run_cli, tmp_path: Path,
     check_outcome(run_cli, tmp_path, argv)
 
 
+KEY_FAMILIES = ["cnn", "rnn", "autoencoder", "vae_cnn", "softmax_regression"]
+"""Families besides the default MLP whose model keys the value fuzz draws too (one-step runs on
+the TAIL: a value that is valid there stays cheap)."""
+
+
 def _every_key() -> list[str]:
     """Every leaf key of the composed default config (the MLP with Adam): each runner group's,
-    the model's and the optimizer's."""
+    the model's and the optimizer's; then the model keys of each of KEY_FAMILIES, as
+    `model=<family> model.<key>`."""
     from hydra import compose, initialize_config_dir
     from omegaconf import DictConfig, OmegaConf
 
     from adl_runner.runner.cli import CONF_DIR, _flat_keys
 
+    def leaves(overrides: list[str]) -> list[str]:
+        cfg = compose("config", overrides=overrides)
+        return [key for key in _flat_keys(cfg) if not isinstance(OmegaConf.select(cfg, key), DictConfig)]
+
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="run"):
-        cfg = compose("config")
-    return sorted(key for key in _flat_keys(cfg) if not isinstance(OmegaConf.select(cfg, key), DictConfig))
+        return sorted(leaves([])) + [f"model={family} {key}" for family in KEY_FAMILIES
+                                     for key in sorted(leaves([f"model={family}"]))
+                                     if key.startswith("model.") and key != "model.name"]
 
 
 EVERY_KEY = _every_key()
@@ -120,7 +131,8 @@ empty, unicode."""
 def check_bad_value(run_cli, tmp_path: Path, key: str, value: str) -> None:
     """A completed run (the value is valid there), else one `error:` line, exit 2, no run dir."""
     run_dir = tmp_path / f"value{next(_counter)}"
-    result = run_cli(f"{key}={value}", *[t for t in TAIL if not t.startswith(f"{key}=")], run_dir=run_dir)
+    *family, key = key.split(" ")  # `model=<family> model.<key>`: a model key of another family
+    result = run_cli(*family, f"{key}={value}", *[t for t in TAIL if not t.startswith(f"{key}=")], run_dir=run_dir)
     shown = f"{key}={value} code={result.code}\nstderr:\n{result.err[-3000:]}"
     assert "Traceback" not in result.err and "Traceback" not in result.out, shown
     errors = [line for line in result.err.splitlines() if line.startswith("error:")]
@@ -131,12 +143,13 @@ def check_bad_value(run_cli, tmp_path: Path, key: str, value: str) -> None:
         assert not run_dir.exists(), shown
 
 
-@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=9, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                                       HealthCheck.too_slow])
 @given(key=st.sampled_from(EVERY_KEY), value=st.sampled_from(BAD_VALUES))
 @example(key="optimizer.beta_1", value="nan")
 @example(key="seed", value="99999999999999999999999")
 @example(key="paths.output_dir", value="''")
+@example(key="model=vae_cnn model.latent_dim", value="1")  # a builder's check before ranges were declared on its options
 def test_a_value_of_any_kind_for_any_key_is_a_run_or_one_line(run_cli, tmp_path: Path, key: str, value: str) -> None:
     check_bad_value(run_cli, tmp_path, key, value)
 

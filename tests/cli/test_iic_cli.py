@@ -30,7 +30,7 @@ def test_iic_trains_scores_every_head_and_evaluates_its_run_dir(run_cli, tmp_pat
 
 
 @pytest.mark.parametrize(("override", "fragments"), [
-    ("model.heads=0", ("iic: heads must be >= 1, got 0",)),
+    ("model.heads=0", ("model.heads must be >= 1, got 0",)),
     ("model.clusters=5", ("model.clusters=5 is below the dataset's 10 classes", "valid: clusters >= 10")),
     ("model.clusters=20", ("model.clusters=20 is more than the dataset's 10 classes", "model.overclustering=true")),
     # a dataset without class labels (boxes, masks, two unlabelled domains) is refused before loading anything

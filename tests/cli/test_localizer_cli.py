@@ -42,7 +42,7 @@ def test_the_preset_selects_on_50_held_out_photos_not_the_test_split(run_cli) ->
 @pytest.mark.parametrize("override", ["model.alpha=-1", "model.beta=-0.5"])
 def test_a_negative_loss_weight_is_one_error_line(run_cli, tmp_path: Path, override: str) -> None:
     key = override.split("=")[0]
-    run_cli(*FAST, override, run_dir=tmp_path / "bad").assert_error(f"{key} must be a finite number >= 0", no_run_dir=True)
+    run_cli(*FAST, override, run_dir=tmp_path / "bad").assert_error(f"{key} must be >= 0", no_run_dir=True)
 
 
 def test_the_localizer_refuses_a_labels_dataset(run_cli, tmp_path: Path) -> None:

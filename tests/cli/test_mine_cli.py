@@ -61,7 +61,7 @@ def test_a_resumed_mine_run_ends_with_the_weights_of_an_uninterrupted_one(resume
     (("model=mine", "dataset.rho=1.0"), ("dataset.rho must be in (-1, 1)", "got 1.0")),
     (("model=mine", "dataset.rho=-1.5"), ("dataset.rho must be in (-1, 1)", "got -1.5")),
     (("model=mlp", "dataset.rho=0.5"), ("dataset.options.rho is not an option of dataset 'mnist'",)),
-    (("model=mine_encoder", "model.latent_dim=0"), ("mine_encoder: latent_dim must be >= 1, got 0",)),
+    (("model=mine_encoder", "model.latent_dim=0"), ("model.latent_dim must be >= 1, got 0",)),
 ])
 def test_bad_rho_and_latent_dim_are_one_error_line(run_cli, args, fragments) -> None:
     run_cli(*args, "debug=smoke").assert_error(*fragments, no_run_dir=True)

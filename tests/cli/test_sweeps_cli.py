@@ -34,7 +34,7 @@ def test_a_failed_job_never_stops_the_sweep_and_a_rerun_skips_what_is_done(run_c
     done = metrics_of(sweep)
     assert sorted(m["status"] for m in done.values()) == ["completed", "completed", "failed", "failed"]
     failed = [m for m in done.values() if m["status"] == "failed"]
-    assert failed[0]["error"] == "mlp: dropout must be in [0, 1), got 1.5"
+    assert failed[0]["error"] == "model.dropout must be in [0, 1), got 1.5"
     results = (sweep / "results.md").read_text()
     assert "| `model.dropout=0.2` | 2 |" in results and "Failed jobs (2):" in results
 

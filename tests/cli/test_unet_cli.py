@@ -76,7 +76,7 @@ def test_a_size_the_network_cannot_halve_is_one_error_line(run_cli) -> None:
     run_cli(*UNET, "dataset.options.shape=[33,32,3]", "trainer.epochs=1").assert_error(
         "unet", "multiples of 2", "33x32", no_run_dir=True)
     run_cli(*ENCODER_DECODER, "trainer.steps=2", "model.threshold_on=logit").assert_error(
-        "model.threshold_on", "probabilities, logits", no_run_dir=True)
+        "model.threshold_on must be probabilities or logits", no_run_dir=True)
     run_cli(*ENCODER_DECODER, "trainer.steps=2", "model.padding=valid", "dataset.options.shape=[17,17,3]").assert_error(
         "model.padding=valid", "got 17x17 (e.g. 18x18)", no_run_dir=True)
 

@@ -163,13 +163,16 @@ def test_inputs_the_architecture_cannot_take(name, shape, fragment) -> None:
     ("name", "options", "fragment"),
     [
         ("autoencoder", {"latent_dim": 0}, "latent_dim must be >= 1"),
-        ("autoencoder", {"filters": []}, "at least one layer"),
-        ("colorization", {"kernel_size": 0}, "kernel_size must be >= 1"),
+        ("autoencoder", {"filters": []}, "model.filters must not be empty"),
+        ("colorization", {"kernel_size": 0}, "model.kernel_size must be >= 1"),
     ],
 )
 def test_bad_options(name, options, fragment) -> None:
+    """Declared on the options (kernel.ranges), checked as the runner does before the build."""
+    from adl_runner.runner.resolve import typed_values
+
     with pytest.raises(ConfigError, match=fragment):
-        build(name, MNIST if name == "autoencoder" else GRAY32, **options)
+        typed_values(MODELS.get(name).spec.options, options, "model")
 
 
 @pytest.mark.parametrize(("name", "shape"), [("autoencoder", MNIST), ("colorization", GRAY32)])

@@ -74,14 +74,16 @@ def test_shapes_and_instance_norm() -> None:
 
 
 @pytest.mark.parametrize("options, fragments", [
-    ({"discriminator": "foo"}, ["model.discriminator", "'foo'", "patchgan, plain"]),
+    ({"discriminator": "foo"}, ["model.discriminator", "'foo'", "patchgan or plain"]),
     ({"kernel_size": 0}, ["model.kernel_size", ">= 1"]),
     ({"cycle_weight": -1.0}, ["model.cycle_weight", ">= 0"]),
     ({"g_lr_scale": 0.0}, ["model.g_lr_scale"]),
 ])
 def test_bad_options_name_the_key(options: dict, fragments: list[str]) -> None:
-    with pytest.raises(ConfigError) as error:
-        build_cyclegan(CycleGANOptions(**options), BuildContext(0, GRAY, 10))
+    from adl_runner.runner.resolve import typed_values
+
+    with pytest.raises(ConfigError) as error:  # declared on CycleGANOptions, checked before the build
+        typed_values(CycleGANOptions, options, "model")
     for fragment in fragments:
         assert fragment in str(error.value)
 

@@ -15,6 +15,7 @@ from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.gan import acgan, cgan, dcgan, lsgan, mlp_gan, stackedgan, wgan  # noqa: F401  (registers them)
 from adl_runner.models.gan.hooks import parse_code
 from adl_runner.models.gan.options import BookGANOptions, WGANOptions
+from adl_runner.runner.resolve import typed_values
 from adl_runner.runner.schema import TrainerConfig
 
 MNIST = (28, 28, 1)
@@ -216,14 +217,14 @@ def test_bad_code_ranges_are_one_line_errors(text: str) -> None:
         ("dcgan", (784,), {}, IncompatibleError, "image inputs"),
         ("wgan", MNIST, {"n_critic": 0}, ConfigError, "n_critic must be >= 1"),
         ("wgan", MNIST, {"clip_value": 0.0}, ConfigError, "clip_value must be > 0"),
-        ("gan_mlp", (784,), {"g_loss": "minimax"}, ConfigError, "valid: non_saturating, saturating"),
+        ("gan_mlp", (784,), {"g_loss": "minimax"}, ConfigError, "model.g_loss must be non_saturating or saturating"),
         ("stackedgan", MNIST, {"book_log": True}, ConfigError, "book_log prints the one-D line"),
     ],
 )
 def test_bad_options_and_shapes_are_one_line_errors(name, shape, options, error, fragment) -> None:
     entry = MODELS.get(name)
-    with pytest.raises(error, match=fragment):
-        entry.build(entry.spec.options(**options), BuildContext(0, shape, 10))
+    with pytest.raises(error, match=fragment):  # the options' declared ranges, then the build, as the runner does
+        entry.build(typed_values(entry.spec.options, options, "model"), BuildContext(0, shape, 10))
 
 
 def test_steps_define_the_epochs_of_a_step_based_run() -> None:

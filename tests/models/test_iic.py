@@ -11,6 +11,7 @@ from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.iic import EPSILON, IICOptions, build_iic, iic_loss
 from adl_runner.models.metrics.matching import best_matching, clustering_accuracy, confusion_counts, matched_accuracy
+from adl_runner.runner.resolve import typed_values
 
 Z = np.array([[0.8, 0.2], [0.3, 0.7]], np.float32)
 Z_BAR = np.array([[0.6, 0.4], [0.1, 0.9]], np.float32)
@@ -73,8 +74,8 @@ def test_builder_heads_and_cluster_counts() -> None:
     assert five.count_params() == 1_553_664 + 5 * (3 * 3 * 512 * 10 + 10)  # VGG 'F' + one Dense per head
     wide = build_iic(IICOptions(clusters=30, overclustering=True), context)
     assert tuple(wide.outputs[0].shape[1:]) == (30,)
-    with pytest.raises(ConfigError, match="iic: heads must be >= 1, got 0"):
-        build_iic(IICOptions(heads=0), context)
+    with pytest.raises(ConfigError, match="model.heads must be >= 1, got 0"):  # declared, checked before the build
+        typed_values(IICOptions, {"heads": 0}, "model")
     with pytest.raises(ConfigError, match="model.clusters=5 is below the dataset's 10 classes.*valid: clusters >= 10"):
         build_iic(IICOptions(clusters=5), context)
     with pytest.raises(ConfigError, match="model.clusters=30 is more than the dataset's 10 classes; set model.overclustering=true"):

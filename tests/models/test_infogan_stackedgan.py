@@ -81,9 +81,11 @@ def test_every_option_field_has_a_docstring(cls) -> None:
     ("stackedgan", {"entropy0_weight": -1.0}, "entropy0_weight must be >= 0"),
 ])
 def test_bad_options_are_one_line_errors(name: str, options: dict, fragment: str) -> None:
-    entry = MODELS.get(name)
-    with pytest.raises(ConfigError, match=fragment):
-        entry.build(entry.spec.options(**options), BuildContext(0, MNIST, 10))
+    """Declared on the options (kernel.ranges), checked as the runner does before the build."""
+    from adl_runner.runner.resolve import typed_values
+
+    with pytest.raises(ConfigError, match=f"^model.{fragment}"):
+        typed_values(MODELS.get(name).spec.options, options, "model")
 
 
 # -- InfoGAN -----------------------------------------------------------------------------------

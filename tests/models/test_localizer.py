@@ -52,14 +52,18 @@ def test_the_loss_is_alpha_cross_entropy_plus_beta_summed_squares_averaged_over_
 
 
 @pytest.mark.parametrize(("options", "fragment"), [
-    ({"alpha": -1.0}, "model.alpha must be a finite number >= 0, got -1.0"),
-    ({"beta": -0.5}, "model.beta must be a finite number >= 0, got -0.5"),
+    ({"alpha": -1.0}, "model.alpha must be >= 0, got -1.0"),
+    ({"beta": -0.5}, "model.beta must be >= 0, got -0.5"),
+    ({"alpha": float("nan")}, "model.alpha must be >= 0, got nan"),
     ({"alpha": 0.0, "beta": 0.0}, "model.alpha and model.beta are both 0"),
     ({"dropout": 1.0}, "model.dropout must be in [0, 1), got 1.0"),
 ])
 def test_bad_options_are_one_line_errors(options: dict, fragment: str) -> None:
+    """The ranges declared on LocalizerOptions, then the builder's own check, in the runner's order."""
+    from adl_runner.runner.resolve import typed_values
+
     with pytest.raises(ConfigError) as excinfo:
-        build_localizer(LocalizerOptions(**options), BuildContext(seed=0, input_shape=(32, 32, 3), num_classes=4))
+        build_localizer(typed_values(LocalizerOptions, options, "model"), BuildContext(seed=0, input_shape=(32, 32, 3), num_classes=4))
     assert fragment in str(excinfo.value) and "\n" not in str(excinfo.value)
 
 

@@ -86,8 +86,10 @@ def test_bias_correction_keeps_a_moving_average_and_a_short_trace_keeps_the_last
     steps, values = model.trace()
     assert steps == [3, 4, 5] and len(values) == 3
     assert model.count_params() == 81 + 1 + 3  # T's weights, the moving average, the trace
-    with pytest.raises(ConfigError, match=r"mine: ma_rate must be in \(0, 1\], got 0.0"):
-        build_mine(MINEOptions(ma_rate=0.0), _context())
+    from adl_runner.runner.resolve import typed_values
+
+    with pytest.raises(ConfigError, match=r"model.ma_rate must be in \(0, 1\], got 0.0"):
+        typed_values(MINEOptions, {"ma_rate": 0.0}, "model")
 
 
 def _context():

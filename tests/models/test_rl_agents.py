@@ -247,6 +247,7 @@ def test_value_optimizer_scales_a_keras2_decay_too() -> None:
 
 def test_value_lr_scale_must_be_positive() -> None:
     from adl_runner.kernel.errors import ConfigError
+    from adl_runner.runner.resolve import typed_values
 
     with pytest.raises(ConfigError, match="model.value_lr_scale must be > 0"):
-        MODELS.get("a2c").spec.options(value_lr_scale=0.0)
+        typed_values(MODELS.get("a2c").spec.options, {"value_lr_scale": 0.0}, "model")

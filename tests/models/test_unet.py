@@ -20,6 +20,7 @@ from adl_runner.models.segmentation.encoder_decoder import EncoderDecoderOptions
 from adl_runner.models.segmentation.model import SegmentationModel
 from adl_runner.models.segmentation.unet import UNetOptions, build_unet, unet_layout
 from adl_runner.models.unet import UNetLayout, Unpooling2D, output_side
+from adl_runner.runner.resolve import typed_values
 
 TINY_ED = {"filters": [4, 8], "decoder_filters": [8], "init_std": 0.1}  # learns in a few steps
 TINY_UNET = {"filters": [4, 8], "norm": "none"}  # batch statistics need more than a few steps
@@ -171,8 +172,8 @@ def test_threshold_switch_probabilities_or_the_books_logits() -> None:
     np.testing.assert_array_equal(model.mask_ids(logits), [[[0, 0, 0, 1]]])  # the book: l > 0.5, p > 0.622
     for_inference(model, EncoderDecoderOptions(**TINY_ED, threshold=0.6))
     np.testing.assert_array_equal(model.mask_ids(logits), [[[0, 0, 1, 1]]])  # l > log(0.6 / 0.4) = 0.405
-    with pytest.raises(ConfigError, match="model.threshold_on 'logit'; valid: probabilities, logits"):
-        for_inference(model, EncoderDecoderOptions(**TINY_ED, threshold_on="logit"))
+    with pytest.raises(ConfigError, match="model.threshold_on must be probabilities or logits, got 'logit'"):
+        typed_values(EncoderDecoderOptions, {**TINY_ED, "threshold_on": "logit"}, "model")
     with pytest.raises(IncompatibleError, match="not an encoder_decoder"):
         for_inference(build_unet(UNetOptions(**TINY_UNET), BuildContext(0, (16, 16, 3), 2)), EncoderDecoderOptions())
 
@@ -193,18 +194,25 @@ def test_sizes_that_do_not_halve_are_refused(build, options) -> None:
 
 @pytest.mark.parametrize("build, options, fragment", [
     (build_unet, UNetOptions(filters=[8]), "model.filters needs at least 2 levels"),
-    (build_unet, UNetOptions(norm="layer"), "model.norm 'layer'; valid: none, batch, instance"),
-    (build_unet, UNetOptions(convs=0), "model.convs must be >= 1"),
     (build_encoder_decoder, EncoderDecoderOptions(decoder_filters=[8]), r"one entry per level after the first \(4\)"),
-    (build_encoder_decoder, EncoderDecoderOptions(init_std=0.0), "model.init_std must be > 0"),
-    (build_encoder_decoder, EncoderDecoderOptions(threshold_on="x"), "model.threshold_on 'x'"),
     (build_encoder_decoder, EncoderDecoderOptions(threshold=1.0), r"model.threshold on probabilities must be in \(0, 1\)"),
-    (build_encoder_decoder, EncoderDecoderOptions(padding="full"), "model.padding 'full'; valid: same, valid"),
-    (build_encoder_decoder, EncoderDecoderOptions(upsampling="bilinear"), "model.upsampling 'bilinear'; valid: transpose"),
 ])
 def test_bad_options_name_the_key(build, options, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         build(options, BuildContext(0, (32, 32, 3), 2))
+
+
+@pytest.mark.parametrize("options_class, values, fragment", [
+    (UNetOptions, {"norm": "layer"}, "model.norm must be none, batch or instance, got 'layer'"),
+    (UNetOptions, {"convs": 0}, "model.convs must be >= 1"),
+    (EncoderDecoderOptions, {"init_std": 0.0}, "model.init_std must be > 0"),
+    (EncoderDecoderOptions, {"threshold_on": "x"}, "model.threshold_on must be probabilities or logits, got 'x'"),
+    (EncoderDecoderOptions, {"padding": "full"}, "model.padding must be same or valid, got 'full'"),
+    (EncoderDecoderOptions, {"upsampling": "bilinear"}, "model.upsampling must be transpose, "),
+])
+def test_ranges_are_declared_on_the_options(options_class, values: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        typed_values(options_class, values, "model")
 
 
 def _shapes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

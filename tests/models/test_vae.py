@@ -22,6 +22,7 @@ from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.runner.artifacts import ArtifactWriter
+from adl_runner.runner.resolve import typed_values
 from adl_runner.runner.rundir import RunDir
 
 MNIST = {"flat": (784,), "image": (28, 28, 1)}
@@ -110,8 +111,8 @@ def test_book_options_are_the_defaults_and_beta_vae_yaml_sets_beta() -> None:
 @pytest.mark.parametrize(
     ("name", "options", "shape", "error", "fragment"),
     [
-        ("vae_mlp", {"reconstruction": "l1"}, (784,), ConfigError, "unknown reconstruction 'l1'; valid: mse, bce"),
-        ("vae_mlp", {"latent_dim": 1}, (784,), ConfigError, "latent_dim must be >= 2"),
+        ("vae_mlp", {"reconstruction": "l1"}, (784,), ConfigError, "model.reconstruction must be mse or bce, got 'l1'"),
+        ("vae_mlp", {"latent_dim": 1}, (784,), ConfigError, "model.latent_dim must be >= 2 (the latent plots are 2-D)"),
         ("vae_cnn", {"beta": -1.0}, (28, 28, 1), ConfigError, "beta must be >= 0"),
         ("vae_mlp", {}, (28, 28, 1), IncompatibleError, "needs flat inputs"),
         ("vae_cnn", {}, (30, 30, 1), IncompatibleError, "divisible by 4"),
@@ -119,8 +120,8 @@ def test_book_options_are_the_defaults_and_beta_vae_yaml_sets_beta() -> None:
 )
 def test_bad_options_and_shapes_are_one_line_errors(name, options, shape, error, fragment) -> None:
     entry = MODELS.get(name)
-    with pytest.raises(error, match=fragment.replace("(", r"\(")):
-        entry.build(entry.spec.options(**options), BuildContext(0, shape, 10))
+    with pytest.raises(error, match=fragment.replace("(", r"\(").replace(")", r"\)")):  # ranges, then the build
+        entry.build(typed_values(entry.spec.options, options, "model"), BuildContext(0, shape, 10))
 
 
 # --- the loss ----------------------------------------------------------------------------------------

@@ -27,9 +27,10 @@ from keras import layers
 from adl_runner.data.images import read_image
 from adl_runner.kernel.checks import require_rank, shape_text
 from adl_runner.kernel.custom_step import NetworkStepModel, minimize
-from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.errors import IncompatibleError
 from adl_runner.kernel.evaluators import EVALUATORS
 from adl_runner.kernel.hooks import ArtifactSink, DataView, QualityContext
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, EvaluatorSpec, FitSpec
 from adl_runner.models.detection.anchors import N_BOXES, all_anchors
@@ -39,7 +40,7 @@ from adl_runner.models.detection.losses import ssd_losses
 from adl_runner.models.detection.nms import detect
 from adl_runner.models.detection.serving import serve_detections
 from adl_runner.models.metrics.detection import Predictions, Truth, detection_metrics
-from adl_runner.models.resnet import check_resnet, resnet_backbone, resnet_depth
+from adl_runner.models.resnet import resnet_backbone, resnet_depth
 
 LOSSES = {"ce_l1": ssd_losses(), "ce_smooth_l1": ssd_losses(smooth_l1=True), "focal_smooth_l1": ssd_losses(improved_loss=True)}
 """model.loss -> (class loss, offset loss): the book's default, --smooth-l1 and --improved-loss."""
@@ -51,37 +52,24 @@ FEATURE_STRIDE = 16
 class SSDOptions:
     """SSD (ch. 11): the book's defaults are ResNet56v2, 4 scales, CE + L1 on raw offsets."""
 
-    n_layers: int = 4
+    n_layers: int = ranged(4, at_least=1)
     """Detection scales (feature maps), each 1/2 of the previous one."""
-    backbone_n: int = 6
+    backbone_n: int = ranged(6, at_least=1)
     """Blocks per ResNet v2 stage: depth 9n+2 (6: the book's ResNet56v2)."""
-    threshold: float = 0.6
+    threshold: float = ranged(0.6, above=0, at_most=1)
     """Anchors with IoU above this become extra positives (>= 1.0: one positive per object and scale)."""
     normalize: bool = False
     """Offsets in centroid form with variances 0.1 (centre) and 0.2 (size): the book's --normalize."""
-    loss: str = "ce_l1"
+    loss: str = ranged("ce_l1", choices=tuple(LOSSES))
     """ce_l1 (the book's default), ce_smooth_l1 (--smooth-l1) or focal_smooth_l1 (--improved-loss)."""
-    class_threshold: float = 0.5
+    class_threshold: float = ranged(0.5, above=0, at_most=1)
     """NMS: detections stop at the first candidate whose class score is below this."""
-    iou_threshold: float = 0.2
+    iou_threshold: float = ranged(0.2, above=0, at_most=1)
     """Hard NMS: a candidate overlapping a kept box at least this much is dropped."""
     soft_nms: bool = False
     """Soft NMS (the book's --soft-nms): overlapping scores are scaled by exp(-2 IoU^2) instead."""
-    fn_rule: str = "repo"
+    fn_rule: str = ranged("repo", choices=("repo", "book"))
     """The book metrics' false negatives: repo (n_gt - TP - FP, its code) or book (n_gt - TP, its text)."""
-
-
-def check_options(opts: SSDOptions) -> None:
-    if opts.loss not in LOSSES:
-        raise ConfigError(f"ssd: model.loss={opts.loss!r} is not a loss; valid: {', '.join(LOSSES)}")
-    if opts.n_layers < 1:
-        raise ConfigError(f"ssd: model.n_layers must be >= 1, got {opts.n_layers}")
-    for key in ("threshold", "class_threshold", "iou_threshold"):
-        if not 0.0 < getattr(opts, key) <= 1.0:
-            raise ConfigError(f"ssd: model.{key} must be in (0, 1], got {getattr(opts, key)}")
-    if opts.fn_rule not in ("repo", "book"):
-        raise ConfigError(f"ssd: model.fn_rule={opts.fn_rule!r}; valid: repo, book")
-    check_resnet(2, opts.backbone_n)
 
 
 def check_input(input_shape: tuple[int, ...], n_layers: int) -> tuple[int, int, int]:
@@ -269,7 +257,6 @@ def for_inference(model: keras.Model, opts: SSDOptions) -> None:
     learned (offset encoding, loss, extra anchors, scales) must be the checkpoint's."""
     if not isinstance(model, SSD):
         raise IncompatibleError(f"the checkpoint holds a '{model.name}' model, not an SSD")
-    check_options(opts)
     fixed = {"normalize": model.normalize, "loss": model.loss_name, "threshold": model.threshold,
              "n_layers": len(head_shapes(model.network))}
     for key, trained in fixed.items():
@@ -297,7 +284,6 @@ def detection_evaluator(model: keras.Model, data: DataView, context: QualityCont
                                 serve=serve_detections, for_inference=for_inference))
 def build_ssd(opts: SSDOptions, ctx: BuildContext) -> SSD:
     """ResNet56v2, 4 scales, 4 classes at 480x640: 6,400 anchors."""
-    check_options(opts)
     shape = check_input(ctx.input_shape, opts.n_layers)
     network = ssd_network(shape, ctx.num_classes, opts.n_layers, opts.backbone_n)
     return SSD(network, threshold=opts.threshold, normalize=opts.normalize, loss=opts.loss,

@@ -33,9 +33,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from adl_runner.kernel.checks import check_choice, check_positive, require_rank
+from adl_runner.kernel.checks import require_rank
 from adl_runner.kernel.custom_step import ScaledOptimizers, loss_scaled, minimize, scaled_optimizer
-from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
@@ -53,24 +54,24 @@ log = logging.getLogger("runner")
 class CycleGANOptions:
     """CycleGAN (Listings 7.1.4-7.1.7): the book's defaults are gray -> colour CIFAR-10 (E7.2)."""
 
-    discriminator: str = "patchgan"
+    discriminator: str = ranged("patchgan", choices=DISCRIMINATORS)
     """patchgan: D scores 2x2 patches (the listings, E7.2/E7.3); plain: one scalar per image (E7.1/E7.4)."""
-    kernel_size: int = 3
+    kernel_size: int = ranged(3, at_least=1)
     """Kernel of every conv: 3 for CIFAR (E7.1/E7.2), 5 for MNIST <-> SVHN (E7.3/E7.4)."""
-    target_channels: int = 3
+    target_channels: int = ranged(3, at_least=1)
     """Channels of the target domain (3: colour CIFAR, SVHN); the source's are the dataset inputs'."""
-    adversarial_weight: float = 1.0
+    adversarial_weight: float = ranged(1.0, at_least=0)
     """lambda1 of Eq. 7.1.13: weight of the two LSGAN generator losses."""
-    cycle_weight: float = 10.0
+    cycle_weight: float = ranged(10.0, at_least=0)
     """lambda2 of Eq. 7.1.13: weight of the forward and backward L1 cycle losses."""
     identity: bool = False
     """Add the identity loss of Eq. 7.1.14 (needs equal source and target channels; the book's runs
     do not use it)."""
-    identity_weight: float = 0.5
+    identity_weight: float = ranged(0.5, at_least=0)
     """lambda3 of Eq. 7.1.15."""
-    g_lr_scale: float = 0.5
+    g_lr_scale: float = ranged(0.5, above=0)
     """The adversarial (generators') lr and decay relative to each D's (optimizer.*): the book halves both."""
-    grid_size: int = 100
+    grid_size: int = ranged(100, at_least=1)
     """Test images in the translation grids: the book's first 100, as 10 x 10 grids."""
 
 
@@ -299,14 +300,6 @@ def build_cyclegan(opts: CycleGANOptions, ctx: BuildContext) -> CycleGAN:
     """Gray -> colour CIFAR-10, k=3, PatchGAN: G 870,757 + F 870,183 + D_y 390,721 + D_x 390,145
     (plain D: 392,513 and 391,937)."""
     source = require_rank("cyclegan", ctx.input_shape, 3, "image")
-    check_choice("cyclegan", "model.discriminator", opts.discriminator, DISCRIMINATORS)
-    for key in ("kernel_size", "target_channels", "grid_size"):
-        check_positive("cyclegan", f"model.{key}", getattr(opts, key))
-    for key in ("adversarial_weight", "cycle_weight", "identity_weight"):
-        if getattr(opts, key) < 0:
-            raise ConfigError(f"cyclegan: model.{key} must be >= 0, got {getattr(opts, key)}")
-    if opts.g_lr_scale <= 0:
-        raise ConfigError(f"cyclegan: model.g_lr_scale must be > 0, got {opts.g_lr_scale}")
     if source[0] % DOWNSAMPLING or source[1] % DOWNSAMPLING:
         raise IncompatibleError(f"cyclegan halves images 4 times, so their sides must be multiples of {DOWNSAMPLING} "
                                 f"(the book's 32x32); got {source[0]}x{source[1]}")

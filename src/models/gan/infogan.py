@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Optional
 
 import keras
 
-from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
@@ -31,11 +31,11 @@ CODES = ("code1", "code2")
 class InfoGANOptions(BookGANOptions):
     """InfoGAN (Listing 6.1.1): the ACGAN networks with two continuous codes."""
 
-    latent_dim: int = 62
+    latent_dim: int = ranged(62, at_least=1)
     """Size of the noise z ~ U(-1, 1): 62 as the official script runs (and the InfoGAN paper)."""
-    label_weight: float = 1.0
+    label_weight: float = ranged(1.0, at_least=0)
     """Weight of the discrete code's (label's) cross-entropy: lambda = 1 for discrete codes."""
-    code_weight: float = 0.5
+    code_weight: float = ranged(0.5, at_least=0)
     """Weight of each continuous code's mi_loss: the book's lambda = 0.5 (InfoGAN: < 1)."""
 
 
@@ -93,9 +93,6 @@ class InfoGAN(GAN):
 def build_infogan(opts: InfoGANOptions, ctx: BuildContext) -> InfoGAN:
     """G 1,138,433 + D 1,606,541 params on MNIST (62-dim noise)."""
     shape = check_gan_options("infogan", opts, ctx.input_shape)
-    for key in ("label_weight", "code_weight"):
-        if getattr(opts, key) < 0:
-            raise ConfigError(f"infogan: {key} must be >= 0, got {getattr(opts, key)}")
     g = generator([latent_input("z", opts.latent_dim), latent_input("labels", ctx.num_classes),
                    *(latent_input(name, 1) for name in CODES)], shape)
     d = discriminator(keras.Input(shape=shape, name="image"), num_labels=ctx.num_classes, num_codes=len(CODES),

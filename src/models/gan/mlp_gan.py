@@ -9,12 +9,13 @@ numerically unsafe); `g_loss: non_saturating` (the listing) minimises -log D(G(z
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import keras
 
-from adl_runner.kernel.checks import check_choice, check_positive, check_rate, require_rank
+from adl_runner.kernel.checks import require_rank
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
@@ -29,17 +30,17 @@ G_LOSSES = ("non_saturating", "saturating")
 class MLPGANOptions:
     """Listing 6-5's hyperparameters."""
 
-    latent_dim: int = 100
+    latent_dim: int = ranged(100, at_least=1)
     """Size of the noise z ~ U(-1, 1)."""
-    hidden: list[int] = field(default_factory=lambda: [150, 300])
+    hidden: list[int] = ranged(default_factory=lambda: [150, 300], at_least=1, nonempty=True)
     """G's hidden widths (D uses them reversed: 300, 150)."""
-    dropout: float = 0.3
+    dropout: float = ranged(0.3, at_least=0, below=1)
     """D's dropout rate (the listing's keep probability 0.7)."""
-    init_stddev: float = 0.1
+    init_stddev: float = ranged(0.1, above=0)
     """Truncated-normal initialiser stddev of every weight."""
-    g_loss: str = "non_saturating"
+    g_loss: str = ranged("non_saturating", choices=G_LOSSES)
     """non_saturating (-log D(G(z)), the listing) or saturating (log(1 - D(G(z))))."""
-    d_steps: int = 1
+    d_steps: int = ranged(1, at_least=1)
     """k: discriminator updates per generator update (the listing: 1)."""
 
 
@@ -67,12 +68,6 @@ class MLPGAN(GAN):
 def build_gan_mlp(opts: MLPGANOptions, ctx: BuildContext) -> MLPGAN:
     """G 296,434 + D 280,801 params on MNIST."""
     (dim,) = require_rank("gan_mlp", ctx.input_shape, 1, "flat")
-    check_positive("gan_mlp", "latent_dim", opts.latent_dim)
-    check_positive("gan_mlp", "d_steps", opts.d_steps)
-    for units in opts.hidden:
-        check_positive("gan_mlp", "hidden", units)
-    check_rate("gan_mlp", "dropout", opts.dropout)
-    check_choice("gan_mlp", "g_loss", opts.g_loss, G_LOSSES)
     g = mlp_generator(opts.latent_dim, opts.hidden, dim, opts.init_stddev)
     d = mlp_discriminator(dim, list(reversed(opts.hidden)), opts.dropout, opts.init_stddev)
     return MLPGAN(g, d, d_steps=opts.d_steps, signed_images=True, g_lr_scale=1.0, grid_size=36,

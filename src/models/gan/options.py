@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adl_runner.kernel.checks import check_positive, require_rank
+from adl_runner.kernel.checks import require_rank
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 
 
 @dataclass
 class BookGANOptions:
     """DCGAN, LSGAN, CGAN and ACGAN (Listings 4.2.1, 4.3.1, 5.2.1, 5.3.1): G and D of `lib/gan.py`."""
 
-    latent_dim: int = 100
+    latent_dim: int = ranged(100, at_least=1)
     """Size of the noise z ~ U(-1, 1)."""
-    g_lr_scale: float = 0.5
+    g_lr_scale: float = ranged(0.5, above=0)
     """G's learning rate and decay relative to D's (optimizer.*): the book halves both."""
     discriminator_batch_norm: bool = False
     """BatchNormalization in D, trained as the book's Figure 5.1.5 experiment did (DCGAN becomes
@@ -36,20 +37,18 @@ class BookGANOptions:
 class WGANOptions(BookGANOptions):
     """WGAN (Listing 5.1.2, Algorithm 5.1.1): a linear critic, weight clipping and n_critic."""
 
-    n_critic: int = 5
+    n_critic: int = ranged(5, at_least=1)
     """Critic updates (each on its own real batch) per generator update."""
-    clip_value: float = 0.01
+    clip_value: float = ranged(0.01, above=0, why="the critic's Lipschitz bound")
     """Every critic weight is clipped to [-c, c] after each critic update."""
-    g_lr_scale: float = 1.0
+    g_lr_scale: float = ranged(1.0, above=0)
     """WGAN uses one learning rate (5e-5) for both networks."""
 
 
 def check_gan_options(name: str, opts: BookGANOptions, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """The image shape the networks are built for, after checking the options."""
+    """The image shape the networks are built for, after checking it (the options' ranges are
+    declared on them)."""
     shape = require_rank(name, input_shape, 3, "image")
-    check_positive(name, "latent_dim", opts.latent_dim)
-    if opts.g_lr_scale <= 0:
-        raise ConfigError(f"{name}: g_lr_scale must be > 0, got {opts.g_lr_scale}")
     if shape[0] % 4 or shape[1] % 4:
         raise ConfigError(f"{name}: the book's generator upsamples 4x, so images must be a multiple of 4 pixels "
                           f"on each side; got {shape[0]}x{shape[1]}")

@@ -37,6 +37,7 @@ from keras import layers, ops
 from adl_runner.kernel.custom_step import ScaledOptimizers, minimize, scaled_optimizer
 from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.phases import PhaseRunner
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec, capped
 from adl_runner.models.gan import losses
@@ -73,17 +74,17 @@ class StackedGANSample(CodeSample):
 class StackedGANOptions(BookGANOptions):
     """StackedGAN (Listings 6.2.1-6.2.5): encoder, two generators, two discriminators."""
 
-    latent_dim: int = 50
+    latent_dim: int = ranged(50, at_least=1)
     """Size of each of z0 and z1 ~ N(0, 0.5) (the book's z_dim)."""
-    encoder_epochs: int = 10
+    encoder_epochs: int = ranged(10, at_least=0)
     """Epochs of the encoder's pre-training (Adam, at trainer.batch_size) before the GAN steps."""
-    entropy0_weight: float = 10.0
+    entropy0_weight: float = ranged(10.0, at_least=0)
     """Weight of the z0 reconstruction (Q0) loss, in dis0's and adv0's losses (the book: 10)."""
-    entropy1_weight: float = 1.0
+    entropy1_weight: float = ranged(1.0, at_least=0)
     """Weight of the z1 reconstruction (Q1) loss, in dis1's and adv1's losses (the book: 1)."""
-    conditional0_weight: float = 1.0
+    conditional0_weight: float = ranged(1.0, at_least=0)
     """Weight of adv0's feature loss MSE(enc0(fake image), enc0(real image))."""
-    conditional1_weight: float = 1.0
+    conditional1_weight: float = ranged(1.0, at_least=0)
     """Weight of adv1's label loss CCE(enc1(fake features), label)."""
 
 
@@ -309,11 +310,6 @@ def build_stackedgan(opts: StackedGANOptions, ctx: BuildContext) -> StackedGAN:
     if opts.book_log:
         raise ConfigError("stackedgan: book_log prints the one-D line of the chapter 4-5 GANs; StackedGAN's "
                           "per-interval losses (dis0/dis1/adv0/adv1) are in history.csv")
-    if opts.encoder_epochs < 0:
-        raise ConfigError(f"stackedgan: encoder_epochs must be >= 0, got {opts.encoder_epochs}")
-    for key in ("entropy0_weight", "entropy1_weight", "conditional0_weight", "conditional1_weight"):
-        if getattr(opts, key) < 0:
-            raise ConfigError(f"stackedgan: {key} must be >= 0, got {getattr(opts, key)}")
     enc0, enc1 = encoder_networks(shape, ctx.num_classes)
     gen0 = generator([latent_input("feature1", FEATURE_DIM), latent_input("z0", opts.latent_dim)], shape, name="gen0")
     dis0 = discriminator(keras.Input(shape=shape, name="image"), num_codes=opts.latent_dim, code_head="z",

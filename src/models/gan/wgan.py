@@ -15,9 +15,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from adl_runner.kernel.checks import check_positive
 from adl_runner.kernel.custom_step import minimize
-from adl_runner.kernel.errors import ConfigError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.gan import losses
@@ -58,8 +56,5 @@ class WGAN(GAN):
                  batches_per_step=lambda opts: opts.n_critic, **GAN_HOOKS))
 def build_wgan(opts: WGANOptions, ctx: BuildContext) -> WGAN:
     shape = check_gan_options("wgan", opts, ctx.input_shape)
-    check_positive("wgan", "n_critic", opts.n_critic)
-    if opts.clip_value <= 0:
-        raise ConfigError(f"wgan: clip_value must be > 0 (the critic's Lipschitz bound), got {opts.clip_value}")
     g, d = unconditional_networks(opts, shape, None)
     return WGAN(g, d, d_steps=opts.n_critic, clip_value=opts.clip_value, **gan_arguments(opts, ctx.seed), name="wgan")

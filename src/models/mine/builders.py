@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from adl_runner.kernel.checks import check_positive, require_rank
-from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.checks import require_rank
+from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.mine.figures import write_mi_curve
@@ -22,13 +23,13 @@ from adl_runner.models.vgg import vgg_backbone
 class MINEOptions:
     """SimpleMINE (Listing 13.8.2) and how its bound is trained."""
 
-    hidden_units: int = 16
+    hidden_units: int = ranged(16, at_least=1)
     """Units of T's Dense layer on x and on y (the book: 16 on the Gaussians, 1,024 on MNIST)."""
     bias_correction: bool = False
     """The MINE paper's moving-average correction of the gradient of log E[e^T] (off in the book)."""
-    ma_rate: float = 0.01
+    ma_rate: float = ranged(0.01, above=0, at_most=1)
     """Rate of that moving average (the paper's 0.01)."""
-    trace_steps: int = 10_000
+    trace_steps: int = ranged(10_000, at_least=1)
     """Steps of the per-step MI kept for mi_per_step.png (the last ones of a longer run)."""
 
 
@@ -36,21 +37,14 @@ class MINEOptions:
 class MINEEncoderOptions(MINEOptions):
     """MINE on MNIST: x = X, y = G(X) through one VGG 'F' encoder, then the linear probe."""
 
-    hidden_units: int = 1024
-    latent_dim: int = 10
+    hidden_units: int = ranged(1024, at_least=1)
+    latent_dim: int = ranged(10, at_least=1)
     """Size of the encoder's linear embedding (the book's --latent-dim: 10; it also tries 16, 32, 64)."""
     book_compat: bool = False
     """True: the probe trains and is scored on the test embeddings (the book's protocol); False:
     trained on the training split's, scored on the test split's. A checkpoint takes either."""
-    probe_epochs: int = 10
-    probe_batch_size: int = 128
-
-
-def check_mine(model: str, opts: MINEOptions) -> None:
-    check_positive(model, "hidden_units", opts.hidden_units)
-    check_positive(model, "trace_steps", opts.trace_steps)
-    if not 0.0 < opts.ma_rate <= 1.0:
-        raise ConfigError(f"{model}: ma_rate must be in (0, 1], got {opts.ma_rate}")
+    probe_epochs: int = ranged(10, at_least=1)
+    probe_batch_size: int = ranged(128, at_least=1)
 
 
 @MODELS.register("mine", FitSpec(options=MINEOptions, view="flat", objective="self", input_kind="synthetic",
@@ -58,14 +52,11 @@ def check_mine(model: str, opts: MINEOptions) -> None:
 def build_mine(opts: MINEOptions, ctx: BuildContext) -> MINE:
     """SimpleMINE on (x, y) pairs of scalars: 81 params at 16 hidden units."""
     (dim,) = require_rank("mine", ctx.input_shape, 1, "flat")
-    check_mine("mine", opts)
     return MINE(simple_mine(dim, opts.hidden_units, name="simple_mine"), bias_correction=opts.bias_correction,
                 ma_rate=opts.ma_rate, trace_steps=opts.trace_steps, name="mine")
 
 
 def probe_of(opts: MINEEncoderOptions, seed: int) -> LinearProbe:
-    check_positive("mine_encoder", "probe_epochs", opts.probe_epochs)
-    check_positive("mine_encoder", "probe_batch_size", opts.probe_batch_size)
     return LinearProbe(book_compat=opts.book_compat, epochs=opts.probe_epochs, batch_size=opts.probe_batch_size, seed=seed)
 
 
@@ -89,8 +80,6 @@ def for_inference(model: keras.Model, opts: MINEEncoderOptions) -> None:
 def build_mine_encoder(opts: MINEEncoderOptions, ctx: BuildContext) -> MINE:
     """VGG 'F' -> Flatten -> Dense(latent_dim) shared by X and G(X), T on the two embeddings."""
     shape = require_rank("mine_encoder", ctx.input_shape, 3, "image")
-    check_positive("mine_encoder", "latent_dim", opts.latent_dim)
-    check_mine("mine_encoder", opts)
     image = keras.Input(shape)
     embedding = layers.Dense(opts.latent_dim, name="encoded_x")(layers.Flatten()(vgg_backbone(shape)(image)))
     encoder = keras.Model(image, embedding, name="encoder")

@@ -14,7 +14,7 @@ The optimizer and its learning rate are the `optimizer` group's (preset: adam), 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import keras
@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from adl_runner.data.envs.base import as_float_obs
 from adl_runner.kernel.agents import Agent, AgentContext, AgentState, EnvHandle
-from adl_runner.kernel.errors import ConfigError, require_one_of
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.rl.base import decay_epsilon
@@ -35,34 +35,26 @@ BOOK_BATCH_SIZE = 64
 
 @dataclass
 class DQNOptions:
-    hidden_units: list[int] = field(default_factory=lambda: [256, 256, 256])
+    hidden_units: list[int] = ranged(default_factory=lambda: [256, 256, 256], at_least=1, nonempty=True)
     """Units of the ReLU hidden layers of the Q-network (the book: 256, 256, 256)."""
-    gamma: float = 0.9
+    gamma: float = ranged(0.9, at_least=0, at_most=1)
     """Discount factor (the book: 0.9)."""
-    epsilon: float = 1.0
+    epsilon: float = ranged(1.0, at_least=0, at_most=1)
     """Initial exploration rate (the book's comment says 90%, its code 1.0)."""
-    epsilon_min: float = 0.1
+    epsilon_min: float = ranged(0.1, at_least=0, at_most=1)
     """Epsilon stops decaying at or below this."""
-    epsilon_decay: Optional[float] = None
+    epsilon_decay: Optional[float] = ranged(None, above=0, at_most=1)
     """Multiplier per replay; None: (epsilon_min/epsilon)^(1/500), the book's 500-episode schedule."""
-    target_update_every: int = 10
+    target_update_every: int = ranged(10, at_least=1)
     """Copy the online network into the target network every this many replays (the book: 10)."""
-    replay_capacity: int = 100000
+    replay_capacity: int = ranged(100000, at_least=1)
     """Transitions the replay buffer holds; the oldest are overwritten (the book's list was unbounded)."""
-    replay_every: str = "episode"
+    replay_every: str = ranged("episode", choices=("episode", "step"))
     """episode: one replay after each episode (the book's code); step: one after every step (Algorithm 9.6.1)."""
     stop_when_solved: bool = True
     """End training at the episode the solved criterion is first met (the book's script did)."""
     double: bool = False
     """Double DQN target (set by model=ddqn)."""
-
-    def __post_init__(self) -> None:
-        require_one_of("model.replay_every", self.replay_every, ("episode", "step"))
-        for key in ("target_update_every", "replay_capacity"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be >= 1, got {getattr(self, key)}")
-        if not self.hidden_units or min(self.hidden_units) < 1:
-            raise ConfigError(f"model.hidden_units must be a non-empty list of positive sizes, got {list(self.hidden_units)}")
 
 
 def accepts(options: DQNOptions, env: EnvHandle) -> Optional[str]:

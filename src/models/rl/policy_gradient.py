@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import keras
@@ -37,8 +37,8 @@ import tensorflow as tf
 from adl_runner.data.envs.base import as_float_obs
 from adl_runner.kernel.agents import Agent, AgentContext, AgentState, EnvHandle
 from adl_runner.kernel.custom_step import scaled_optimizer
-from adl_runner.kernel.errors import ConfigError, require_one_of
 from adl_runner.kernel.phases import RestoredPhases
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec, capped
 
@@ -53,34 +53,26 @@ every cached autoencoder is trained again (the runner's phase cache, docs/perfor
 
 @dataclass
 class PolicyGradientOptions:
-    gamma: Optional[float] = None
+    gamma: Optional[float] = ranged(None, at_least=0, at_most=1)
     """Discount factor; None: 0.99 (A2C: 0.95), the book's values."""
-    beta: Optional[float] = None
+    beta: Optional[float] = ranged(None, at_least=0)
     """Entropy weight in logp_loss; None: 0 (A2C: 0.9)."""
-    value_lr_scale: float = 1.0
+    value_lr_scale: float = ranged(1.0, above=0)
     """The value network's Adam learning rate (and decay) relative to the actor's `optimizer.learning_rate`
     (the book: 1e-3 both)."""
-    encoder_units: list[int] = field(default_factory=lambda: [256, 128])
+    encoder_units: list[int] = ranged(default_factory=lambda: [256, 128], at_least=1, nonempty=True)
     """Hidden units of the state-feature encoder (the decoder mirrors them)."""
-    latent_dim: int = 32
+    latent_dim: int = ranged(32, at_least=1)
     """Size of the state feature phi(s)."""
-    ae_samples: int = 220000
+    ae_samples: int = ranged(220000, at_least=1)
     """Random states the autoencoder is trained on (the book: 200,000 train + 20,000 validation)."""
-    ae_epochs: int = 10
+    ae_epochs: int = ranged(10, at_least=1)
     """Autoencoder epochs (the book: 10)."""
-    update: str = "sequential"
+    update: str = ranged("sequential", choices=("sequential", "batch"))
     """sequential: one optimizer step per experience, as the book's per-sample fit; batch: one per episode."""
     book_compat: bool = False
     """The book's code: ln pi of a new clipped, reparameterised sample instead of the executed action, and (A2C)
     an entropy computed once as a constant, so beta has no gradient effect."""
-
-    def __post_init__(self) -> None:
-        require_one_of("model.update", self.update, ("sequential", "batch"))
-        for key in ("latent_dim", "ae_samples", "ae_epochs"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be >= 1, got {getattr(self, key)}")
-        if self.value_lr_scale <= 0:
-            raise ConfigError(f"model.value_lr_scale must be > 0, got {self.value_lr_scale}")
 
 
 def accepts(options: PolicyGradientOptions, env: EnvHandle) -> Optional[str]:

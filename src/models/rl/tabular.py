@@ -20,6 +20,7 @@ from typing import Any, Optional
 import numpy as np
 
 from adl_runner.kernel.agents import Agent, AgentContext, AgentState, EnvHandle
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import EpisodeSpec
 from adl_runner.models.figures import q_table_figure
@@ -35,27 +36,20 @@ OTHER = {"alpha": 0.1, "epsilon_decay": 0.999, "decay_per": "episode", "episodes
 
 @dataclass
 class QLearningOptions:
-    gamma: float = 0.9
+    gamma: float = ranged(0.9, at_least=0, at_most=1)
     """Discount factor (the book: 0.9)."""
-    alpha: Optional[float] = None
+    alpha: Optional[float] = ranged(None, above=0, at_most=1)
     """TD(0) step size; 1.0 = the Bellman overwrite. None: QWorld 1.0, FrozenLake 0.1 (the code)."""
-    epsilon: float = 0.9
+    epsilon: float = ranged(0.9, at_least=0, at_most=1)
     """Initial exploration rate."""
-    epsilon_min: float = 0.1
+    epsilon_min: float = ranged(0.1, at_least=0, at_most=1)
     """Epsilon stops decaying once at or below this."""
-    epsilon_decay: Optional[float] = None
+    epsilon_decay: Optional[float] = ranged(None, above=0, at_most=1)
     """Multiplier per decay; None: QWorld 0.9, FrozenLake (0.1/0.9)^(1/40000)."""
-    decay_per: Optional[str] = None
+    decay_per: Optional[str] = ranged(None, choices=("episode", "step"))
     """episode or step; None: QWorld episode, FrozenLake step (the code; the text says episode)."""
-    bins: Optional[int] = None
+    bins: Optional[int] = ranged(None, at_least=2)
     """Discretise a continuous observation into this many bins per dimension (needed for cartpole)."""
-
-    def __post_init__(self) -> None:
-        from adl_runner.kernel.errors import ConfigError, require_one_of
-
-        require_one_of("model.decay_per", self.decay_per, ("episode", "step"), also=(None,))
-        if self.bins is not None and self.bins < 2:
-            raise ConfigError(f"model.bins must be >= 2 or null, got {self.bins}")
 
 
 def accepts(options: QLearningOptions, env: EnvHandle) -> Optional[str]:

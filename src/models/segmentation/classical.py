@@ -28,8 +28,8 @@ from skimage.metrics import adapted_rand_error
 from skimage.segmentation import mark_boundaries
 
 from adl_runner.data.images import image_files, read_image
-from adl_runner.kernel.checks import check_choice, check_positive
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import NoneSpec, RunContext
 from adl_runner.models.segmentation import classical_methods as methods
@@ -48,14 +48,14 @@ KMEANS_IMPLS = ("standard", "book")
 class ThresholdHistOptions:
     """Listing 6-1 (part 1): one threshold on the grey-level histogram."""
 
-    rule: str = "fixed"
+    rule: str = ranged("fixed", choices=THRESHOLD_RULES)
     """fixed: `threshold`; valley: the histogram's minimum between its two modes; midpoint: halfway
     between the two modes' peaks (the book's rules (b) and (a))."""
-    threshold: int = 150
+    threshold: int = ranged(150, at_least=0, at_most=255, why="a grey level")
     """The fixed t (rule=fixed), 0-255: the book's 150, chosen by eye on its coins.jpg."""
     inclusive: bool = False
     """Pixels equal to t are object (the book's text: I <= t) rather than background (its code: I < t)."""
-    objects: str = "bright"
+    objects: str = ranged("bright", choices=OBJECTS)
     """Which side of t is the object (255): bright (I > t) or dark (I < t: the book's rule)."""
 
 
@@ -63,11 +63,11 @@ class ThresholdHistOptions:
 class OtsuOptions:
     """Listing 6-1 (part 2): Otsu's threshold; the classes are {<= t} and {> t}."""
 
-    variant: str = "standard"
+    variant: str = ranged("standard", choices=OTSU_VARIANTS)
     """standard: scikit-image's threshold_otsu (class means); book: the book's unnormalised-variance Otsu."""
-    objects: str = "bright"
+    objects: str = ranged("bright", choices=OBJECTS)
     """Which class is the object: bright (> t) or dark (<= t: the book's)."""
-    classes: int = 2
+    classes: int = ranged(2, at_least=2, at_most=methods.MAX_OTSU_CLASSES)
     """Grey-level classes, split by classes - 1 thresholds (the text's extension to several
     thresholds): 2 is Otsu's one threshold; more is scikit-image's threshold_multiotsu (standard
     variant only), every class but the background (the darkest with bright objects, the brightest
@@ -78,9 +78,9 @@ class OtsuOptions:
 class WatershedOptions:
     """Listing 6-2: Otsu mask, distance transform, peak markers, watershed of -D in the mask."""
 
-    objects: str = "bright"
+    objects: str = ranged("bright", choices=OBJECTS)
     """Which Otsu class is the object: bright, or dark (the book inverts its dark coins to 1)."""
-    min_distance: int = 10
+    min_distance: int = ranged(10, at_least=1)
     """peak_local_max's minimum distance between markers (and from the border), the book's 10."""
 
 
@@ -88,15 +88,15 @@ class WatershedOptions:
 class KMeansSegmentationOptions:
     """Listing 6-3: K-means on the pixels' colours; each pixel painted with its centroid's colour."""
 
-    k: int = 3
+    k: int = ranged(3, at_least=2)
     """Clusters: the book's text and figure (its code: 5)."""
-    iterations: int = 20
+    iterations: int = ranged(20, at_least=1)
     """Assignment/update rounds at most (the book's 20)."""
-    restarts: int = 1
+    restarts: int = ranged(1, at_least=1)
     """Independent runs from other random centroids; the one of least inertia is kept."""
-    features: str = "rgb"
+    features: str = ranged("rgb", choices=KMEANS_FEATURES)
     """rgb: the colour vector (the book's code); rgb+xy: colour and the pixel's row and column, scaled to 0-255."""
-    impl: str = "standard"
+    impl: str = ranged("standard", choices=KMEANS_IMPLS)
     """standard: Lloyd's algorithm to convergence; book: the book's code (fresh random centroids
     every iteration, so one step from the last draw; integer means)."""
 
@@ -112,10 +112,6 @@ def source_image(model: str, ctx: RunContext, channels: int) -> tuple[np.ndarray
     image_files(ctx.image)  # a missing path: one DataError line
     pixels = read_image(ctx.image, channels)
     return (pixels[..., 0] if channels == 1 else pixels), None
-
-
-def check_objects(model: str, objects: str) -> None:
-    check_choice(model, "objects", objects, OBJECTS)
 
 
 def scores(regions: np.ndarray, reference: Optional[np.ndarray]) -> dict[str, float]:
@@ -156,10 +152,6 @@ def class_outputs(model: str, ctx: RunContext, grey: np.ndarray, ids: np.ndarray
 @MODELS.register("threshold_hist", NoneSpec(options=ThresholdHistOptions))
 def run_threshold_hist(opts: ThresholdHistOptions, ctx: RunContext) -> dict[str, Any]:
     """The grey image thresholded at a fixed t, or at the valley or peak midpoint of its histogram."""
-    check_choice("threshold_hist", "rule", opts.rule, THRESHOLD_RULES)
-    check_objects("threshold_hist", opts.objects)
-    if not 0 <= opts.threshold <= 255:
-        raise ConfigError(f"threshold_hist: threshold must be a grey level in 0-255, got {opts.threshold}")
     grey, reference = source_image("threshold_hist", ctx, 1)
     marks: dict[str, float] = {}
     threshold = float(opts.threshold)
@@ -176,8 +168,6 @@ def run_threshold_hist(opts: ThresholdHistOptions, ctx: RunContext) -> dict[str,
 @MODELS.register("otsu", NoneSpec(options=OtsuOptions))
 def run_otsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
     """The grey image split at Otsu's threshold (scikit-image's, or the book's variant)."""
-    check_choice("otsu", "variant", opts.variant, OTSU_VARIANTS)
-    check_objects("otsu", opts.objects)
     if opts.classes != 2:
         return run_multiotsu(opts, ctx)
     grey, reference = source_image("otsu", ctx, 1)
@@ -189,8 +179,6 @@ def run_otsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
 def run_multiotsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
     """`model.classes` > 2: scikit-image's threshold_multiotsu; class k holds the levels in
     (t_k, t_k+1], numbered from the background (`OtsuOptions.classes`)."""
-    if not 3 <= opts.classes <= methods.MAX_OTSU_CLASSES:
-        raise ConfigError(f"otsu: model.classes must be 2 (one threshold) to {methods.MAX_OTSU_CLASSES}, got {opts.classes}")
     if opts.variant != "standard":
         raise ConfigError(f"otsu: model.classes={opts.classes} is scikit-image's multi-Otsu, variant standard; the book's "
                           f"variant has one threshold (model.classes=2)")
@@ -207,8 +195,6 @@ def run_multiotsu(opts: OtsuOptions, ctx: RunContext) -> dict[str, Any]:
 @MODELS.register("watershed", NoneSpec(options=WatershedOptions))
 def run_watershed(opts: WatershedOptions, ctx: RunContext) -> dict[str, Any]:
     """Touching objects separated: one basin per distance-transform peak of the Otsu mask."""
-    check_objects("watershed", opts.objects)
-    check_positive("watershed", "min_distance", opts.min_distance)
     grey, reference = source_image("watershed", ctx, 1)
     threshold = float(threshold_otsu(grey))
     mask = methods.object_mask(grey, threshold, opts.objects, inclusive=opts.objects == "dark")
@@ -225,12 +211,6 @@ def run_kmeans_segmentation(opts: KMeansSegmentationOptions, ctx: RunContext) ->
     """Pixels clustered on colour (and position); a grey image is clustered on its grey level (its
     three channels are equal: converted, not refused)."""
     model = "kmeans_segmentation"
-    check_choice(model, "features", opts.features, KMEANS_FEATURES)
-    check_choice(model, "impl", opts.impl, KMEANS_IMPLS)
-    for key in ("iterations", "restarts"):
-        check_positive(model, key, getattr(opts, key))
-    if opts.k < 2:
-        raise ConfigError(f"{model}: k must be >= 2 clusters, got {opts.k}")
     rgb, reference = source_image(model, ctx, 3)
     h, w = rgb.shape[:2]
     if opts.k > h * w:

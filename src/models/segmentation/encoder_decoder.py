@@ -26,14 +26,15 @@ book's `logits > 0.5` does (a probability above 0.622). Both are one threshold o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import keras
 from keras import layers
 
-from adl_runner.kernel.checks import check_choice, check_positive, require_rank
+from adl_runner.kernel.checks import require_rank
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.segmentation.figures import write_predictions
@@ -48,27 +49,27 @@ THRESHOLD_ON = ("probabilities", "logits")
 class EncoderDecoderOptions:
     """Listing 6-4's network (the book's settings by default)."""
 
-    filters: list[int] = field(default_factory=lambda: [64, 128, 256, 512, 1024])
+    filters: list[int] = ranged(default_factory=lambda: [64, 128, 256, 512, 1024], at_least=1)
     """Filters of each encoder level (a 2x2 max pool between levels): image sides must be multiples
     of 2^(levels - 1), 16 for five levels (the book: 128x128)."""
-    decoder_filters: list[int] = field(default_factory=lambda: [1024, 512, 256, 128])
+    decoder_filters: list[int] = ranged(default_factory=lambda: [1024, 512, 256, 128], at_least=1)
     """Filters of each stride-2 transposed conv, one per level after the first."""
-    convs: int = 2
+    convs: int = ranged(2, at_least=1)
     """3x3 convs per encoder level."""
-    init_std: Optional[float] = 0.02
+    init_std: Optional[float] = ranged(0.02, above=0)
     """Kernels and biases start from N(0, init_std); null: He-normal kernels and zero biases (not the
     book's: with N(0, 0.02) through 15 ReLU layers the output starts as a near-constant of the biases)."""
     skip_connections: bool = False
     """Concatenate each decoder step with the encoder map of its size (a U-Net); the book has none."""
-    threshold_on: str = "probabilities"
+    threshold_on: str = ranged("probabilities", choices=THRESHOLD_ON)
     """probabilities: a pixel is foreground when sigmoid(logit) > threshold; logits: when the logit
     itself is (the book's `logits > 0.5`)."""
     threshold: float = 0.5
-    padding: str = "same"
+    padding: str = ranged("same", choices=PADDINGS)
     """same: the book's SAME convs, the output the input's size; valid: unpadded 3x3 convs (the U-Net
     paper's), the output the input's centre, compared with the centre of the mask (572 -> 448 for
     these five levels without decoder convs; the smallest side that works is 140, then every 16 more)."""
-    upsampling: str = "transpose"
+    upsampling: str = ranged("transpose", choices=UPSAMPLING)
     """How each decoder step doubles its map (Pattanayak Figs 6-10 to 6-13): transpose (the book's
     stride-2 3x3 transposed conv) | nearest (repeat each value over its 2x2 block, then a 3x3 conv)
     | bed_of_nails (each value in its block's top-left pixel, zeros elsewhere, then a 3x3 conv) |
@@ -100,15 +101,6 @@ def check_options(opts: EncoderDecoderOptions) -> None:
     if len(opts.decoder_filters) != len(opts.filters) - 1:
         raise ConfigError(f"encoder_decoder: model.decoder_filters needs one entry per level after the first "
                           f"({len(opts.filters) - 1}), got {opts.decoder_filters}")
-    for key in ("filters", "decoder_filters"):
-        for value in getattr(opts, key):
-            check_positive("encoder_decoder", f"model.{key}", value)
-    check_positive("encoder_decoder", "model.convs", opts.convs)
-    if opts.init_std is not None and opts.init_std <= 0:
-        raise ConfigError(f"encoder_decoder: model.init_std must be > 0, got {opts.init_std}")
-    check_choice("encoder_decoder", "model.threshold_on", opts.threshold_on, THRESHOLD_ON)
-    check_choice("encoder_decoder", "model.padding", opts.padding, PADDINGS)
-    check_choice("encoder_decoder", "model.upsampling", opts.upsampling, UPSAMPLING)
     if opts.upsampling == "max_unpool":
         mirrored = list(reversed(opts.filters[:-1]))
         if opts.padding != "same" or list(opts.decoder_filters) != mirrored:

@@ -19,10 +19,11 @@ import keras
 from keras import layers
 
 from adl_runner.kernel.checks import require_rank, shape_text
-from adl_runner.kernel.errors import ConfigError, IncompatibleError
+from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
-from adl_runner.models.resnet import check_resnet, resnet_backbone, resnet_depth
+from adl_runner.models.resnet import resnet_backbone, resnet_depth
 from adl_runner.models.segmentation.figures import write_predictions
 from adl_runner.models.segmentation.model import SegmentationModel
 from adl_runner.models.segmentation.predict import predict_masks
@@ -35,9 +36,9 @@ BACKBONE_STRIDE = 4
 class FCNOptions:
     """FCN (ch. 12): the book's defaults are ResNet56v2 and a 4-level pyramid (--layers 3)."""
 
-    layers: int = 3
+    layers: int = ranged(3, at_least=1)
     """The book's --layers: pyramid levels after the backbone's (AveragePooling2D, then layers - 1 stride-2 convs)."""
-    backbone_n: int = 6
+    backbone_n: int = ranged(6, at_least=1)
     """Blocks per ResNet v2 stage: depth 9n+2 (6: the book's ResNet56v2)."""
 
 
@@ -113,9 +114,6 @@ def for_inference(model: keras.Model, opts: FCNOptions) -> None:
                                 for_inference=for_inference))
 def build_fcn(opts: FCNOptions, ctx: BuildContext) -> SegmentationModel:
     """ResNet56v2 with a 4-level pyramid, 4 classes at 480x640 (the book)."""
-    if opts.layers < 1:
-        raise ConfigError(f"fcn: model.layers must be >= 1, got {opts.layers}")
-    check_resnet(2, opts.backbone_n)
     shape = check_input(ctx.input_shape, opts.layers)
     if ctx.num_classes < 2:
         raise IncompatibleError(f"fcn needs at least 2 classes (background and one more), got {ctx.num_classes}")

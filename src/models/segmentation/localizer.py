@@ -27,7 +27,7 @@ settings of alpha and beta by these, never by the loss: the preset's best.keras 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from adl_runner.kernel.custom_step import NetworkStepModel, minimize
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.evaluators import EVALUATORS
 from adl_runner.kernel.hooks import ArtifactSink, DataView, QualityContext
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, EvaluatorSpec, FitSpec
 from adl_runner.models.detection.assign import iou
@@ -56,30 +57,22 @@ LOSSES = ("loss", "class_loss", "box_loss")
 class LocalizerOptions:
     """Classification + localisation (Pattanayak Fig 6-16): a shared CNN, class and box heads."""
 
-    filters: list[int] = field(default_factory=lambda: [32, 64, 128, 128])
+    filters: list[int] = ranged(default_factory=lambda: [32, 64, 128, 128], at_least=1, nonempty=True)
     """Filters of each Conv-BN-ReLU-MaxPool(2) block of the shared CNN."""
-    dense: int = 256
+    dense: int = ranged(256, at_least=1)
     """Units of the shared Dense layer both heads read."""
-    dropout: float = 0.3
+    dropout: float = ranged(0.3, at_least=0, below=1)
     """Dropout after the shared Dense layer (training only)."""
-    alpha: float = 1.0
+    alpha: float = ranged(1.0, at_least=0)
     """Weight of the cross-entropy of the class head."""
-    beta: float = 1.0
+    beta: float = ranged(1.0, at_least=0)
     """Weight of the box head's sum of squared errors over the 4 normalised box numbers."""
 
 
 def check_options(opts: LocalizerOptions) -> None:
-    """A ConfigError naming the first bad option."""
-    for key in ("alpha", "beta"):
-        if not np.isfinite(getattr(opts, key)) or getattr(opts, key) < 0:
-            raise ConfigError(f"localizer: model.{key} must be a finite number >= 0, got {getattr(opts, key)}")
+    """What the options' declared ranges cannot say: one of the two losses must count."""
     if opts.alpha == 0 and opts.beta == 0:
         raise ConfigError("localizer: model.alpha and model.beta are both 0, so nothing would be learned; set one > 0")
-    if not opts.filters or min(opts.filters) < 1 or opts.dense < 1:
-        raise ConfigError(f"localizer: model.filters must be a non-empty list of positive counts and model.dense >= 1, "
-                          f"got {list(opts.filters)} and {opts.dense}")
-    if not 0.0 <= opts.dropout < 1.0:
-        raise ConfigError(f"localizer: model.dropout must be in [0, 1), got {opts.dropout}")
 
 
 def localizer_network(input_shape: tuple[int, ...], n_classes: int, filters: list[int], dense: int,

@@ -14,13 +14,14 @@ network (and its He-normal initialisation is the default here). Built by the sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 from keras import layers
 
-from adl_runner.kernel.checks import check_choice, check_positive, require_rank
+from adl_runner.kernel.checks import require_rank
 from adl_runner.kernel.errors import ConfigError
+from adl_runner.kernel.ranges import ranged
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.segmentation.figures import write_predictions
@@ -33,15 +34,15 @@ from adl_runner.models.unet import NORMS, ConvStyle, UNetLayout, check_size, une
 class UNetOptions:
     """The U-Net's shape; the defaults are the paper's (with batch normalisation, see `norm`)."""
 
-    filters: list[int] = field(default_factory=lambda: [64, 128, 256, 512, 1024])
+    filters: list[int] = ranged(default_factory=lambda: [64, 128, 256, 512, 1024], at_least=1)
     """Filters of each encoder level; the decoder steps mirror them (512, 256, 128, 64). Image
     sides must be multiples of 2^(levels - 1): 16 for five levels."""
-    convs: int = 2
+    convs: int = ranged(2, at_least=1)
     """3x3 convs per encoder level and after each decoder concatenation."""
-    kernel_size: int = 3
-    up_kernel_size: int = 2
+    kernel_size: int = ranged(3, at_least=1)
+    up_kernel_size: int = ranged(2, at_least=1)
     """Kernel of the stride-2 transposed convs (the paper's 2x2 up-convolution)."""
-    norm: str = "batch"
+    norm: str = ranged("batch", choices=NORMS)
     """batch | none (the paper's) | instance: normalisation after each conv."""
 
 
@@ -55,11 +56,6 @@ def unet_layout(opts: UNetOptions) -> UNetLayout:
 def check_unet(opts: UNetOptions) -> None:
     if len(opts.filters) < 2:
         raise ConfigError(f"unet: model.filters needs at least 2 levels, got {opts.filters}")
-    for value in opts.filters:
-        check_positive("unet", "model.filters", value)
-    for key in ("convs", "kernel_size", "up_kernel_size"):
-        check_positive("unet", f"model.{key}", getattr(opts, key))
-    check_choice("unet", "model.norm", opts.norm, NORMS)
 
 
 @MODELS.register("unet", FitSpec(options=UNetOptions, view="image", objective="self", input_kind="masks",

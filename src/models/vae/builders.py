@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from adl_runner.kernel.checks import check_positive, require_rank
+from adl_runner.kernel.checks import require_rank
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.specs import BuildContext, FitSpec
 from adl_runner.models.vae.figures import sample_vae, write_beta_vae_figures, write_vae_figures
 from adl_runner.models.vae.model import VAE
 from adl_runner.models.vae.networks import assemble, cnn_shape, cnn_trunks, mlp_trunks
-from adl_runner.models.vae.options import VAECNNOptions, VAEMLPOptions, check_latent
+from adl_runner.models.vae.options import VAECNNOptions, VAEMLPOptions
 
 
 @MODELS.register("vae_mlp", FitSpec(options=VAEMLPOptions, view="flat", objective="self",
@@ -16,8 +16,6 @@ from adl_runner.models.vae.options import VAECNNOptions, VAEMLPOptions, check_la
 def build_vae_mlp(opts: VAEMLPOptions, ctx: BuildContext) -> VAE:
     """Listing 8.1.1 (807,700 params on MNIST: encoder 403,972 + decoder 403,728)."""
     (dim,) = require_rank("vae_mlp", ctx.input_shape, 1, "flat")
-    check_positive("vae_mlp", "intermediate_dim", opts.intermediate_dim)
-    check_latent("vae_mlp", opts)
     return assemble("vae_mlp", opts, (dim,), mlp_trunks(opts, dim), num_labels=0)
 
 
@@ -26,13 +24,11 @@ def build_vae_mlp(opts: VAEMLPOptions, ctx: BuildContext) -> VAE:
 def build_vae_cnn(opts: VAECNNOptions, ctx: BuildContext) -> VAE:
     """File 8.1.2 (134,165 params on MNIST: encoder 69,076 + decoder 65,089)."""
     shape = cnn_shape("vae_cnn", opts, ctx.input_shape)
-    check_latent("vae_cnn", opts)
     return assemble("vae_cnn", opts, shape, cnn_trunks(opts, shape), num_labels=0)
 
 
 def _build_conditional(name: str, opts: VAECNNOptions, input_shape: tuple[int, ...], num_classes: int) -> VAE:
     shape = cnn_shape(name, opts, input_shape)
-    check_latent(name, opts)
     return assemble(name, opts, shape, cnn_trunks(opts, shape), num_labels=num_classes)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from adl_runner.kernel.checks import check_positive, require_rank, shape_text
+from adl_runner.kernel.checks import require_rank, shape_text
 from adl_runner.kernel.errors import IncompatibleError
 from adl_runner.models.vae.model import VAE, Sampling
 from adl_runner.models.vae.options import LatentOptions, VAECNNOptions, VAEMLPOptions
@@ -105,8 +105,6 @@ def assemble(name: str, opts: LatentOptions, shape: tuple[int, ...], trunks: tup
 
 def cnn_shape(model: str, opts: VAECNNOptions, input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     shape = require_rank(model, input_shape, 3, "image")
-    for key in ("filters", "conv_layers", "kernel_size", "dense_units"):
-        check_positive(model, key, getattr(opts, key))
     scale = 2**opts.conv_layers
     if shape[0] % scale or shape[1] % scale:
         raise IncompatibleError(

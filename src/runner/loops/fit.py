@@ -134,6 +134,7 @@ def fit(
     resume_state: dict | None,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
     load: Callable[[Path], keras.Model] | None = None,
+    unmeasured: Callable[[], Sequence[str]] = tuple,
 ) -> FitOutcome:
     """Train from `initial_epoch` to `trainer.epochs`, checkpointing every epoch.
 
@@ -143,7 +144,8 @@ def fit(
     With `trainer.nan_policy=recover` (and `load`, the checkpoint loader, and `data.train_from`),
     a NaN/Inf loss (or one above `trainer.loss_bound`) rolls the model back to the last good checkpoint, lowers the learning rate by
     `nan_recovery.lr_factor` (every optimizer's, at its scale: `scaled_optimizers`) and trains on from
-    there, at most `nan_recovery.max_trials` times.
+    there, at most `nan_recovery.max_trials` times. `unmeasured()`: the family's evaluators that
+    reported nothing this epoch (`Checkpoints.check_monitor`).
     Like TF Model Garden's recovery trials, divergence is judged per invocation and the roll-back
     goes to a checkpoint on disk, not to weights in memory; unlike it, the learning rate is lowered,
     since replaying the same seeded batches at the same rate would diverge the same way.
@@ -157,7 +159,7 @@ def fit(
     if data.validation is None and monitor.startswith("val_"):
         monitor = monitor[len("val_"):]  # no validation data: judge the best epoch on training metrics
     checkpoints = Checkpoints(rundir, monitor, trainer.checkpoint.mode, [lr_control] if lr_control else [],
-                              data.steps_per_epoch, trainer.checkpoint.keep)
+                              data.steps_per_epoch, trainer.checkpoint.keep, trainer.checkpoint.monitor, unmeasured)
     if resume_state:
         checkpoints.restore(state_for_epoch(resume_state, initial_epoch))
     recover = trainer.nan_policy == "recover" and load is not None and data.train_from is not None

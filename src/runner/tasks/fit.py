@@ -264,6 +264,7 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
             resume_state=rundir.read_json("checkpoints/state.json") if resuming else None,
             extra_callbacks=monitors,
             load=load_checkpoint,
+            unmeasured=lambda: () if quality_monitor is not None and quality_monitor.latest else spec.evaluators,
         )
         model, nan_recoveries = outcome.model, outcome.nan_recoveries
     else:

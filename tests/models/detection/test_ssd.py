@@ -12,6 +12,7 @@ import pytest
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.models.detection.ssd import SSD, SSDOptions, build_ssd, head_shapes, ssd_network
+from adl_runner.runner.resolve import typed_values
 
 NAMES = ("background", "Water", "Soda", "Juice")
 
@@ -29,14 +30,14 @@ def test_resnet56v2_ssd_parameter_count() -> None:
 
 
 @pytest.mark.parametrize(("options", "fragment"), [
-    ({"loss": "focal"}, "model.loss='focal' is not a loss; valid: ce_l1, ce_smooth_l1, focal_smooth_l1"),
+    ({"loss": "focal"}, "model.loss must be ce_l1, ce_smooth_l1 or focal_smooth_l1, got 'focal'"),
     ({"threshold": 0.0}, "model.threshold must be in (0, 1]"),
-    ({"fn_rule": "text"}, "model.fn_rule='text'; valid: repo, book"),
+    ({"fn_rule": "text"}, "model.fn_rule must be repo or book, got 'text'"),
     ({"n_layers": 0}, "model.n_layers must be >= 1"),
 ])
 def test_bad_options_are_one_line_errors(options: dict, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        build_ssd(SSDOptions(**options), BuildContext(seed=0, input_shape=(128, 160, 3), num_classes=4))
+        typed_values(SSDOptions, options, "model")  # declared on SSDOptions, checked before the build
 
 
 def test_an_input_size_the_scales_cannot_take_says_which_work() -> None:

@@ -59,11 +59,14 @@ def test_the_books_fcn_has_11_120_900_parameters() -> None:
 
 @pytest.mark.parametrize(("options", "fragment"), [
     ({"layers": 0}, "model.layers must be >= 1"),
-    ({"backbone_n": 0}, "n must be >= 1"),
+    ({"backbone_n": 0}, "model.backbone_n must be >= 1"),
 ])
 def test_bad_options_are_one_line_errors(options: dict, fragment: str) -> None:
+    """Declared on FCNOptions (kernel.ranges), checked as the runner does before the build."""
+    from adl_runner.runner.resolve import typed_values
+
     with pytest.raises(ConfigError, match=fragment):
-        build_fcn(FCNOptions(**options), BuildContext(seed=0, input_shape=(64, 64, 3), num_classes=4))
+        typed_values(FCNOptions, options, "model")
 
 
 def test_an_input_size_the_pyramid_cannot_take_says_which_work() -> None:
