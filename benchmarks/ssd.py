@@ -1,7 +1,8 @@
 """ssd: the SSD family (book ch. 11) against the book's own way of feeding and training it.
 
 `pipeline`: batches per second of the runner's input (the `boxes` kind's tf.data batches mapped
-through `assign` with the model's anchors: what `SSD.train_step` computes before the network) against
+through `assign` with the model's anchors: what `SSD.train_step` computes before the network, compiled
+by XLA as the runner's `fit` compiles that step) against
 the book's `DataGenerator` (spec 11.C, 11.E), re-implemented here only: a `keras.utils.PyDataset`
 whose `__getitem__` computes, per image and per head layer, the IoU of that layer's anchors with the
 ground-truth boxes and the book's `get_gt_data` in NumPy, then concatenates. Two versions of it:
@@ -176,15 +177,20 @@ def box_pipeline(splits: Any) -> Any:
     return make_inputs("boxes", splits, PipelineOptions(view="image", targets="none", batch_size=BATCH, seed=0))
 
 
-def ssd_targets(anchors: Any, layer_of_anchor: Any, boxes: Any, classes: Any, n_classes: int) -> tuple[Any, Any]:
-    """(gt_class, concat(gt_offset, gt_mask)) of a batch's padded boxes: `assign` as `SSD.train_step`
-    calls it, in the book's two-target form."""
+def ssd_targets(anchors: Any, layer_of_anchor: Any, n_classes: int) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """`(boxes, classes) -> (gt_class, concat(gt_offset, gt_mask))` of a batch's padded boxes: `assign` as
+    `SSD.train_step` calls it, in the book's two-target form, compiled by XLA as the runner's `fit`
+    compiles that step (trainer.jit_compile=auto, XLA unless trainer.deterministic=true; the raw
+    offsets are bit-identical either way, tests/models/detection/test_assign.py)."""
     import tensorflow as tf
 
     from adl_runner.models.detection.assign import assign
 
-    gt_class, gt_offset, gt_mask = assign(anchors, layer_of_anchor, boxes, classes, n_classes, threshold=THRESHOLD)
-    return gt_class, tf.concat([gt_offset, gt_mask], axis=-1)
+    @tf.function(jit_compile=True)
+    def targets(boxes: tf.Tensor, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        gt_class, gt_offset, gt_mask = assign(anchors, layer_of_anchor, boxes, classes, n_classes, threshold=THRESHOLD)
+        return gt_class, tf.concat([gt_offset, gt_mask], axis=-1)
+    return targets
 
 
 def runner_batches(pipeline: Any, anchors: np.ndarray, layer_of_anchor: np.ndarray) -> Any:
@@ -192,8 +198,10 @@ def runner_batches(pipeline: Any, anchors: np.ndarray, layer_of_anchor: np.ndarr
     gt_mask)))`: what `SSD.train_step` computes before the network, here in tf.data."""
     import tensorflow as tf
 
+    targets = ssd_targets(anchors, layer_of_anchor, pipeline.num_classes)
+
     def with_targets(images: tf.Tensor, truth: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tuple[Any, Any]]:
-        return images, ssd_targets(anchors, layer_of_anchor, truth["boxes"], truth["classes"], pipeline.num_classes)
+        return images, targets(truth["boxes"], truth["classes"])
 
     return pipeline.train(0, 1).map(with_targets, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -207,8 +215,7 @@ def runner_targets_only(splits: Any, pipeline: Any, anchors: np.ndarray, layer_o
 
     rows = padded_boxes(splits.boxes_train, pipeline.max_boxes, "train")
     batches = tf.data.Dataset.from_tensor_slices(rows).batch(BATCH)
-    targets = batches.map(lambda boxes, classes: ssd_targets(anchors, layer_of_anchor, boxes, classes, pipeline.num_classes),
-                          num_parallel_calls=tf.data.AUTOTUNE)
+    targets = batches.map(ssd_targets(anchors, layer_of_anchor, pipeline.num_classes), num_parallel_calls=tf.data.AUTOTUNE)
     return targets.prefetch(tf.data.AUTOTUNE)
 
 
@@ -318,9 +325,9 @@ def train_cases(splits: Any, backbone_n: int, steps: int) -> dict[str, Callable[
 
     # the hand-written side: the same batches, targets assigned once, before any timing
     images, class_targets, offset_targets = [], [], []
+    targets = ssd_targets(runner.anchors, runner.anchor_layer, pipeline.num_classes)
     for batch, truth in runner_data:
-        gt_class, gt_offset_mask = ssd_targets(runner.anchors, runner.anchor_layer, truth["boxes"], truth["classes"],
-                                               pipeline.num_classes)
+        gt_class, gt_offset_mask = targets(truth["boxes"], truth["classes"])
         images.append(batch)
         class_targets.append(gt_class)
         offset_targets.append(gt_offset_mask)

@@ -29,7 +29,7 @@ def test_book_targets_are_the_runners(bench_module) -> None:
     anchors, layer = ssd.anchors_of(SIZE)
     pipeline = ssd.box_pipeline(data)
     images, truth = next(iter(pipeline.evaluation("train")))
-    runner = ssd.ssd_targets(anchors, layer, truth["boxes"], truth["classes"], pipeline.num_classes)
+    runner = ssd.ssd_targets(anchors, layer, pipeline.num_classes)(truth["boxes"], truth["classes"])
     book = ssd.book_targets(data.boxes_train[:ssd.BATCH], [anchors[layer == i] for i in range(ssd.N_LAYERS)],
                             pipeline.num_classes)
     assert book[0].shape == (ssd.BATCH, len(anchors), 4) and book[1].shape == (ssd.BATCH, len(anchors), 8)

@@ -139,3 +139,22 @@ def test_decode_inverts_encode(anchors, normalize: bool) -> None:
     targets[:, 3] = np.maximum(targets[:, 3], targets[:, 2] + 5)
     offsets = encode(targets, boxes, normalize)
     np.testing.assert_allclose(decode(offsets, boxes, normalize).numpy(), targets, atol=1e-3)
+
+
+def test_a_tie_within_a_layer_goes_to_its_first_anchor_and_a_layer_without_overlap_gives_none() -> None:
+    twins = np.array([[30, 40, 0, 10], [0, 8, 0, 4], [0, 8, 0, 4], [0, 10, 0, 3], [0, 8, 0, 4], [50, 60, 50, 60]],
+                     np.float32)
+    layer = np.array([0, 0, 0, 1, 1, 2])  # layer 0: anchors 1 and 2 tie; layer 1: 4 beats 3; layer 2: no overlap
+    _, _, gt_mask = assign(twins, layer, [[B0]], [[SODA]], 4, threshold=1.0)
+    assert _positives(gt_mask) == [1, 4]
+
+
+def test_assignment_compiled_by_xla_as_the_train_step_is_gives_the_same_raw_targets(anchors) -> None:
+    boxes, layer = anchors
+    rng = np.random.default_rng(1)
+    corner = rng.uniform([0, 0], [560, 400], (4, 3, 2))
+    gt = np.concatenate([corner[..., :1], corner[..., :1] + 80, corner[..., 1:], corner[..., 1:] + 60], -1)
+    classes = np.array([[1, 2, -1], [3, -1, -1], [2, 1, 1], [1, 1, 3]])
+    run = lambda: assign(boxes, layer, gt.astype(np.float32), classes, 4, 0.6)  # noqa: E731
+    for plain, compiled in zip(tf.function(run)(), tf.function(run, jit_compile=True)()):
+        np.testing.assert_array_equal(plain.numpy(), compiled.numpy())
