@@ -100,7 +100,7 @@ class BoxPipeline(IndexedPipeline):
 
     def batch(self, split: str, idx: tf.Tensor, keys: tf.Tensor | None):
         stored, boxes, classes = self._arrays[split]
-        images = scaled_rows(stored, idx, PIXEL_MAX)
+        images = scaled_rows(stored, idx, tf.constant(PIXEL_MAX))  # made in the input graph, on its device
         boxes, classes = tf.gather(boxes, idx), tf.gather(classes, idx)
         if self._resized:  # the stored size is usually the model's already (the loader resized once)
             images = tf.image.resize(images, self.size)
@@ -110,7 +110,7 @@ class BoxPipeline(IndexedPipeline):
         return images, {"boxes": boxes, "classes": classes}
 
 
-PIXEL_MAX = tf.constant(255.0)
+PIXEL_MAX = 255.0
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
