@@ -104,6 +104,7 @@ class Checkpoints(keras.callbacks.Callback):
         Where the family's evaluators measured nothing (`trainer.quality.every=0`, or data they do not
         apply to: a GAN's `fid` judge on other images than MNIST's) the monitor may be one of theirs:
         one warning line, and the run goes on without a best.keras."""
+        self.refuse_unlogged_plateau_monitor(epoch)
         self.monitor_seen = self.monitor in logs
         if self.monitor_seen:
             return
@@ -119,6 +120,20 @@ class Checkpoints(keras.callbacks.Callback):
                 f"{epoch + 1} before saving it (last good checkpoint: {last_good(self.rundir)})")
         self.rundir.mark_failed(line)
         raise ConfigError(line)
+
+
+    def refuse_unlogged_plateau_monitor(self, epoch: int) -> None:
+        """A `trainer.plateau.monitor` the learning-rate control never found in its epoch's logs would
+        never lower the rate: the same one-line failure as an unlogged checkpoint monitor."""
+        for callback in self.extra_state:
+            missing = getattr(callback, "unlogged_monitor", None)
+            if missing is not None:
+                monitor, logged = missing
+                line = (f"trainer.plateau.monitor='{monitor}' is a metric this run never logs before the learning "
+                        f"rate is set, so the plateau would never lower it; it logs {', '.join(logged)}; stopped at "
+                        f"the end of epoch {epoch + 1} before saving it (last good checkpoint: {last_good(self.rundir)})")
+                self.rundir.mark_failed(line)
+                raise ConfigError(line)
 
 
 def last_good(rundir: RunDir) -> Path | str:
@@ -197,6 +212,7 @@ class LearningRateControl(keras.callbacks.Callback):
         self.cooldown_left = 0
         self.best = math.inf
         self.scale = 1.0  # lowered by NaN recovery; unlike the plateau multiplier never reset
+        self.unlogged_monitor: tuple[str, list[str]] | None = None
 
     def schedule_factor(self, epoch: int) -> float:
         passed = sum(1 for boundary in self.schedule.boundaries if epoch > boundary)
@@ -220,6 +236,8 @@ class LearningRateControl(keras.callbacks.Callback):
             return
         value = logs.get(self.plateau.monitor)
         if value is None:
+            # Refused by `Checkpoints` at this epoch's end, before anything of it is saved.
+            self.unlogged_monitor = (self.plateau.monitor, sorted(logs))
             return
         if self.cooldown_left > 0:
             self.cooldown_left -= 1

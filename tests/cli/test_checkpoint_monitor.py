@@ -62,3 +62,12 @@ def test_a_monitor_of_evaluators_that_measured_nothing_is_one_warning_and_the_ru
     assert result.code == 0, result.err
     assert "trainer.checkpoint.monitor='fid' is not logged by this run (its evaluators mnist_fid measured nothing" in result.out
     assert (result.run_dir / "checkpoints" / "last.keras").exists() and not (result.run_dir / "checkpoints" / "best.keras").exists()
+
+
+def test_a_plateau_monitor_never_logged_stops_the_first_epoch_too(run_cli) -> None:
+    result = run_cli(*MLP, "trainer.plateau.enabled=true", "trainer.plateau.monitor=val_acc")
+    line = result.assert_error("trainer.plateau.monitor='val_acc'", "val_accuracy", "epoch 1")
+    assert "val_acc," not in line.split("it logs", 1)[1]
+    assert _status(result.run_dir) == "failed"
+    assert not list((result.run_dir / "checkpoints").glob("*.keras"))
+    assert run_cli(*MLP, "trainer.plateau.enabled=true", run_dir=result.run_dir.parent / "ok").code == 0  # val_loss, logged
