@@ -45,7 +45,7 @@ def test_cyclegan_trains_writes_its_grids_and_samples(run_cli, tmp_path: Path) -
 
 def test_a_bad_discriminator_names_the_choices(run_cli) -> None:
     run_cli(*TINY, "model.discriminator=foo", "trainer.steps=1", "trainer.steps_per_epoch=1").assert_error(
-        "model.discriminator", "patchgan, plain", no_run_dir=True)
+        "model.discriminator", "model.discriminator must be patchgan or plain, got 'foo'", no_run_dir=True)
 
 
 @pytest.mark.slow
