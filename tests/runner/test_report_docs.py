@@ -172,9 +172,15 @@ def test_localizer_doc_lists_accuracy_f1_and_box_iou_per_record(tmp_path: Path, 
     assert code == 0, err
     page = (tmp_path / "localizer.md").read_text()
     assert ("| [localizer_drinks](runs/localizer_drinks/) | 96x96 | 1.0, 1.0 | 2 | 0.900 | 0.850 | 0.700 | "
-            "1 (val_box_iou 0.720) | 60.0 |") in page
+            "the test split | 1 (val_box_iou 0.720) | 60.0 |") in page
+    assert "## `localizer_drinks`: per epoch (the test split)" in page
     assert "- `localizer_drinks`: `run model=localizer dataset=drinks_objects` (commit `abc123`)" in page
     assert "| 2 | 0.600 | 0.500 | 0.100 | 0.800 | 0.900 | 0.850 | 0.700 |" in page
+    write(run / "config.yaml", {"model": {"name": "localizer", "alpha": 1.0, "beta": 1.0},
+                                "dataset": {"name": "drinks_objects", "validation": 50, "options": {"image_size": [96, 96]}},
+                                "trainer": {"checkpoint": {"monitor": "val_box_iou", "mode": "max"}}})
+    assert run_report(capsys, "localizer-doc", str(run), "--docs", str(tmp_path))[0] == 0
+    assert "| 50 held-out photos | 1 (val_box_iou" in (tmp_path / "localizer.md").read_text()
     write(run / "metrics.json", {"task": "evaluate", "model": "localizer"})
     code, _, err = run_report(capsys, "localizer-doc", str(run), "--docs", str(tmp_path))
     assert code == 2 and "is not a localizer training run" in err
