@@ -112,6 +112,9 @@ class FitSpec:
     """(model, options) -> None: before evaluate or predict on a checkpoint, the command's
     inference-time options reach the loaded model (a detector's NMS settings); it refuses options
     that the checkpoint fixed (how offsets are encoded)."""
+    inference_options: tuple[str, ...] = ()
+    """The model options a task on a checkpoint may set (a detector's NMS thresholds); any other
+    `model.<key>=` that differs from the checkpoint's run is refused in one line, not ignored."""
     sample_options: type[SampleConfig] = SampleConfig
     """The dataclass typing the `sample` config node: SampleConfig, or a subclass adding the
     family's own controls (InfoGAN's code1/code2)."""

@@ -346,6 +346,7 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
     # The command's own model.<key>= values (a detector's NMS settings) apply on top; the family
     # refuses those the checkpoint fixed (FitSpec.for_inference).
     given = {key.split(".", 1)[1] for key in chosen if key.startswith("model.") and key.count(".") == 1}
+    refuse_changed_architecture(str(theirs.get("name")), ckpt, {key: mine[key] for key in given if key in mine}, theirs)
     config = {**config, "model": {**theirs, **{key: mine[key] for key in given if key in mine}}}
     if "dataset" not in chosen and isinstance(trained.get("dataset"), dict):
         # A dataset.<key>= on the command line wins (say, how much of the training split split=train measures).
@@ -353,6 +354,19 @@ def with_checkpoint_provenance(config: dict[str, Any], ckpt: Path, chosen: froze
                     if key in trained["dataset"] and f"dataset.{key}" not in chosen}
         config["dataset"] = {**config["dataset"], **identity, "augment": False}
     return config
+
+
+def refuse_changed_architecture(name: str, ckpt: Path, given: dict[str, Any], trained: dict[str, Any]) -> None:
+    """A `model.<key>=` on a task on a checkpoint that differs from the checkpoint's run and is not
+    one of the family's `inference_options` would be silently ignored (the loaded network is the
+    trained one): one line naming it, the trained value and what may be set."""
+    spec = MODELS.get(name).spec
+    allowed = getattr(spec, "inference_options", ())
+    for key, value in given.items():
+        if key in trained and value != trained[key] and key not in allowed:
+            may = f"; a checkpoint's {name} takes {', '.join(f'model.{k}' for k in allowed)}" if allowed else ""
+            raise IncompatibleError(f"model.{key}={value} cannot change the trained {name} of checkpoint {ckpt}: its run "
+                                    f"has model.{key}={trained[key]}; leave it out (or train a new run){may}")
 
 
 _DATA_IDENTITY = ("name", "options", "rho", "labels", "subtract_pixel_mean", "validation", "train_limit", "sigma",

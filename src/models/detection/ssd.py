@@ -281,7 +281,8 @@ def detection_evaluator(model: keras.Model, data: DataView, context: QualityCont
 
 @MODELS.register("ssd", FitSpec(options=SSDOptions, view="image", objective="self", input_kind="boxes",
                                 evaluators=("detection",), artifacts=write_overlays, predict=predict_files,
-                                serve=serve_detections, for_inference=for_inference))
+                                serve=serve_detections, for_inference=for_inference,
+                                inference_options=INFERENCE_OPTIONS))
 def build_ssd(opts: SSDOptions, ctx: BuildContext) -> SSD:
     """ResNet56v2, 4 scales, 4 classes at 480x640: 6,400 anchors."""
     shape = check_input(ctx.input_shape, opts.n_layers)

@@ -76,7 +76,8 @@ def for_inference(model: keras.Model, opts: MINEEncoderOptions) -> None:
 
 @MODELS.register("mine_encoder", FitSpec(options=MINEEncoderOptions, view="image", objective="self", input_kind="views",
                                          evaluators=("mine_probe",), artifacts=write_mi_curve,
-                                         for_inference=for_inference))
+                                         for_inference=for_inference,
+                                         inference_options=("book_compat", "probe_epochs", "probe_batch_size")))
 def build_mine_encoder(opts: MINEEncoderOptions, ctx: BuildContext) -> MINE:
     """VGG 'F' -> Flatten -> Dense(latent_dim) shared by X and G(X), T on the two embeddings."""
     shape = require_rank("mine_encoder", ctx.input_shape, 3, "image")

@@ -120,7 +120,8 @@ def for_inference(model: keras.Model, opts: EncoderDecoderOptions) -> None:
 
 @MODELS.register("encoder_decoder", FitSpec(options=EncoderDecoderOptions, view="image", objective="self",
                                             input_kind="masks", evaluators=("segmentation",), artifacts=write_predictions,
-                                            predict=predict_masks, for_inference=for_inference))
+                                            predict=predict_masks, for_inference=for_inference,
+                                            inference_options=("threshold", "threshold_on")))
 def build_encoder_decoder(opts: EncoderDecoderOptions, ctx: BuildContext) -> SegmentationModel:
     """Listing 6-4 at 3 input channels: 18,843,200 encoder + 15,632,256 decoder + 129 head = 34,475,585."""
     check_options(opts)
