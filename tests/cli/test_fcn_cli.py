@@ -37,7 +37,7 @@ def test_fcn_trains_evaluates_and_predicts(run_cli, trained: Path, tmp_path: Pat
     assert evaluated.metrics()["model"] == "fcn" and all(key in evaluated.metrics() for key in METRICS)
     # an architecture option with a checkpoint is refused, not silently ignored
     run_cli("task=evaluate", f"ckpt={trained}", "model.layers=2", run_dir=tmp_path / "layers").assert_error(
-        "model.layers=2 cannot change a trained fcn", "checkpoint's model.layers is 3", no_run_dir=True)
+        "model.layers=2 cannot change the trained fcn", "its run has model.layers=3", no_run_dir=True)
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -45,7 +45,7 @@ def test_fcn_trains_evaluates_and_predicts(run_cli, trained: Path, tmp_path: Pat
         pixels = np.random.default_rng(i).integers(0, 255, (height, width, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(photos / f"p{i}.png")
     run_cli("task=predict", f"ckpt={trained}", "model.backbone_n=6", f"image={photos}", run_dir=tmp_path / "n").assert_error(
-        "model.backbone_n=6", "checkpoint's model.backbone_n is 1", no_run_dir=True)
+        "model.backbone_n=6", "its run has model.backbone_n=1", no_run_dir=True)
     predicted = run_cli("task=predict", f"ckpt={trained}", f"image={photos}", run_dir=tmp_path / "predict")
     assert predicted.code == 0, predicted.err
     listed = json.loads((tmp_path / "predict/segmentation.json").read_text())

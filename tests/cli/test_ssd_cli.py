@@ -68,7 +68,8 @@ def test_predict_refuses_bad_inputs_in_one_line(run_cli, trained: Path, tmp_path
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(photo)
     run_cli("task=predict", f"ckpt={trained}", f"image={photo}", "model.normalize=true", run_dir=tmp_path / "f").assert_error(
-        "model.normalize=True cannot change a trained SSD (its model.normalize is False)", no_run_dir=True)
+        "model.normalize=True cannot change the trained ssd", "its run has model.normalize=False",
+        "takes model.class_threshold, model.iou_threshold, model.soft_nms, model.fn_rule", no_run_dir=True)
 
 
 @pytest.mark.slow  # about 45 s: the export's trace, reload and check (tests/runner/test_serving.py has a faster one)
