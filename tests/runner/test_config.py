@@ -77,40 +77,38 @@ def test_require_one_of_lists_the_choices_and_accepts_the_extra_spellings() -> N
         require_one_of("env.version", "v2", ("v0", "v1"))
 
 
-def test_a_task_on_a_checkpoint_takes_the_training_split_the_run_had(tmp_path) -> None:
-    """dataset.train_limit is part of the run's data: the examples `validation` held out of it, what
-    split=train measures and a recomputed pixel mean depend on it; a command that sets it keeps its own."""
+def _checkpoint_of_a_run(tmp_path, *overrides: str):
+    """A checkpoint's place in a run dir whose config.yaml is `overrides` composed (only its place is read)."""
     import yaml
-
-    from adl_runner.runner.resolve import with_checkpoint_provenance
 
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    (run / "checkpoints" / "best.keras").write_bytes(b"")  # only its place is read here
-    trained = OmegaConf.to_container(_compose("model=cnn", "dataset.train_limit=1000", "dataset.validation=100"),
-                                     resolve=True, enum_to_str=True)
+    (run / "checkpoints" / "best.keras").write_bytes(b"")
+    trained = OmegaConf.to_container(_compose(*overrides), resolve=True, enum_to_str=True)
     (run / "config.yaml").write_text(yaml.safe_dump(trained))
+    return run / "checkpoints" / "best.keras"
+
+
+def test_a_task_on_a_checkpoint_takes_the_training_split_the_run_had(tmp_path) -> None:
+    """dataset.train_limit is part of the run's data: the examples `validation` held out of it, what
+    split=train measures and a recomputed pixel mean depend on it; a command that sets it keeps its own."""
+    from adl_runner.runner.resolve import with_checkpoint_provenance
+
+    ckpt = _checkpoint_of_a_run(tmp_path, "model=cnn", "dataset.train_limit=1000", "dataset.validation=100")
     command = OmegaConf.to_container(_compose("task=evaluate"), resolve=True, enum_to_str=True)
-    carried = with_checkpoint_provenance(command, run / "checkpoints" / "best.keras", frozenset({"task", "ckpt"}))
+    carried = with_checkpoint_provenance(command, ckpt, frozenset({"task", "ckpt"}))
     assert (carried["dataset"]["train_limit"], carried["dataset"]["validation"]) == (1000, 100)
     own = with_checkpoint_provenance(command | {"dataset": {**command["dataset"], "train_limit": 500}},
-                                     run / "checkpoints" / "best.keras", frozenset({"task", "ckpt", "dataset.train_limit"}))
+                                     ckpt, frozenset({"task", "ckpt", "dataset.train_limit"}))
     assert own["dataset"]["train_limit"] == 500
 
 
 def test_a_task_on_a_denoisers_checkpoint_takes_its_noisy_inputs(tmp_path) -> None:
     """`dataset=mnist_noisy` is mnist plus a sigma: evaluating its checkpoint with no dataset= must
     measure it on the same noisy inputs, not on clean digits."""
-    import yaml
-
     from adl_runner.runner.resolve import with_checkpoint_provenance
 
-    run = tmp_path / "run"
-    (run / "checkpoints").mkdir(parents=True)
-    (run / "checkpoints" / "best.keras").write_bytes(b"")
-    trained = OmegaConf.to_container(_compose("model=dae", "dataset.sigma=0.75", "dataset.noise_seed=7"),
-                                     resolve=True, enum_to_str=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(trained))
+    ckpt = _checkpoint_of_a_run(tmp_path, "model=dae", "dataset.sigma=0.75", "dataset.noise_seed=7")
     command = OmegaConf.to_container(_compose("task=evaluate"), resolve=True, enum_to_str=True)
-    carried = with_checkpoint_provenance(command, run / "checkpoints" / "best.keras", frozenset({"task", "ckpt"}))
+    carried = with_checkpoint_provenance(command, ckpt, frozenset({"task", "ckpt"}))
     assert (carried["dataset"]["sigma"], carried["dataset"]["noise_seed"]) == (0.75, 7)
