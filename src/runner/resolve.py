@@ -360,10 +360,13 @@ def refuse_changed_architecture(name: str, ckpt: Path, given: dict[str, Any], tr
     """A `model.<key>=` on a task on a checkpoint that differs from the checkpoint's run and is not
     one of the family's `inference_options` would be silently ignored (the loaded network is the
     trained one): one line naming it, the trained value and what may be set."""
-    spec = MODELS.get(name).spec
-    allowed = getattr(spec, "inference_options", ())
-    for key, value in given.items():
-        if key in trained and value != trained[key] and key not in allowed:
+    changed = {key: value for key, value in given.items() if key in trained and value != trained[key]}
+    if not changed:
+        return
+    load_families()
+    allowed = getattr(MODELS.get(name).spec, "inference_options", ())
+    for key, value in changed.items():
+        if key not in allowed:
             may = f"; a checkpoint's {name} takes {', '.join(f'model.{k}' for k in allowed)}" if allowed else ""
             raise IncompatibleError(f"model.{key}={value} cannot change the trained {name} of checkpoint {ckpt}: its run "
                                     f"has model.{key}={trained[key]}; leave it out (or train a new run){may}")
