@@ -21,9 +21,9 @@ MODELS = [
     ("rnn", ("model.cell=lstm",)),
     ("rnn", ("model.cell=gru",)),
     ("ynet", ()),
-    ("resnet", (CIFAR_SHAPE,)),
-    ("resnet", (CIFAR_SHAPE, "model.version=2", "model.n=2")),
-    ("densenet_bc", (CIFAR_SHAPE, "model.depth=40")),
+    ("resnet", (CIFAR_SHAPE, "model.n=1")),
+    ("resnet", (CIFAR_SHAPE, "model.version=2", "model.n=1")),
+    ("densenet_bc", (CIFAR_SHAPE, "model.depth=16")),
 ]
 
 
