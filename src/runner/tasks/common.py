@@ -14,12 +14,14 @@ import numpy as np
 import tensorflow as tf
 import yaml
 
+from adl_runner.data.store import DataStore
 from adl_runner.kernel.errors import CheckpointError, RunnerError
 from adl_runner.kernel.keras_state import restore_from_file
 from adl_runner.runner.families import load_families
 from adl_runner.runner.provenance import run_info
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import PIXEL_MEAN, RunDir
+from adl_runner.runner.schema import DatasetConfig
 from adl_runner.runner.stages import STAGES
 from adl_runner.runner.summary import write_summary
 
@@ -89,6 +91,12 @@ def restore_pixel_mean(pipeline: Any, ckpt: Path) -> None:
         pipeline.use_pixel_mean(np.load(saved))
     else:
         log.info("no %s beside %s: the pixel mean is recomputed from this command's training split", PIXEL_MEAN, ckpt)
+
+
+def loaded_dataset(job: Job, dataset: DatasetConfig) -> Any:
+    """The job's dataset loaded from its data dir (offline first, checksums as `dataset` says)."""
+    store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
+    return job.dataset.build(store, job.dataset_options)
 
 
 def write_config(rundir: RunDir, job: Job) -> None:

@@ -8,16 +8,14 @@ from __future__ import annotations
 import logging
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from adl_runner.data.store import DataStore
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
-from adl_runner.runner.tasks.common import finish, write_config
+from adl_runner.runner.tasks.common import finish, loaded_dataset, write_config
 
 log = logging.getLogger("runner")
 
@@ -39,8 +37,7 @@ def sample_dataset(job: Job, rundir: RunDir) -> dict[str, Any]:
     started = time.time()
     dataset = job.dataset_config
     with rundir.removed_if_failed_fresh():
-        store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
-        splits = job.dataset.build(store, job.dataset_options).limited(dataset.train_limit, dataset.test_limit)
+        splits = loaded_dataset(job, dataset).limited(dataset.train_limit, dataset.test_limit)
         counts = {split: label_counts(y, splits.num_classes)
                   for split, y in (("train", splits.y_train), ("test", splits.y_test))}
         for split, split_counts in counts.items():

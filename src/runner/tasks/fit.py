@@ -17,7 +17,6 @@ from adl_runner.data.inputs import INPUT_KINDS, InputPipeline, make_inputs
 from adl_runner.data.inputs.base import AUGMENT_OPTION, SAMPLING_OPTION
 from adl_runner.data.pipeline import ArrayPipeline, PairPipeline, PipelineOptions, pair_pipeline
 from adl_runner.data.splits import held_out
-from adl_runner.data.store import DataStore
 from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import DataView, QualityContext
@@ -42,6 +41,7 @@ from adl_runner.runner.tasks.common import (
     finish,
     load_checkpoint,
     load_for_inference,
+    loaded_dataset,
     required_checkpoint,
     restore_pixel_mean,
     write_config,
@@ -83,8 +83,7 @@ def make_pipeline(
     gets them concatenated in one pipeline batch. `two_domains`: the model translates between two
     unpaired image domains (CycleGAN) and takes (source, target) batches, each domain shuffled on
     its own. `input_kind`: the family's input kind (`FitSpec.input_kind`) builds the pipeline instead."""
-    store = DataStore(Path(job.data_dir), verify=dataset.verify_checksums, download=dataset.download)
-    splits = job.dataset.build(store, job.dataset_options)
+    splits = loaded_dataset(job, dataset)
     options = PipelineOptions(
         view=view,
         inputs=inputs,
