@@ -3,6 +3,7 @@ figures, task=sample, and the sample task's bad inputs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,6 @@ def test_cvae_trains_and_samples_one_label(run_cli, tmp_path: Path) -> None:
 def test_other_vaes_train(run_cli, model: str, extra: tuple[str, ...], params: int, figures: tuple[str, ...]) -> None:
     result = run_cli(f"model={model}", *SMOKE, *extra)
     assert_trained(result, params, figures)
+    if model == "beta_vae":
+        kl = json.loads((result.run_dir / "latent_kl.json").read_text())
+        assert len(kl["mean_kl_per_dim"]) == 2 and all(v >= 0 for v in kl["mean_kl_per_dim"])

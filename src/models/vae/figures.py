@@ -91,7 +91,8 @@ def write_mean_scatter(out: ArtifactSink, z_mean: np.ndarray, labels: np.ndarray
 def write_traversals(model: VAE, out: ArtifactSink, kl_per_dim: np.ndarray, steps: int = 11) -> list[Path]:
     """`latent_traversal_z<i>.png`, one per latent dimension: z[i] from -4 to 4 (columns), every
     other dimension 0, one row per label (conditional models). The title gives the dimension's mean
-    KL on the test set: a dimension near 0 nats is muted (carries nothing), as z[0] at beta=10."""
+    KL on the test set: a dimension near 0 nats is muted (carries nothing), as z[0] at beta=10.
+    The KLs also go to `latent_kl.json`."""
     values = np.linspace(-LATENT_EXTENT, LATENT_EXTENT, steps)
     labels: list[int | None] = list(range(model.num_labels)) if model.conditional else [None]
     paths = []
@@ -105,6 +106,9 @@ def write_traversals(model: VAE, out: ArtifactSink, kl_per_dim: np.ndarray, step
         paths.append(out.image_grid(f"latent_traversal_z{dim}", rows, cols=steps, title=title))
     log.info("vae: mean KL per latent dimension on the test set: %s",
              ", ".join(f"z[{i}]={v:.3f}" for i, v in enumerate(kl_per_dim)))
+    # Kept as a file too, so a docs page can state which dimension the run muted from its record.
+    paths.append(out.record("latent_kl", {"mean_kl_per_dim": [round(float(v), 4) for v in kl_per_dim],
+                                          "muted_below": MUTED_KL}))
     return paths
 
 
