@@ -33,8 +33,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.runner.reports import (
     classical_doc,
-    cyclegan_doc,
     detection_doc,
+    gan_doc,
     gan_table,
     iic_doc,
     localizer_doc,
@@ -493,7 +493,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "gan-table": gan_table.main,
     "rl-results": rl_results.main,
     "train-eval": train_eval.main,
-    "cyclegan-doc": cyclegan_doc.main,
+    "gan-doc": gan_doc.main,
     "detection-doc": detection_doc.main,
     "localizer-doc": localizer_doc.main,
     "classical-doc": classical_doc.main,

@@ -1,5 +1,5 @@
-"""`run-report <subcommand>`: the docs' tables (gan-table, rl-results, train-eval, cyclegan-doc, detection-doc, localizer-doc,
-classical-doc) on
+"""`run-report <subcommand>`: the docs' tables (gan-table, gan-doc, rl-results, train-eval, detection-doc, localizer-doc,
+classical-doc, mine-doc) on
 tiny synthetic run dirs shaped like the real ones in outputs/."""
 
 from __future__ import annotations
@@ -84,33 +84,46 @@ def test_train_eval_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert out.splitlines()[2:] == ["| 2 | 98.00 | 97.00 | 98.50 | +0.50 |", "| 1 | 99.00 | 98.00 | 99.50 | +0.50 |"]
 
 
-def test_cyclegan_doc_writes_the_page_and_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run, docs = tmp_path / "cyclegan", tmp_path / "docs"
-    (docs / "figures").mkdir(parents=True)
-    write(run / "command.txt", "run model=cyclegan trainer.steps=400\nrun model=cyclegan trainer.steps=1000\n")
-    write(run / "commit.txt", "abc1234\n")
-    write(run / "wall_step400.json", {"wall_s": 100.0})
-    write(run / "wall_resume.json", {"wall_s": 150.0})
-    write(run / "metrics_step400.json", {"steps_completed": 400, "wall_time_s": 99.0})
-    write(run / "metrics.json", {"steps_completed": 1000, "wall_time_s": 149.0, "resumed_from_epoch": 4, "train_seconds": 240.0,
-                                 "params": 1234567, "test_cycle_loss": 0.1, "test_gan_loss": 0.2,
-                                 "test_d_target_loss": 0.3, "test_d_source_loss": 0.4})
-    write(run / "history.csv", "epoch,d_target_loss,d_source_loss,gan_loss,cycle_loss,adv_loss\n0,0.5,0.5,0.25,0.125,0.75\n")
-    write(run / "config.yaml", {"trainer": {"steps_per_epoch": 100, "batch_size": 32}, "model": {"grid_size": 16}})
-    for name in ("grids/0100.png", "test_source.png", "test_target.png", "translated_target_step400.png",
-                 "translated_target.png", "reconstructed_source.png", "translated_source.png"):
-        write(run / name, name.encode())
-    code, out, _ = run_report(capsys, "cyclegan-doc", str(run), "--docs", str(docs))
-    assert code == 0 and out == f"wrote {docs / 'cyclegan.md'}\n"
-    page = (docs / "cyclegan.md").read_text()
-    assert "| 100 | 0.5000 | 0.5000 | 0.2500 | 0.1250 | 0.7500 |" in page and "Commit `abc1234`" in page
-    assert "Parameters: 1,234,567" in page and "`run-report cyclegan-doc <run dir>`" in page
-    assert (docs / "figures" / "cyclegan_cifar10_step1000.png").read_bytes() == b"translated_target.png"
-    assert (docs / "figures" / "cyclegan_cifar10_step100.png").read_bytes() == b"grids/0100.png"
+def _dcgan_record(root: Path) -> Path:
+    run = root / "runs" / "dcgan_short"
+    write(run / "config.yaml", {"model": {"name": "dcgan"}, "trainer": {"steps": 200, "steps_per_epoch": 500, "batch_size": 64}})
+    write(run / "metrics.json", {"task": "train", "steps_completed": 200, "train_d_loss": 0.45, "train_d_acc": 0.7,
+                                 "train_g_loss": 2.0, "train_g_acc": 0.25, "train_d_real_acc": 0.8, "train_d_fake_acc": 0.6,
+                                 "test_d_acc": 0.75})
+    write(run / "history.csv", "epoch,d_acc,d_fake_acc,d_loss,d_real_acc,g_acc,g_loss,val_d_acc\n0,0.7,0.6,0.45,0.8,0.25,2.0,NA\n")
+    write(run / "run.json", {"argv": ["run", "model=dcgan", "trainer.steps=200"], "git_commit": "abc123"})
+    return run
+
+
+def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _dcgan_record(tmp_path)
+    code, out, err = run_report(capsys, "gan-doc", str(run), "--docs", str(tmp_path))
+    assert code == 0 and out == f"wrote {tmp_path / 'gan.md'}\n", err
+    page = (tmp_path / "gan.md").read_text()
+    assert "| D loss | 0.423 / 0.472 / 0.533 | 0.423-0.533 | 0.450 | - | inside |" in page
+    assert "| D acc | 0.797 / 0.773 / 0.742 | 0.742-0.797 | 0.700 | 0.750 | below |" in page
+    assert "| adversarial loss | 0.819 / 1.570 / 0.824 | 0.819-1.570 | 2.000 | - | above |" in page
+    assert "| D acc, real digits | not printed | - | 0.800 | - | - |" in page
+    assert "the mean over steps 1-200" in page  # a run shorter than its save interval is one interval of its budget
+    assert "| 200 | 0.450 | 0.700 | 0.800 | 0.600 | 2.000 | 0.250 |" in page
+    assert "| `dcgan` | Listings 4.2.1-4.2.4 |" in page and "| [dcgan_short](runs/dcgan_short/) |" in page
+    assert "| `wgan` | Listings 5.1.1-5.1.2 | 40,000 steps of batch 64 | qualitative: stable, no mode collapse | not yet re-run" in page
+    assert "- `dcgan_short`: `run model=dcgan trainer.steps=200` (commit `abc123`)" in page
+    assert "![dcgan_short" not in page  # no samples.png copied with the record
+    write(tmp_path / "runs" / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
+    code, _, err = run_report(capsys, "gan-doc", str(tmp_path / "runs" / "mlp"), "--docs", str(tmp_path))
+    assert code == 2 and "is a run of model 'mlp'; give runs of dcgan, cgan" in err
+
+
+def test_the_committed_gan_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    code, _, err = run_report(capsys, "gan-doc", str(docs / "runs" / "reference_grid_dcgan"), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "gan.md").read_text() == (docs / "gan.md").read_text()
 
 
 @pytest.mark.parametrize("argv", [["gan-table", "{tmp}/none"], ["rl-results", "qworld", "{tmp}/none"],
-                                  ["train-eval", "{tmp}/none", "{tmp}/none"], ["cyclegan-doc", "{tmp}/none", "--docs", "{tmp}"]])
+                                  ["train-eval", "{tmp}/none", "{tmp}/none"], ["gan-doc", "{tmp}/none", "--docs", "{tmp}"]])
 def test_a_missing_run_dir_is_one_error_line(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_report(capsys, *(a.format(tmp=tmp_path) for a in argv))
     assert code == 2 and out == ""

@@ -30,7 +30,8 @@ class BookGANOptions:
     """Make the discriminator's fakes with the generator's BatchNorm in inference mode (moving
     statistics), as the book's `generator.predict` does. The default makes them in training mode,
     the mode the generator's own update runs in: otherwise D is trained on other images than the
-    ones G is optimised on, and WGAN collapses to one shape (docs/results/gan.md)."""
+    ones G is optimised on (an earlier WGAN run collapsed to one shape in the book's mode; it has no
+    committed record yet: docs/results/gan.md has the command)."""
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`run-report gan-table`: the GAN results tables of docs/results/gan.md, from run dirs.
+"""`run-report gan-table`: MNIST-FID and label-accuracy tables of GAN run dirs (a whole run dir, with
+`checkpoints/state.json`; `run-report gan-doc` writes docs/results/gan.md from run records).
 
     run-report gan-table outputs/book/ch5/acgan outputs/book/ch4/dcgan ...
     run-report gan-table --summary <run dirs>    # one row per finished run, with the issue's targets
@@ -108,7 +109,7 @@ def percent(share: str | float | None) -> str:
 
 
 def main(argv: Sequence[str]) -> str:
-    parser = argparse.ArgumentParser(prog="run-report gan-table", description="The GAN tables of docs/results/gan.md.")
+    parser = argparse.ArgumentParser(prog="run-report gan-table", description="MNIST-FID tables of GAN run dirs.")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--summary", action="store_true", help="one row per finished run, with the issue's targets")
     mode.add_argument("--compare", action="store_true", help="MNIST-FID of two runs at the steps both measured")

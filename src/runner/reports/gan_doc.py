@@ -1,0 +1,143 @@
+"""`run-report gan-doc`: docs/results/gan.md from committed GAN run records.
+
+    run-report gan-doc <record> [<record> ...] [--docs docs/results]
+
+A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
+`metrics.json`, `history.csv`, `run.json` (commit and command) and, shown when present,
+`samples.png`. Each record gives its per-interval losses and the book's accuracies (D's on real
+and on fake digits, their mean, the adversarial one); a DCGAN record also stands beside the last
+three log lines the book printed (E4.1). The runs the page lists without a record are commands
+only: their earlier numbers had no record and were removed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from adl_runner.runner.reports.files import command_line, load_records, read_csv, records_doc_main
+
+MODELS = ("dcgan", "cgan", "wgan", "lsgan", "acgan", "infogan", "stackedgan", "gan_mlp")
+BOOK = (  # model, listings, book budget, the book's result (spec book-ch01-05 and ch06-09; Pattanayak ch. 6)
+    ("dcgan", "Listings 4.2.1-4.2.4", "40,000 steps of batch 64", "recognisable digits by 5,000 steps; the last three log "
+     "lines: D loss 0.42-0.53, acc 0.74-0.80; adversarial loss 0.82-1.57, acc 0.20-0.48"),
+    ("cgan", "Listings 4.3.1-4.3.3", "40,000 steps of batch 64", "qualitative: digit-conditioned grids"),
+    ("wgan", "Listings 5.1.1-5.1.2", "40,000 steps of batch 64", "qualitative: stable, no mode collapse"),
+    ("lsgan", "Listing 5.2.1", "40,000 steps of batch 64", "qualitative: better perceptual quality than DCGAN"),
+    ("acgan", "Listings 5.3.1-5.3.4", "40,000 steps of batch 64", "qualitative: stable; digits 2-6 better than CGAN"),
+    ("infogan", "Listings 6.1.1-6.1.4", "40,000 steps of batch 64", "qualitative: the discrete code selects the digit; "
+     "code 1 (-2 to 2) thickness, code 2 tilt"),
+    ("stackedgan", "Listings 6.2.1-6.2.5", "10 encoder epochs, then 10,000 steps", "qualitative: the label selects the "
+     "digit; z0 (-4 to 4) thickness, z1 (-1 to 1) tilt"),
+    ("gan_mlp", "Pattanayak Listing 6-5", "60,000 steps of batch 256", "qualitative: noisy, mostly readable digits (Fig 6-23)"),
+)
+COMMANDS = (
+    "run model=dcgan   trainer.steps=3000  hydra.run.dir=outputs/book/ch4/dcgan",
+    "run model=cgan    trainer.steps=3000  hydra.run.dir=outputs/book/ch4/cgan",
+    "run model=wgan    trainer.steps=4000  hydra.run.dir=outputs/book/ch5/wgan",
+    "run model=lsgan   trainer.steps=3000  hydra.run.dir=outputs/book/ch5/lsgan",
+    "run model=acgan   trainer.steps=5000  hydra.run.dir=outputs/book/ch5/acgan",
+    "run model=infogan trainer.steps=2000  hydra.run.dir=outputs/book/ch6/infogan",
+    "run model=gan_mlp trainer.steps=60000 hydra.run.dir=outputs/book/prodl/gan_mlp",
+)
+"""The earlier CPU budgets (recognisable digits, MNIST-FID every 500 steps), whose run dirs are gone."""
+BOOK_LINES = ((39997, 0.423329, 0.796875, 0.819355, 0.484375), (39998, 0.471747, 0.773438, 1.570030, 0.203125),
+              (39999, 0.532917, 0.742188, 0.824350, 0.453125))
+"""E4.1: the book's last three DCGAN log lines, (step, D loss, D acc, adversarial loss, adversarial acc)."""
+CURVE = (("d_loss", "D loss"), ("d_acc", "D acc"), ("d_real_acc", "D acc, real"), ("d_fake_acc", "D acc, fake"),
+         ("g_loss", "adversarial loss"), ("g_acc", "adversarial acc"), ("d_label_acc", "D label acc, real"),
+         ("d_fake_label_acc", "D label acc, fake"), ("fid", "MNIST-FID"), ("label_accuracy", "label accuracy"))
+"""history.csv columns shown per interval, where a run has them (the means over the interval's steps)."""
+
+
+def _number(value: Any) -> str:
+    return "-" if value in (None, "", "NA") else f"{float(value):.3f}"
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _interval(config: dict[str, Any]) -> int:
+    """Steps per history row: the save interval, or the whole budget of a shorter run."""
+    trainer = config["trainer"]
+    return min(trainer["steps_per_epoch"], trainer["steps"])
+
+
+def _against_book(entry: dict[str, Any]) -> list[str]:
+    """A DCGAN record's accuracies and losses beside the book's last three log lines."""
+    metrics, steps = entry["metrics"], entry["metrics"]["steps_completed"]
+    first = steps - _interval(entry["config"]) + 1
+    lines = ["The book's last three log lines (E4.1, steps 39,997-39,999: single batches, D on 64 real + 64 fake",
+             f"digits, the adversarial model on 64 fakes) beside this record: the mean over steps {first:,}-{steps:,}",
+             "(`train_*` in `metrics.json`) and D and G judged once on the held-out test digits (`test_*`).", "",
+             "| quantity | book, steps 39,997 / 39,998 / 39,999 | book range | record, train | record, test | record against the book's range |",
+             "|---|---|---|---|---|---|"]
+    for column, (key, label) in enumerate((("d_loss", "D loss"), ("d_acc", "D acc"), ("g_loss", "adversarial loss"),
+                                           ("g_acc", "adversarial acc")), start=1):
+        book = [line[column] for line in BOOK_LINES]
+        low, high = min(book), max(book)
+        train = metrics.get(f"train_{key}")
+        where = "-" if train is None else "inside" if low <= train <= high else "below" if train < low else "above"
+        lines.append(_row([label, " / ".join(f"{v:.3f}" for v in book), f"{low:.3f}-{high:.3f}", _number(train),
+                           _number(metrics.get(f"test_{key}")), where]))
+    for key, label in (("d_real_acc", "D acc, real digits"), ("d_fake_acc", "D acc, fake digits")):
+        lines.append(_row([label, "not printed", "-", _number(metrics.get(f"train_{key}")),
+                           _number(metrics.get(f"test_{key}")), "-"]))
+    lines += ["", f"The record ran {steps:,} of the book's 40,000 steps, so it is no reproduction of the book's end state,",
+              "which the book describes as D's loss approaching 0.5 and the adversarial loss 1.0. The book's `acc` of D",
+              "is over its concatenated real + fake batch, the record's `d_acc` the mean of `d_real_acc` and",
+              "`d_fake_acc` (the same for equal halves); the adversarial `acc` is the share of fakes D takes for real."]
+    return lines
+
+
+def _record(entry: dict[str, Any]) -> list[str]:
+    config, metrics, name = entry["config"], entry["metrics"], entry["name"]
+    trainer = config["trainer"]
+    lines = ["", f"## `{name}`: {config['model']['name']}, {metrics['steps_completed']:,} steps of batch {trainer['batch_size']}", "",
+             command_line(name, entry["run"]), ""]
+    if config["model"]["name"] == "dcgan":
+        lines += [*_against_book(entry), ""]
+    history = read_csv(entry["path"] / "history.csv")
+    columns = [(key, label) for key, label in CURVE if history and history[0].get(key, "NA") != "NA"]
+    interval = _interval(config)
+    lines += [f"Per interval of {interval} steps (`history.csv`, means over the interval's steps):", "",
+              _row(["step", *(label for _, label in columns)]), "|---|" + "---|" * len(columns)]
+    for row in history:
+        lines.append(_row([f"{(int(row['epoch']) + 1) * interval:,}", *(_number(row[key]) for key, _ in columns)]))
+    if (entry["path"] / "samples.png").is_file():
+        lines += ["", f"![{name}: samples after {metrics['steps_completed']:,} steps](runs/{name}/samples.png)"]
+    return lines
+
+
+def gan_doc(records: Sequence[Path], docs: Path) -> Path:
+    """Write `docs`/gan.md from `records`; returns its path."""
+    entries = load_records(records, MODELS)
+    lines = ["# GANs on MNIST (chapters 4-6; Pattanayak Listing 6-5)", "",
+             "Generated by `run-report gan-doc` from the run records in [runs/](runs/) (each holds the run's",
+             "`config.yaml`, `metrics.json`, `history.csv` and `run.json` with its commit and command). Every",
+             "interval logs the book's accuracies: `d_real_acc` and `d_fake_acc` (the share of real and of fake",
+             "digits D judges right), `d_acc` (their mean, the book's D `acc`), `g_acc` (the adversarial `acc`: the",
+             "share of G's fakes D takes for real) and, for ACGAN, `d_label_acc` / `d_fake_label_acc` (D's digit",
+             "accuracy on real and on fake digits); `model.book_log=true` also prints the book's line every step.", "",
+             "## The book's results, and what is recorded", "",
+             "| model | book | book budget | book result | committed record |", "|---|---|---|---|---|"]
+    for model, listing, budget, result in BOOK:
+        records_of = ", ".join(f"[{e['name']}](runs/{e['name']}/)" for e in entries if e["config"]["model"]["name"] == model)
+        lines.append(_row([f"`{model}`", listing, budget, result, records_of or "not yet re-run from committed code"]))
+    lines += ["", "The MNIST-FID, label-accuracy and code-accuracy tables this page held before, the final grids and the",
+              "comparison of the discriminator's fakes in training mode against the book's inference-mode",
+              "`generator.predict` (`model.book_inference_fakes=true`) came from run dirs that are gone. They were",
+              "removed and are not yet re-run from committed code. These commands produce them again (add",
+              "`model.book_inference_fakes=true` and another `hydra.run.dir` for the book's mode); copy each run's",
+              "small files into `runs/<name>/` and regenerate this page:", "", "```",
+              *COMMANDS, "```"]
+    for entry in entries:
+        lines += _record(entry)
+    page = docs / "gan.md"
+    page.write_text("\n".join(lines) + "\n")
+    return page
+
+
+def main(argv: Sequence[str]) -> str:
+    return records_doc_main(argv, "gan-doc", __doc__.splitlines()[0], "config.yaml, metrics.json, history.csv, run.json", gan_doc)
