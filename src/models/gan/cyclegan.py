@@ -17,9 +17,11 @@ instance between the two Ds, which Keras 3 cannot do), and one adversarial RMSpr
 moves both generators, as the book's single adversarial model did. That optimizer is the model's
 `optimizer`: its step counter is the training step.
 
-The two domains arrive as independently shuffled batches, as the book samples them, also where
-the dataset has aligned pairs (`dataset=cifar10_gray2rgb`: `data/paired.py` gives a CycleGAN its
-gray and colour images unaligned; only the colorization autoencoder trains on aligned pairs).
+The two domains arrive unaligned, as the book samples them: the `pairs` input kind's
+`PairPipeline` (`data/pipeline.py`) draws each domain's batch t from its own seeded permutation, so
+x_i and y_i of a batch are unrelated images. That holds for `dataset=cifar10_gray2rgb` too, whose
+gray and colour images are the same array (`data/paired.py` makes the two domains of it); only the
+colorization autoencoder trains on the aligned (gray, colour) pairs of one image.
 """
 
 from __future__ import annotations
