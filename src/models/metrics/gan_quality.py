@@ -369,7 +369,7 @@ def matched_accuracy(judge: MnistJudge, images: np.ndarray, codes: np.ndarray) -
     return matching.matched_accuracy(predicted, codes, int(max(codes.max(), predicted.max())) + 1)
 
 
-# -- `python -m models.metrics.gan_quality`: train or load the judge and print its baselines ------
+# -- `python -m adl_runner.models.metrics.gan_quality`: train or load the judge and print its baselines ------
 
 
 def baselines(judge: MnistJudge, data_dir: Path | str, verify: bool = True, seed: int = 0) -> dict[str, float]:
@@ -393,9 +393,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from adl_runner.kernel.errors import RunnerError
 
-    parser = argparse.ArgumentParser(prog="python -m models.metrics.gan_quality", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m adl_runner.models.metrics.gan_quality", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("RUNNER_DATA_DIR", "data"), help="holds mnist/mnist.npz")
-    parser.add_argument("--cache-dir", default=None, help="where the judge is cached (default <data-dir>/judges)")
+    parser.add_argument("--cache-dir", default=None, help="where the judge is cached (default: judges/ of the user cache folder)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=JudgeRecipe.epochs)
     args = parser.parse_args(argv)
