@@ -39,6 +39,7 @@ from adl_runner.runner.reports import (
     iic_doc,
     localizer_doc,
     mine_doc,
+    rl_doc,
     rl_results,
     segmentation_doc,
     serving_doc,
@@ -492,6 +493,7 @@ class JobsIndexCallback(Callback):
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "gan-table": gan_table.main,
     "rl-results": rl_results.main,
+    "rl-doc": rl_doc.main,
     "train-eval": train_eval.main,
     "gan-doc": gan_doc.main,
     "detection-doc": detection_doc.main,

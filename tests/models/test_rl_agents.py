@@ -85,6 +85,26 @@ def test_time_limit_end_bootstraps_unless_the_book_switch_asks(name: str) -> Non
     assert _env(name, book_compat=True).truncation_is_terminal is True
 
 
+@pytest.mark.parametrize("book_compat", [False, True])
+def test_the_episode_loop_hands_actor_critic_a_terminal_time_limit_only_under_the_book_switch(book_compat: bool) -> None:
+    """env.book_compat=true: the limit reaches the agent as terminal, so Actor-Critic's y drops gamma V(s') at any done."""
+    from adl_runner.runner.loops.episodes import run_episode
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.terminals: list[bool] = []
+
+        def act(self, obs, greedy: bool = False):
+            return np.zeros(1, dtype=np.float32)
+
+        def observe(self, obs, action, reward, next_obs, terminal: bool, done: bool) -> None:
+            self.terminals.append(terminal)
+
+    agent = Recorder()
+    run_episode(agent, _env("mountaincar_continuous", max_episode_steps=3, book_compat=book_compat), learn=True, greedy=False, seed=0)
+    assert agent.terminals == [False, False, book_compat]  # no flag in 3 steps: only the time limit ends it
+
+
 def test_cartpole_success_is_the_time_limit() -> None:
     env = _env("cartpole")
     assert env.success(1.0, False, True) and not env.success(1.0, True, False)

@@ -1,4 +1,4 @@
-"""`run-report <subcommand>`: the docs' tables (gan-table, gan-doc, rl-results, train-eval, detection-doc, localizer-doc,
+"""`run-report <subcommand>`: the docs' tables (gan-table, gan-doc, rl-results, rl-doc, train-eval, detection-doc, localizer-doc,
 classical-doc, mine-doc) on
 tiny synthetic run dirs shaped like the real ones in outputs/."""
 
@@ -68,6 +68,44 @@ def test_rl_results_qworld_and_pg(tmp_path: Path, capsys: pytest.CaptureFixture[
     write(pg / "history.csv", "episode,return,success\n0,-5,0\n1,92.5,1\n2,10,0\n")
     code, out, _ = run_report(capsys, "rl-results", "pg", str(pg))
     assert "| a2c | 3 | 1 | 92.5 | 10.0 | 50.0 | 2.0 |" in out
+
+
+def _qworld_record(root: Path, q_s0_right: float = 90.0) -> Path:
+    run = root / "runs" / "qworld_short"
+    write(run / "config.yaml", {"model": {"name": "q_learning"}, "env": {"name": "qworld"}})
+    write(run / "metrics.json", {"episodes_completed": 40, "seed": 0, "wall_time_s": 1.5, "train_seconds": 0.25,
+                                 **{f"v_s{s}": v for s, v in enumerate([90, 100, 0, 81, 90, 0])}, "v_start": 90,
+                                 "q_s0_right": q_s0_right, "q_s1_right": 100.0, "q_s0_left": 81.0, "greedy_path": "Right,Right",
+                                 "epsilon": 0.0985, "eval_episodes": 10, "eval_success_rate": 1.0})
+    write(run / "q_table.csv", "state,Left,Down,Right,Up\n0,81,0,90,0\n")
+    write(run / "run.json", {"argv": ["run", "model=q_learning", "env=qworld"], "git_commit": "abc123"})
+    return run
+
+
+def test_rl_doc_puts_a_qworld_record_beside_the_book_and_lists_the_unrecorded_runs(tmp_path: Path,
+                                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    run = _qworld_record(tmp_path)
+    code, _, err = run_report(capsys, "rl-doc", str(run), "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "chapter9_10.md").read_text()
+    assert "| V row 1 ((1,0), (1,1), H) | 81, 90, 0 | 81, 90, 0 |" in page and "| 0 | 81 | 0 | 90 | 0 |" in page
+    assert "greedy path's Q-values equal the book's" in page and "Q(s0, Left) = 81" in page
+    assert "- `qworld_short`: `run model=q_learning env=qworld` (commit `abc123`)" in page
+    assert "| slippery | slippery | `env.slippery=true` `env.book_compat=false` | 26 | 71 | 1.5 |" in page  # from the table config
+    assert page.count("Not yet re-run from committed code") == 3  # Table 9.5.1, DQN / DDQN, chapter 10
+    _qworld_record(tmp_path, q_s0_right=72.9)
+    assert run_report(capsys, "rl-doc", str(run), "--docs", str(tmp_path))[0] == 0
+    assert "greedy path's Q-values differ from the book's" in (tmp_path / "chapter9_10.md").read_text()
+    write(run / "config.yaml", {"model": {"name": "q_learning"}, "env": {"name": "frozenlake"}})
+    code, _, err = run_report(capsys, "rl-doc", str(run), "--docs", str(tmp_path))
+    assert code == 2 and "is not a QWorld run" in err
+
+
+def test_the_committed_chapter9_10_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    code, _, err = run_report(capsys, "rl-doc", str(docs / "runs" / "reference_returns_q_learning"), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "chapter9_10.md").read_text() == (docs / "chapter9_10.md").read_text()
 
 
 def test_train_eval_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
