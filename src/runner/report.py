@@ -495,8 +495,10 @@ def write_table(
 
 
 def doc_stem(spec: dict[str, Any]) -> str:
-    """The docs' file name of a table: `table_1_3_3` for Table 1.3.3."""
-    return "table_" + str(spec.get("id", "")).replace(".", "_")
+    """The docs' file name of a table, its config's: `table_1_3_3` for Table 1.3.3, `densenet` for
+    the DenseNet result."""
+    table = str(spec.get("id", ""))
+    return "table_" + table.replace(".", "_") if table[:1].isdigit() else table
 
 
 def write_table_doc(records: str | Path, spec: Any, docs: str | Path, *, tolerance: float = DEFAULT_TOLERANCE) -> Report:

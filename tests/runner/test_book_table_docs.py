@@ -67,6 +67,11 @@ def test_records_of_two_commands_name_both(tmp_path: Path, capsys: pytest.Captur
     assert "Missing rows (2 of 4, no finished run):" in md
 
 
+@pytest.mark.parametrize("table", ["book/table_1_3_3", "book/table_13_6_1", "book/densenet"])
+def test_a_docs_table_is_named_as_its_config(table: str) -> None:
+    assert report.doc_stem(report.load_table_spec(table)) == table.removeprefix("book/")
+
+
 @pytest.mark.parametrize("args, message", [
     (["{tmp}/runs", "--table", "book/table_1_4_1", "--docs", "{tmp}/nope"], "error: no such docs folder: "),
     (["{tmp}/runs", "--docs", "{tmp}"], "has no multirun.yaml; name its table with --table book/<table>"),
