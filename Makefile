@@ -9,7 +9,7 @@ SHARED_DATA := $(abspath ../shared/datasets)
 export RUNNER_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 ARGS ?=
 
-.PHONY: help install run test test-full bench bench-quick lint reproduce clean
+.PHONY: help install run test test-full bench bench-quick lint reproduce records clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,10 +46,24 @@ lint: $(STAMP) ## ruff, mypy on the public API, byte-compile everything, check t
 	$(BIN)/python -m compileall -q src tests benchmarks
 	$(BIN)/run --cfg job > /dev/null
 
+# The chapter-1 book tables: `make reproduce` runs their sweeps into $(BOOK_RUNS)/<table> (a re-run resumes),
+# `make records` copies each job's small files to docs/results/runs/<table>/<job>/ and regenerates
+# docs/results/<table>.md/.csv from them (run it from a clean checkout: run.json records the commit).
+BOOK_RUNS ?= outputs/book
+BOOK_TABLES := table_1_3_3 table_1_4_1 table_1_5_1
+RECORD_FILES := config.yaml metrics.json history.csv run.json
+
 reproduce: $(STAMP) ## the book tables of chapter 1 on real MNIST (about an hour on 2 CPU cores)
-	$(BIN)/run -m experiment=book/table_1_3_3
-	$(BIN)/run -m experiment=book/table_1_4_1
-	$(BIN)/run -m experiment=book/table_1_5_1
+	for t in $(BOOK_TABLES); do $(BIN)/run -m experiment=book/$$t logger.tensorboard=false hydra.sweep.dir=$(BOOK_RUNS)/$$t || exit; done
+
+records: $(STAMP) ## copy the chapter-1 sweeps' run records into docs/results/runs/ and regenerate their tables
+	for t in $(BOOK_TABLES); do \
+	  for job in $(BOOK_RUNS)/$$t/*/; do \
+	    dest="docs/results/runs/$$t/$$(basename "$$job")"; mkdir -p "$$dest"; \
+	    for f in $(RECORD_FILES); do cp "$$job$$f" "$$dest/" || exit; done; \
+	  done; \
+	  $(BIN)/run-report docs/results/runs/$$t --table book/$$t --docs docs/results || exit; \
+	done
 
 clean: ## remove the venv and build leftovers (run dirs in outputs/ are kept)
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -9,6 +9,13 @@ Optional display keys: `headers` (column -> title), `name` (replaces the "Table 
 `label`, `scale`, `decimals`; a list-valued metric such as `accuracy_per_head` shows every entry). Each job of the sweep wrote
 `config.yaml` (with `table.row`) and `metrics.json` into its run dir; this module groups those runs
 by row, averages repeated runs (seeds), and writes `table.md` and `table.csv` into the sweep dir.
+The table names the command and commit each job's `run.json` records.
+
+The docs' copies (docs/results/table_<id>.md/.csv) come from run records instead: a folder holding,
+per job, the small files the sweep wrote (`config.yaml`, `metrics.json`, `history.csv`, `run.json`),
+`run-report <records> --table book/<table> --docs docs/results`. They read as the sweep's own
+table.md (the command from the records' `run.json`, Hydra's own options left out); with no records
+yet, the book's values alone.
 
 Pure Python on purpose (no TensorFlow): it runs inside Hydra's end-of-multirun callback and as the
 `run-report` console script on machines that only hold results.
@@ -156,6 +163,8 @@ class Run:
     path: Path
     row: int
     metrics: dict[str, Any]
+    command: Optional[str] = None  # the `run -m ...` line its run.json records
+    commit: Optional[str] = None
 
     @property
     def completed(self) -> bool:
@@ -169,9 +178,36 @@ class Collection:
 
     by_row: dict[int, list[Run]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # "<dir>: <reason>"
+    order: list[Run] = field(default_factory=list)  # every collected run, in job-dir order
 
     def completed(self, row: int) -> list[Run]:
         return [r for r in self.by_row.get(row, []) if r.completed]
+
+    def commands(self) -> list[str]:
+        """The distinct command lines the runs recorded, first seen first."""
+        return list(dict.fromkeys(r.command for r in self.order if r.command))
+
+    def commits(self) -> list[str]:
+        return list(dict.fromkeys(r.commit for r in self.order if r.commit))
+
+
+def recorded_command(argv: Any) -> Optional[str]:
+    """A job's `run -m ...` line from its run.json `argv`, Hydra's own options (`hydra.sweep.dir=`)
+    left out and each override quoted, as `sweep_command` prints a sweep's multirun.yaml."""
+    if not isinstance(argv, list) or not argv:
+        return None
+    return " ".join(["run", *(shlex.quote(str(a)) for a in argv[1:] if not str(a).startswith("hydra."))])
+
+
+def _provenance(job: Path) -> tuple[Optional[str], Optional[str]]:
+    """(command, commit) of a job's run.json; (None, None) without a readable one."""
+    try:
+        info = json.loads((job / "run.json").read_text())
+    except (OSError, ValueError):
+        return None, None
+    if not isinstance(info, dict):
+        return None, None
+    return recorded_command(info.get("argv")), info.get("git_commit")
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
@@ -202,7 +238,9 @@ def collect_runs(sweep_dir: str | Path, spec: dict[str, Any]) -> Collection:
         elif not isinstance(row, int) or not 0 <= row < len(spec["rows"]) or not isinstance(metrics, dict):
             out.skipped.append(f"{name}: no valid table.row")
         else:
-            out.by_row.setdefault(row, []).append(Run(d, row, metrics))
+            run = Run(d, row, metrics, *_provenance(d))
+            out.by_row.setdefault(row, []).append(run)
+            out.order.append(run)
     return out
 
 
@@ -336,11 +374,13 @@ def render_markdown(
     spec: dict[str, Any],
     rows: list[TableRow],
     *,
-    command: Optional[str] = None,
+    commands: Sequence[str] = (),
+    commits: Sequence[str] = (),
     tolerance: float = DEFAULT_TOLERANCE,
     skipped: Sequence[str] = (),
 ) -> str:
-    """table.md: title, source, command, the comparison table, then missing rows and flagged diffs."""
+    """table.md: title, source, command(s) and commit(s), the comparison table, then missing rows
+    and flagged diffs."""
     refs = spec.get("references") or []
     heads = _headers(spec)
     show_runs = any(r.n > 1 for r in rows)
@@ -355,8 +395,10 @@ def render_markdown(
     lines = [f"# {name}: {spec.get('title', '')}".rstrip(": "), ""]
     if spec.get("source"):
         lines.append(f"Source: {spec['source']}")
-    if command:
-        lines.append(f"Command: `{command}`")
+    if commands:
+        lines.append(("Command: " if len(commands) == 1 else "Commands: ") + "; ".join(f"`{c}`" for c in commands))
+    if commits:
+        lines.append(("Commit: " if len(commits) == 1 else "Commits: ") + ", ".join(f"`{c}`" for c in commits))
     for note in spec.get("notes") or []:
         lines.append(f"Note: {note}")
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -381,7 +423,9 @@ def render_markdown(
     if epochs:
         lines.append(f"Epochs completed: {', '.join(f'{e:g}' for e in epochs)}.")
     missing = [r for r in rows if r.n == 0]
-    if missing:
+    if len(missing) == len(rows):
+        lines.append("No finished run recorded yet: the measured columns await one.")
+    elif missing:
         lines.append(f"Missing rows ({len(missing)} of {len(rows)}, no finished run):")
         for r in missing:
             why = f" (runs with status {', '.join(sorted(set(r.not_completed)))})" if r.not_completed else ""
@@ -414,6 +458,15 @@ class Report:
     paths: tuple[Path, Path]
 
 
+def _render(sweep_dir: Path, spec: dict[str, Any], runs: Collection, tolerance: float) -> tuple[str, str, list[TableRow]]:
+    """table.md and table.csv of `runs`; the command is the sweep's (multirun.yaml), else what the runs recorded."""
+    rows = build_rows(spec, runs, tolerance)
+    command = sweep_command(sweep_dir)
+    md = render_markdown(spec, rows, commands=[command] if command else runs.commands(), commits=runs.commits(),
+                         tolerance=tolerance, skipped=runs.skipped)
+    return md, render_csv(spec, rows), rows
+
+
 def write_table(
     sweep_dir: str | Path,
     spec: Optional[Any] = None,
@@ -436,11 +489,27 @@ def write_table(
     runs = collect_runs(sweep_dir, spec)
     if not any(runs.completed(i) for i in range(len(spec["rows"]))):
         raise ReportError(f"no finished runs of table {spec.get('id', '?')} in {sweep_dir}")
-    rows = build_rows(spec, runs, tolerance)
-    md = render_markdown(spec, rows, command=sweep_command(sweep_dir), tolerance=tolerance, skipped=runs.skipped)
-    text_csv = render_csv(spec, rows)
+    md, text_csv, rows = _render(sweep_dir, spec, runs, tolerance)
     out = RunDir(sweep_dir)  # readers never see half a table
     paths = (out.write_text("table.md", md), out.write_text("table.csv", text_csv))
+    return Report(md, text_csv, rows, paths)
+
+
+def doc_stem(spec: dict[str, Any]) -> str:
+    """The docs' file name of a table, its config's: `table_1_3_3` for Table 1.3.3, `densenet` for
+    the DenseNet result."""
+    table = str(spec.get("id", ""))
+    return "table_" + table.replace(".", "_") if table[:1].isdigit() else table
+
+
+def write_table_doc(records: str | Path, spec: Any, docs: str | Path, *, tolerance: float = DEFAULT_TOLERANCE) -> Report:
+    """The docs' copy of a table, `docs`/table_<id>.md and .csv, from a folder of run records (or a
+    sweep dir); no such folder: the book's values alone, for a table that awaits its runs."""
+    records, spec = Path(records), validate_spec(spec)
+    runs = collect_runs(records, spec) if records.is_dir() else Collection()
+    md, text_csv, rows = _render(records, spec, runs, tolerance)
+    out, stem = RunDir(Path(docs)), doc_stem(spec)
+    paths = (out.write_text(f"{stem}.md", md), out.write_text(f"{stem}.csv", text_csv))
     return Report(md, text_csv, rows, paths)
 
 
@@ -507,8 +576,9 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """`run-report SWEEP_DIR [--tolerance 0.6] [--table FILE]`: rebuild table.md/table.csv;
-    `run-report SUBCOMMAND ...`: one of the docs' tables (SUBCOMMANDS)."""
+    """`run-report SWEEP_DIR [--tolerance 0.6] [--table FILE] [--docs DIR]`: rebuild table.md/table.csv
+    (with --docs: DIR/table_<id>.md/.csv from SWEEP_DIR's run records); `run-report SUBCOMMAND ...`:
+    one of the docs' tables (SUBCOMMANDS)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in SUBCOMMANDS:
         try:
@@ -534,10 +604,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--table", help="table config (a YAML file or a name like book/table_1_3_3); default: SWEEP_DIR/multirun.yaml"
     )
+    parser.add_argument(
+        "--docs", type=Path, help="write DIR/table_<id>.md and .csv (nothing into SWEEP_DIR, which may then be a folder of "
+                                  "the jobs' run records, or not exist yet: the book's values alone)")
     args = parser.parse_args(args_list)
     sweep_dir = Path(args.sweep_dir)
     chosen = args.metrics.split(",") if args.metrics else None
     try:
+        if args.docs:
+            print(f"wrote {_write_doc(sweep_dir, args.table, args.docs, args.tolerance).paths[0]}")
+            return 0
         if not args.table and not _is_table_sweep(sweep_dir):
             print(write_results(sweep_dir, chosen, sweep_command(sweep_dir)), end="")
             return 0
@@ -549,6 +625,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     print(report.markdown, end="")
     return 0
+
+
+def _write_doc(records: Path, table: Optional[str], docs: Path, tolerance: float) -> Report:
+    if not docs.is_dir():
+        raise ReportError(f"no such docs folder: {docs}")
+    if table:
+        return write_table_doc(records, load_table_spec(table), docs, tolerance=tolerance)
+    if not (records / "multirun.yaml").is_file():
+        raise ReportError(f"{records} has no multirun.yaml; name its table with --table book/<table>")
+    return write_table_doc(records, load_table_spec(records / "multirun.yaml"), docs, tolerance=tolerance)
 
 
 if __name__ == "__main__":
