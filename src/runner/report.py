@@ -48,18 +48,19 @@ from adl_runner.runner.reports import (
     mine_doc,
     rl_doc,
     rl_results,
+    seeds_doc,
     segmentation_doc,
     serving_doc,
     train_eval,
 )
 from adl_runner.runner.reports.aggregate import job_dirs, mean_std, number, write_results
-from adl_runner.runner.reports.files import ReportError
+from adl_runner.runner.reports.book_values import DEFAULT_TOLERANCE
+from adl_runner.runner.reports.files import ReportError, recorded_command
 from adl_runner.runner.reports.jobs_index import write_jobs_index
 from adl_runner.runner.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOLERANCE = 0.6  # percentage points; |diff| above it is flagged (the book gives no error bars)
 MISSING = "—"  # shown for a measured value or difference that has no finished run
 NOT_AVAILABLE = "NA"  # shown for a book value the book does not give (e.g. the paper's ResNet56 v2)
 COMPLETED = "completed"
@@ -189,14 +190,6 @@ class Collection:
 
     def commits(self) -> list[str]:
         return list(dict.fromkeys(r.commit for r in self.order if r.commit))
-
-
-def recorded_command(argv: Any) -> Optional[str]:
-    """A job's `run -m ...` line from its run.json `argv`, Hydra's own options (`hydra.sweep.dir=`)
-    left out and each override quoted, as `sweep_command` prints a sweep's multirun.yaml."""
-    if not isinstance(argv, list) or not argv:
-        return None
-    return " ".join(["run", *(shlex.quote(str(a)) for a in argv[1:] if not str(a).startswith("hydra."))])
 
 
 def _provenance(job: Path) -> tuple[Optional[str], Optional[str]]:
@@ -572,6 +565,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "iic-doc": iic_doc.main,
     "mine-doc": mine_doc.main,
     "serving-doc": serving_doc.main,
+    "seeds-doc": seeds_doc.main,
 }
 
 

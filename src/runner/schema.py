@@ -421,6 +421,10 @@ class Config:
     """task=evaluate of an episode-loop checkpoint: also write episode.gif (one greedy episode, rgb_array)."""
     table: Optional[Any] = None
     """A book table (experiment/book/*): its rows and the book's numbers."""
+    comparison: Optional[Any] = None
+    """A comparison preset (experiment/gan/*, experiment/seeds/*): its record set's name, title, source,
+    label keys, metrics, targets and claims, read from the records by `run-report seeds-doc`
+    (reports/seeds_doc.py); never read by a run."""
     optimized_metric: Optional[str] = None
     """A metrics.json key the job returns as a float: what an Optuna search (hparams_search=...) optimises."""
 

@@ -11,7 +11,7 @@ trainer.epochs=2` is no row. Plain YAML is read (the tables are data), not compo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,10 @@ NEUTRAL = ("seed", "paths.", "hydra.", "logger.", "dataset.download", "dataset.v
            "task")
 """Override keys (prefixes) that do not change what a run trains."""
 GROUPS = ("model", "dataset", "env", "optimizer")
+DEFAULT_TOLERANCE = 0.6
+"""Points of a table's displayed scale (percentage points for accuracies) by which a measured value
+may differ from the book's before a book table flags it (the book gives no error bars); seeds-doc
+holds a book row's mean to the book's value less this."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class BookValue:
     """The table's id, e.g. "1.4.1"."""
     value: float
     """The book's number in the metric's own units (a 99.40 % accuracy is 0.994)."""
+    scale: float = field(default=1.0, compare=False)
+    """The table's display scale of the metric (100 for a percentage): DEFAULT_TOLERANCE is in its units."""
 
 
 def book_values(config: dict[str, Any], overrides: list[str], tables: Path | None = None) -> dict[str, BookValue]:
@@ -43,10 +49,15 @@ def book_values(config: dict[str, Any], overrides: list[str], tables: Path | Non
             continue
         for row in table.get("rows") or []:
             if _is_row(row.get("overrides") or [], config, overrides, _groups(doc)):
-                book = row.get("book") or {}
-                return {m["key"]: BookValue(str(table.get("id")), float(book[m["book"]]) / float(m.get("scale", 1)))
-                        for m in table.get("metrics") or [] if isinstance(book.get(m["book"]), (int, float))}
+                return row_values(table, row)
     return {}
+
+
+def row_values(table: dict[str, Any], row: dict[str, Any]) -> dict[str, BookValue]:
+    """{metric key: the book's value} of one row of a table node (a row's missing or NA book values left out)."""
+    book = row.get("book") or {}
+    return {m["key"]: BookValue(str(table.get("id")), float(book[m["book"]]) / float(m.get("scale", 1)), float(m.get("scale", 1)))
+            for m in table.get("metrics") or [] if isinstance(book.get(m["book"]), (int, float))}
 
 
 def _groups(doc: dict[str, Any]) -> dict[str, str]:
@@ -65,7 +76,7 @@ def _same_setup(doc: dict[str, Any], config: dict[str, Any]) -> bool:
     if any(_select(config, f"{group}.name") != option for group, option in _groups(doc).items()):
         return False
     settings = {k: v for k, v in doc.items() if k not in ("defaults", "table", "hydra")}
-    return all(_select(config, key) == value for key, value in _flatten(settings))
+    return all(_select(config, key) == value for key, value in flatten(settings))
 
 
 def _is_row(row: list[str], config: dict[str, Any], overrides: list[str], groups: dict[str, str]) -> bool:
@@ -97,10 +108,11 @@ def _select(config: dict[str, Any], key: str) -> Any:
     return node
 
 
-def _flatten(node: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+def flatten(node: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """The leaves of a nested mapping as (dotted key, value); a list is one leaf."""
     items: list[tuple[str, Any]] = []
     for key, value in node.items():
-        items += _flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else [(f"{prefix}{key}", value)]
+        items += flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else [(f"{prefix}{key}", value)]
     return items
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shlex
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import yaml
 
@@ -65,6 +66,14 @@ def record_command(run: dict[str, Any]) -> str:
     """The `run ...` command line a record's run.json holds."""
     argv = run.get("argv") or []
     return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
+
+
+def recorded_command(argv: Any) -> Optional[str]:
+    """A job's `run -m ...` line from its run.json `argv`, Hydra's own options (`hydra.sweep.dir=`)
+    left out and each override quoted, as `report.sweep_command` prints a sweep's multirun.yaml."""
+    if not isinstance(argv, list) or not argv:
+        return None
+    return " ".join(["run", *(shlex.quote(str(a)) for a in argv[1:] if not str(a).startswith("hydra."))])
 
 
 def command_line(name: str, run: dict[str, Any]) -> str:
