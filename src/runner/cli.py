@@ -175,6 +175,8 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
             rows = OmegaConf.select(cfg, "table.rows")
             if rows and not multirun:
                 return "this experiment is a book table (one job per row): run it with -m, e.g. run -m experiment=..."
+            if OmegaConf.select(cfg, "comparison") is not None and not multirun:
+                return "this experiment is a comparison (one job per configuration and seed): run it with -m, e.g. run -m experiment=..."
             for i, row in enumerate(rows or []):
                 row_job = job + list(row.get("overrides", []))
                 try:
