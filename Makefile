@@ -9,7 +9,7 @@ SHARED_DATA := $(abspath ../shared/datasets)
 export RUNNER_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 ARGS ?=
 
-.PHONY: help install run test test-full bench bench-quick lint reproduce records clean
+.PHONY: help install run test test-full bench bench-quick lint reproduce records record-set clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,14 +56,23 @@ RECORD_FILES := config.yaml metrics.json history.csv run.json
 reproduce: $(STAMP) ## the book tables of chapter 1 on real MNIST (about an hour on 2 CPU cores)
 	for t in $(BOOK_TABLES); do $(BIN)/run -m experiment=book/$$t logger.tensorboard=false hydra.sweep.dir=$(BOOK_RUNS)/$$t || exit; done
 
+# $(call copy_records,SWEEP,SET): each finished job of the sweep dir to docs/results/runs/SET/<job>/ (its RECORD_FILES).
+copy_records = for job in $(1)/*/; do [ -f "$$job/metrics.json" ] || continue; \
+	  dest="docs/results/runs/$(2)/$$(basename "$$job")"; mkdir -p "$$dest"; \
+	  for f in $(RECORD_FILES); do [ ! -f "$$job$$f" ] || cp "$$job$$f" "$$dest/" || exit; done; done
+
 records: $(STAMP) ## copy the chapter-1 sweeps' run records into docs/results/runs/ and regenerate their tables
 	for t in $(BOOK_TABLES); do \
-	  for job in $(BOOK_RUNS)/$$t/*/; do \
-	    dest="docs/results/runs/$$t/$$(basename "$$job")"; mkdir -p "$$dest"; \
-	    for f in $(RECORD_FILES); do cp "$$job$$f" "$$dest/" || exit; done; \
-	  done; \
+	  $(call copy_records,$(BOOK_RUNS)/$$t,$$t); \
 	  $(BIN)/run-report docs/results/runs/$$t --table book/$$t --docs docs/results || exit; \
 	done
+
+# Any sweep (a comparison preset's, or `run -m ... seed=1,2,3`): its records to docs/results/runs/$(SET)/ and the page
+# of mean ± std per configuration (run-report seeds-doc; a preset's records name their page, else docs/results/$(SET).md).
+record-set: $(STAMP) ## copy SWEEP=<sweep dir>'s run records to docs/results/runs/SET=<name>/ and write its seeds page
+	@[ -n "$(SWEEP)" ] && [ -n "$(SET)" ] || { echo "usage: make record-set SWEEP=<sweep dir> SET=<name>"; exit 2; }
+	$(call copy_records,$(SWEEP),$(SET))
+	$(BIN)/run-report seeds-doc docs/results/runs/$(SET) --docs docs/results
 
 clean: ## remove the venv and build leftovers (run dirs in outputs/ are kept)
 	rm -rf $(VENV) build dist src/*.egg-info
