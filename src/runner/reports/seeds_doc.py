@@ -102,8 +102,8 @@ def read_records(paths: Sequence[Path]) -> list[Record]:
     for path in paths:
         dirs = [path] if (path / "metrics.json").is_file() else job_dirs(path) if path.is_dir() else []
         for d in dirs:
-            if not (d / "config.yaml").is_file():
-                continue  # a task's sub-folder of a record set, or a job Hydra set up but never ran
+            if not (d / "config.yaml").is_file() or not (d / "metrics.json").is_file():
+                continue  # a task's sub-folder of a record set, or a job that never got to write its numbers
             config, metrics = read_yaml(d / "config.yaml"), read_json(d / "metrics.json")
             if not isinstance(config, dict) or not isinstance(metrics, dict):
                 raise ReportError(f"{d} is not a run record: config.yaml and metrics.json must hold mappings")
