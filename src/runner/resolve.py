@@ -32,6 +32,7 @@ from adl_runner.runner.schema import (
     TRACKERS,
     Config,
     DatasetConfig,
+    EvaluateConfig,
     ExportConfig,
     LoggerConfig,
     Split,
@@ -72,6 +73,8 @@ class Job:
     gif: bool
     export: ExportConfig
     """task=export's format, name, version and verification settings."""
+    evaluate: EvaluateConfig
+    """How the model is scored (task=evaluate, and the end of training)."""
     chosen: frozenset[str]
     """The groups and keys set on the command line (`model`, `dataset`, `trainer.epochs`, ...)."""
     config: dict[str, Any]
@@ -223,6 +226,7 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
     trainer = typed.trainer
     if not isinstance(model.spec, FitSpec):
         refuse_fit_loop_settings(model, trainer)
+    refuse_unread_evaluate(model, Task(typed.task), typed.evaluate)
     if getattr(optimizer_options, "decay", 0) > 0 and (trainer.lr_schedule.boundaries or trainer.plateau.enabled):
         raise ConfigError("optimizer.decay cannot be combined with trainer.lr_schedule or trainer.plateau; set one of them")
     return Job(
@@ -247,14 +251,15 @@ def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides:
         env=plain.get("env"),
         gif=typed.gif,
         export=typed.export,
+        evaluate=typed.evaluate,
         chosen=chosen,
         config=plain,
         input_options=input_options,
     )
 
 
-GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "image", "gif", "export", "paths",
-                             "experiment", "debug", "hparams_search", "launcher", "table", "optimized_metric")
+GROUPS_EVERY_FAMILY_READS = ("model", "seed", "task", "ckpt", "split", "sample", "image", "gif", "export", "evaluate",
+                             "paths", "experiment", "debug", "hparams_search", "launcher", "table", "optimized_metric")
 """Set on the command line for any family: the job's identity, task options and presets."""
 
 
@@ -279,6 +284,15 @@ def refuse_fit_loop_settings(model: Entry[Any, FamilySpec], trainer: TrainerConf
         if value != default:
             raise ConfigError(f"trainer.{key}={value} applies to the fit loop's models; model '{model.name}' "
                               f"{model.spec.does}: leave trainer.{key}={default}")
+
+
+def refuse_unread_evaluate(model: Entry[Any, FamilySpec], task: Task, evaluate: EvaluateConfig) -> None:
+    """evaluate.bn_recalibrate acts where a fit-loop model is scored on a dataset (task=train's end,
+    task=evaluate); anywhere else it would be silently ignored."""
+    if evaluate.bn_recalibrate and (not isinstance(model.spec, FitSpec) or task not in (Task.train, Task.evaluate)):
+        raise ConfigError(f"evaluate.bn_recalibrate={evaluate.bn_recalibrate} applies to the scoring of a fit-loop model "
+                          f"(task=train or task=evaluate); task={task.value} of model '{model.name}' does not read it: "
+                          "leave it at 0")
 
 
 def refuse_unread_image(model: Entry[Any, FamilySpec], task: Task, image: Optional[str]) -> None:

@@ -388,6 +388,18 @@ class ExportConfig:
 
 
 @dataclass
+class EvaluateConfig:
+    """How a model is scored: by task=evaluate on a checkpoint, and at the end of a training run."""
+
+    bn_recalibrate: int = ranged(0, at_least=0)
+    """Before scoring, re-estimate every BatchNormalization layer's moving mean and variance from
+    this many batches of the training split (spread evenly over it, in inference view: no
+    augmentation), each batch counting equally (torch's momentum=None); 0: score with the moving
+    averages training left, which lag the weights after a short run (momentum 0.99). The saved
+    checkpoints keep the trained statistics: the recalibrated ones are used for this scoring only."""
+
+
+@dataclass
 class Config:
     seed: int = ranged(42, at_least=0, at_most=SEED_MAX)
     """Seed for Python, NumPy and TensorFlow."""
@@ -417,6 +429,8 @@ class Config:
     """The environment of an episode-loop model (env=qworld|frozenlake|...); typed by its options dataclass."""
     export: ExportConfig = field(default_factory=ExportConfig)
     """task=export: format, name, version, verification."""
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    """How the model is scored (task=evaluate, and the end of training)."""
     gif: bool = False
     """task=evaluate of an episode-loop checkpoint: also write episode.gif (one greedy episode, rgb_array)."""
     table: Optional[Any] = None

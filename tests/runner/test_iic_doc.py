@@ -33,14 +33,24 @@ def test_iic_doc_puts_the_book_beside_every_head_with_its_protocol_and_target(tm
     run = iic_record(tmp_path, "iic_two", [0.9612, 0.4], 0.97, config)
     limited = {**config, "model": {"name": "iic", "heads": 1}, "dataset": {"name": "mnist", "train_limit": 1000, "test_limit": None}}
     small = iic_record(tmp_path, "iic_small", [0.5], 0.5, limited)
-    assert report.main(["iic-doc", str(run), str(small), "--docs", str(tmp_path)]) == 0
+    evaluated = iic_record(tmp_path, "iic_two_eval", [0.98, 0.5], 0.0, {**config, "evaluate": {"bn_recalibrate": 10}})
+    metrics = json.loads((evaluated / "metrics.json").read_text())
+    (evaluated / "metrics.json").write_text(json.dumps({**metrics, "task": "evaluate", "best_accuracy": None,
+                                                        "checkpoint": "/runs/two/checkpoints/best.keras"}))
+    (run / "run.json").write_text(json.dumps({"argv": ["run", "model=iic", "model.heads=2", "hydra.run.dir=/runs/two"],
+                                              "git_commit": "abc123"}))
+    assert report.main(["iic-doc", str(run), str(small), str(evaluated), "--docs", str(tmp_path)]) == 0
     page = (tmp_path / "iic.md").read_text()
+    assert ("| [iic_two_eval](runs/iic_two_eval/) | 2 | train: 60,000 training images (no labels); score: the 10,000 test "
+            "images | the checkpoint best.keras of [iic_two](runs/iic_two/) | re-estimated from 10 training batches of 128 | "
+            "98.00 | 98.00 / 50.00 | 74.00 ± 1.00 | - | 99.47 | met |") in page
+    assert page.count("## `iic_two_eval`") == 0  # an evaluation has no per-epoch curve
     assert ("| [iic_two](runs/iic_two/) | 2 | train: 60,000 training images (no labels); score: the 10,000 test images | "
-            "100 steps of batch 128 (2 epochs of 50 steps), adam 0.001 | 96.12 | 96.12 / 40.00 | 68.06 ± 1.00 | 2: 97.00 | "
+            "100 steps of batch 128 (2 epochs of 50 steps), adam 0.001 | moving averages of training | 96.12 | 96.12 / 40.00 | 68.06 ± 1.00 | 2: 97.00 | "
             "99.47 | met |") in page
     assert "| [iic_small](runs/iic_small/) | 1 | train: the first 1,000 training images (no labels); score: all test images |" in page
     assert page.count("| not met |") == 1 and "99.2-99.3 % on MNIST" in page
-    assert "- `iic_two`: `run model=iic model.heads=2` (commit `abc123`)" in page
+    assert "- `iic_two`: `run model=iic model.heads=2 hydra.run.dir=/runs/two` (commit `abc123`)" in page
     assert "| 1 | -1.000 | 50.00 | 45.00 |" in page and "| 2 | -1.500 | - | - |" in page
     assert "![iic_two: confusion head0, clusters (matched) x labels](runs/iic_two/confusion_head0.png)" in page
     (tmp_path / "runs" / "ssd").mkdir()

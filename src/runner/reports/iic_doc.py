@@ -5,8 +5,9 @@
 A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
 `metrics.json`, `history.csv` (training runs), `run.json` (commit and command) and, shown when
 present, `confusion_head<i>.png`. Each record is one row beside the book's value for its number of
-heads, with its protocol (what it trained on and what it scored); training records add their
-per-epoch curve of the matched accuracy.
+heads, with its protocol (what it trained on and what it scored) and the BatchNorm statistics it
+was scored with; training records add their per-epoch curve of the matched accuracy, and a
+`task=evaluate` record names the training record whose checkpoint it scored.
 """
 
 from __future__ import annotations
@@ -44,10 +45,20 @@ def _protocol(config: dict[str, Any]) -> str:
             f"score: {'all' if test is None else f'the first {test:,}'} test images")
 
 
-def _budget(config: dict[str, Any], metrics: dict[str, Any]) -> str:
-    """Steps x batch (and epochs of how many steps), the learning rate and its schedule."""
+def _run_dir(run: dict[str, Any]) -> str | None:
+    """The run dir a record's command wrote (its hydra.run.dir=), if it names one."""
+    given = [arg.split("=", 1)[1] for arg in run.get("argv") or [] if arg.startswith("hydra.run.dir=")]
+    return given[-1] if given else None
+
+
+def _budget(config: dict[str, Any], metrics: dict[str, Any], records_of: dict[str, str]) -> str:
+    """Steps x batch (and epochs of how many steps), the learning rate and its schedule; for an
+    evaluation, its checkpoint, linked to the training record of its run dir (`records_of`) when given."""
     if metrics.get("task") == "evaluate":
         checkpoint = Path(str(metrics.get("checkpoint", "")))
+        record = records_of.get(str(checkpoint.parent.parent))
+        if record is not None:
+            return f"the checkpoint {checkpoint.name} of [{record}](runs/{record}/)"
         return f"the checkpoint {checkpoint.parent.parent.name}/{checkpoint.parent.name}/{checkpoint.name}"
     trainer, optimizer = config.get("trainer", {}), config.get("optimizer", {})
     steps = metrics.get("steps_completed")
@@ -57,6 +68,14 @@ def _budget(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     took = f", {seconds / 60:.0f} min of training" if seconds else ""
     return (f"{steps:,} steps of batch {trainer.get('batch_size')} ({epochs}), "
             f"{optimizer.get('name', '?')} {optimizer.get('learning_rate', '?')}{took}")
+
+
+def _batchnorm(config: dict[str, Any]) -> str:
+    """Which BatchNorm statistics scored the run: training's moving averages, or `evaluate.bn_recalibrate`'s."""
+    batches = (config.get("evaluate") or {}).get("bn_recalibrate") or 0
+    if not batches:
+        return "moving averages of training"
+    return f"re-estimated from {batches} training batches of {config.get('trainer', {}).get('batch_size')}"
 
 
 def _verdict(value: Any) -> str:
@@ -75,12 +94,18 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
              "the test split. `accuracy` is the best head of the final weights; best.keras keeps the epoch whose best",
              "head scored highest on the test labels, which is how the book's AccuracyCallback saves its weights (a",
              "choice made on the test set, so its number is optimistic).", "",
+             "BatchNorm statistics: the moving averages training left (momentum 0.99, so after a short run they",
+             "lag the weights), or re-estimated before scoring from N batches of the training split",
+             "(`evaluate.bn_recalibrate=N`: centre crops, spread evenly over the split, each batch counting equally;",
+             "the checkpoint itself is not changed).", "",
              "The book's Table 13.6.1 reports " + ", ".join(f"{v} % with {h} head{'s' * (h > 1)}" for h, v in BOOK.items())
              + f" (best head; {BOOK_PROTOCOL}; the budget is not stated, the repository's is 1,200 epochs of batch 512).",
              PAPER, "",
-             "| record | heads | protocol | budget | best head, % (final) | every head, % | mean ± std over heads, % | "
+             "| record | heads | protocol | budget | BatchNorm statistics | best head, % (final) | every head, % | mean ± std over heads, % | "
              f"best epoch: best head, % | book, % | target >= {TARGET:g} % |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    records_of = {run_dir: entry["name"] for entry in entries
+                  if entry["metrics"].get("task") == "train" and (run_dir := _run_dir(entry["run"])) is not None}
     for entry in entries:
         config, metrics = entry["config"], entry["metrics"]
         heads = int(config["model"].get("heads", 1))
@@ -88,7 +113,8 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
         best_text = f"{metrics.get('best_epoch')}: {_percent(best)}" if best is not None else "-"
         reached = max((v for v in (metrics.get("accuracy"), best) if v is not None), default=None)
         lines.append(_row([
-            f"[{entry['name']}](runs/{entry['name']}/)", str(heads), _protocol(config), _budget(config, metrics),
+            f"[{entry['name']}](runs/{entry['name']}/)", str(heads), _protocol(config), _budget(config, metrics, records_of),
+            _batchnorm(config),
             _percent(metrics.get("accuracy")), " / ".join(_percent(a) for a in metrics.get("accuracy_per_head") or []) or "-",
             f"{_percent(metrics.get('accuracy_mean'))} ± {_percent(metrics.get('accuracy_std'))}", best_text,
             f"{BOOK[heads]}" if heads in BOOK else "-", _verdict(reached)]))

@@ -30,6 +30,7 @@ from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.phases import RunPhases
 from adl_runner.runner.plots import plot_curves, read_history
 from adl_runner.runner.progress import RunProgress, start_line
+from adl_runner.runner.recalibration import check_recalibration, recalibrated
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import DatasetConfig
@@ -217,6 +218,7 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
             if spec.prepare is not None:
                 spec.prepare(model, ArtifactData(pipeline), RunPhases.for_job(rundir, job, RESUME_KEYS))
                 STAGES.lap("pre-training")
+        check_recalibration(job.evaluate.bn_recalibrate, model, job.model.name, pipeline)
     write_config(rundir, job)
     if job.logger.summary:
         rundir.write_text("model_summary.txt", model_summary(model))
@@ -270,6 +272,8 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
         log.info("all %d epochs were already done in %s; evaluating only", job.trainer.epochs, rundir.path)
 
     STAGES.lap("train")
+    # The final weights' scores, with BatchNorm statistics re-estimated when asked (the checkpoints keep theirs).
+    recalibrated_now = recalibrated(job.evaluate.bn_recalibrate, model, pipeline)
     test = model.evaluate(final_test_batches(job, spec, pipeline), return_dict=True, verbose=0)
     if job.trainer.evaluate_train:
         log.info("evaluating the final weights on the train split (%d examples, inference mode)", pipeline.n_train)
@@ -277,8 +281,8 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
     # Of the final weights: the monitor measured them at the last epoch when this invocation trained.
-    quality = quality_monitor.latest if quality_monitor is not None and quality_monitor.latest else (
-        measure(model) if measure is not None else {})
+    fresh = quality_monitor is not None and bool(quality_monitor.latest) and not recalibrated_now
+    quality = quality_monitor.latest if fresh else (measure(model) if measure is not None else {})
     STAGES.lap("evaluation")
     metrics = {
         "task": "train",
@@ -381,10 +385,12 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
         pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective, input_kind=spec.input_kind).pipeline
         restore_pixel_mean(pipeline, ckpt)
         require_matching_inputs(job, ckpt, model, pipeline)
+        check_recalibration(job.evaluate.bn_recalibrate, model, job.model.name, pipeline)
     if not model.compiled:
         compile_model(model, job, keras.optimizers.Adam(), objective)
     write_config(rundir, job)
     split = job.split.value
+    recalibrated(job.evaluate.bn_recalibrate, model, pipeline)
     results = model.evaluate(pipeline.evaluation(split), return_dict=True, verbose=0)
     # The family's dataset-wide numbers (a detector's mAP) measure the test split.
     measure = quality_measure(job, spec, ArtifactData(pipeline)) if split == "test" else None
@@ -409,6 +415,7 @@ def _evaluate_samples(job: Job, rundir: RunDir, ckpt: Path, model: keras.Model, 
     """task=evaluate on a whole generative-model checkpoint (a GAN): its sample-quality numbers
     (MNIST-FID, label accuracy) on `trainer.quality.samples` generated images."""
     spec = spec_of(job)
+    check_recalibration(job.evaluate.bn_recalibrate, model, job.model.name, pipeline=None)  # no inputs: refused
     measure = None
     if spec.evaluators:
         pipeline = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective),
