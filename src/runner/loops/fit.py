@@ -29,6 +29,7 @@ from adl_runner.runner.callbacks import (
     renumbered_state,
     state_for_epoch,
 )
+from adl_runner.runner.loops.evaluate import Validation
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.schema import TrainerConfig
 
@@ -234,7 +235,9 @@ def _fit_once(
 ) -> None:
     # Order matters: the lr is logged before the CSV row is written, checkpoints come last so
     # that state.json includes this epoch's plateau bookkeeping.
-    callbacks: list[keras.callbacks.Callback] = [StopOnNaN(rundir, trainer.loss_bound)]
+    # Validation first, as Keras' own validation runs before any callback's epoch end.
+    callbacks: list[keras.callbacks.Callback] = [Validation(data.validation)] if data.validation is not None else []
+    callbacks.append(StopOnNaN(rundir, trainer.loss_bound))
     if lr_control is not None:
         callbacks.append(lr_control)
     callbacks.extend(extra_callbacks)
@@ -246,7 +249,6 @@ def _fit_once(
         epochs=trainer.epochs,
         initial_epoch=initial_epoch,
         steps_per_epoch=data.steps_per_epoch,
-        validation_data=data.validation,
         callbacks=callbacks,
         shuffle=False,  # the stream is already a seeded permutation per epoch
         verbose=progress_verbosity(trainer.verbose),
