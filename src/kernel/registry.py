@@ -1,14 +1,16 @@
 """Name -> builder registries for models, datasets and environments, with "did you mean" errors.
 
 Families register themselves with a decorator at import time; the runner looks them up by the
-`name` key of their config. The runner never imports a family by name: its `load_families()`
-imports every module of the `models` and `data` packages once, so adding a model is one new module
-plus one YAML file.
+`name` key of their config. The runner never imports a family by name: a registry may be given an
+index of which module registers each name (`Registry.index`, the runner's generated
+`family_index`), and `get` imports that module on first use, so a job imports the families it
+names and no others, while `names()` still lists every one. `load_families()` imports them all.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
@@ -63,6 +65,7 @@ class Registry(Generic[F, S]):
         self.kind = kind
         self._spec_types = specs
         self._entries: dict[str, Entry[F, S]] = {}
+        self._modules: dict[str, str] = {}
 
     def register(self, name: str, spec: S) -> Callable[[F], F]:
         """Decorator: register `fn` under `name` with its `spec` (checked now, at import)."""
@@ -82,15 +85,30 @@ class Registry(Generic[F, S]):
         """Remove `name` (tests that register a throw-away family)."""
         self._entries.pop(name, None)
 
+    def index(self, modules: dict[str, str]) -> None:
+        """Name -> the module that registers it: `get` imports it on first use, `names` lists it."""
+        self._modules = dict(modules)
+
     def get(self, name: str) -> Entry[F, S]:
-        """The entry for `name`; a ConfigError with the valid names and a suggestion otherwise."""
+        """The entry for `name` (importing its module from the index if it is not registered yet);
+        a ConfigError with the valid names and a suggestion otherwise."""
+        if name not in self._entries and name in self._modules:
+            importlib.import_module(self._modules[name])
+            if name not in self._entries:  # a developer's error: tests/runner/test_family_index.py
+                raise LookupError(f"{self.kind} '{name}': its indexed module {self._modules[name]} does not register "
+                                  "it; regenerate the family index (python -m adl_runner.runner.families)")
         try:
             return self._entries[name]
         except KeyError:
             raise ConfigError(unknown_name_message(self.kind, name, self.names())) from None
 
     def names(self) -> list[str]:
-        return sorted(self._entries)
+        """Every name registered or indexed (an indexed module need not be imported yet)."""
+        return sorted(self._entries.keys() | self._modules.keys())
+
+    def registered(self) -> dict[str, Entry[F, S]]:
+        """The entries registered so far (imported), by name."""
+        return dict(self._entries)
 
 
 MODELS: Registry[Callable[..., Any], FamilySpec] = Registry("model", (FitSpec, EpisodeSpec, NoneSpec))

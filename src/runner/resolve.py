@@ -24,7 +24,7 @@ from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.kernel.ranges import check_ranges
 from adl_runner.kernel.registry import DATASETS, ENVS, MODELS, Entry, Registry, did_you_mean
 from adl_runner.kernel.specs import FamilySpec, FitSpec, NoneSpec
-from adl_runner.runner.families import load_families
+from adl_runner.runner.families import use_family_index
 from adl_runner.runner.input_options import kind_of, split_dataset_options
 from adl_runner.runner.optim import OPTIMIZERS
 from adl_runner.runner.rundir import run_config_of
@@ -199,7 +199,7 @@ def chosen_keys(overrides: Sequence[str]) -> frozenset[str]:
 def resolve(cfg: DictConfig | Mapping[str, Any], run_dir: str | Path, overrides: Sequence[str] = ()) -> Job:
     """Check the whole job config and look up its builders. `cfg` is the composed config (a
     DictConfig from Hydra, or plain values from Python); `overrides` the command line's."""
-    load_families()
+    use_family_index()  # each lookup below imports its family's module only
     source = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
     plain: dict[str, Any] = OmegaConf.to_container(source, resolve=True, enum_to_str=True)  # type: ignore[assignment]
     chosen = chosen_keys(overrides)
@@ -377,7 +377,7 @@ def refuse_changed_architecture(name: str, ckpt: Path, given: dict[str, Any], tr
     changed = {key: value for key, value in given.items() if key in trained and value != trained[key]}
     if not changed:
         return
-    load_families()
+    use_family_index()
     allowed = getattr(MODELS.get(name).spec, "inference_options", ())
     for key, value in changed.items():
         if key not in allowed:

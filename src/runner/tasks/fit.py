@@ -25,6 +25,7 @@ from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
 from adl_runner.runner.callbacks import QualityMonitor, Snapshots, load_resumable
 from adl_runner.runner.distribute import float32_outputs, training_scope
 from adl_runner.runner.evaluators import evaluate as run_evaluators
+from adl_runner.runner.loops.evaluate import evaluate_batches
 from adl_runner.runner.loops.fit import FitData, continued_trainer, fit
 from adl_runner.runner.objectives import Objective, objective_of
 from adl_runner.runner.phases import RunPhases
@@ -274,10 +275,10 @@ def _train(job: Job, rundir: RunDir) -> dict[str, Any]:
     STAGES.lap("train")
     # The final weights' scores, with BatchNorm statistics re-estimated when asked (the checkpoints keep theirs).
     recalibrated_now = recalibrated(job.evaluate.bn_recalibrate, model, pipeline)
-    test = model.evaluate(final_test_batches(job, spec, pipeline), return_dict=True, verbose=0)
+    test = evaluate_batches(model, final_test_batches(job, spec, pipeline))
     if job.trainer.evaluate_train:
         log.info("evaluating the final weights on the train split (%d examples, inference mode)", pipeline.n_train)
-    train_eval = model.evaluate(pipeline.evaluation("train"), return_dict=True, verbose=0) if job.trainer.evaluate_train else {}
+    train_eval = evaluate_batches(model, pipeline.evaluation("train")) if job.trainer.evaluate_train else {}
     history = read_history(rundir.file("history.csv"))
     state = rundir.read_json("checkpoints/state.json") or {}
     # Of the final weights: the monitor measured them at the last epoch when this invocation trained.
@@ -391,7 +392,7 @@ def evaluate(job: Job, rundir: RunDir) -> dict[str, Any]:
     write_config(rundir, job)
     split = job.split.value
     recalibrated(job.evaluate.bn_recalibrate, model, pipeline)
-    results = model.evaluate(pipeline.evaluation(split), return_dict=True, verbose=0)
+    results = evaluate_batches(model, pipeline.evaluation(split))
     # The family's dataset-wide numbers (a detector's mAP) measure the test split.
     measure = quality_measure(job, spec, ArtifactData(pipeline)) if split == "test" else None
     metrics = {
