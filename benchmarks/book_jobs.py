@@ -10,9 +10,11 @@ Each does what the listing's script does, no more: `mlp` is Listing 1.3.2 (mlp-m
 default progress output and no validation, `evaluate` on the test set, print the accuracy.
 `dcgan` is Listings 4.2.1-4.2.3's loop: `generator.predict` + `discriminator.train_on_batch` +
 `adversarial.train_on_batch` per step, a 4x4 grid of samples every `save_interval` steps, the
-generator saved at the end. `dqn` is Listing 9.6.1: `predict` per action and per replayed sample,
-one `fit` per replay, a replay per episode, a target copy every 10 replays. No runner code is
-imported, so the process costs what the book's script costs.
+generator saved at the end, the book's log line printed every step. `dqn` is Listing 9.6.1: `predict`
+per action and per replayed sample, one `fit` per replay, a replay per episode, a target copy every
+10 replays, the mean score every 100 episodes, the network saved (and training ended) once solved.
+No runner code is imported, so the process costs what the book's script costs. Each job function
+returns its training losses, for the test that checks these scripts train.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +36,8 @@ def load_mnist(data_dir: Path, train_limit: int | None, test_limit: int | None):
     return x_train[:train_limit], y_train[:train_limit], x_test[:test_limit], y_test[:test_limit]
 
 
-def classifier(kind: str, args: argparse.Namespace) -> None:
-    """Listing 1.3.2 (`mlp`) or 1.4.1 (`cnn`)."""
+def classifier(kind: str, args: argparse.Namespace) -> list[float]:
+    """Listing 1.3.2 (`mlp`) or 1.4.1 (`cnn`); returns the training loss of each epoch."""
     import keras
     from keras import layers
 
@@ -53,13 +56,15 @@ def classifier(kind: str, args: argparse.Namespace) -> None:
     model = keras.Sequential([*stack, layers.Dense(10), layers.Activation("softmax")])
     model.summary()
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
-    model.fit(x_train, y_train, epochs=args.epochs, batch_size=128)
+    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=128)
     _, acc = model.evaluate(x_test, y_test, batch_size=128)
     print(f"Test accuracy: {100.0 * acc:.1f}%")
+    return history.history["loss"]
 
 
-def dcgan(args: argparse.Namespace) -> None:
-    """Listings 4.2.1-4.2.3: the book's G and D, RMSprop with Keras 2's decay, the predict/train_on_batch loop."""
+def dcgan(args: argparse.Namespace) -> list[tuple[float, float]]:
+    """Listings 4.2.1-4.2.3: the book's G and D, RMSprop with Keras 2's decay, the predict/train_on_batch loop;
+    returns (discriminator loss, adversarial loss) of each step."""
     import keras
     from keras import layers
 
@@ -88,18 +93,22 @@ def dcgan(args: argparse.Namespace) -> None:
     out = Path(args.out)
     noise_input = np.random.uniform(-1.0, 1.0, (16, latent))
     y = np.concatenate([np.ones((batch, 1)), np.zeros((batch, 1))])
+    losses = []
     for i in range(args.steps):
         real = x_train[np.random.randint(0, len(x_train), batch)]
         fake = generator.predict(np.random.uniform(-1.0, 1.0, (batch, latent)), verbose=0)
-        discriminator.train_on_batch(np.concatenate([real, fake]), y)
+        d_loss, d_acc = discriminator.train_on_batch(np.concatenate([real, fake]), y)
         if i == 0:
             # Keras 3 reads trainable flags when a model's train function is traced, at its first
             # call: freezing D before its own first call (the book's order) would stop D learning.
             discriminator.trainable = False
-        adversarial.train_on_batch(np.random.uniform(-1.0, 1.0, (batch, latent)), np.ones((batch, 1)))
+        a_loss, a_acc = adversarial.train_on_batch(np.random.uniform(-1.0, 1.0, (batch, latent)), np.ones((batch, 1)))
+        print(f"{i}: [discriminator loss: {d_loss:f}, acc: {d_acc:f}] [adversarial loss: {a_loss:f}, acc: {a_acc:f}]")
+        losses.append((float(d_loss), float(a_loss)))
         if (i + 1) % args.save_interval == 0:
             _save_grid(generator.predict(noise_input, verbose=0), out / f"{i + 1:05d}.png")
     generator.save(out / "dcgan_mnist.keras")
+    return losses
 
 
 def _save_grid(images: np.ndarray, path: Path) -> None:
@@ -118,8 +127,8 @@ def _save_grid(images: np.ndarray, path: Path) -> None:
     plt.close("all")
 
 
-def dqn(args: argparse.Namespace) -> None:
-    """Listing 9.6.1 on CartPole-v0 for a fixed number of episodes."""
+def dqn(args: argparse.Namespace) -> list[float]:
+    """Listing 9.6.1 on CartPole-v0 for a fixed number of episodes (fewer once solved); returns the loss of each replay."""
     import gymnasium as gym
     import keras
 
@@ -138,11 +147,11 @@ def dqn(args: argparse.Namespace) -> None:
     q.compile(loss="mse", optimizer=keras.optimizers.Adam())
     target.set_weights(q.get_weights())
     memory: list = []
-    replays = 0
+    replays, losses, scores = 0, [], deque(maxlen=100)
     state, _ = env.reset(seed=0)
-    for _ in range(args.episodes):
+    for episode in range(args.episodes):
         state = np.reshape(env.reset()[0], (1, 4))
-        done = False
+        done, total = False, 0.0
         while not done:
             if np.random.rand() < epsilon:
                 action = env.action_space.sample()
@@ -152,7 +161,7 @@ def dqn(args: argparse.Namespace) -> None:
             nxt = np.reshape(nxt, (1, 4))
             done = terminated or truncated
             memory.append((state, action, reward, nxt, done))
-            state = nxt
+            state, total = nxt, total + reward
         if len(memory) >= batch:
             states, targets = [], []
             for s, a, r, s2, d in random.sample(memory, batch):
@@ -160,12 +169,21 @@ def dqn(args: argparse.Namespace) -> None:
                 q_values[0][a] = r if d else r + gamma * np.amax(target.predict(s2, verbose=0)[0])
                 states.append(s[0])
                 targets.append(q_values[0])
-            q.fit(np.array(states), np.array(targets), batch_size=batch, epochs=1, verbose=0)
+            history = q.fit(np.array(states), np.array(targets), batch_size=batch, epochs=1, verbose=0)
+            losses.append(history.history["loss"][0])
             epsilon = max(epsilon * epsilon_decay, epsilon_min)
             if replays % 10 == 0:
                 target.set_weights(q.get_weights())
             replays += 1
-    q.save(Path(args.out) / "dqn_cartpole.keras")
+        scores.append(total)
+        mean_score = float(np.mean(scores))
+        if mean_score >= 195.0 and episode >= 100:
+            print(f"Solved in episode {episode}: mean survival = {mean_score:0.2f} in 100 episodes")
+            q.save(Path(args.out) / "dqn_cartpole.keras")
+            break
+        if (episode + 1) % 100 == 0:
+            print(f"Episode {episode + 1}: mean survival = {mean_score:0.2f} in 100 episodes")
+    return losses
 
 
 def main() -> None:

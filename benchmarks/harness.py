@@ -29,6 +29,7 @@ class Settings:
     out: Path
     data_dir: Path | None  # holds mnist/mnist.npz, else None (synthetic data, no memory benchmark)
     jobs: tuple[str, ...] = ()  # whole_job: only these jobs (empty: all)
+    epochs: int | None = None  # whole_job: the MLP and CNN jobs' epochs (None: the book's)
 
 
 def median(values: list[float]) -> float:

@@ -82,6 +82,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"run only these benchmarks (repeat or comma-separate): {', '.join(BENCHMARKS)}")
     p.add_argument("--jobs", default="", metavar="NAMES",
                    help="whole_job: only these comma-separated jobs (mlp, cnn, dcgan, dqn, smoke)")
+    p.add_argument("--epochs", type=int, default=None, metavar="N",
+                   help="whole_job: the MLP and CNN jobs' epochs, both sides (default: the book's 20 and 10)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results", help="results folder")
     args = p.parse_args(argv)
     names = [n for item in args.only or list(BENCHMARKS) for n in item.split(",") if n]
@@ -100,11 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = dt.datetime.now()
     s = Settings(quick=args.quick, reps=args.reps, out=args.out, data_dir=default_data_dir(),
-                 jobs=tuple(name for name in args.jobs.split(",") if name))
+                 jobs=tuple(name for name in args.jobs.split(",") if name), epochs=args.epochs)
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "started": started.isoformat(timespec="seconds"),
         "options": {"quick": s.quick, "reps": s.reps, "only": args.only, **({"jobs": list(s.jobs)} if s.jobs else {}),
+                    **({"epochs": s.epochs} if s.epochs else {}),
                     "data_dir": str(s.data_dir) if s.data_dir else None},
         "machine": machine_info(),
         "benchmarks": {},
