@@ -19,10 +19,10 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from adl_runner.kernel.errors import ConfigError, RunnerError
 from adl_runner.kernel.ranges import check_ranges
@@ -127,9 +127,10 @@ def composition_error(exc: Exception, override_list: list[str], base_keys: Calla
     return f"{_one_line(exc)}{detail} [overrides: {' '.join(override_list)}]"
 
 
-def validate(overrides: list[str], multirun: bool) -> str | None:
+def validate(overrides: list[str], multirun: bool, composed_modes: list[Any] | None = None) -> str | None:
     """None if every job the command line describes composes and passes the schema checks,
-    else the one-line error."""
+    else the one-line error. `composed_modes` receives each job's `hydra.mode` as its config sets it
+    (None: unset), which spares Hydra a composition of its own (`_mode_known`)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
@@ -168,7 +169,11 @@ def validate(overrides: list[str], multirun: bool) -> str | None:
 
         for job in jobs or [[]]:
             try:
-                cfg = compose("config", overrides=job)
+                cfg = compose("config", overrides=job, return_hydra_config=True)
+                if composed_modes is not None:
+                    composed_modes.append(cfg.hydra.mode)
+                with open_dict(cfg):
+                    del cfg["hydra"]  # Hydra's runtime keys resolve only in a running job
                 check_ranges(OmegaConf.to_object(cfg))  # the runner's own groups (kernel.ranges)
             except Exception as exc:  # Hydra and OmegaConf raise many types; all end in one line
                 return composition_error(exc, job, base_keys)
@@ -417,13 +422,14 @@ def _main(argv: list[str] | None, raising: bool) -> int:
         print(version_line())
         return 0
     run_dir, fresh = None, False
+    composed_modes: list[Any] = []
     if not given(argv, *_INFO_FLAGS):
         overrides, multirun = split_argv(argv)
         added = checkpoint_overrides(overrides, multirun)
         argv, overrides = [*argv, *added], [*overrides, *added]
         problem = (preset_problem("launcher", _override_value(overrides, "launcher"), multirun)
                    or preset_problem("hparams_search", _override_value(overrides, "hparams_search"), multirun)
-                   or validate(overrides, multirun) or search_space_problem(overrides)
+                   or validate(overrides, multirun, composed_modes) or search_space_problem(overrides)
                    or output_dir_problem(overrides, multirun)
                    or name_problem("hydra.job.name", _override_value(overrides, "hydra.job.name"))
                    or name_problem("hydra.output_subdir", _override_value(overrides, "hydra.output_subdir")))
@@ -449,7 +455,8 @@ def _main(argv: list[str] | None, raising: bool) -> int:
         with held_run_dir(run_dir, fresh=fresh) as own:  # before Hydra writes .hydra/ there: a refused job rewrites nothing
             if fresh:
                 sys.argv = ["run", *with_run_dir(argv, quoted(own))]
-            _hydra_entry()
+            with _mode_known(composed_modes, sys.argv[1:]):
+                _hydra_entry()
     except RunnerError as exc:
         if raising:
             raise
@@ -472,6 +479,31 @@ def _main(argv: list[str] | None, raising: bool) -> int:
         if on_main_thread:
             signal.signal(signal.SIGTERM, saved_sigterm)
     return sweeps.exit_code()  # a sweep: how many of its jobs failed
+
+
+_NAMING_HYDRA_KEYS = frozenset({"hydra.run.dir", "hydra.job.name", "hydra.output_subdir"})
+"""Hydra settings on a command line that name where a job goes, never its mode."""
+
+
+@contextlib.contextmanager
+def _mode_known(composed_modes: list[Any], argv: list[str]) -> Iterator[None]:
+    """Spare Hydra's `get_mode`, a whole composition (about 0.09 s of CPU) made only to read
+    `hydra.mode`, where `validate` has composed the one job and read it unset, and no Hydra setting on
+    the command line (other than a name or a dir) could set it: Hydra's own answer is then None, and it
+    runs the one job (adding hydra.mode=RUN) exactly as after composing. `argv`: what Hydra is given."""
+    overrides, multirun = split_argv(argv)
+    hydra_keys = {o.lstrip("+~").split("=", 1)[0] for o in overrides if o.lstrip("+~").startswith("hydra")}
+    if multirun or composed_modes != [None] or not hydra_keys <= _NAMING_HYDRA_KEYS:
+        yield
+        return
+    from hydra._internal.hydra import Hydra
+
+    asked = Hydra.get_mode
+    Hydra.get_mode = lambda self, config_name, overrides: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Hydra.get_mode = asked  # type: ignore[method-assign]
 
 
 def _refused(problem: str, raising: bool) -> int:
