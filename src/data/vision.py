@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from adl_runner.data.npz_cache import npz_arrays
 from adl_runner.data.splits import ArraySplits, NoOptions
 from adl_runner.data.store import (
     CIFAR_ARCHIVE,
@@ -68,9 +69,8 @@ def load_mnist(store: DataStore, opts: NoOptions) -> ArraySplits:
     """MNIST digits from the Keras mnist.npz: 60000/10000 images of 28x28x1."""
     path = store.file("mnist/mnist.npz")
     try:
-        # allow_pickle=False: an npz holds plain arrays, so a pickle inside is an attack or junk.
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+        # Memory-mapped from the runner's cache after the first load: a job reads only what it uses.
+        arrays = npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"))
     except Exception as exc:  # BadZipFile, EOFError, zlib.error, KeyError, ValueError...
         raise _corrupt(path, "MNIST .npz", exc) from None
     x_train, y_train = _checked(path, "MNIST .npz", arrays["x_train"], arrays["y_train"], (28, 28), 10)
