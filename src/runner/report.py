@@ -39,6 +39,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from adl_runner.runner.reports import (
+    autoencoders_doc,
     classical_doc,
     detection_doc,
     gan_doc,
@@ -558,6 +559,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "rl-doc": rl_doc.main,
     "train-eval": train_eval.main,
     "gan-doc": gan_doc.main,
+    "autoencoders-doc": autoencoders_doc.main,
     "detection-doc": detection_doc.main,
     "localizer-doc": localizer_doc.main,
     "classical-doc": classical_doc.main,
