@@ -120,14 +120,14 @@ def _beta_sweep(matched: dict[str, dict[str, Any]]) -> list[str]:
              "(which axis takes which factor is a matter of initialisation). One seed per β: whether the muting depends",
              "on the seed is not checked.", "",
              "| β | record | seed | mean KL of each latent (nats) | muted (below) | book | verdict |", "|---|---|---|---|---|---|---|"]
-    for row in (row for row in ROWS if row.overrides[0] == "model=beta_vae"):
+    for row in (row for row in ROWS if row.beta is not None):
         entry = matched.get(row.name)
         if entry is None:
-            lines.append(f"| {row.overrides[1].split('=')[1]} | `{row.name}`: not yet re-run | - | - | - | {row.book} | - |")
+            lines.append(f"| {row.beta:g} | `{row.name}`: not yet re-run | - | - | - | {row.book} | - |")
             continue
         kl, muted_below = _latent_kl(entry)
         muted = ", ".join(f"z[{i}]" for i, v in enumerate(kl) if v < muted_below) or "none"
-        lines.append(f"| {entry['config']['model']['beta']:g} | [{row.name}](runs/{row.name}/) | {entry['metrics']['seed']} | "
+        lines.append(f"| {row.beta:g} | [{row.name}](runs/{row.name}/) | {entry['metrics']['seed']} | "
                      + ", ".join(f"z[{i}] {v:.3f}" for i, v in enumerate(kl))
                      + f" | {muted} ({muted_below:g}) | {row.book} | {_verdict(row, entry)} |")
     return lines

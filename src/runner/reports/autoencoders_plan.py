@@ -43,6 +43,8 @@ class Row:
     """(file in the record, caption), shown when the record holds the file."""
     target: Target | None = None
     muting: Muting | None = None
+    beta: float | None = None
+    """The β of a beta-sweep row (its row in the sweep's KL table)."""
 
 
 def _accuracy(low: float) -> Target:
@@ -87,11 +89,11 @@ ROWS = (
         "qualitative: the label fixes the digit, the latent its style (Figs 8.2.4-8.2.6)", 8,
         (("digits_over_latent_label_3.png", "the decoded 10x10 grid for label 3 (one such grid per digit)"),)),
     Row("beta_vae_beta_1", ("model=beta_vae", "model.beta=1"), "β-VAE, β = 1 (Section 8.3: the CVAE)",
-        "the CVAE, entangled (Fig 8.3.3's β = 1 column)", 8, _TRAVERSALS),
+        "the CVAE, entangled (Fig 8.3.3's β = 1 column)", 8, _TRAVERSALS, beta=1),
     Row("beta_vae_beta_9", ("model=beta_vae", "model.beta=9"), "β-VAE, β = 9 (Section 8.3)",
         "one factor per latent: z[0] tilt, z[1] width (Fig 8.3.1)", 8, _TRAVERSALS,
-        muting=Muting((False, False), "one factor per latent: both latents learned, neither muted")),
+        muting=Muting((False, False), "one factor per latent: both latents learned, neither muted"), beta=9),
     Row("beta_vae_beta_10", ("model=beta_vae", "model.beta=10"), "β-VAE, β = 10 (Section 8.3)",
         "z[0] muted, z[1] tilt and width (Fig 8.3.2)", 8, _TRAVERSALS,
-        muting=Muting((True, False), "z[0] muted, z[1] learned")),
+        muting=Muting((True, False), "z[0] muted, z[1] learned"), beta=10),
 )
