@@ -81,14 +81,14 @@ def _latent_kl(entry: dict[str, Any]) -> tuple[list[float], float]:
 
 
 def _verdict(row: Row, entry: dict[str, Any]) -> str:
-    """met / not met against the row's target or muting claim; '-' for a qualitative row."""
+    """met / not met against the row's target or muting claim; a row with neither is the book's pictures."""
     if row.target is not None:
         value = float(entry["metrics"][row.target.metric])
         return f"{'met' if row.target.low <= value <= row.target.high else 'not met'} ({row.target.wording})"
     if row.muting is not None:
         kl, muted_below = _latent_kl(entry)
         return f"{'met' if tuple(v < muted_below for v in kl) == row.muting.muted else 'not met'} ({row.muting.claim})"
-    return "-"
+    return "qualitative (figures below)"
 
 
 def _duration(seconds: Any) -> str:
