@@ -134,7 +134,8 @@ def _beta_sweep(matched: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _figures(matched: dict[str, dict[str, Any]]) -> list[str]:
-    lines = ["## Figures", "", "As the runs wrote them, copied into their records."]
+    lines = ["## Figures", "", "As the runs wrote them, copied into their records; a figure over 300 KB is kept as the same",
+             "image with fewer colours (a 256-colour palette; the 30x30 digit grid: 32 gray levels)."]
     for row in ROWS:
         shown = [(file, caption) for file, caption in row.figures if row.name in matched
                  and (matched[row.name]["path"] / file).is_file()]
