@@ -91,7 +91,7 @@ ROWS = (
         "the CVAE (Fig 8.3.3's β = 1 column, beside β = 9 and 10)", _TRAVERSALS, beta=1),
     Row("beta_vae_beta_9", ("model=beta_vae", "model.beta=9"), "β-VAE, β = 9 (Section 8.3)",
         "one factor per latent: z[0] tilt, z[1] width (Fig 8.3.1)", _TRAVERSALS,
-        muting=Muting((False, False), "one factor per latent: both latents learned, neither muted"), beta=9),
+        muting=Muting((False, False), "both latents learned, neither muted: the KL side of one factor per latent"), beta=9),
     Row("beta_vae_beta_10", ("model=beta_vae", "model.beta=10"), "β-VAE, β = 10 (Section 8.3)",
         "z[0] muted, z[1] tilt and width (Fig 8.3.2)", _TRAVERSALS,
         muting=Muting((True, False), "z[0] muted, z[1] learned"), beta=10),
