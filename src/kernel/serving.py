@@ -1,15 +1,25 @@
 """What a served model is made of (task=export): endpoints, each a functional `keras.Model` from
 raw inputs to named outputs with the inputs it is checked on and what the Keras model gave on
-them. The runner builds them for the kinds it knows (`runner.serving.endpoints`); a family whose
-served form is its own (a detector's boxes after NMS) returns them from its `FitSpec.serve` hook."""
+them. The runner builds them for the objectives it knows (a classifier's, an autoencoder's:
+`runner.serving.endpoints`); a family whose served form is its own (a GAN's generator, a VAE's
+encoder and decoder, a detector's boxes after NMS) returns them from its `FitSpec.serve` hook, with
+the pieces below that every image endpoint shares."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Protocol
 
 import keras
 import numpy as np
+from keras import layers, ops
+
+from adl_runner.kernel.errors import IncompatibleError
+from adl_runner.kernel.hooks import DataView
+
+LABELS = "labels"
+"""The served name of a class input: int32 class ids, one-hot inside (`label_input`)."""
 
 
 @dataclass(frozen=True)
@@ -49,3 +59,69 @@ class ServeOptions:
     """Test inputs the export is checked on."""
     max_detections: int
     """A detector's detections per image: its outputs are padded to this many."""
+    seed: int
+    """Seeds the inputs a generator's export is checked on (the job's seed)."""
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """What a model that reads images is served with: the dataset's image shape, the training
+    pixel mean, whether the model sees them gray, verification images and the pipeline's own
+    preprocessing of them."""
+
+    shape: tuple[int, ...]
+    """(H, W, C) of the stored images."""
+    pixel_mean: np.ndarray | None
+    gray: bool
+    """The model takes the luminance of RGB images (a colorizer)."""
+    images: np.ndarray
+    """uint8 verification images, (N, *shape)."""
+    labels: np.ndarray
+    """Their integer labels (conditional VAEs take them)."""
+    reference: Callable[[np.ndarray], Any]
+    """uint8 images -> the model's inputs, by the training pipeline's code (`inference_inputs`)."""
+
+
+class ServeData(DataView, Protocol):
+    """What a `serve` hook reads of the run's data: the examples as the model sees them
+    (`DataView`) and, for a model that reads stored images, those images raw."""
+
+    def source(self, n: int) -> ImageSource:
+        """The first `n` test images as the dataset stores them, with the training preprocessing
+        an export puts inside (an array pipeline's; refused for another input kind)."""
+        ...
+
+
+def require_whole(model: Any, kind: type) -> None:
+    """A `serve` hook's check that a checkpoint holds its family's whole model, not one network
+    saved alone (a GAN's generator.keras), which has no serving signature."""
+    if not isinstance(model, kind):
+        name = kind.__name__
+        raise IncompatibleError(f"the checkpoint holds '{model.name}', not a whole {name}: one of its networks alone has "
+                                f"no serving signature; task=export serves a {name} from its run's checkpoints/best.keras "
+                                f"or last.keras")
+
+
+def raw_images(source: ImageSource) -> keras.KerasTensor:
+    return keras.Input(source.shape, dtype="uint8", name="images")
+
+
+def label_input(n: int) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """A class-id input (`LABELS`) and its one-hot encoding over `n` classes, what the model takes."""
+    labels = keras.Input((), dtype="int32", name=LABELS)
+    return labels, ops.one_hot(labels, n)
+
+
+def as_images(x: Any, shape: tuple[int, ...]) -> Any:
+    """Flat (N, H*W*C) outputs reshaped to images; MNIST-like squares when no shape is known."""
+    if len(x.shape) > 2:
+        return x
+    if len(shape) != 3:
+        side = math.isqrt(int(x.shape[-1]))
+        shape = (side, side, 1)
+    return layers.Reshape(shape, name="image")(x)
+
+
+def predicted(model: Any, inputs: Any) -> np.ndarray:
+    """The Keras model's output on `inputs` in inference mode, as NumPy: an endpoint's `expected`."""
+    return np.asarray(ops.convert_to_numpy(model(inputs, training=False)))

@@ -105,9 +105,10 @@ class FitSpec:
     predict: Optional[Callable[..., Any]] = None
     """(model, image files, ArtifactSink) -> summary: task=predict on a user's own images."""
     serve: Optional[Callable[..., Any]] = None
-    """(model, DataView, kernel.serving.ServeOptions) -> [kernel.serving.Endpoint]: task=export of a
-    family whose served form is its own (a detector's boxes after NMS); None: the runner's
-    endpoints for its objective, if it has any."""
+    """(model, kernel.serving.ServeData, kernel.serving.ServeOptions) -> [kernel.serving.Endpoint]:
+    task=export of a family whose served form is its own (a GAN's generator, a VAE's encoder and
+    decoder, a detector's boxes after NMS); None: the runner's endpoints for its objective, if it
+    has any."""
     for_inference: Optional[Callable[..., Any]] = None
     """(model, options) -> None: before evaluate or predict on a checkpoint, the command's
     inference-time options reach the loaded model (a detector's NMS settings); it refuses options

@@ -51,6 +51,19 @@ def test_a_family_with_no_serving_signature_is_refused_by_name(run_cli, tmp_path
     result.assert_error(fragment, no_run_dir=True)
 
 
+def test_a_saved_generator_alone_is_refused_by_the_gan_family(run_cli, tmp_path: Path) -> None:
+    from adl_runner.kernel.registry import MODELS
+    from adl_runner.kernel.specs import BuildContext
+    from adl_runner.runner.families import load_families
+
+    load_families()
+    entry = MODELS.get("gan_mlp")
+    ckpt = tmp_path / "generator.keras"
+    entry.build(entry.spec.options(hidden=[8, 16], latent_dim=4), BuildContext(0, (784,), 10)).generator.save(ckpt)
+    result = run_cli("task=export", "model=gan_mlp", f"ckpt={ckpt}")
+    result.assert_error("not a whole GAN: one of its networks alone has no serving signature", "checkpoints/best.keras", no_run_dir=True)
+
+
 def test_an_export_that_fails_its_check_keeps_nothing(run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import adl_runner.runner.tasks.export as export_task
     from adl_runner.kernel.registry import MODELS

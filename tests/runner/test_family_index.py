@@ -69,12 +69,22 @@ def test_an_indexed_module_that_does_not_register_the_name_says_so(indexed: Regi
 def test_an_mlp_job_imports_no_other_family(tmp_path: Path) -> None:
     """A whole MLP job in a fresh process imports the MLP's family and none of the segmentation,
     detection or RL families, nor their third-party imports (scikit-image, scipy.ndimage,
-    gymnasium): the point of the index. (The runner itself imports the GAN and VAE base classes.)"""
+    gymnasium): the point of the index."""
     code = ("import json, sys, adl_runner\n"
             f"adl_runner.run(['model=mlp', 'dataset=mnist', 'debug=smoke', 'hydra.run.dir={tmp_path / 'run'}'])\n"
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('adl_runner.models.', 'skimage', 'gymnasium', 'scipy.ndimage')))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ), check=True)
     imported = json.loads(out.stdout.strip().splitlines()[-1])
     assert "adl_runner.models.classifiers" in imported
-    unwanted = ("skimage", "gymnasium", "scipy.ndimage", *(f"adl_runner.models.{p}" for p in ("segmentation", "detection", "rl")))
+    unwanted = ("skimage", "gymnasium", "scipy.ndimage", *(f"adl_runner.models.{p}" for p in ("segmentation", "detection", "rl", "gan", "vae")))
     assert not [module for module in imported if module.startswith(unwanted)]
+
+
+def test_the_tasks_import_no_family() -> None:
+    """Every job imports the tasks; the runner never names a family, so they import neither the GAN
+    nor the VAE package (their export endpoints come from the families' `serve` hooks)."""
+    code = ("import json, sys, adl_runner.runner.tasks\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('adl_runner.models.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ), check=True)
+    imported = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not [m for m in imported if m.startswith(("adl_runner.models.gan", "adl_runner.models.vae"))], imported

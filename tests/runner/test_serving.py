@@ -6,17 +6,21 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 import pytest
 
 from adl_runner.data.pipeline import ArrayPipeline, PipelineOptions
+from adl_runner.data.served_images import image_source
 from adl_runner.kernel.errors import IncompatibleError, RunnerError
 from adl_runner.kernel.registry import MODELS
+from adl_runner.kernel.serving import Endpoint, ImageSource, ServeOptions
 from adl_runner.kernel.specs import BuildContext
 from adl_runner.runner.families import load_families
 from adl_runner.runner.serving import endpoints as served
+from adl_runner.runner.serving.data import ServedData
 from adl_runner.runner.serving.formats import FORMATS
 from adl_runner.runner.tasks.export import write_verified
 
@@ -34,9 +38,17 @@ def _pipeline(view: str, subtract_pixel_mean: bool = False, shape: tuple[int, ..
         view=view, subtract_pixel_mean=subtract_pixel_mean, batch_size=8, **options))  # type: ignore[arg-type]
 
 
-def _source(pipeline: ArrayPipeline) -> served.ImageSource:
-    return served.ImageSource(pipeline.image_shape, pipeline.pixel_mean, pipeline.options.gray_input,
-                              pipeline.images("test", 8), pipeline.labels("test")[:8], pipeline.inference_inputs)
+def _source(pipeline: ArrayPipeline) -> ImageSource:
+    return image_source(pipeline, 8)
+
+
+def _served(name: str, model: keras.Model, data: Any, examples: int = 8, fmt: str = "tf_saved_model",
+            max_detections: int = 100) -> list[Endpoint]:
+    """The family's own endpoints, through its `serve` hook as task=export calls it."""
+    return MODELS.get(name).spec.serve(model, data, ServeOptions(fmt, examples, max_detections, seed=0))
+
+
+NO_DATA = ServedData(lambda: pytest.fail("a generator's export reads no data"))
 
 
 def _build(name: str, shape: tuple[int, ...], **options: object) -> keras.Model:
@@ -45,7 +57,7 @@ def _build(name: str, shape: tuple[int, ...], **options: object) -> keras.Model:
     return entry.build(entry.spec.options(**options), BuildContext(0, shape, 3))
 
 
-def _exported(fmt: str, endpoints: list[served.Endpoint], folder: Path) -> dict:
+def _exported(fmt: str, endpoints: list[Endpoint], folder: Path) -> dict:
     folder.mkdir()
     record = {"model": "test"}
     write_verified(FORMATS[fmt], endpoints, folder, record, tolerance=1e-4)
@@ -67,8 +79,8 @@ def test_a_classifier_takes_raw_images_and_subtracts_the_training_mean(fmt: str,
 def test_the_check_fails_when_the_export_misses_the_pixel_mean(tmp_path: Path) -> None:
     pipeline = _pipeline("flat", subtract_pixel_mean=True)
     model = _build("mlp", (64,), hidden_units=[16])
-    no_mean = served.ImageSource((8, 8, 1), None, False, pipeline.images("test", 8), pipeline.labels("test")[:8],
-                                 pipeline.inference_inputs)
+    no_mean = ImageSource((8, 8, 1), None, False, pipeline.images("test", 8), pipeline.labels("test")[:8],
+                          pipeline.inference_inputs)
     with pytest.raises(RunnerError, match="differs from the Keras model by up to"):
         _exported("tf_saved_model", served.classifier(model, no_mean), tmp_path / "v1")
 
@@ -95,7 +107,7 @@ def test_a_colorizer_takes_rgb_images_and_sees_their_luminance(tmp_path: Path) -
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_a_conditional_vae_exports_encode_and_decode(fmt: str, tmp_path: Path) -> None:
     model = _build("cvae", (8, 8, 1), filters=4, conv_layers=1)
-    record = _exported(fmt, served.vae(model, _source(_pipeline("image"))), tmp_path / "v1")
+    record = _exported(fmt, _served("cvae", model, ServedData(lambda: _pipeline("image"))), tmp_path / "v1")
     assert set(record["endpoints"]) == {"encode", "decode"}
     assert set(record["endpoints"]["encode"]["inputs"]) == {"images", "labels"}
     assert record["endpoints"]["decode"]["outputs"] == {"images": {"shape": [None, 8, 8, 1], "dtype": "float32"}}
@@ -104,7 +116,7 @@ def test_a_conditional_vae_exports_encode_and_decode(fmt: str, tmp_path: Path) -
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_a_gan_exports_noise_to_images_in_the_unit_range(fmt: str, tmp_path: Path) -> None:
     model = _build("gan_mlp", (64,), hidden=[8, 16], latent_dim=4)
-    (endpoint,) = served.generator(model, batch=4, seed=0)
+    (endpoint,) = _served("gan_mlp", model, NO_DATA, examples=4)
     record = _exported(fmt, [endpoint], tmp_path / "v1")
     assert record["endpoints"]["serving_default"]["outputs"]["images"]["shape"] == [None, 8, 8, 1]
     assert 0.0 <= endpoint.expected["images"].min() and endpoint.expected["images"].max() <= 1.0
@@ -112,9 +124,28 @@ def test_a_gan_exports_noise_to_images_in_the_unit_range(fmt: str, tmp_path: Pat
 
 def test_a_conditional_gan_takes_class_ids(tmp_path: Path) -> None:
     model = _build("cgan", (8, 8, 1), latent_dim=4)
-    (endpoint,) = served.generator(model, batch=4, seed=0)
+    (endpoint,) = _served("cgan", model, NO_DATA, examples=4)
     assert set(endpoint.example) == {"noise", "labels"} and endpoint.example["labels"].dtype == np.int32
     _exported("tf_saved_model", [endpoint], tmp_path / "v1")
+
+
+def test_a_checkpoint_of_one_network_is_refused_by_the_familys_hook() -> None:
+    gan = _build("gan_mlp", (64,), hidden=[8, 16], latent_dim=4)
+    with pytest.raises(IncompatibleError, match=r"holds '\w+', not a whole GAN: one of its networks alone has no serving signature"):
+        _served("gan_mlp", gan.generator, NO_DATA)  # a run's generator.keras
+    vae = _build("vae_mlp", (64,), intermediate_dim=8, latent_dim=2)
+    with pytest.raises(IncompatibleError, match="not a whole VAE"):
+        _served("vae_mlp", vae.decoder, ServedData(lambda: _pipeline("flat")))
+
+
+def test_the_record_says_whether_the_served_images_have_the_pixel_mean_subtracted() -> None:
+    data = ServedData(lambda: _pipeline("flat", subtract_pixel_mean=True))
+    assert not data.pixel_mean_served  # nothing loaded yet
+    data.source(8)
+    assert data.pixel_mean_served
+    plain = ServedData(lambda: _pipeline("image"))
+    _served("cvae", _build("cvae", (8, 8, 1), filters=4, conv_layers=1), plain)
+    assert not plain.pixel_mean_served
 
 
 def test_a_missing_extra_is_named_with_its_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,11 +181,9 @@ class _Examples:
         return self.images[:n], None
 
 
-def _ssd_endpoints(fmt: str, max_detections: int, **options: object) -> list[served.Endpoint]:
-    from adl_runner.kernel.serving import ServeOptions
-
+def _ssd_endpoints(fmt: str, max_detections: int, **options: object) -> list[Endpoint]:
     model = _build("ssd", (32, 32, 3), backbone_n=1, n_layers=1, class_threshold=0.3, **options)
-    return MODELS.get("ssd").spec.serve(model, _Examples((6, 32, 32, 3)), ServeOptions(fmt, 6, max_detections))
+    return _served("ssd", model, _Examples((6, 32, 32, 3)), 6, fmt, max_detections)
 
 
 # tf_saved_model about 10 s (a ResNet backbone's trace); onnx slow (tf2onnx's conversion of the NMS loop)

@@ -1,5 +1,6 @@
-"""What every GAN gives the runner besides training: progress grids, final artifacts, and
-`task=sample` with the book's test-script controls (digit, InfoGAN code sweeps, StackedGAN z0/z1).
+"""What every GAN gives the runner besides training: progress grids, final artifacts,
+`task=sample` with the book's test-script controls (digit, InfoGAN code sweeps, StackedGAN z0/z1),
+and `task=export` of its generator (serving.py).
 
 Registered through `GAN_HOOKS`, so the runner calls them without knowing any GAN by name.
 """
@@ -18,6 +19,7 @@ import numpy as np
 from adl_runner.kernel.errors import ConfigError, IncompatibleError
 from adl_runner.kernel.hooks import SampleConfig
 from adl_runner.models.gan import quality  # noqa: F401  (registers the mnist_fid evaluator)
+from adl_runner.models.gan.serving import serve_generator
 
 if TYPE_CHECKING:
     from adl_runner.kernel.hooks import ArtifactSink, DataView
@@ -136,5 +138,6 @@ def sample_gan(model: keras.Model, options: SampleConfig, out: ArtifactSink) -> 
 
 
 GAN_HOOKS: dict[str, Any] = {"snapshot": write_grid, "artifacts": write_gan_artifacts, "sample": sample_gan,
-                             "evaluators": ("mnist_fid",)}
-"""Registry meta shared by every GAN: `run` writes a grid each interval and a GIF of them at the end."""
+                             "serve": serve_generator, "evaluators": ("mnist_fid",)}
+"""Registry meta shared by every GAN: `run` writes a grid each interval and a GIF of them at the end;
+task=export serves the generator."""

@@ -18,14 +18,13 @@ from adl_runner.kernel.errors import IncompatibleError, RunnerError
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.serving import Endpoint, ServeOptions
 from adl_runner.kernel.specs import FitSpec
-from adl_runner.models.gan.base import GAN
-from adl_runner.models.vae import VAE
-from adl_runner.runner.artifacts import ArtifactData, ArtifactWriter
+from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.objectives import objective_of
 from adl_runner.runner.provenance import git_commit, package_versions
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.serving import endpoints as served
+from adl_runner.runner.serving.data import ServedData
 from adl_runner.runner.serving.formats import FORMATS, Format, largest_differences
 from adl_runner.runner.tasks.common import (
     configure_tensorflow,
@@ -43,15 +42,14 @@ log = logging.getLogger("runner")
 
 
 def served_kind(spec: Any) -> str | None:
-    """What a family is served as (runner.serving.endpoints, or "own": its `serve` hook, a
-    detector's), from its spec; None: it has no serving signature (a segmenter, two image domains)."""
+    """What a family is served as: "own", its `serve` hook's endpoints (a generator's, a VAE's, a
+    detector's), else those of its objective (runner.serving.endpoints); None: it has no serving
+    signature (a segmenter, two image domains, a generative family without a `serve` hook)."""
     if isinstance(spec, FitSpec) and spec.serve is not None:
         return "own"
     if not isinstance(spec, FitSpec) or spec.input_kind is not None or spec.two_domains:
         return None
-    if spec.objective in ("classify", "reconstruct"):
-        return {"classify": "classifier", "reconstruct": "autoencoder"}[spec.objective]
-    return "generative" if spec.sample is not None else None
+    return {"classify": "classifier", "reconstruct": "autoencoder"}.get(spec.objective)
 
 
 def refuse_unserved(job: Job) -> None:
@@ -61,38 +59,30 @@ def refuse_unserved(job: Job) -> None:
                                 f"models that export: {', '.join(able)}")
 
 
-def image_source(job: Job, ckpt: Path, model: keras.Model) -> served.ImageSource:
-    """The checkpoint's data as an export sees it: raw test images, the training pixel mean
-    (`restore_pixel_mean`) and the pipeline's own preprocessing, the reference of the check."""
-    view, inputs = view_of(model)
-    pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective_of(job.model.spec.objective)).pipeline
-    require_matching_inputs(job, ckpt, model, pipeline)
-    restore_pixel_mean(pipeline, ckpt)
-    n = job.export.batch
-    return served.ImageSource(pipeline.image_shape, pipeline.pixel_mean, job.dataset_config.gray_input, pipeline.images("test", n),
-                              pipeline.labels("test")[:n], pipeline.inference_inputs)
-
-
-def own_endpoints(job: Job, ckpt: Path, model: keras.Model) -> list[Endpoint]:
-    """The family's `serve` hook on its own input kind's test data (a detector's images)."""
+def served_data(job: Job, ckpt: Path, model: keras.Model) -> ServedData:
+    """The checkpoint's data as an export sees it, loaded at its first use: the test split through
+    the family's input kind, or the array pipeline in the view the model takes, with the training
+    pixel mean (`restore_pixel_mean`); the reference of the check."""
     spec = job.model.spec
-    pipeline = make_pipeline(job, job.dataset_config, spec.view, spec.inputs, objective_of(spec.objective),
-                             input_kind=spec.input_kind).pipeline
-    require_matching_inputs(job, ckpt, model, pipeline)
-    return list(spec.serve(model, ArtifactData(pipeline), ServeOptions(job.export.format.value, job.export.batch, job.export.max_detections)))
+
+    def load() -> Any:
+        view, inputs = view_of(model) if getattr(model, "inputs", None) else (spec.view, spec.inputs)
+        pipeline = make_pipeline(job, job.dataset_config, view, inputs, objective_of(spec.objective),
+                                 input_kind=spec.input_kind).pipeline
+        require_matching_inputs(job, ckpt, model, pipeline)
+        restore_pixel_mean(pipeline, ckpt)
+        return pipeline
+
+    return ServedData(load)
 
 
-def serving_endpoints(job: Job, ckpt: Path, model: keras.Model) -> list[Endpoint]:
-    kind = served_kind(job.model.spec)
-    if kind == "own":
-        return own_endpoints(job, ckpt, model)
-    if isinstance(model, GAN):
-        return served.generator(model, job.export.batch, job.seed)
-    if kind == "generative" and not isinstance(model, VAE):
-        raise IncompatibleError(f"checkpoint {ckpt} holds a '{job.model.name}' model with no serving signature "
-                                f"(task=export serves a GAN's generator and a VAE's encoder and decoder)")
-    build = {"classifier": served.classifier, "autoencoder": served.autoencoder, "generative": served.vae}[str(kind)]
-    return build(model, image_source(job, ckpt, model))
+def serving_endpoints(job: Job, model: keras.Model, data: ServedData) -> list[Endpoint]:
+    spec = job.model.spec
+    if spec.serve is not None:
+        options = ServeOptions(job.export.format.value, job.export.batch, job.export.max_detections, job.seed)
+        return list(spec.serve(model, data, options))
+    build = {"classifier": served.classifier, "autoencoder": served.autoencoder}[str(served_kind(spec))]
+    return build(model, data.source(job.export.batch))
 
 
 def next_version(base: Path) -> int:
@@ -134,13 +124,14 @@ def export(job: Job, rundir: RunDir) -> dict[str, Any]:
         configure_tensorflow(job)
         ckpt = required_checkpoint(job)
         model = load_for_inference(job, ckpt)  # a detector's NMS settings of this command
-        endpoints = serving_endpoints(job, ckpt, model)
+        data = served_data(job, ckpt, model)
+        endpoints = serving_endpoints(job, model, data)
         name = job.export.name or job.model.name
         base = rundir.export_dir / fmt.folder / name
         version = job.export.version or next_version(base)
         record = {"format": fmt.name, "name": name, "version": version, "checkpoint": str(ckpt), "model": job.model.name,
                   "checked_on": job.export.batch, "tolerance": job.export.tolerance,
-                  "pixel_mean_subtracted": job.dataset_config.subtract_pixel_mean and served_kind(job.model.spec) != "generative",
+                  "pixel_mean_subtracted": data.pixel_mean_served,
                   "versions": package_versions(), "git_commit": git_commit()}
         log.info("exporting %s (%s) as %s to %s, then reloading it and checking it against the Keras model on %d "
                  "images", name, ", ".join(e.name for e in endpoints), fmt.name, base / str(version), job.export.batch)
