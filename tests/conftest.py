@@ -88,6 +88,8 @@ class Result:
 @pytest.fixture
 def run_cli(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     """Call `run` in-process with a run dir under tmp_path; fake files need checksums off."""
+    from hydra.core.hydra_config import HydraConfig
+
     from adl_runner.runner.cli import main
 
     monkeypatch.setenv("RUNNER_DATA_DIR", str(fake_data_dir))
@@ -103,8 +105,13 @@ def run_cli(tmp_path: Path, fake_data_dir: Path, monkeypatch: pytest.MonkeyPatch
         # Our own buffers rather than capsys: Hydra's log handlers keep the stream they were given,
         # and these stay open after the call.
         out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
+        hydra_config = HydraConfig.instance().cfg
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(argv)
+        finally:
+            # As a process of its own would: `--cfg` and `-m` leave Hydra's config set for the next test.
+            HydraConfig.instance().cfg = hydra_config
         return Result(code, out.getvalue(), err.getvalue(), run_dir)
 
     return call
