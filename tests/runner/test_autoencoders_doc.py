@@ -57,7 +57,7 @@ def test_records_become_rows_verdicts_and_figures(tmp_path: Path, capsys: pytest
     assert "| test MSE to the clean digits **0.0314** |" in page
     assert "| loss 155.27 = reconstruction 137.16 + 10 x KL 1.81 (BCE summed over the pixels) |" in page
     assert ("| 10 | [beta_vae_beta_10](runs/beta_vae_beta_10/) | 42 | z[0] 0.690, z[1] 1.130 | none (0.05) | z[0] muted, "
-            "z[1] tilt and width (Fig 8.3.2) | not met (z[0] muted, z[1] learned) |") in page
+            "z[1] tilt and width (Fig 8.3.2) | not met (the book: z[0] muted, z[1] learned) |") in page
     assert "| `ynet_mnist` | Y-network, dilated right branch (Listing 2.1.2) | - | - | not yet re-run |" in page
     assert "- `ynet_mnist`: `run model=ynet logger.tensorboard=false hydra.run.dir=outputs/book/ynet_mnist`" in page
     assert "| 9 | `beta_vae_beta_9`: not yet re-run |" in page
@@ -69,7 +69,7 @@ def test_records_become_rows_verdicts_and_figures(tmp_path: Path, capsys: pytest
 
     (beta / "latent_kl.json").write_text(json.dumps({"mean_kl_per_dim": [0.01, 1.13], "muted_below": 0.05}))
     code, page = generate(capsys, tmp_path, beta)
-    assert "| z[0] 0.010, z[1] 1.130 | z[0] (0.05) |" in page and "| met (z[0] muted, z[1] learned) |" in page
+    assert "| z[0] 0.010, z[1] 1.130 | z[0] (0.05) |" in page and "| met (the book: z[0] muted, z[1] learned) |" in page
 
 
 def test_a_record_of_no_row_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,7 +88,8 @@ def _verdict(row: Row, entry: dict[str, Any]) -> str:
         return f"{'met' if row.target.low <= value <= row.target.high else 'not met'} ({row.target.wording})"
     if row.muting is not None:
         kl, muted_below = _latent_kl(entry)
-        return f"{'met' if tuple(v < muted_below for v in kl) == row.muting.muted else 'not met'} ({row.muting.claim})"
+        met = tuple(v < muted_below for v in kl) == row.muting.muted
+        return f"{'met' if met else 'not met'} (the book: {row.muting.claim})"
     return "qualitative (figures below)"
 
 
