@@ -154,10 +154,15 @@ def _resolved(cfg: DictConfig, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _hydra_keys(overrides: list[str]) -> set[str]:
+    """The `hydra.*` keys a command line sets (which `validate` leaves to Hydra)."""
+    return {o.lstrip("+~").split("=", 1)[0] for o in overrides if o.lstrip("+~").startswith("hydra")}
+
+
 def _single(composed: list[ComposedJob], overrides: list[str], multirun: bool) -> ComposedJob | None:
     """The command's one job as `validate` composed it; None for a sweep, or where a `hydra.*` setting
     on the command line (which `validate` leaves to Hydra) could change what it answers."""
-    if multirun or len(composed) != 1 or any(o.lstrip("+~").startswith("hydra") for o in overrides):
+    if multirun or len(composed) != 1 or _hydra_keys(overrides):
         return None
     return composed[0]
 
@@ -531,8 +536,7 @@ def _mode_known(composed: list[ComposedJob], argv: list[str]) -> Iterator[None]:
     the command line (other than a name or a dir) could set it: Hydra's own answer is then None, and it
     runs the one job (adding hydra.mode=RUN) exactly as after composing. `argv`: what Hydra is given."""
     overrides, multirun = split_argv(argv)
-    hydra_keys = {o.lstrip("+~").split("=", 1)[0] for o in overrides if o.lstrip("+~").startswith("hydra")}
-    if multirun or len(composed) != 1 or composed[0].mode is not None or not hydra_keys <= _NAMING_HYDRA_KEYS:
+    if multirun or len(composed) != 1 or composed[0].mode is not None or not _hydra_keys(overrides) <= _NAMING_HYDRA_KEYS:
         yield
         return
     from hydra._internal.hydra import Hydra
