@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from adl_runner.data.npz_cache import npz_arrays
+from adl_runner.data.array_cache import cached_arrays, npz_arrays
 from adl_runner.data.splits import ArraySplits, NoOptions
 from adl_runner.data.store import (
     CIFAR_ARCHIVE,
@@ -124,11 +124,16 @@ def read_idx_gz(path: Path, magic: int) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, count=size, offset=header).reshape(dims).copy()
 
 
+def _cached_idx(path: Path, magic: int) -> np.ndarray:
+    """`read_idx_gz`, decompressed once and memory-mapped by later jobs (`data.array_cache`)."""
+    return cached_arrays(path, ("data",), lambda: {"data": read_idx_gz(path, magic)})["data"]
+
+
 def _fashion_split(store: DataStore, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     images = store.file(f"fashion-mnist/{prefix}-images-idx3-ubyte.gz")
     labels = store.file(f"fashion-mnist/{prefix}-labels-idx1-ubyte.gz")
-    x = read_idx_gz(images, IDX_IMAGES_MAGIC)
-    y = read_idx_gz(labels, IDX_LABELS_MAGIC)
+    x = _cached_idx(images, IDX_IMAGES_MAGIC)
+    y = _cached_idx(labels, IDX_LABELS_MAGIC)
     if len(y) != len(x):
         raise _corrupt(labels, "Fashion-MNIST label file", f"{len(y)} labels for the {len(x)} images of {images.name}")
     x, y = _checked(images, "Fashion-MNIST image file", x, y, (28, 28), 10)
@@ -193,6 +198,12 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)), labels
 
 
+def _cached_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """`read_cifar_batch`, unpickled and transposed once and memory-mapped by later jobs (`data.array_cache`)."""
+    arrays = cached_arrays(path, ("x", "y"), lambda: dict(zip(("x", "y"), read_cifar_batch(path))))
+    return arrays["x"], arrays["y"]
+
+
 def _has_all(store: DataStore, folder: str) -> bool:
     return all(store.exists(f"{folder}/{name}") for name in CIFAR_BATCHES)
 
@@ -224,8 +235,8 @@ def load_cifar10(store: DataStore, opts: CifarOptions) -> ArraySplits:
     folder = cifar_folder(store, opts.variant)
     # Every file is resolved (verified, or fetched) before any is unpickled.
     paths = [store.file(f"{folder}/{name}") for name in CIFAR_BATCHES]
-    train = [read_cifar_batch(p) for p in paths[:-1]]
-    x_test, y_test = read_cifar_batch(paths[-1])
+    train = [_cached_cifar_batch(p) for p in paths[:-1]]
+    x_test, y_test = _cached_cifar_batch(paths[-1])
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
     return ArraySplits(x_train, y_train, x_test, y_test, CIFAR10_CLASSES)
