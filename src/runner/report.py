@@ -100,6 +100,8 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     for i, x in enumerate(spec.get("extras") or []):
         if not isinstance(x, dict) or not x.get("key"):
             raise ReportError(f"table {spec.get('id', '?')}: extras[{i}] needs `key`")
+    for i, t in enumerate(spec.get("targets") or []):
+        _check_target(spec, i, t, keys)
     book_keys = [m["book"] for m in spec["metrics"]] + [r["book"] for r in spec.get("references") or []]
     for i, row in enumerate(spec["rows"]):
         if not isinstance(row, dict):
@@ -109,6 +111,18 @@ def validate_spec(spec: Any) -> dict[str, Any]:
         if missing:
             raise ReportError(f"table {spec.get('id', '?')}: rows[{i}] lacks {', '.join(missing)}")
     return spec
+
+
+def _check_target(spec: dict[str, Any], i: int, target: Any, keys: list[Any]) -> None:
+    """A `targets` entry: {label, metric (a metric key), min (displayed units), rows (optional indices)}."""
+    where = f"table {spec.get('id', '?')}: targets[{i}]"
+    if not isinstance(target, dict) or not target.get("label") or target.get("metric") not in keys:
+        raise ReportError(f"{where} needs `label` and `metric` (one of {', '.join(map(str, keys))})")
+    if number(target.get("min")) is None:
+        raise ReportError(f"{where}: `min` must be a number in the table's displayed units, got {target.get('min')!r}")
+    rows = target.get("rows", list(range(len(spec["rows"]))))
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, int) and 0 <= r < len(spec["rows"]) for r in rows):
+        raise ReportError(f"{where}: `rows` must list row indices in 0..{len(spec['rows']) - 1}, got {rows!r}")
 
 
 def load_table_spec(path: str | Path) -> dict[str, Any]:
@@ -252,6 +266,7 @@ class Cell:
     diff: Optional[float]
     decimals: int
     flagged: bool = False
+    exact: Optional[float] = None  # the unrounded measured mean, which targets are judged on
 
 
 @dataclass
@@ -296,7 +311,7 @@ def build_rows(spec: dict[str, Any], runs: Collection, tolerance: float = DEFAUL
             std = _round(spread, decimals) if spread is not None else None
             diff = _round(measured - book, decimals) if measured is not None and book is not None else None
             flagged = diff is not None and abs(diff) > tolerance + 1e-9
-            cells[m["key"]] = Cell(book, measured, std, diff, decimals, flagged)
+            cells[m["key"]] = Cell(book, measured, std, diff, decimals, flagged, mean)
         epochs = [e for e in (number(r.metrics.get("epochs_completed")) for r in done) if e is not None]
         extras = {x["key"]: _extra_text(x, [r.metrics.get(x["key"]) for r in done]) for x in spec.get("extras") or []}
         rows.append(
@@ -433,9 +448,30 @@ def render_markdown(
             lines.append(f"- row {r.index}: {r.title(spec['columns'])}: {label} {_fmt(c.diff, c.decimals, signed=True)}")
     elif any(c.diff is not None for r in rows for c in r.cells.values()):
         lines.append(f"All differences are within ±{tolerance:g} points.")
+    lines += _target_lines(spec, rows)
     if skipped:
         lines.append(f"Skipped run dirs ({len(skipped)}): " + "; ".join(skipped))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _target_lines(spec: dict[str, Any], rows: list[TableRow]) -> list[str]:
+    """The spec's `targets`, each judged on the best measured value among its rows: met, not met, or
+    not measured while none of them has a finished run."""
+    lines = []
+    metrics = {m["key"]: m for m in spec["metrics"]}
+    for t in spec.get("targets") or []:
+        m = metrics[t["metric"]]
+        wanted = f"{m.get('label', m['key'])} >= {t['min']:g}"
+        measured = [(rows[i].cells[m["key"]].exact, i) for i in t.get("rows", range(len(rows)))]
+        measured = [(v, i) for v, i in measured if v is not None]
+        if not measured:
+            lines.append(f"- {t['label']}, {wanted}: not measured (no finished run)")
+            continue
+        # Judged unrounded: 98.17 is not 98.2, though a one-decimal column shows it so.
+        value, i = max(measured)
+        verdict = "met" if value >= float(t["min"]) else "not met"
+        lines.append(f"- {t['label']}, {wanted}: **{verdict}** ({value:.2f}, row {i}: {rows[i].title(spec['columns'])})")
+    return ["", "Targets:", *lines] if lines else []
 
 
 # ---------------------------------------------------------------------------------------------

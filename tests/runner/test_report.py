@@ -303,6 +303,36 @@ def test_run_report_errors(
     assert captured.err.count("\n") == 1
 
 
+def _table_md(tmp_path: Path, name: str, results: dict[int, list[dict[str, Any]]]) -> str:
+    folder = tmp_path / name
+    folder.mkdir()
+    return report.write_table(make_sweep(folder, name, results)).markdown
+
+
+def test_targets_are_judged_on_the_unrounded_best_of_their_rows(tmp_path: Path) -> None:
+    # row 15 is the target's (Dropout 0.45, Adam): 98.17 shows as 98.2 in the one-decimal column, yet is below 98.2
+    md = _table_md(tmp_path, "table_1_3_3", {15: [metrics(0.9817)], 16: [metrics(0.99)]})
+    assert md_row(md, "256-256-256 | Dropout(0.45) | Adam")[7:9] == ["98.5", "98.2"]
+    assert "- best MLP row (Dropout 0.45, Adam), Test acc (%) >= 98.2: **not met** (98.17, row 15: " in md
+    met = _table_md(tmp_path, "table_1_4_1", {2: [metrics(0.9925)]})
+    assert ("- best CNN row (Adam, Dropout 0.2), Test acc (%) >= 99.2: **met** (99.25, row 2: 64-64-64 / Adam / "
+            "Dropout(0.2))") in met
+    unmeasured = _table_md(tmp_path, "table_1_5_1", {1: [metrics(0.99)]})
+    assert "- SimpleRNN 256 / SGD, Test acc (%) >= 97.6: not measured (no finished run)" in unmeasured
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ({"label": "x", "metric": "nope", "min": 1}, r"targets\[0\] needs `label` and `metric` \(one of train_accuracy"),
+    ({"label": "x", "metric": "test_accuracy", "min": "high"}, r"targets\[0\]: `min` must be a number"),
+    ({"label": "x", "metric": "test_accuracy", "min": 99, "rows": [4]}, r"targets\[0\]: `rows` must list row indices in 0..3"),
+])
+def test_a_bad_target_is_named(target: dict[str, Any], message: str) -> None:
+    spec = OmegaConf.to_container(table_node("table_1_4_1"))
+    spec["targets"] = [target]
+    with pytest.raises(ReportError, match=message):
+        report.validate_spec(spec)
+
+
 def test_validate_spec_names_the_gap() -> None:
     spec = OmegaConf.to_container(table_node("table_1_4_1"))
     del spec["rows"][1]["labels"]["optimizer"]
