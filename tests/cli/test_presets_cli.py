@@ -18,7 +18,7 @@ COMPARISONS = [p for p in PRESETS if "comparison" in yaml.safe_load((EXPERIMENTS
 
 def test_the_presets_are_found() -> None:
     assert {"book/table_1_3_3", "gan/batchnorm_d", "gan/lsgan_vs_dcgan", "seeds/chapter1"} <= set(PRESETS)
-    assert {"cifar_subset/chapter2", "gan/batchnorm_d", "gan/lsgan_vs_dcgan", "seeds/chapter1"} <= set(COMPARISONS)
+    assert {"chapter1/sgd_gap", "cifar_subset/chapter2", "gan/batchnorm_d", "gan/lsgan_vs_dcgan", "seeds/chapter1"} <= set(COMPARISONS)
 
 
 @pytest.mark.parametrize("preset", PRESETS)
