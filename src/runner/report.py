@@ -143,7 +143,12 @@ def load_table_spec(path: str | Path) -> dict[str, Any]:
     table = OmegaConf.select(cfg, "table", default=None) if isinstance(cfg, DictConfig) else None
     if table is None:
         raise ReportError(f"{p} has no `table` node (not a book table sweep?)")
-    return validate_spec(table)
+    spec = validate_spec(table)
+    # The flagging tolerance is declared once, on the table's sweep callback; a table rebuilt later reads it there.
+    tolerance = number(OmegaConf.select(cfg, "hydra.callbacks.book_table.tolerance", default=None))
+    if tolerance is not None:
+        spec.setdefault("tolerance", tolerance)
+    return spec
 
 
 def _is_table_sweep(sweep_dir: Path) -> bool:
@@ -501,9 +506,10 @@ def write_table(
     sweep_dir: str | Path,
     spec: Optional[Any] = None,
     *,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: Optional[float] = None,
 ) -> Report:
-    """Build the table of `sweep_dir` and write table.md and table.csv into it.
+    """Build the table of `sweep_dir` and write table.md and table.csv into it (`tolerance`: by
+    default the table's own).
 
     `spec` is the table node (dict or DictConfig); by default it is read from the sweep's
     multirun.yaml. Raises ReportError when the dir, the spec or every finished run is missing.
@@ -519,7 +525,7 @@ def write_table(
     runs = collect_runs(sweep_dir, spec)
     if not any(runs.completed(i) for i in range(len(spec["rows"]))):
         raise ReportError(f"no finished runs of table {spec.get('id', '?')} in {sweep_dir}")
-    md, text_csv, rows = _render(sweep_dir, spec, runs, tolerance)
+    md, text_csv, rows = _render(sweep_dir, spec, runs, _tolerance(spec, tolerance))
     out = RunDir(sweep_dir)  # readers never see half a table
     paths = (out.write_text("table.md", md), out.write_text("table.csv", text_csv))
     return Report(md, text_csv, rows, paths)
@@ -532,12 +538,25 @@ def doc_stem(spec: dict[str, Any]) -> str:
     return "table_" + table.replace(".", "_") if table[:1].isdigit() else table
 
 
-def write_table_doc(records: str | Path, spec: Any, docs: str | Path, *, tolerance: float = DEFAULT_TOLERANCE) -> Report:
+def render_records(records: str | Path, spec: dict[str, Any], *,
+                   tolerance: Optional[float] = None) -> tuple[str, str, list[TableRow]]:
+    """table.md and table.csv of a validated `spec` from a folder of run records (or a sweep dir);
+    no such folder: the book's values alone. `tolerance` defaults to the table's own."""
+    records = Path(records)
+    runs = collect_runs(records, spec) if records.is_dir() else Collection()
+    return _render(records, spec, runs, _tolerance(spec, tolerance))
+
+
+def _tolerance(spec: dict[str, Any], given: Optional[float]) -> float:
+    """`given`, else the table's declared tolerance (its sweep callback's), else the default."""
+    return float(given if given is not None else spec.get("tolerance", DEFAULT_TOLERANCE))
+
+
+def write_table_doc(records: str | Path, spec: Any, docs: str | Path, *, tolerance: Optional[float] = None) -> Report:
     """The docs' copy of a table, `docs`/table_<id>.md and .csv, from a folder of run records (or a
     sweep dir); no such folder: the book's values alone, for a table that awaits its runs."""
-    records, spec = Path(records), validate_spec(spec)
-    runs = collect_runs(records, spec) if records.is_dir() else Collection()
-    md, text_csv, rows = _render(records, spec, runs, tolerance)
+    spec = validate_spec(spec)
+    md, text_csv, rows = render_records(records, spec, tolerance=tolerance)
     out, stem = RunDir(Path(docs)), doc_stem(spec)
     paths = (out.write_text(f"{stem}.md", md), out.write_text(f"{stem}.csv", text_csv))
     return Report(md, text_csv, rows, paths)
@@ -631,7 +650,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("sweep_dir", help="the multirun dir (holds multirun.yaml and one dir per job)")
     parser.add_argument("--metrics", help="comma-separated metrics of results.md (default: every test_* and best_*)")
     parser.add_argument(
-        "--tolerance", type=float, default=DEFAULT_TOLERANCE, help="flag |diff| above this many points (0.6)"
+        "--tolerance", type=float, help=f"flag |diff| above this many points (default: the table config's, else {DEFAULT_TOLERANCE:g})"
     )
     parser.add_argument(
         "--table", help="table config (a YAML file or a name like book/table_1_3_3); default: SWEEP_DIR/multirun.yaml"
@@ -659,7 +678,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _write_doc(records: Path, table: Optional[str], docs: Path, tolerance: float) -> Report:
+def _write_doc(records: Path, table: Optional[str], docs: Path, tolerance: Optional[float]) -> Report:
     if not docs.is_dir():
         raise ReportError(f"no such docs folder: {docs}")
     if table:

@@ -1,21 +1,22 @@
 """`run-report rl-doc`: docs/results/chapter9_10.md from committed run records of chapters 9-10.
 
-    run-report rl-doc <record> [--docs docs/results]
+    run-report rl-doc <record> ... [<Table 9.5.1 records folder>] [--docs docs/results]
 
 A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
 `metrics.json`, `history.csv`, `run.json` (commit and command) and, for QWorld, `q_table.csv`
 and, shown when present, `returns.png` and `q_table.png`. QWorld records (`model=q_learning
-env=qworld`) stand beside the book's converged values; the rest of the chapters (Table 9.5.1,
-DQN / DDQN, the policy gradients) are listed as commands with the book's values until they have
-records of their own.
+env=qworld`) stand beside the book's converged values. A folder of Table 9.5.1's job records
+(`make record-set`'s or `make records`' copy of `run -m experiment=book/table_9_5_1`, no
+config.yaml of its own) gives that section the table `run-report <folder> --table
+book/table_9_5_1` writes. The rest (DQN / DDQN, the policy gradients) is listed as commands with
+the book's values until it has records of its own.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
-from adl_runner.runner.reports.book_values import BOOK_TABLES
 from adl_runner.runner.reports.files import ReportError, command_line, generated_by, load_records, read_yaml, records_doc_main
 from adl_runner.runner.reports.rl_results import qworld
 
@@ -29,6 +30,7 @@ CH10_BOOK = (  # Section 10.7 (spec 10.F): flag-reach rank (Figs 10.7.1-10.7.4) 
     ("actor_critic", "3rd", "no"),
     ("a2c", "1st (most)", "2nd best, not consistently >= 90"),
 )
+TABLE, TABLE_ID = "table_9_5_1", "9.5.1"
 NOT_RUN = "Not yet re-run from committed code: the numbers this section held had no run record and were removed."
 
 
@@ -45,16 +47,39 @@ def _qworld(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _table_9_5_1() -> list[str]:
-    table = read_yaml(BOOK_TABLES / "table_9_5_1.yaml")["table"]
-    lines = ["## Table 9.5.1: Q-learning on FrozenLake", "", NOT_RUN, "", "```",
-             "run -m experiment=book/table_9_5_1            # 3 jobs; writes table.md / table.csv, the book beside the measured",
-             "```", "", "| lake built | book's row | overrides | book train (% goal) | book test | book random |",
-             "|---|---|---|---|---|---|"]
-    for row in table["rows"]:
-        book = row["book"]
-        lines.append("| " + " | ".join([row["labels"]["lake"], row["labels"]["book_row"], " ".join(f"`{o}`" for o in row["overrides"]),
-                                         *("-" if book[k] is None else f"{book[k]:g}" for k in ("train", "test", "random"))]) + " |")
+def _table_9_5_1_records(folder: Path) -> Path:
+    """`folder` if it holds Table 9.5.1's job records, else a one-line ReportError."""
+    ids = {str((read_yaml(job / "config.yaml").get("table") or {}).get("id"))
+           for job in folder.iterdir() if (job / "config.yaml").is_file()} if folder.is_dir() else set()
+    if ids != {TABLE_ID}:
+        raise ReportError(f"{folder} is neither a QWorld record (no config.yaml) nor a folder of Table {TABLE_ID}'s job "
+                          f"records (run -m experiment=book/{TABLE})")
+    return folder
+
+
+def _table_9_5_1(records: Optional[Path]) -> list[str]:
+    # Imported here: report imports this module for its subcommand table.
+    from adl_runner.runner.report import load_table_spec, render_records
+
+    spec = load_table_spec(f"book/{TABLE}")
+    lines = ["## Table 9.5.1: Q-learning on FrozenLake", ""]
+    if records is None:
+        lines += [NOT_RUN, "", "```",
+                  "run -m experiment=book/table_9_5_1            # 3 jobs; writes table.md / table.csv, the book beside the measured",
+                  "```", "", "| lake built | book's row | overrides | book train (% goal) | book test | book random |",
+                  "|---|---|---|---|---|---|"]
+        for row in spec["rows"]:
+            book = row["book"]
+            lines.append("| " + " | ".join([row["labels"]["lake"], row["labels"]["book_row"], " ".join(f"`{o}`" for o in row["overrides"]),
+                                             *("-" if book[k] is None else f"{book[k]:g}" for k in ("train", "test", "random"))]) + " |")
+    else:
+        markdown = render_records(records, spec)[0]
+        lines += [*markdown.splitlines()[2:], "",  # its title is this section's heading
+                  f"Generated from the job records in [runs/{TABLE}/](runs/{TABLE}/), as [{TABLE}.md]({TABLE}.md) is "
+                  f"(`run-report docs/results/runs/{TABLE} --table book/{TABLE} --docs docs/results`)."]
+        if not any(records.glob("*/history.csv")):
+            lines.append("Their `history.csv` (a row per training episode, about 1 MB a job) is not committed; each job's "
+                         "`returns.png` plots it.")
     return lines + ["", "The book's two \"non-slippery\" rows ran the slippery lake (its script set `is_slippery` after",
                     "`gym.make`); `env.book_compat=true` builds that lake, so the book's 76 % and 71 % test rates are two",
                     "runs of one slippery lake. The hyperparameters are the code's (alpha 0.1, 40,000 episodes, epsilon",
@@ -96,19 +121,24 @@ def _chapter10() -> list[str]:
 
 
 def rl_doc(records: Sequence[Path], docs: Path) -> Path:
-    """Write `docs`/chapter9_10.md from `records`; returns its path."""
-    entries = load_records(records, MODELS)
+    """Write `docs`/chapter9_10.md from `records` (QWorld records and at most one folder of Table
+    9.5.1's job records); returns its path."""
+    folders = [_table_9_5_1_records(r) for r in records if not (r / "config.yaml").is_file()]
+    if len(folders) > 1:
+        raise ReportError(f"give one folder of Table {TABLE_ID}'s job records, not {len(folders)}")
+    entries = load_records([r for r in records if r not in folders], MODELS)
     for entry in entries:
         if (entry["config"].get("env") or {}).get("name") != "qworld":
             raise ReportError(f"{entry['path'] / 'config.yaml'} is not a QWorld run (env=qworld); give QWorld records")
+    gone = "the DQN / DDQN sweeps and the chapter-10 sessions" if folders else "Table 9.5.1, the DQN / DDQN sweeps and the chapter-10 sessions"
     lines = ["# Chapters 9-10: Q-learning, Table 9.5.1, DQN / DDQN on CartPole, policy gradients on MountainCarContinuous", "",
              generated_by("rl-doc"),
-             "Table 9.5.1, the DQN / DDQN sweeps and the chapter-10 sessions this page reported before came from run dirs that are gone: their",
+             f"{gone[0].upper()}{gone[1:]} this page reported before came from run dirs that are gone: their",
              "numbers and figures were removed, and their commands and the book's values are listed below.", "",
              "## QWorld (Listings 9.3.1-9.3.2, Figs 9.3.9-9.3.10)", ""]
     for entry in entries:
         lines += [*_qworld(entry), ""]
-    lines += [*_table_9_5_1(), "", *DQN, "", *_chapter10()]
+    lines += [*_table_9_5_1(folders[0] if folders else None), "", *DQN, "", *_chapter10()]
     page = docs / "chapter9_10.md"
     page.write_text("\n".join(lines) + "\n")
     return page
