@@ -92,7 +92,8 @@ def test_rl_doc_puts_a_qworld_record_beside_the_book_and_lists_the_unrecorded_ru
     assert "greedy path's Q-values equal the book's" in page and "Q(s0, Left) = 81" in page
     assert "- `qworld_short`: `run model=q_learning env=qworld` (commit `abc123`)" in page
     assert "| slippery | slippery | `env.slippery=true` `env.book_compat=false` | 26 | 71 | 1.5 |" in page  # from the table config
-    assert page.count("Not yet re-run from committed code") == 3  # Table 9.5.1, DQN / DDQN, chapter 10
+    assert page.count("Not yet re-run from committed code") == 2  # Table 9.5.1, chapter 10 (DQN / DDQN: its preset's page)
+    assert "[dqn_cartpole.md](dqn_cartpole.md)" in page and "run -m experiment=rl/dqn_cartpole" in page
     _qworld_record(tmp_path, q_s0_right=72.9)
     assert run_report(capsys, "rl-doc", str(run), "--docs", str(tmp_path))[0] == 0
     assert "greedy path's Q-values differ from the book's" in (tmp_path / "chapter9_10.md").read_text()
@@ -119,7 +120,7 @@ def test_rl_doc_gives_table_9_5_1_its_records_table_with_the_tables_own_toleranc
     assert "| slippery | slippery | 26.0 | 25.9 | -0.1 | 71.0 | 70.0 | -1.0 | 1.5 | 1.3 | -0.2 |" in page
     # -4.4 against the book's 76 % is inside the table's declared ±5 points (its sweep callback's), not the default 0.6
     assert "All differences are within ±5 points." in page and "Missing rows (1 of 3, no finished run):" in page
-    assert page.count("Not yet re-run from committed code") == 2 and "The DQN / DDQN sweeps and the chapter-10" in page
+    assert page.count("Not yet re-run from committed code") == 1 and "The DQN / DDQN sweeps and the chapter-10" in page
     assert "Commit: `abc123`" in page and "[runs/table_9_5_1/](runs/table_9_5_1/)" in page
     # the docs' own copy of the table flags with the same tolerance
     assert run_report(capsys, str(table), "--table", "book/table_9_5_1", "--docs", str(tmp_path))[0] == 0

@@ -104,10 +104,28 @@ def test_a_book_row_is_held_to_the_books_value_less_the_tolerance(tmp_path: Path
             "train_eval_accuracy >= 0.9666 (the book's 0.9726, less 0.6 points): met |") in page
 
 
+def test_a_target_may_name_a_per_seed_statistic_where_a_seed_without_the_metric_counts_as_the_worst(tmp_path: Path) -> None:
+    comparison = {"label": ["model.name"], "metrics": ["episodes_to_solve"],
+                  "targets": ["median(episodes_to_solve)<=1500", "max(episodes_to_solve)<=3000", "min(eval_mean_return)>=150"]}
+    records = tmp_path / "runs" / "dqn"
+    solved = {("dqn", 0): 700, ("dqn", 1): 1600, ("dqn", 2): 900, ("ddqn", 0): 1200, ("ddqn", 1): None, ("ddqn", 2): None}
+    for (name, seed), episodes in solved.items():
+        config = {"seed": seed, "model": {"name": name}, "comparison": comparison}
+        write_record(records, f"model={name},seed={seed}", config, {"episodes_to_solve": episodes, "eval_mean_return": 200.0})
+    page = page_of(tmp_path, str(records))
+    assert ("| `model.name=dqn` | 0, 1, 2 | 1067 ± 472.6 | 700 / 1600 / 900 | median(episodes_to_solve) <= 1500: met (median 900); "
+            "max(episodes_to_solve) <= 3000: met (max 1600); min(eval_mean_return) >= 150: met (min 200) |") in page
+    # two of three DDQN seeds never solved: they count as worse than any bound, so the median is none too
+    assert ("| `model.name=ddqn` | 0, 1, 2 | 1200 | 1200 / — / — | median(episodes_to_solve) <= 1500: not met (median none); "
+            "max(episodes_to_solve) <= 3000: not met (max none);") in page
+    assert "unless it names another statistic over the seeds" in page
+
+
 @pytest.mark.parametrize("argv, fragments", [
     (["--target", "fid=<3"], ("--target: bad target 'fid=<3'", "metric>=value")),
+    (["--target", "mode(fid)<=3"], ("--target: bad target 'mode(fid)<=3'", "median/max/min(metric)<=value")),
     ([], ("no run records under", "--preset")),
-    (["--preset", "gan/nope"], ("no such preset: gan/nope", "gan/batchnorm_d, gan/lsgan_vs_dcgan, seeds/chapter1")),
+    (["--preset", "gan/nope"], ("no such preset: gan/nope", "gan/batchnorm_d, gan/lsgan_vs_dcgan, rl/dqn_cartpole, seeds/chapter1")),
 ])
 def test_a_bad_command_is_one_error_line(argv: list[str], fragments: tuple[str, ...], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:

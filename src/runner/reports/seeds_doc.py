@@ -15,8 +15,9 @@ A comparison preset (conf/experiment/gan/*, conf/experiment/seeds/*) says what i
 `comparison` node, which its records carry in config.yaml: `page` (its record set docs/results/runs/<page>/,
 whose page is docs/results/<page>.md: a page is named after its records' folder), `title`,
 `source`, `preset` (the experiment that runs it), `label` (the keys naming a configuration; default: the keys whose values differ), `metrics`,
-`targets` (`metric>=value`, or `{when: key=value ..., target: ...}` for the configurations holding
-those values) and `claims` (`{metric, lower: key=value, than: key=value}` or `higher:`: the book's
+`targets` (`metric>=value`, judged on the mean over seeds, or `median(metric)<=value`, `max(...)`,
+`min(...)` over the seeds, where a seed that lacks the metric, say a DQN that never solved, counts as
+the worst value; or `{when: key=value ..., target: ...}` for the configurations holding those values) and `claims` (`{metric, lower: key=value, than: key=value}` or `higher:`: the book's
 statement that one configuration beats another, met when its mean does). A configuration that is a
 row of a book table (the record's own `table.row`, or a run of a row's overrides) is also held to
 the book's value, less `--tolerance` points of the table's scale. With no records yet, `--preset`
@@ -27,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import operator
 import re
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, cast
@@ -54,7 +57,9 @@ NOT_CONFIGURATION = ("seed", "paths.", "logger.", "dataset.download", "dataset.v
 MISSING = "—"
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_TARGET = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
+_STATISTICS: dict[str, Callable[[list[float]], float]] = {"median": statistics.median, "max": max, "min": min}
+"""Per-seed statistics a target may name instead of the mean: `median(episodes_to_solve)<=1500`."""
+_TARGET = re.compile(r"^\s*(?:(median|max|min)\(\s*([A-Za-z_][\w.]*)\s*\)|([A-Za-z_][\w.]*))\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
 
 
 @dataclass
@@ -71,16 +76,19 @@ class Record(Job):
 
 @dataclass(frozen=True)
 class Target:
-    """`metric op value`, for the configurations whose config holds every `when` item."""
+    """`metric op value` (the mean over seeds, or `statistic(metric) op value`), for the configurations
+    whose config holds every `when` item."""
 
     metric: str
     op: str
     value: float
     when: tuple[str, ...] = ()
     note: str = ""
+    statistic: str = "mean"
 
     def text(self) -> str:
-        return f"{self.metric} {self.op} {_g(self.value)}{self.note}"
+        name = self.metric if self.statistic == "mean" else f"{self.statistic}({self.metric})"
+        return f"{name} {self.op} {_g(self.value)}{self.note}"
 
 
 def _g(x: Optional[float]) -> str:
@@ -133,12 +141,14 @@ def parse_target(spec: Any, where: str) -> Target:
         when, spec = str(spec.get("when") or ""), spec.get("target")
     match = _TARGET.match(str(spec)) if spec is not None else None
     if match is None:
-        raise ReportError(f"{where}: bad target {spec!r}; write metric>=value (or <=, >, <), e.g. test_accuracy>=0.982")
+        raise ReportError(f"{where}: bad target {spec!r}; write metric>=value (or <=, >, <; the mean over seeds) or "
+                          f"{'/'.join(_STATISTICS)}(metric)<=value, e.g. test_accuracy>=0.982")
+    statistic, metric, plain, op, number_text = match.groups()
     try:
-        value = float(match.group(3))
+        value = float(number_text)
     except ValueError:
-        raise ReportError(f"{where}: bad target {spec!r}: {match.group(3)!r} is not a number") from None
-    return Target(match.group(1), match.group(2), value, tuple(when.split()))
+        raise ReportError(f"{where}: bad target {spec!r}: {number_text!r} is not a number") from None
+    return Target(metric or plain, op, value, tuple(when.split()), statistic=statistic or "mean")
 
 
 def book_targets(record: Record, metrics: Sequence[str], tolerance: float) -> list[Target]:
@@ -210,10 +220,24 @@ def _key(item: str) -> str:
 
 
 def _verdict(config: Configuration, target: Target) -> str:
+    if target.statistic != "mean":
+        return _statistic_verdict(config, target)
     _, mean, _ = config.group.stats(target.metric)
     if mean is None:
         return f"{target.text()}: not measured"
     return f"{target.text()}: {'met' if _OPERATORS[target.op](mean, target.value) else 'not met'}"
+
+
+def _statistic_verdict(config: Configuration, target: Target) -> str:
+    """A per-seed statistic's verdict, with its value; a completed seed without the metric counts as
+    the worst value for the bound (a DQN that never solved has no episodes_to_solve)."""
+    values = [v for _, v in config.values(target.metric)]
+    if not values or all(v is None for v in values):
+        return f"{target.text()}: not measured"
+    worst = math.inf if target.op in ("<=", "<") else -math.inf
+    value = _STATISTICS[target.statistic]([worst if v is None else v for v in values])
+    met = _OPERATORS[target.op](value, target.value)
+    return f"{target.text()}: {'met' if met else 'not met'} ({target.statistic} {_g(value) if math.isfinite(value) else 'none'})"
 
 
 def _claim(configs: Sequence[Configuration], claim: Any) -> str:
@@ -265,6 +289,9 @@ def render(records: Sequence[Record], comparison: dict[str, Any], sets: Sequence
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Mean ± sample standard deviation over the configuration's completed seeds; per seed in the order of "
                   "the seeds column; a target is judged on the mean."]
+    if any(t.statistic != "mean" for c in configs for t in c.targets):
+        lines[-1] = lines[-1].removesuffix(".") + (" unless it names another statistic over the seeds, for which a seed "
+                                                   "without the metric counts as its worst value (shown as none).")
     claims = [_claim(configs, claim) for claim in comparison.get("claims") or []]
     if claims:
         lines += ["", "The book's claims:", *claims]
