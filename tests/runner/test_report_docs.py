@@ -412,5 +412,6 @@ def test_the_actor_critic_comparison_page_holds_what_its_records_generate() -> N
 
     docs = Path(__file__).resolve().parents[2] / "docs" / "results"
     page = (docs / "actor_critic_book_compat.md").read_text()
-    for switch in ("false", "true"):
-        assert rl_results.main(["pg", str(docs / "runs" / f"ac150_envbook_{switch}")]) in page
+    for episodes in (150, 1000):
+        for switch in ("false", "true"):
+            assert rl_results.main(["pg", str(docs / "runs" / f"ac{episodes}_envbook_{switch}")]) in page
