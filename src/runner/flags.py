@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import platform
 
-from adl_runner.runner.provenance import package_versions
+from adl_runner.kernel.provenance import package_versions
 
 _INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
                "--shell-completion", "-sc", "--resolve", "--package", "-p"}

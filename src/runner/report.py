@@ -45,6 +45,7 @@ from adl_runner.runner.reports import (
     gan_doc,
     gan_table,
     iic_doc,
+    judge_doc,
     localizer_doc,
     mine_doc,
     rl_doc,
@@ -622,6 +623,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "iic-doc": iic_doc.main,
     "mine-doc": mine_doc.main,
     "serving-doc": serving_doc.main,
+    "judge-doc": judge_doc.main,
     "seeds-doc": seeds_doc.main,
 }
 

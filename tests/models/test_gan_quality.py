@@ -216,6 +216,19 @@ def test_a_read_only_cache_dir_still_gives_a_judge(judge_dir: Path, tmp_path: Pa
         assert "could not be cached" in caplog.text
 
 
+def test_the_command_prints_the_baselines_and_writes_their_record(judge_dir: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    record = tmp_path / "judge_record"
+    assert gq.main(["--data-dir", str(judge_dir), "--no-verify", "--epochs", "2", "--record", str(record)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    metrics = json.loads((record / "metrics.json").read_text())
+    assert {k: metrics[k] for k in printed} == printed and 0.9 < metrics["test_accuracy"] <= 1
+    assert metrics["fid_uniform_noise_10000_vs_test"] > metrics["fid_train_1000_vs_test"] > 0
+    assert metrics["judge_version"] == gq.JUDGE_VERSION and metrics["recipe"]["epochs"] == 2
+    run = json.loads((record / "run.json").read_text())
+    assert {"argv", "git_commit", "versions", "wall_time_s"} <= set(run)
+
+
 def test_missing_mnist_is_a_one_line_data_error(tmp_path: Path) -> None:
     from adl_runner.kernel.errors import DataError
 

@@ -42,6 +42,7 @@ import contextlib
 import json
 import logging
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ from adl_runner.data.vision import load_mnist
 from adl_runner.kernel.cachedir import user_cache_dir
 from adl_runner.kernel.errors import DataError
 from adl_runner.kernel.files import pid_lock, write_atomic
+from adl_runner.kernel.provenance import run_info
 from adl_runner.models.metrics import matching
 
 log = logging.getLogger(__name__)
@@ -398,15 +400,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=None, help="where the judge is cached (default: judges/ of the user cache folder)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=JudgeRecipe.epochs)
+    parser.add_argument("--no-verify", dest="verify", action="store_false", help="skip mnist.npz's checksum (a file of your own)")
+    parser.add_argument("--record", type=Path, help="also write a run record here: metrics.json (these numbers, the judge "
+                                                    "version and recipe) and run.json (commit, command, versions)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
-        judge = MnistJudge.load_or_train(args.data_dir, seed=args.seed, recipe=JudgeRecipe(epochs=args.epochs), cache_dir=args.cache_dir)
-        print(json.dumps(baselines(judge, args.data_dir, seed=args.seed), indent=2))
+        started = time.time()
+        recipe = JudgeRecipe(epochs=args.epochs)
+        judge = MnistJudge.load_or_train(args.data_dir, verify=args.verify, seed=args.seed, recipe=recipe, cache_dir=args.cache_dir)
+        numbers = baselines(judge, args.data_dir, verify=args.verify, seed=args.seed)
+        print(json.dumps(numbers, indent=2))
+        if args.record:
+            _write_record(args.record, {**numbers, "judge_version": JUDGE_VERSION, "recipe": asdict(recipe), "seed": args.seed},
+                          run_info(args.seed, started, time.time()))
     except RunnerError as exc:
         print(f"error: {exc}", file=__import__("sys").stderr)
         return exc.exit_code
     return 0
+
+
+def _write_record(folder: Path, metrics: dict[str, Any], run: dict[str, Any]) -> None:
+    """metrics.json, then run.json: a record whose run.json exists is complete."""
+    for name, content in (("metrics.json", metrics), ("run.json", run)):
+        write_atomic(folder / name, lambda tmp, c=content: tmp.write_text(json.dumps(c, indent=2) + "\n"))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,8 @@ A record is a folder holding a run's small files as the runner wrote them: `conf
 `metrics.json`, `history.csv`, `run.json` (commit and command) and, for QWorld, `q_table.csv`
 and, shown when present, `returns.png` and `q_table.png`. QWorld records (`model=q_learning
 env=qworld`) stand beside the book's converged values. A folder of Table 9.5.1's job records
-(`make record-set`'s or `make records`' copy of `run -m experiment=book/table_9_5_1`, no
-config.yaml of its own) gives that section the table `run-report <folder> --table
-book/table_9_5_1` writes. The rest (DQN / DDQN, the policy gradients) is listed as commands with
+(a copy of `run -m experiment=book/table_9_5_1`'s jobs, no config.yaml of its own) makes that
+section point at the table `run-report <folder> --table book/table_9_5_1 --docs` writes from them. The rest (DQN / DDQN, the policy gradients) is listed as commands with
 the book's values until it has records of its own.
 """
 
@@ -17,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from adl_runner.runner.reports.book_values import BOOK_TABLES
 from adl_runner.runner.reports.files import ReportError, command_line, generated_by, load_records, read_yaml, records_doc_main
 from adl_runner.runner.reports.rl_results import qworld
 
@@ -58,28 +58,24 @@ def _table_9_5_1_records(folder: Path) -> Path:
 
 
 def _table_9_5_1(records: Optional[Path]) -> list[str]:
-    # Imported here: report imports this module for its subcommand table.
-    from adl_runner.runner.report import load_table_spec, render_records
-
-    spec = load_table_spec(f"book/{TABLE}")
+    table = read_yaml(BOOK_TABLES / f"{TABLE}.yaml")["table"]
     lines = ["## Table 9.5.1: Q-learning on FrozenLake", ""]
     if records is None:
         lines += [NOT_RUN, "", "```",
                   "run -m experiment=book/table_9_5_1            # 3 jobs; writes table.md / table.csv, the book beside the measured",
-                  "```", "", "| lake built | book's row | overrides | book train (% goal) | book test | book random |",
-                  "|---|---|---|---|---|---|"]
-        for row in spec["rows"]:
-            book = row["book"]
-            lines.append("| " + " | ".join([row["labels"]["lake"], row["labels"]["book_row"], " ".join(f"`{o}`" for o in row["overrides"]),
-                                             *("-" if book[k] is None else f"{book[k]:g}" for k in ("train", "test", "random"))]) + " |")
+                  "```"]
     else:
-        markdown = render_records(records, spec)[0]
-        lines += [*markdown.splitlines()[2:], "",  # its title is this section's heading
-                  f"Generated from the job records in [runs/{TABLE}/](runs/{TABLE}/), as [{TABLE}.md]({TABLE}.md) is "
-                  f"(`run-report docs/results/runs/{TABLE} --table book/{TABLE} --docs docs/results`)."]
+        lines += [f"Re-run from committed code; the book beside the measured, with its command and commit, is "
+                  f"[{TABLE}.md]({TABLE}.md), generated from the job records in [runs/{TABLE}/](runs/{TABLE}/) by "
+                  f"`run-report docs/results/runs/{TABLE} --table book/{TABLE} --docs docs/results`."]
         if not any(records.glob("*/history.csv")):
-            lines.append("Their `history.csv` (a row per training episode, about 1 MB a job) is not committed; each job's "
-                         "`returns.png` plots it.")
+            lines.append("The records leave out `history.csv` (a row per training episode, about 1 MB a job); each "
+                         "job's `returns.png` plots it.")
+    lines += ["", "| lake built | book's row | overrides | book train (% goal) | book test | book random |", "|---|---|---|---|---|---|"]
+    for row in table["rows"]:
+        book = row["book"]
+        lines.append("| " + " | ".join([row["labels"]["lake"], row["labels"]["book_row"], " ".join(f"`{o}`" for o in row["overrides"]),
+                                         *("-" if book[k] is None else f"{book[k]:g}" for k in ("train", "test", "random"))]) + " |")
     return lines + ["", "The book's two \"non-slippery\" rows ran the slippery lake (its script set `is_slippery` after",
                     "`gym.make`); `env.book_compat=true` builds that lake, so the book's 76 % and 71 % test rates are two",
                     "runs of one slippery lake. The hyperparameters are the code's (alpha 0.1, 40,000 episodes, epsilon",

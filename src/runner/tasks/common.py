@@ -17,8 +17,8 @@ import yaml
 from adl_runner.data.store import DataStore
 from adl_runner.kernel.errors import CheckpointError, RunnerError
 from adl_runner.kernel.keras_state import restore_from_file
+from adl_runner.kernel.provenance import run_info
 from adl_runner.runner.families import load_families
-from adl_runner.runner.provenance import run_info
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import PIXEL_MEAN, RunDir
 from adl_runner.runner.schema import DatasetConfig

@@ -15,12 +15,12 @@ import keras
 
 from adl_runner.data.images import image_files
 from adl_runner.kernel.errors import IncompatibleError, RunnerError
+from adl_runner.kernel.provenance import git_commit, package_versions
 from adl_runner.kernel.registry import MODELS
 from adl_runner.kernel.serving import Endpoint, ServeOptions
 from adl_runner.kernel.specs import FitSpec
 from adl_runner.runner.artifacts import ArtifactWriter
 from adl_runner.runner.objectives import objective_of
-from adl_runner.runner.provenance import git_commit, package_versions
 from adl_runner.runner.resolve import Job
 from adl_runner.runner.rundir import RunDir
 from adl_runner.runner.serving import endpoints as served
