@@ -448,3 +448,10 @@ def test_judge_doc_refuses_a_record_without_baselines(tmp_path: Path, capsys: py
     assert code == 2 and out == "" and "holds no judge baselines" in err and err.count("\n") == 1
     assert not (tmp_path / "gan_quality.md").exists()
 
+
+
+def test_the_committed_gan_quality_page_is_the_one_its_record_generates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    code, _, err = run_report(capsys, "judge-doc", str(docs / "runs" / "gan_quality_judge"), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "gan_quality.md").read_text() == (docs / "gan_quality.md").read_text()
