@@ -125,7 +125,7 @@ def test_a_target_may_name_a_per_seed_statistic_where_a_seed_without_the_metric_
     (["--target", "fid=<3"], ("--target: bad target 'fid=<3'", "metric>=value")),
     (["--target", "mode(fid)<=3"], ("--target: bad target 'mode(fid)<=3'", "median/max/min(metric)<=value")),
     ([], ("no run records under", "--preset")),
-    (["--preset", "gan/nope"], ("no such preset: gan/nope", "gan/batchnorm_d, gan/lsgan_vs_dcgan, rl/dqn_cartpole, seeds/chapter1")),
+    (["--preset", "gan/nope"], ("no such preset: gan/nope", "gan/lsgan_vs_dcgan, rl/dqn_cartpole, rl/policy_gradients, seeds/chapter1")),
 ])
 def test_a_bad_command_is_one_error_line(argv: list[str], fragments: tuple[str, ...], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
