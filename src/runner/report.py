@@ -539,15 +539,6 @@ def doc_stem(spec: dict[str, Any]) -> str:
     return "table_" + table.replace(".", "_") if table[:1].isdigit() else table
 
 
-def render_records(records: str | Path, spec: dict[str, Any], *,
-                   tolerance: Optional[float] = None) -> tuple[str, str, list[TableRow]]:
-    """table.md and table.csv of a validated `spec` from a folder of run records (or a sweep dir);
-    no such folder: the book's values alone. `tolerance` defaults to the table's own."""
-    records = Path(records)
-    runs = collect_runs(records, spec) if records.is_dir() else Collection()
-    return _render(records, spec, runs, _tolerance(spec, tolerance))
-
-
 def _tolerance(spec: dict[str, Any], given: Optional[float]) -> float:
     """`given`, else the table's declared tolerance (its sweep callback's), else the default."""
     return float(given if given is not None else spec.get("tolerance", DEFAULT_TOLERANCE))
@@ -555,9 +546,11 @@ def _tolerance(spec: dict[str, Any], given: Optional[float]) -> float:
 
 def write_table_doc(records: str | Path, spec: Any, docs: str | Path, *, tolerance: Optional[float] = None) -> Report:
     """The docs' copy of a table, `docs`/table_<id>.md and .csv, from a folder of run records (or a
-    sweep dir); no such folder: the book's values alone, for a table that awaits its runs."""
-    spec = validate_spec(spec)
-    md, text_csv, rows = render_records(records, spec, tolerance=tolerance)
+    sweep dir); no such folder: the book's values alone, for a table that awaits its runs.
+    `tolerance` defaults to the table's own."""
+    records, spec = Path(records), validate_spec(spec)
+    runs = collect_runs(records, spec) if records.is_dir() else Collection()
+    md, text_csv, rows = _render(records, spec, runs, _tolerance(spec, tolerance))
     out, stem = RunDir(Path(docs)), doc_stem(spec)
     paths = (out.write_text(f"{stem}.md", md), out.write_text(f"{stem}.csv", text_csv))
     return Report(md, text_csv, rows, paths)

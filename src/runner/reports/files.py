@@ -68,12 +68,13 @@ def record_command(run: dict[str, Any]) -> str:
     return "run " + " ".join(argv[1:]) if argv else "(not recorded)"
 
 
-def recorded_command(argv: Any) -> Optional[str]:
+def recorded_command(argv: Any, program: str = "run") -> Optional[str]:
     """A job's `run -m ...` line from its run.json `argv`, Hydra's own options (`hydra.sweep.dir=`)
-    left out and each override quoted, as `report.sweep_command` prints a sweep's multirun.yaml."""
+    left out and each override quoted, as `report.sweep_command` prints a sweep's multirun.yaml;
+    `program` stands for argv[0] (another command's record: `python -m <module>`)."""
     if not isinstance(argv, list) or not argv:
         return None
-    return " ".join(["run", *(shlex.quote(str(a)) for a in argv[1:] if not str(a).startswith("hydra."))])
+    return " ".join([program, *(shlex.quote(str(a)) for a in argv[1:] if not str(a).startswith("hydra."))])
 
 
 def command_line(name: str, run: dict[str, Any]) -> str:
