@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, command_line, load_records, records_doc_main
+from adl_runner.runner.reports.files import ReportError, commands_section, load_records, records_doc_main
 
 METHODS = ("threshold_hist", "otsu", "watershed", "kmeans_segmentation")
 FIGURES = {"overlay.png": "regions over the image", "segmented.png": "segmented", "histogram.png": "histogram"}
@@ -61,9 +61,7 @@ def classical_doc(records: Sequence[Path], docs: Path) -> Path:
     if scored:
         best = min(scored, key=lambda entry: entry["metrics"]["adapted_rand_error"])
         lines += ["", f"Lowest adapted Rand error: `{best['name']}` ({_number(best['metrics']['adapted_rand_error'])})."]
-    lines += ["", "Commands and commits:", ""]
-    for entry in entries:
-        lines.append(command_line(entry["name"], entry["run"]))
+    lines += ["", *commands_section(entries)]
     for entry in entries:
         shown = [f"![{entry['name']}: {what}](runs/{entry['name']}/{file})" for file, what in FIGURES.items()
                  if (entry["path"] / file).is_file()]

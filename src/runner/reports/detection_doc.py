@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from adl_runner.runner.reports.files import (
     ReportError,
-    command_line,
+    commands_section,
     generated_by,
     read_csv,
     read_json,
@@ -85,9 +85,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
             checks = [f"{LABELS[key]} >= {bar}: {'met' if (entry['metrics'].get(key) or 0) >= bar else 'not met'} "
                       f"({_number(entry['metrics'].get(key))})" for key, bar in CPU_TARGETS.items()]
             lines += ["", f"`{entry['name']}` against the CPU targets for CE + L1: " + "; ".join(checks) + "."]
-    lines += ["", "Commands and commits:", ""]
-    for entry in trained + evaluated:
-        lines.append(command_line(entry["name"], entry["run"]))
+    lines += ["", *commands_section(trained + evaluated)]
     for entry in trained:
         history = read_csv(entry["path"] / "history.csv")
         if (entry["path"] / "detections.png").is_file():  # the run's overlays, copied with its record

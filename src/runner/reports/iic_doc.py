@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import command_line, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main
 
 BOOK = {1: 99.49, 2: 99.47, 3: 99.54, 4: 99.52, 5: 99.53}
 """Table 13.6.1: the best head's test accuracy (%) by number of heads."""
@@ -117,9 +117,7 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
             _percent(metrics.get("accuracy")), " / ".join(_percent(a) for a in metrics.get("accuracy_per_head") or []) or "-",
             f"{_percent(metrics.get('accuracy_mean'))} ± {_percent(metrics.get('accuracy_std'))}", best_text,
             f"{BOOK[heads]}" if heads in BOOK else "-", _verdict(reached)]))
-    lines += ["", "Commands and commits:", ""]
-    for entry in entries:
-        lines.append(command_line(entry["name"], entry["run"]))
+    lines += ["", *commands_section(entries)]
     for entry in entries:
         if entry["metrics"].get("task") != "train":
             continue

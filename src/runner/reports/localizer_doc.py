@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from adl_runner.runner.reports.files import (
     ReportError,
-    command_line,
+    commands_section,
     generated_by,
     read_csv,
     read_json,
@@ -74,9 +74,7 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
                      f"{config['model'].get('alpha')}, {config['model'].get('beta')} | {metrics.get('epochs_completed')} | "
                      + " | ".join(_number(metrics.get(m)) for m in METRICS)
                      + f" | {_selected_on(config)} | {metrics.get('best_epoch')} ({monitor} {_number(best)}) | {metrics.get('train_seconds')} |")
-    lines += ["", "Commands and commits:", ""]
-    for entry in entries:
-        lines.append(command_line(entry["name"], entry["run"]))
+    lines += ["", *commands_section(entries)]
     for entry in entries:
         if (entry["path"] / "localizations.png").is_file():
             lines += ["", f"![{entry['name']}: the first test crops with the predicted class, probability and box; "

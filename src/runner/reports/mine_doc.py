@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import command_line, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main
 
 MODELS = ("mine", "mine_encoder")
 TOLERANCE = 0.01
@@ -111,9 +111,7 @@ def mine_doc(records: Sequence[Path], docs: Path) -> Path:
         lines += _gaussian(gaussian) + [""]
     if mnist:
         lines += _mnist(mnist) + [""]
-    lines += ["Commands and commits:", ""]
-    for entry in entries:
-        lines.append(command_line(entry["name"], entry["run"]))
+    lines += commands_section(entries)
     page = docs / "mine.md"
     page.write_text("\n".join(lines) + "\n")
     return page

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import command_line, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main
 
 METRICS = ("miou", "pixel_accuracy", "mean_iou", "dice", "iou")
 LABELS = {"miou": "book mIoU", "pixel_accuracy": "pixel accuracy", "mean_iou": "mean IoU (confusion)",
@@ -93,9 +93,7 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {config['model']['name']} | {metrics.get('task')} | "
                      f"{config['dataset']['name']} | {_settings(config, metrics)} | {_number(metrics.get('test_loss'))} | "
                      + " | ".join(_number(metrics.get(m)) for m in METRICS) + " |")
-    lines += ["", "Commands and commits:", ""]
-    for entry in entries:
-        lines.append(command_line(entry["name"], entry["run"]))
+    lines += ["", *commands_section(entries)]
     for entry in entries:
         if entry["metrics"].get("task") != "train":
             continue
