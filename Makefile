@@ -51,7 +51,7 @@ lint: $(STAMP) ## ruff, mypy on the public API, byte-compile everything, check t
 # docs/results/<table>.md/.csv from them (run it from a clean checkout: run.json records the commit).
 BOOK_RUNS ?= outputs/book
 BOOK_TABLES := table_1_3_3 table_1_4_1 table_1_5_1
-RECORD_FILES := config.yaml metrics.json history.csv run.json
+RECORD_FILES := config.yaml metrics.json history.csv run.json samples.png
 
 reproduce: $(STAMP) ## the book tables of chapter 1 on real MNIST (about an hour on 2 CPU cores)
 	for t in $(BOOK_TABLES); do $(BIN)/run -m experiment=book/$$t logger.tensorboard=false hydra.sweep.dir=$(BOOK_RUNS)/$$t || exit; done

@@ -437,7 +437,7 @@ class Config:
     """A book table (experiment/book/*): its rows and the book's numbers."""
     comparison: Optional[Any] = None
     """A comparison preset (experiment/gan/*, experiment/seeds/*): its record set's name, title, source,
-    label keys, metrics, targets and claims, read from the records by `run-report seeds-doc`
+    label keys, metrics, targets, claims and figures, read from the records by `run-report seeds-doc`
     (reports/seeds_doc.py); never read by a run."""
     optimized_metric: Optional[str] = None
     """A metrics.json key the job returns as a float: what an Optuna search (hparams_search=...) optimises."""

@@ -65,6 +65,29 @@ def test_records_are_grouped_by_their_config_but_seed_with_per_seed_values_targe
     assert "Not completed (1): `model=lsgan,seed=4` (failed)" in page
 
 
+def test_a_comparisons_figures_are_shown_for_each_completed_record_that_kept_them(tmp_path: Path) -> None:
+    comparison = {"label": ["model.name"], "metrics": ["fid"], "figures": {"samples.png": "samples"}}
+    records = tmp_path / "runs" / "pair"
+    for name, seed, kept in [("lsgan", 2, True), ("lsgan", 1, True), ("dcgan", 1, False)]:
+        record = write_record(records, f"model={name},seed={seed}", gan_config(name, seed, comparison), {"fid": 20.0})
+        if kept:
+            (record / "samples.png").write_bytes(b"png")
+    failed = write_record(records, "model=dcgan,seed=2", gan_config("dcgan", 2, comparison), {"status": "failed"})
+    (failed / "samples.png").write_bytes(b"png")
+    page = page_of(tmp_path, str(records))
+    assert page.split("## Figures\n\n", 1)[1].split("\n\nNot completed")[0] == (
+        "![`model.name=lsgan`, seed 1: samples](runs/pair/model=lsgan,seed=1/samples.png)\n\n"
+        "![`model.name=lsgan`, seed 2: samples](runs/pair/model=lsgan,seed=2/samples.png)")
+
+
+def test_records_that_carry_no_figures_get_those_of_the_preset_they_name(tmp_path: Path) -> None:
+    comparison = {"preset": "gan/batchnorm_d", "label": ["model.name"], "metrics": ["fid"]}
+    record = write_record(tmp_path / "runs" / "old", "model=wgan,seed=1", gan_config("wgan", 1, comparison), {"fid": 40.0})
+    (record / "samples.png").write_bytes(b"png")
+    assert "![`model.name=wgan`, seed 1: samples after the last step (fixed noise)](runs/old/model=wgan,seed=1/samples.png)" in page_of(
+        tmp_path, str(tmp_path / "runs" / "old"))
+
+
 def test_without_a_label_a_configuration_is_named_by_the_keys_that_differ(tmp_path: Path) -> None:
     records = tmp_path / "runs" / "sweep"
     for i, (batch_norm, seed) in enumerate([(False, 1), (True, 1), (True, 2)]):

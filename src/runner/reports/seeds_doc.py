@@ -68,6 +68,10 @@ class Record(Job):
 
     config: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
+    path: Optional[Path] = None
+    """The record's folder: figures are looked for there."""
+    link: str = ""
+    """The record's folder as a docs page links it (`runs/<set>/<record>`)."""
 
     @property
     def seed(self) -> Any:
@@ -117,7 +121,8 @@ def read_records(paths: Sequence[Path]) -> list[Record]:
                 raise ReportError(f"{d} is not a run record: config.yaml and metrics.json must hold mappings")
             run = read_json(d / "run.json") if (d / "run.json").is_file() else {}
             name = str(d.relative_to(path)) if d != path else d.name
-            records.append(Record(name, _config_items(config), metrics, config, run if isinstance(run, dict) else {}))
+            link = f"runs/{path.name}/{name}" if d != path else f"runs/{name}"
+            records.append(Record(name, _config_items(config), metrics, config, run if isinstance(run, dict) else {}, d, link))
     return records
 
 
@@ -182,10 +187,14 @@ class Configuration:
     label: str
     targets: list[Target]
 
+    def completed(self) -> list[Record]:
+        """The completed records, by seed."""
+        done = [r for r in self.group.jobs if r.status == COMPLETED and isinstance(r, Record)]
+        return sorted(done, key=lambda r: r.seed if isinstance(r.seed, int) else -1)
+
     def values(self, metric: str) -> list[tuple[Any, Optional[float]]]:
         """(seed, value) of each completed record, by seed."""
-        done = [r for r in self.group.jobs if r.status == COMPLETED and isinstance(r, Record)]
-        return sorted(((r.seed, number(r.metrics.get(metric))) for r in done), key=lambda sv: sv[0] if isinstance(sv[0], int) else -1)
+        return [(r.seed, number(r.metrics.get(metric))) for r in self.completed()]
 
     def holds(self, items: Sequence[str]) -> bool:
         return all(i in self.group.overrides for i in items)
@@ -258,6 +267,14 @@ def _claim(configs: Sequence[Configuration], claim: Any) -> str:
     return f"- {text}: {'met' if met else 'not met'} ({_g(mean_a)} against {_g(mean_b)})"
 
 
+def _figures(configs: Sequence[Configuration], figures: dict[str, str]) -> list[str]:
+    """The comparison's `figures` ({file: what it shows}) of each completed record that kept them, by
+    configuration and seed."""
+    shown = [f"![`{c.label}`, seed {r.seed}: {what}]({r.link}/{file})" for c in configs for r in c.completed()
+             for file, what in figures.items() if r.path is not None and (r.path / file).is_file()]
+    return ["", "## Figures", "", *(line for figure in shown for line in (figure, ""))][:-1] if shown else []
+
+
 def render(records: Sequence[Record], comparison: dict[str, Any], sets: Sequence[str], preset: Optional[str],
            metrics: Sequence[str], targets: Sequence[Target], tolerance: float) -> str:
     lines = [f"# {comparison.get('title') or f'Seed repeats: {sets[0]}'}", ""]
@@ -295,6 +312,7 @@ def render(records: Sequence[Record], comparison: dict[str, Any], sets: Sequence
     claims = [_claim(configs, claim) for claim in comparison.get("claims") or []]
     if claims:
         lines += ["", "The book's claims:", *claims]
+    lines += _figures(configs, comparison.get("figures") or {})
     other = [r for r in records if r.status != COMPLETED]
     if other:
         lines += ["", f"Not completed ({len(other)}): " + "; ".join(f"`{r.name}` ({r.status})" for r in other)]
@@ -310,6 +328,9 @@ def seeds_doc(records_paths: Sequence[Path], docs: Path, preset: Optional[str] =
     records = read_records(records_paths)
     carried = next((r.config["comparison"] for r in records if isinstance(r.config.get("comparison"), dict)), None)
     comparison = carried or (load_preset(preset) if preset else {})
+    named = comparison.get("preset") or preset
+    if "figures" not in comparison and named:  # how a page shows its records, not what they ran: a preset's later list serves older records
+        comparison = {**comparison, "figures": load_preset(named).get("figures")}
     if not records and not preset:
         raise ReportError(f"no run records under {', '.join(map(str, records_paths))}; name the --preset whose page awaits them")
     chosen = list(metrics or comparison.get("metrics") or default_metrics(records))
