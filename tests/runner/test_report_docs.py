@@ -223,7 +223,8 @@ def test_a_run_file_without_a_field_is_one_error_line(tmp_path: Path, capsys: py
 def test_detection_doc_puts_the_books_numbers_beside_the_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     train, soft = tmp_path / "runs" / "ssd_ce_l1", tmp_path / "runs" / "ssd_ce_l1_soft_nms"
     model = {"name": "ssd", "normalize": False, "loss": "ce_l1", "soft_nms": False, "fn_rule": "repo"}
-    write(train / "config.yaml", {"model": model, "dataset": {"name": "drinks", "options": {"image_size": [128, 160]}}})
+    write(train / "config.yaml", {"model": model, "dataset": {"name": "drinks", "options": {"image_size": [128, 160]}},
+                                  "trainer": {"epochs": 2, "lr_schedule": {"boundaries": [0, 60], "factors": [1.0, 0.1, 0.5]}}})
     write(train / "metrics.json", {"task": "train", "epochs_completed": 2, "miou": 0.5, "precision": 0.75, "recall": 0.8,
                                    "map50": 0.6, "map": 0.3})
     write(train / "history.csv", "epoch,loss,val_loss,miou,precision,recall,map50,map\n0,2.0,1.5,0.2,0.3,0.4,0.1,0.05\n"
@@ -235,13 +236,23 @@ def test_detection_doc_puts_the_books_numbers_beside_the_records(tmp_path: Path,
     code, out, err = run_report(capsys, "detection-doc", str(train), str(soft), "--docs", str(tmp_path))
     assert code == 0, err
     page = (tmp_path / "ssd.md").read_text()
-    assert "| [ssd_ce_l1](runs/ssd_ce_l1/) | un-normalized, CE + L1 | 128x160 | 2 | 0.50 | 0.75 | 0.80 | 0.60 | 0.30 | 0.64 / 0.87 / 0.87 |" in page
+    assert "| [ssd_ce_l1](runs/ssd_ce_l1/) | un-normalized, CE + L1 | 128x160 | 2 | x0.1 from 2 | 0.50 | 0.75 | 0.80 | 0.60 | 0.30 | 0.64 / 0.87 / 0.87 |" in page
     assert "- `ssd_ce_l1`: `run model=ssd trainer.epochs=2` (commit `abc123`)" in page
     assert "mAP@0.5 >= 0.5: met (0.60); precision >= 0.7: met (0.75); recall >= 0.7: met (0.80)" in page
     assert "| 2 | 1.000 | 0.900 | 0.50 | 0.75 | 0.80 | 0.60 | 0.30 |" in page
     assert "| [ssd_ce_l1_soft_nms](runs/ssd_ce_l1_soft_nms/) | True | repo | 0.52 | 0.70 | 0.85 | 0.62 | 0.31 |" in page
     code, _, err = run_report(capsys, "detection-doc", str(soft), "--docs", str(tmp_path))
     assert code == 2 and "no training record" in err
+
+
+def test_the_ssd_pages_learning_rate_column_names_the_steps_inside_the_run() -> None:
+    from adl_runner.runner.reports.detection_doc import schedule
+
+    book = {"boundaries": [60, 80], "factors": [1.0, 0.5, 0.1]}
+    assert schedule({"epochs": 12, "lr_schedule": book}) == "constant"
+    assert schedule({"epochs": 12, "lr_schedule": {"boundaries": [7, 9], "factors": [1.0, 0.1, 0.01]}}) == "x0.1 from 9, x0.01 from 11"
+    assert schedule({"epochs": 200, "lr_schedule": book}) == "x0.5 from 62, x0.1 from 82"
+    assert schedule({"epochs": 5}) == "constant"
 
 
 def test_the_committed_ssd_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
