@@ -329,7 +329,7 @@ def seeds_doc(records_paths: Sequence[Path], docs: Path, preset: Optional[str] =
     carried = next((r.config["comparison"] for r in records if isinstance(r.config.get("comparison"), dict)), None)
     comparison = carried or (load_preset(preset) if preset else {})
     named = comparison.get("preset") or preset
-    if "figures" not in comparison and named:  # how a page shows its records, not what they ran: a preset's later list serves older records
+    if carried is not None and "figures" not in comparison and named:  # how a page shows its records, not what they ran: a preset's later list serves older records
         comparison = {**comparison, "figures": load_preset(named).get("figures")}
     if not records and not preset:
         raise ReportError(f"no run records under {', '.join(map(str, records_paths))}; name the --preset whose page awaits them")
