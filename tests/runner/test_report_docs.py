@@ -193,14 +193,29 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     assert "| `wgan` | Listings 5.1.1-5.1.2 | 40,000 steps of batch 64 | qualitative: stable, no mode collapse | not yet re-run" in page
     assert "- `dcgan_short`: `run model=dcgan trainer.steps=200` (commit `abc123`)" in page
     assert "![dcgan_short" not in page  # no samples.png copied with the record
+    runs = tmp_path / "runs" / "gan_lsgan_vs_dcgan"
+    for seed, status in ((1, "completed"), (2, "completed"), (3, "interrupted")):
+        job = runs / f"model=lsgan,seed={seed}"
+        write(job / "config.yaml", {"model": {"name": "lsgan"}, "seed": seed})
+        write(job / "metrics.json", {"status": status, "steps_completed": 3000 if status == "completed" else 500})
+    code, _, err = run_report(capsys, "gan-doc", str(run), str(runs), "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "gan.md").read_text()
+    assert "| qualitative: better perceptual quality than DCGAN | [gan_lsgan_vs_dcgan](gan_lsgan_vs_dcgan.md): 2 runs of 3,000 steps |" in page
+    assert "## `model=lsgan" not in page  # a set's records are on its own page
     write(tmp_path / "runs" / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
     code, _, err = run_report(capsys, "gan-doc", str(tmp_path / "runs" / "mlp"), "--docs", str(tmp_path))
     assert code == 2 and "is a run of model 'mlp'; give runs of dcgan, cgan" in err
 
 
+GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d")
+"""What docs/results/gan.md is generated from: a record, and the comparison sets it links."""
+
+
 def test_the_committed_gan_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     docs = Path(__file__).resolve().parents[2] / "docs" / "results"
-    code, _, err = run_report(capsys, "gan-doc", str(docs / "runs" / "reference_grid_dcgan"), "--docs", str(tmp_path))
+    records = [docs / "runs" / name for name in GAN_DOC_RECORDS]
+    code, _, err = run_report(capsys, "gan-doc", *map(str, records), "--docs", str(tmp_path))
     assert code == 0, err
     assert (tmp_path / "gan.md").read_text() == (docs / "gan.md").read_text()
 

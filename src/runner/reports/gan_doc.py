@@ -8,6 +8,10 @@ A record is a folder holding a run's small files as the runner wrote them: `conf
 and on fake digits, their mean, the adversarial one); a DCGAN record also stands beside the last
 three log lines the book printed (E4.1). The runs the page lists without a record are commands
 only: their earlier numbers had no record and were removed.
+
+A folder of records instead (a comparison's set, `runs/gan_lsgan_vs_dcgan/`) is not shown here: its
+own page (`gan_lsgan_vs_dcgan.md`, by `run-report seeds-doc`) is linked from the rows of the models
+whose completed runs it holds.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from adl_runner.runner.reports.aggregate import COMPLETED
 from adl_runner.runner.reports.files import command_line, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.seeds_doc import read_records
 
 MODELS = ("dcgan", "cgan", "wgan", "lsgan", "acgan", "infogan", "stackedgan", "gan_mlp")
 BOOK = (  # model, listings, book budget, the book's result (spec book-ch01-05 and ch06-09; Pattanayak ch. 6)
@@ -110,9 +116,27 @@ def _record(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _sets(folders: Sequence[Path]) -> dict[str, list[str]]:
+    """model -> a link to each comparison page whose record set holds completed runs of it, with
+    how many and of how many steps."""
+    held: dict[str, list[str]] = {}
+    for folder in folders:
+        done = [r for r in read_records([folder]) if r.status == COMPLETED]
+        for model in MODELS:
+            runs = [r for r in done if (r.config.get("model") or {}).get("name") == model]
+            if runs:
+                steps = "/".join(f"{s:,}" for s in sorted({int(r.metrics.get("steps_completed", 0)) for r in runs}))
+                held.setdefault(model, []).append(
+                    f"[{folder.name}]({folder.name}.md): {len(runs)} run{'s' if len(runs) > 1 else ''} of {steps} steps")
+    return held
+
+
 def gan_doc(records: Sequence[Path], docs: Path) -> Path:
-    """Write `docs`/gan.md from `records`; returns its path."""
-    entries = load_records(records, MODELS)
+    """Write `docs`/gan.md from `records` (run records, and folders of a comparison's records);
+    returns its path."""
+    folders = [r for r in records if r.is_dir() and not (r / "config.yaml").is_file()]
+    entries = load_records([r for r in records if r not in folders], MODELS)
+    elsewhere = _sets(folders)
     lines = ["# GANs on MNIST (chapters 4-6; Pattanayak Listing 6-5)", "",
              generated_by("gan-doc"),
              "Every interval logs the book's accuracies: `d_real_acc` and `d_fake_acc` (the share of real and of fake",
@@ -120,9 +144,11 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
              "share of G's fakes D takes for real) and, for ACGAN, `d_label_acc` / `d_fake_label_acc` (D's digit",
              "accuracy on real and on fake digits); `model.book_log=true` also prints the book's line every step.", "",
              "## The book's results, and what is recorded", "",
-             "| model | book | book budget | book result | committed record |", "|---|---|---|---|---|"]
+             "A linked page (`.md`) is a comparison's: its runs with their MNIST-FID, seeds and sample grids.", "",
+             "| model | book | book budget | book result | committed records |", "|---|---|---|---|---|"]
     for model, listing, budget, result in BOOK:
-        records_of = ", ".join(f"[{e['name']}](runs/{e['name']}/)" for e in entries if e["config"]["model"]["name"] == model)
+        records_of = ", ".join([*(f"[{e['name']}](runs/{e['name']}/)" for e in entries if e["config"]["model"]["name"] == model),
+                                *elsewhere.get(model, [])])
         lines.append(_row([f"`{model}`", listing, budget, result, records_of or "not yet re-run from committed code"]))
     lines += ["", "The MNIST-FID, label-accuracy and code-accuracy tables this page held before, the final grids and the",
               "comparison of the discriminator's fakes in training mode against the book's inference-mode",
