@@ -109,7 +109,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
             lines.append(f"| {int(h['epoch']) + 1} | {float(h['loss']):.3f} | {float(h['val_loss']):.3f} | "
                          + " | ".join(_number(h.get(m) or None) for m in METRICS) + " |")
     if evaluated:
-        lines += ["", "## NMS and metric settings on one trained model (`task=evaluate`)", "",
+        lines += ["", "## NMS and metric settings on trained models (`task=evaluate` of a record's checkpoint, named before `_eval`)", "",
                   "| record | soft NMS | FN rule | " + " | ".join(LABELS[m] for m in METRICS) + " |",
                   "|---|---|---|" + "---|" * len(METRICS)]
         for entry in evaluated:
