@@ -167,6 +167,29 @@ def _single(composed: list[ComposedJob], overrides: list[str], multirun: bool) -
     return composed[0]
 
 
+def _unparsable(overrides: list[str], exc: Exception) -> str:
+    """The error line for a command line Hydra's grammar refuses: the override it refuses and, where
+    its value reads as one once quoted (a sweep's job dir: `ckpt=.../model=dcgan,seed=1`), how to quote it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    for line in overrides:
+        try:
+            parser.parse_overrides([line])
+            continue
+        except OverrideParseException as refused:
+            key, _, value = line.partition("=")
+            quoted = f"{key}='{value}'"
+            try:
+                parser.parse_overrides([quoted])
+            except OverrideParseException:
+                return f"cannot parse '{line}': {_one_line(refused)}"
+            return (f"cannot parse '{line}': its value holds characters of Hydra's override grammar (= , [ ] ...); "
+                    f"quote it: \"{quoted}\"")
+    return f"cannot parse the command line: {_one_line(exc)}"
+
+
 def validate(overrides: list[str], multirun: bool, composed: list[ComposedJob] | None = None) -> str | None:
     """None if every job the command line describes composes and passes the schema checks,
     else the one-line error. `composed` receives what each job's composition answers (`ComposedJob`)."""
@@ -177,7 +200,7 @@ def validate(overrides: list[str], multirun: bool, composed: list[ComposedJob] |
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as exc:
-        return f"cannot parse the command line: {_one_line(exc)}"
+        return _unparsable(overrides, exc)
     groups = config_groups()
     per_key: list[list[str]] = []
     for override in parsed:

@@ -49,6 +49,9 @@ def _child_env() -> dict[str, str]:
         ("sample.grid=300", ("sample.grid must be in [1, 100] (a 100x100 grid decodes 10,000 images), got 300",)),
         ("optimizer.beta_1=2", ("optimizer.beta_1 must be in [0, 1), got 2",)),
         ("paths.output_dir=", ("paths.output_dir must not be empty",)),
+        ("ckpt=/runs/sweep/model=dcgan,seed=1", ("cannot parse 'ckpt=/runs/sweep/model=dcgan,seed=1'",
+                                                 "quote it: \"ckpt='/runs/sweep/model=dcgan,seed=1'\"")),
+        ("model=mlp)", ("cannot parse 'model=mlp)'",)),
     ],
 )
 def test_bad_command_line_fails_before_hydra_starts(run_cli, override: str, fragments: tuple[str, ...]) -> None:
