@@ -1,4 +1,4 @@
-"""Where a job's time goes: start-up (the interpreter and our imports), composition (Hydra), set-up
+"""Where a job's time goes: start-up (our imports, from the package's first), composition (Hydra), set-up
 (TensorFlow's import, resolving the job), then the job's own stages (data, build, pre-training,
 train, evaluation, artifacts), each the wall time since the stage before it, plus the checkpoint
 writes inside training. `run.json` records them under `stages` and the end summary prints them in
@@ -9,21 +9,9 @@ A lap clock, not a nesting of `with` blocks: a stage is closed by naming it once
 
 from __future__ import annotations
 
-import os
 import time
 
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _process_started() -> float:
-    """The wall time this process started (Linux: /proc; elsewhere: when this module was imported)."""
-    try:
-        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
-            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
-            booted = time.time() - float(uptime.read().split()[0])
-        return booted + started_ticks / _TICKS
-    except (OSError, ValueError, IndexError):
-        return time.time()
+import adl_runner
 
 
 class Stages:
@@ -31,7 +19,7 @@ class Stages:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.last = _process_started()
+        self.last = adl_runner.IMPORTED_AT
         self.jobs = 0
 
     def entered_main(self) -> None:

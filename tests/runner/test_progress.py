@@ -41,7 +41,7 @@ def test_a_run_starts_with_one_line_naming_its_budget_and_run_dir(run_cli) -> No
 def test_stages_are_laps_and_the_summary_line_names_each(monkeypatch) -> None:
     from adl_runner.runner import stages
 
-    clock = iter([100.0, 101.5, 104.0, 110.0])
+    clock = iter([101.5, 104.0, 110.0])
     monkeypatch.setattr(stages.time, "time", lambda: next(clock))
     timer = stages.Stages()
     timer.last = 100.0
@@ -51,6 +51,22 @@ def test_stages_are_laps_and_the_summary_line_names_each(monkeypatch) -> None:
     timer.lap("evaluation")  # 6.0 s
     assert timer.record() == {"data": 1.5, "train": 2.5, "checkpoints": 0.5, "evaluation": 6.0}
     assert timer.line() == "Time: data 1.5 s, train 2.5 s (checkpoints 0.5 s), evaluation 6.0 s"
+
+
+def test_start_up_counts_from_the_runners_import_not_a_wrapper_shells_start(tmp_path) -> None:
+    """A lane script that waits, then `exec`s `run`, keeps the shell's process start time."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import adl_runner
+
+    code = "from adl_runner.runner import stages; s = stages.Stages(); s.entered_main(); print(s.seconds['start-up'])"
+    env = {"PYTHONPATH": str(Path(adl_runner.__file__).parents[1]), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(["sh", "-c", 'sleep 3; exec "$0" -c "$1"', sys.executable, code], capture_output=True,
+                          text=True, env=env, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert 0.0 <= float(proc.stdout) < 3.0
 
 
 def test_run_json_records_where_the_time_went(run_cli) -> None:
