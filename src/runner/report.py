@@ -41,6 +41,7 @@ from omegaconf import DictConfig, OmegaConf
 from adl_runner.runner.reports import (
     autoencoders_doc,
     classical_doc,
+    cyclegan_doc,
     detection_doc,
     gan_doc,
     gan_table,
@@ -608,6 +609,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "rl-doc": rl_doc.main,
     "train-eval": train_eval.main,
     "gan-doc": gan_doc.main,
+    "cyclegan-doc": cyclegan_doc.main,
     "autoencoders-doc": autoencoders_doc.main,
     "detection-doc": detection_doc.main,
     "localizer-doc": localizer_doc.main,

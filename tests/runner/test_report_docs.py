@@ -1,5 +1,5 @@
 """`run-report <subcommand>`: the docs' tables (gan-table, gan-doc, rl-results, rl-doc, train-eval, detection-doc, localizer-doc,
-classical-doc, mine-doc) on
+classical-doc, mine-doc, cyclegan-doc) on
 tiny synthetic run dirs shaped like the real ones in outputs/."""
 
 from __future__ import annotations
@@ -206,6 +206,32 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     write(tmp_path / "runs" / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
     code, _, err = run_report(capsys, "gan-doc", str(tmp_path / "runs" / "mlp"), "--docs", str(tmp_path))
     assert code == 2 and "is a run of model 'mlp'; give runs of dcgan, cgan" in err
+
+
+def test_cyclegan_doc_lists_each_records_losses_and_shows_its_grids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    record = tmp_path / "runs" / "cyclegan_cpu"
+    write(record / "config.yaml", {"model": {"name": "cyclegan", "discriminator": "patchgan", "kernel_size": 3, "grid_size": 100},
+                                   "dataset": {"name": "cifar10", "gray_input": True, "train_limit": None},
+                                   "trainer": {"steps": 1000, "steps_per_epoch": 100, "batch_size": 32}})
+    write(record / "metrics.json", {"task": "train", "steps_completed": 1000, "test_d_target_loss": 0.25, "test_d_source_loss": 0.2,
+                                    "test_gan_loss": 0.9, "test_cycle_loss": 0.125, "test_adv_loss": 2.15, "best_epoch": 10,
+                                    "best_cycle_loss": 0.12, "train_seconds": 1380.5})
+    write(record / "history.csv", "epoch,adv_loss,cycle_loss,d_source_loss,d_target_loss,gan_loss,val_adv_loss\n"
+                                  "0,5.5,0.4,0.45,0.5,1.5,NA\n9,2.0,0.12,0.2,0.25,0.8,NA\n")
+    write(record / "run.json", {"argv": ["run", "model=cyclegan", "trainer.steps=1000"], "git_commit": "abc123"})
+    write(record / "translated_target.png", b"png")
+    code, out, err = run_report(capsys, "cyclegan-doc", str(record), "--docs", str(tmp_path))
+    assert code == 0 and out == f"wrote {tmp_path / 'cyclegan.md'}\n", err
+    page = (tmp_path / "cyclegan.md").read_text()
+    assert ("| [cyclegan_cpu](runs/cyclegan_cpu/) | cifar10 (gray -> colour), patchgan, kernel 3 | 1,000 of 32 | 0.250 | 0.200 | "
+            "0.900 | 0.125 | 2.150 | 10 (0.120) | 1380.5 |") in page
+    assert "| 100 | 0.500 | 0.450 | 1.500 | 0.400 | 5.500 |" in page and "| 1,000 | 0.250 | 0.200 | 0.800 | 0.120 | 2.000 |" in page
+    assert "- `cyclegan_cpu`: `run model=cyclegan trainer.steps=1000` (commit `abc123`)" in page
+    assert "| G(x) |\n|---|\n| ![cyclegan_cpu: G(x)](runs/cyclegan_cpu/translated_target.png) |" in page  # only the grid copied
+    assert "Colour -> gray is \"generally accurate\"" in page
+    write(record / "config.yaml", {"model": {"name": "dcgan"}})
+    code, _, err = run_report(capsys, "cyclegan-doc", str(record), "--docs", str(tmp_path))
+    assert code == 2 and "is a run of model 'dcgan'; give runs of cyclegan" in err and err.count("\n") == 1
 
 
 GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d")
