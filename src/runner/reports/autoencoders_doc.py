@@ -25,6 +25,7 @@ from adl_runner.runner.reports.files import (
     read_json,
     record_command,
     records_doc_main,
+    write_page,
 )
 
 PAGE = "chapters2_3_8.md"
@@ -175,9 +176,7 @@ def autoencoders_doc(records: Sequence[Path], docs: Path) -> Path:
     lines += ["Commands and commits:", "",
               *(command_line(row.name, matched[row.name]["run"]) for row in ROWS if row.name in matched), "",
               *_beta_sweep(matched), "", *_figures(matched)]
-    page = docs / PAGE
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / PAGE, lines)
 
 
 def main(argv: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, commands_section, load_records, records_doc_main
+from adl_runner.runner.reports.files import ReportError, commands_section, load_records, records_doc_main, write_page
 
 METHODS = ("threshold_hist", "otsu", "watershed", "kmeans_segmentation")
 FIGURES = {"overlay.png": "regions over the image", "segmented.png": "segmented", "histogram.png": "histogram"}
@@ -67,9 +67,7 @@ def classical_doc(records: Sequence[Path], docs: Path) -> Path:
                  if (entry["path"] / file).is_file()]
         if shown:
             lines += ["", f"## `{entry['name']}`", "", *shown]
-    page = docs / "segmentation_classical.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "segmentation_classical.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

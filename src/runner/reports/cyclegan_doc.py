@@ -21,6 +21,7 @@ from adl_runner.runner.reports.files import (
     load_records,
     read_csv,
     records_doc_main,
+    write_page,
 )
 
 LOSSES = (("d_target_loss", "D_y loss"), ("d_source_loss", "D_x loss"), ("gan_loss", "GAN loss"),
@@ -108,9 +109,7 @@ def cyclegan_doc(records: Sequence[Path], docs: Path) -> Path:
               "", "## The book's experiments", "", "```", *COMMANDS, "```"]
     for entry in entries:
         lines += _record(entry)
-    page = docs / "cyclegan.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "cyclegan.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

@@ -23,6 +23,7 @@ from adl_runner.runner.reports.files import (
     read_json,
     read_yaml,
     records_doc_main,
+    write_page,
 )
 
 BOOK_TABLE = Path(__file__).resolve().parents[1] / "conf" / "experiment" / "book" / "table_11_13_1.yaml"
@@ -116,9 +117,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
             model = entry["config"]["model"]
             lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {model.get('soft_nms')} | {model.get('fn_rule')} | "
                          + " | ".join(_number(entry["metrics"].get(m)) for m in METRICS) + " |")
-    page = docs / "ssd.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "ssd.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

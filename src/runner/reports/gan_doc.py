@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from adl_runner.runner.reports.aggregate import COMPLETED
-from adl_runner.runner.reports.files import command_line, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.files import command_line, generated_by, load_records, read_csv, records_doc_main, write_page
 from adl_runner.runner.reports.seeds_doc import read_records
 
 MODELS = ("dcgan", "cgan", "wgan", "lsgan", "acgan", "infogan", "stackedgan", "gan_mlp")
@@ -159,9 +159,7 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
               *COMMANDS, "```"]
     for entry in entries:
         lines += _record(entry)
-    page = docs / "gan.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "gan.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main, write_page
 
 BOOK = {1: 99.49, 2: 99.47, 3: 99.54, 4: 99.52, 5: 99.53}
 """Table 13.6.1: the best head's test accuracy (%) by number of heads."""
@@ -131,9 +131,7 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
         figures = sorted(entry["path"].glob("confusion_head*.png"))
         for figure in figures:
             lines += ["", f"![{entry['name']}: {figure.stem.replace('_', ' ')}, clusters (matched) x labels](runs/{entry['name']}/{figure.name})"]
-    page = docs / "iic.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "iic.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from adl_runner.runner.reports.files import ReportError, read_json, recorded_command, records_doc_main
+from adl_runner.runner.reports.files import ReportError, read_json, recorded_command, records_doc_main, write_page
 
 MODULE = "adl_runner.models.metrics.gan_quality"
 BASELINES = (  # metrics.json key, what was compared with the 10,000 real test digits
@@ -57,9 +57,7 @@ def judge_doc(records: Sequence[Path], docs: Path) -> Path:
               "The judge: Conv 32 3x3 ReLU, MaxPool 2, Conv 64 3x3 ReLU, MaxPool 2, Flatten, Dropout 0.25, "
               "Dense 128 ReLU (the features), Dropout 0.5, Dense 10 softmax, on all 60,000 training images "
               "(`JudgeRecipe`)."]
-    page = docs / "gan_quality.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "gan_quality.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

@@ -22,6 +22,7 @@ from adl_runner.runner.reports.files import (
     read_json,
     read_yaml,
     records_doc_main,
+    write_page,
 )
 
 METRICS = ("accuracy", "f1", "box_iou")
@@ -87,9 +88,7 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
             lines.append(f"| {int(h['epoch']) + 1} | {_number(h['loss'])} | {_number(h.get('class_loss'))} | "
                          f"{_number(h.get('box_loss'))} | {_number(h.get('val_loss'))} | "
                          + " | ".join(_number(h.get(f"val_{m}")) for m in METRICS) + " |")
-    page = docs / "localizer.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "localizer.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

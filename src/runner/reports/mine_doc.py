@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main, write_page
 
 MODELS = ("mine", "mine_encoder")
 TOLERANCE = 0.01
@@ -112,9 +112,7 @@ def mine_doc(records: Sequence[Path], docs: Path) -> Path:
     if mnist:
         lines += _mnist(mnist) + [""]
     lines += commands_section(entries)
-    page = docs / "mine.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "mine.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from adl_runner.runner.reports.book_values import BOOK_TABLES
-from adl_runner.runner.reports.files import ReportError, command_line, generated_by, load_records, read_yaml, records_doc_main
+from adl_runner.runner.reports.files import (
+    ReportError,
+    command_line,
+    generated_by,
+    load_records,
+    read_yaml,
+    records_doc_main,
+    write_page,
+)
 from adl_runner.runner.reports.rl_results import qworld
 
 MODELS = ("q_learning",)
@@ -136,9 +144,7 @@ def rl_doc(records: Sequence[Path], docs: Path) -> Path:
     for entry in entries:
         lines += [*_qworld(entry), ""]
     lines += [*_table_9_5_1(folders[0] if folders else None), "", *DQN, "", *_chapter10()]
-    page = docs / "chapter9_10.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "chapter9_10.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

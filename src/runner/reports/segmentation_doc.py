@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main
+from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main, write_page
 
 METRICS = ("miou", "pixel_accuracy", "mean_iou", "dice", "iou")
 LABELS = {"miou": "book mIoU", "pixel_accuracy": "pixel accuracy", "mean_iou": "mean IoU (confusion)",
@@ -109,9 +109,7 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
                   _row(["epoch", *(label for _, label in columns)]), "|---|" + "---|" * len(columns)]
         for h in history:
             lines.append(_row([str(int(h["epoch"]) + 1), *(_number(h[key]) for key, _ in columns)]))
-    page = docs / "segmentation.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "segmentation.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:

@@ -23,6 +23,7 @@ from adl_runner.runner.reports.files import (
     read_text,
     read_yaml,
     records_doc_main,
+    write_page,
 )
 
 BOOK_TRAINED, BOOK_RESTORED = 235 / 256, 223 / 256
@@ -103,9 +104,7 @@ def serving_doc(records: Sequence[Path], docs: Path) -> Path:
     for part in ("train", "evaluate", "export"):
         run = read_json(record / part / "run.json")
         lines.append(command_line(part, run))
-    page = docs / "serving.md"
-    page.write_text("\n".join(lines) + "\n")
-    return page
+    return write_page(docs / "serving.md", lines)
 
 
 def main(argv: Sequence[str]) -> str:
