@@ -38,15 +38,11 @@ BOOK = (  # model, listings, book budget, the book's result (spec book-ch01-05 a
     ("gan_mlp", "Pattanayak Listing 6-5", "60,000 steps of batch 256", "qualitative: noisy, mostly readable digits (Fig 6-23)"),
 )
 COMMANDS = (
-    "run model=dcgan   trainer.steps=3000  hydra.run.dir=outputs/book/ch4/dcgan",
-    "run model=cgan    trainer.steps=3000  hydra.run.dir=outputs/book/ch4/cgan",
-    "run model=wgan    trainer.steps=4000  hydra.run.dir=outputs/book/ch5/wgan",
-    "run model=lsgan   trainer.steps=3000  hydra.run.dir=outputs/book/ch5/lsgan",
-    "run model=acgan   trainer.steps=5000  hydra.run.dir=outputs/book/ch5/acgan",
-    "run model=infogan trainer.steps=2000  hydra.run.dir=outputs/book/ch6/infogan",
-    "run model=gan_mlp trainer.steps=60000 hydra.run.dir=outputs/book/prodl/gan_mlp",
+    "run -m experiment=gan/cpu_budgets      # CGAN 3,000, ACGAN 5,000, InfoGAN 2,000, the MLP GAN 60,000 steps, WGAN 2,000 in both modes",
+    "run -m experiment=gan/lsgan_vs_dcgan   # DCGAN and LSGAN, 3,000 steps, seeds 1-3",
+    "run model=stackedgan                   # the book's budget (hours on a CPU)",
 )
-"""The earlier CPU budgets (recognisable digits, MNIST-FID every 500 steps), whose run dirs are gone."""
+"""The sweeps that re-run the CPU budgets (recognisable digits, MNIST-FID every interval) whose earlier run dirs are gone."""
 BOOK_LINES = ((39997, 0.423329, 0.796875, 0.819355, 0.484375), (39998, 0.471747, 0.773438, 1.570030, 0.203125),
               (39999, 0.532917, 0.742188, 0.824350, 0.453125))
 """E4.1: the book's last three DCGAN log lines, (step, D loss, D acc, adversarial loss, adversarial acc)."""
@@ -153,9 +149,9 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
     lines += ["", "The MNIST-FID, label-accuracy and code-accuracy tables this page held before, the final grids and the",
               "comparison of the discriminator's fakes in training mode against the book's inference-mode",
               "`generator.predict` (`model.book_inference_fakes=true`) came from run dirs that are gone. They were",
-              "removed and are not yet re-run from committed code. These commands produce them again (add",
-              "`model.book_inference_fakes=true` and another `hydra.run.dir` for the book's mode); copy each run's",
-              "small files into `runs/<name>/` and regenerate this page:", "", "```",
+              "removed; these sweeps produce them again from committed code, each a comparison preset whose records",
+              "`make record-set SWEEP=<its sweep dir> SET=<its page>` copies to `runs/<its page>/` (`gan_cpu_budgets`,",
+              "`gan_lsgan_vs_dcgan`) and whose page the model rows above then link:", "", "```",
               *COMMANDS, "```"]
     for entry in entries:
         lines += _record(entry)
