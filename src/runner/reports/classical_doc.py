@@ -15,15 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import ReportError, commands_section, load_records, records_doc_main, write_page
+from adl_runner.runner.reports.files import ReportError, cell, commands_section, load_records, records_doc_main, write_page
 
 METHODS = ("threshold_hist", "otsu", "watershed", "kmeans_segmentation")
 FIGURES = {"overlay.png": "regions over the image", "segmented.png": "segmented", "histogram.png": "histogram"}
-
-
-def _number(value: Any, digits: int = 3) -> str:
-    return "-" if value is None else f"{float(value):.{digits}f}"
-
 
 
 def _options(model: dict[str, Any]) -> str:
@@ -55,12 +50,12 @@ def classical_doc(records: Sequence[Path], docs: Path) -> Path:
         image = Path(entry["config"]["image"]).name if entry["config"].get("image") else "coins"
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | `{model['name']}` | {_options(model)} | {image} | "
                      f"{'-' if threshold is None else f'{threshold:g}'} | {metrics.get('segments')} | "
-                     f"{_number(metrics.get('adapted_rand_error'))} | {_number(metrics.get('adapted_rand_precision'))} | "
-                     f"{_number(metrics.get('adapted_rand_recall'))} |")
+                     f"{cell(metrics.get('adapted_rand_error'))} | {cell(metrics.get('adapted_rand_precision'))} | "
+                     f"{cell(metrics.get('adapted_rand_recall'))} |")
     scored = [entry for entry in entries if entry["metrics"].get("adapted_rand_error") is not None]
     if scored:
         best = min(scored, key=lambda entry: entry["metrics"]["adapted_rand_error"])
-        lines += ["", f"Lowest adapted Rand error: `{best['name']}` ({_number(best['metrics']['adapted_rand_error'])})."]
+        lines += ["", f"Lowest adapted Rand error: `{best['name']}` ({cell(best['metrics']['adapted_rand_error'])})."]
     lines += ["", *commands_section(entries)]
     for entry in entries:
         shown = [f"![{entry['name']}: {what}](runs/{entry['name']}/{file})" for file, what in FIGURES.items()

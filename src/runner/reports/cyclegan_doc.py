@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from adl_runner.runner.reports.files import (
+    cell,
     command_line,
     generated_by,
     load_records,
     read_csv,
     records_doc_main,
+    table_row,
     write_page,
 )
 
@@ -50,14 +52,6 @@ BOOK = (
 )
 
 
-def _number(value: Any) -> str:
-    return "-" if value in (None, "", "NA") else f"{float(value):.3f}"
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def _setting(config: dict[str, Any]) -> str:
     """`cifar10 (gray -> colour), patchgan, kernel 3`: what the book's experiment labels differ by,
     and the training images a reduced run kept."""
@@ -76,14 +70,14 @@ def _record(entry: dict[str, Any]) -> list[str]:
     lines = ["", f"## `{name}`: {_setting(config)}, {metrics['steps_completed']:,} steps of batch {trainer['batch_size']}", "",
              command_line(name, entry["run"]), "",
              f"Per interval of {interval:,} steps (`history.csv`, means over the interval's steps):", "",
-             _row(["step", *(label for _, label in LOSSES)]), "|---|" + "---|" * len(LOSSES)]
+             table_row(["step", *(label for _, label in LOSSES)]), "|---|" + "---|" * len(LOSSES)]
     for row in history:
-        lines.append(_row([f"{(int(row['epoch']) + 1) * interval:,}", *(_number(row.get(key)) for key, _ in LOSSES)]))
+        lines.append(table_row([f"{(int(row['epoch']) + 1) * interval:,}", *(cell(row.get(key)) for key, _ in LOSSES)]))
     shown = [(file, label) for file, label in GRIDS if (entry["path"] / file).is_file()]
     if shown:
         lines += ["", f"The first {config['model']['grid_size']} test images after {metrics['steps_completed']:,} steps:", "",
-                  _row([label for _, label in shown]), "|" + "---|" * len(shown),
-                  _row([f"![{name}: {label}](runs/{name}/{file})" for file, label in shown])]
+                  table_row([label for _, label in shown]), "|" + "---|" * len(shown),
+                  table_row([f"![{name}: {label}](runs/{name}/{file})" for file, label in shown])]
     return lines
 
 
@@ -95,16 +89,16 @@ def cyclegan_doc(records: Sequence[Path], docs: Path) -> Path:
              "The book's results are figures, with no number to put beside these; its budget is 100,000 steps of",
              "batch 32 on a GPU, the records' the budgets below on 2 shared CPU cores. Test losses are over the",
              "first `trainer.test_examples` test images of each domain; the best interval is by the lowest cycle loss.", "",
-             _row(["record", "dataset, discriminator, kernel", "steps of batch", *(f"test {label}" for _, label in LOSSES),
-                   "best interval (cycle loss)", "train seconds"]),
+             table_row(["record", "dataset, discriminator, kernel", "steps of batch", *(f"test {label}" for _, label in LOSSES),
+                        "best interval (cycle loss)", "train seconds"]),
              "|---|---|---|" + "---|" * len(LOSSES) + "---|---|"]
     for entry in entries:
         config, metrics = entry["config"], entry["metrics"]
-        lines.append(_row([f"[{entry['name']}](runs/{entry['name']}/)", _setting(config),
-                           f"{metrics['steps_completed']:,} of {config['trainer']['batch_size']}",
-                           *(_number(metrics.get(f"test_{key}")) for key, _ in LOSSES),
-                           f"{metrics.get('best_epoch')} ({_number(metrics.get('best_cycle_loss'))})",
-                           str(metrics.get("train_seconds"))]))
+        lines.append(table_row([f"[{entry['name']}](runs/{entry['name']}/)", _setting(config),
+                                f"{metrics['steps_completed']:,} of {config['trainer']['batch_size']}",
+                                *(cell(metrics.get(f"test_{key}")) for key, _ in LOSSES),
+                                f"{metrics.get('best_epoch')} ({cell(metrics.get('best_cycle_loss'))})",
+                                str(metrics.get("train_seconds"))]))
     lines += ["", "## The book's results (qualitative only)", "", *BOOK,
               "", "## The book's experiments", "", "```", *COMMANDS, "```"]
     for entry in entries:

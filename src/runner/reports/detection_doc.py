@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from adl_runner.runner.reports.files import (
     ReportError,
+    cell,
     commands_section,
     generated_by,
     read_csv,
@@ -45,10 +46,6 @@ def book_rows() -> dict[tuple[bool, str], dict[str, Any]]:
         settings = dict(o.split("=", 1) for o in row["overrides"])
         rows[(settings["model.normalize"] == "true", settings["model.loss"])] = row
     return rows
-
-
-def _number(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.2f}"
 
 
 def schedule(trainer: dict[str, Any]) -> str:
@@ -90,13 +87,13 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
         row = book.get(_variant(config["model"]))
         labels = f"{row['labels']['offsets']}, {row['labels']['loss']}" if row else str(_variant(config["model"]))
         size = config["dataset"].get("options", {}).get("image_size") or [480, 640]
-        theirs = " / ".join(_number(row["book"].get(m)) for m in ("miou", "precision", "recall")) if row else "-"
+        theirs = " / ".join(cell(row["book"].get(m), 2) for m in ("miou", "precision", "recall")) if row else "-"
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {labels} | {size[0]}x{size[1]} | "
-                     f"{metrics.get('epochs_completed')} | {schedule(config.get('trainer', {}))} | " + " | ".join(_number(metrics.get(m)) for m in METRICS) + f" | {theirs} |")
+                     f"{metrics.get('epochs_completed')} | {schedule(config.get('trainer', {}))} | " + " | ".join(cell(metrics.get(m), 2) for m in METRICS) + f" | {theirs} |")
     for entry in trained:
         if _variant(entry["config"]["model"]) == (False, "ce_l1"):
             checks = [f"{LABELS[key]} >= {bar}: {'met' if (entry['metrics'].get(key) or 0) >= bar else 'not met'} "
-                      f"({_number(entry['metrics'].get(key))})" for key, bar in CPU_TARGETS.items()]
+                      f"({cell(entry['metrics'].get(key), 2)})" for key, bar in CPU_TARGETS.items()]
             lines += ["", f"`{entry['name']}` against the CPU targets for CE + L1: " + "; ".join(checks) + "."]
     lines += ["", *commands_section(trained + evaluated)]
     for entry in trained:
@@ -108,7 +105,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
                   "|---|---|---|" + "---|" * len(METRICS)]
         for h in history:
             lines.append(f"| {int(h['epoch']) + 1} | {float(h['loss']):.3f} | {float(h['val_loss']):.3f} | "
-                         + " | ".join(_number(h.get(m) or None) for m in METRICS) + " |")
+                         + " | ".join(cell(h.get(m), 2) for m in METRICS) + " |")
     if evaluated:
         lines += ["", "## NMS and metric settings on trained models (`task=evaluate` of a record's checkpoint, named before `_eval`)", "",
                   "| record | soft NMS | FN rule | " + " | ".join(LABELS[m] for m in METRICS) + " |",
@@ -116,7 +113,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
         for entry in evaluated:
             model = entry["config"]["model"]
             lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {model.get('soft_nms')} | {model.get('fn_rule')} | "
-                         + " | ".join(_number(entry["metrics"].get(m)) for m in METRICS) + " |")
+                         + " | ".join(cell(entry["metrics"].get(m), 2) for m in METRICS) + " |")
     return write_page(docs / "ssd.md", lines)
 
 

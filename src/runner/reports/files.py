@@ -94,6 +94,16 @@ def generated_by(prog: str) -> str:
             "`config.yaml`, `metrics.json`, `history.csv` and `run.json` with its commit and command).")
 
 
+def cell(value: Any, digits: int = 3) -> str:
+    """A number as a docs table shows it, `-` where a record has none (None, empty, history.csv's NA)."""
+    return "-" if value in (None, "", "NA") else f"{float(value):.{digits}f}"
+
+
+def table_row(cells: Sequence[str]) -> str:
+    """One Markdown table row."""
+    return "| " + " | ".join(cells) + " |"
+
+
 def write_page(page: Path, lines: Sequence[str]) -> Path:
     """Write a generated docs page, one line per item, atomically (a kill leaves the old page); returns its path."""
     return RunDir(page.parent).write_text(page.name, "\n".join(lines) + "\n")

@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from adl_runner.runner.reports.aggregate import COMPLETED
-from adl_runner.runner.reports.files import command_line, generated_by, load_records, read_csv, records_doc_main, write_page
+from adl_runner.runner.reports.files import (
+    cell,
+    command_line,
+    generated_by,
+    load_records,
+    read_csv,
+    records_doc_main,
+    table_row,
+    write_page,
+)
 from adl_runner.runner.reports.seeds_doc import read_records
 
 MODELS = ("dcgan", "cgan", "wgan", "lsgan", "acgan", "infogan", "stackedgan", "gan_mlp")
@@ -52,14 +61,6 @@ CURVE = (("d_loss", "D loss"), ("d_acc", "D acc"), ("d_real_acc", "D acc, real")
 """history.csv columns shown per interval, where a run has them (the means over the interval's steps)."""
 
 
-def _number(value: Any) -> str:
-    return "-" if value in (None, "", "NA") else f"{float(value):.3f}"
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 def _interval(config: dict[str, Any]) -> int:
     """Steps per history row: the save interval, or the whole budget of a shorter run."""
     trainer = config["trainer"]
@@ -81,11 +82,11 @@ def _against_book(entry: dict[str, Any]) -> list[str]:
         low, high = min(book), max(book)
         train = metrics.get(f"train_{key}")
         where = "-" if train is None else "inside" if low <= train <= high else "below" if train < low else "above"
-        lines.append(_row([label, " / ".join(f"{v:.3f}" for v in book), f"{low:.3f}-{high:.3f}", _number(train),
-                           _number(metrics.get(f"test_{key}")), where]))
+        lines.append(table_row([label, " / ".join(f"{v:.3f}" for v in book), f"{low:.3f}-{high:.3f}", cell(train),
+                                cell(metrics.get(f"test_{key}")), where]))
     for key, label in (("d_real_acc", "D acc, real digits"), ("d_fake_acc", "D acc, fake digits")):
-        lines.append(_row([label, "not printed", "-", _number(metrics.get(f"train_{key}")),
-                           _number(metrics.get(f"test_{key}")), "-"]))
+        lines.append(table_row([label, "not printed", "-", cell(metrics.get(f"train_{key}")),
+                                cell(metrics.get(f"test_{key}")), "-"]))
     lines += ["", f"The record ran {steps:,} of the book's 40,000 steps, so it is no reproduction of the book's end state,",
               "which the book describes as D's loss approaching 0.5 and the adversarial loss 1.0. The book's `acc` of D",
               "is over its concatenated real + fake batch, the record's `d_acc` the mean of `d_real_acc` and",
@@ -104,9 +105,9 @@ def _record(entry: dict[str, Any]) -> list[str]:
     columns = [(key, label) for key, label in CURVE if history and history[0].get(key, "NA") != "NA"]
     interval = _interval(config)
     lines += [f"Per interval of {interval} steps (`history.csv`, means over the interval's steps):", "",
-              _row(["step", *(label for _, label in columns)]), "|---|" + "---|" * len(columns)]
+              table_row(["step", *(label for _, label in columns)]), "|---|" + "---|" * len(columns)]
     for row in history:
-        lines.append(_row([f"{(int(row['epoch']) + 1) * interval:,}", *(_number(row[key]) for key, _ in columns)]))
+        lines.append(table_row([f"{(int(row['epoch']) + 1) * interval:,}", *(cell(row[key]) for key, _ in columns)]))
     if (entry["path"] / "samples.png").is_file():
         lines += ["", f"![{name}: samples after {metrics['steps_completed']:,} steps](runs/{name}/samples.png)"]
     return lines
@@ -145,7 +146,7 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
     for model, listing, budget, result in BOOK:
         records_of = ", ".join([*(f"[{e['name']}](runs/{e['name']}/)" for e in entries if e["config"]["model"]["name"] == model),
                                 *elsewhere.get(model, [])])
-        lines.append(_row([f"`{model}`", listing, budget, result, records_of or "not yet re-run from committed code"]))
+        lines.append(table_row([f"`{model}`", listing, budget, result, records_of or "not yet re-run from committed code"]))
     lines += ["", "The MNIST-FID, label-accuracy and code-accuracy tables this page held before, the final grids and the",
               "comparison of the discriminator's fakes in training mode against the book's inference-mode",
               "`generator.predict` (`model.book_inference_fakes=true`) came from run dirs that are gone. They were",

@@ -15,7 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main, write_page
+from adl_runner.runner.reports.files import (
+    commands_section,
+    generated_by,
+    load_records,
+    read_csv,
+    records_doc_main,
+    table_row,
+    write_page,
+)
 
 BOOK = {1: 99.49, 2: 99.47, 3: 99.54, 4: 99.52, 5: 99.53}
 """Table 13.6.1: the best head's test accuracy (%) by number of heads."""
@@ -29,10 +37,6 @@ PAPER = ("The IIC paper (Ji et al. 2019) reports 99.2-99.3 % on MNIST with anoth
 def _percent(value: Any) -> str:
     """A share as a percentage; '-' for none (history.csv writes NA where an epoch was not measured)."""
     return "-" if value in (None, "", "NA") else f"{100 * float(value):.2f}"
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
 
 
 def _protocol(config: dict[str, Any]) -> str:
@@ -111,7 +115,7 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
         best = metrics.get("best_accuracy")
         best_text = f"{metrics.get('best_epoch')}: {_percent(best)}" if best is not None else "-"
         reached = max((v for v in (metrics.get("accuracy"), best) if v is not None), default=None)
-        lines.append(_row([
+        lines.append(table_row([
             f"[{entry['name']}](runs/{entry['name']}/)", str(heads), _protocol(config), _budget(config, metrics, records_of),
             _batchnorm(config),
             _percent(metrics.get("accuracy")), " / ".join(_percent(a) for a in metrics.get("accuracy_per_head") or []) or "-",
@@ -124,10 +128,10 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
         history = read_csv(entry["path"] / "history.csv")
         per_epoch = entry["config"].get("trainer", {}).get("steps_per_epoch")
         lines += ["", f"## `{entry['name']}`: per epoch{f' ({per_epoch} steps each)' if per_epoch else ''}", "",
-                  _row(["epoch", "train loss (-I, nats)", "best head, %", "mean over heads, %"]), "|---|---|---|---|"]
+                  table_row(["epoch", "train loss (-I, nats)", "best head, %", "mean over heads, %"]), "|---|---|---|---|"]
         for h in history:
-            lines.append(_row([str(int(h["epoch"]) + 1), f"{float(h['loss']):.3f}", _percent(h.get("accuracy")),
-                               _percent(h.get("accuracy_mean"))]))
+            lines.append(table_row([str(int(h["epoch"]) + 1), f"{float(h['loss']):.3f}", _percent(h.get("accuracy")),
+                                    _percent(h.get("accuracy_mean"))]))
         figures = sorted(entry["path"].glob("confusion_head*.png"))
         for figure in figures:
             lines += ["", f"![{entry['name']}: {figure.stem.replace('_', ' ')}, clusters (matched) x labels](runs/{entry['name']}/{figure.name})"]

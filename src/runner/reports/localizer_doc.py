@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from adl_runner.runner.reports.files import (
     ReportError,
+    cell,
     commands_section,
     generated_by,
     read_csv,
@@ -27,11 +28,6 @@ from adl_runner.runner.reports.files import (
 
 METRICS = ("accuracy", "f1", "box_iou")
 LABELS = {"accuracy": "accuracy", "f1": "macro F1", "box_iou": "mean box IoU"}
-
-
-def _number(value: Any) -> str:
-    return "-" if value is None or value == "" else f"{float(value):.3f}"
-
 
 
 def _selected_on(config: dict[str, Any]) -> str:
@@ -73,8 +69,8 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
         best = metrics.get(f"best_{monitor}")
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {size[0]}x{size[1]} | "
                      f"{config['model'].get('alpha')}, {config['model'].get('beta')} | {metrics.get('epochs_completed')} | "
-                     + " | ".join(_number(metrics.get(m)) for m in METRICS)
-                     + f" | {_selected_on(config)} | {metrics.get('best_epoch')} ({monitor} {_number(best)}) | {metrics.get('train_seconds')} |")
+                     + " | ".join(cell(metrics.get(m)) for m in METRICS)
+                     + f" | {_selected_on(config)} | {metrics.get('best_epoch')} ({monitor} {cell(best)}) | {metrics.get('train_seconds')} |")
     lines += ["", *commands_section(entries)]
     for entry in entries:
         if (entry["path"] / "localizations.png").is_file():
@@ -85,9 +81,9 @@ def localizer_doc(records: Sequence[Path], docs: Path) -> Path:
                   + " | ".join(LABELS[m] for m in METRICS) + " |",
                   "|---|---|---|---|---|" + "---|" * len(METRICS)]
         for h in entry["history"]:
-            lines.append(f"| {int(h['epoch']) + 1} | {_number(h['loss'])} | {_number(h.get('class_loss'))} | "
-                         f"{_number(h.get('box_loss'))} | {_number(h.get('val_loss'))} | "
-                         + " | ".join(_number(h.get(f"val_{m}")) for m in METRICS) + " |")
+            lines.append(f"| {int(h['epoch']) + 1} | {cell(h['loss'])} | {cell(h.get('class_loss'))} | "
+                         f"{cell(h.get('box_loss'))} | {cell(h.get('val_loss'))} | "
+                         + " | ".join(cell(h.get(f"val_{m}")) for m in METRICS) + " |")
     return write_page(docs / "localizer.md", lines)
 
 

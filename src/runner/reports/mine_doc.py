@@ -14,7 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main, write_page
+from adl_runner.runner.reports.files import (
+    cell,
+    commands_section,
+    generated_by,
+    load_records,
+    read_csv,
+    records_doc_main,
+    write_page,
+)
 
 MODELS = ("mine", "mine_encoder")
 TOLERANCE = 0.01
@@ -23,10 +31,6 @@ BOOK_GAUSSIAN = {0.5: ("0.142186 (mean of steps 901-1000)", "0.145158; 0.147247"
 BOOK_ACCURACY = 93.86
 BOOK_PER_100 = (0.112297, 0.141723, 0.142567, 0.142087, 0.142083, 0.144755, 0.141434, 0.142480, 0.143059, 0.142186)
 """The book's printed MINE estimates at rho = 0.5, each the mean over 100 steps (section 13.8)."""
-
-
-def _number(value: Any, digits: int = 4) -> str:
-    return "-" if value in (None, "", "NA") else f"{float(value):.{digits}f}"
 
 
 def _gaussian(entries: list[dict[str, Any]]) -> list[str]:
@@ -45,9 +49,9 @@ def _gaussian(entries: list[dict[str, Any]]) -> list[str]:
         error = metrics["mi_estimate"] - metrics["mi_true"]
         book = BOOK_GAUSSIAN.get(rho, ("-", "-"))
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {rho:g} | {metrics.get('seed')} | {metrics.get('steps_completed')} | "
-                     f"{'yes' if config['model'].get('bias_correction') else 'no'} | {_number(metrics['mi_estimate'])} | "
-                     f"{_number(metrics.get('train_mi'))} | {_number(metrics.get('mi_histogram'))} | "
-                     f"{_number(metrics['mi_true'])} | {error:+.4f} | {'yes' if abs(error) <= TOLERANCE else 'no'} | "
+                     f"{'yes' if config['model'].get('bias_correction') else 'no'} | {cell(metrics['mi_estimate'], 4)} | "
+                     f"{cell(metrics.get('train_mi'), 4)} | {cell(metrics.get('mi_histogram'), 4)} | "
+                     f"{cell(metrics['mi_true'], 4)} | {error:+.4f} | {'yes' if abs(error) <= TOLERANCE else 'no'} | "
                      f"{book[0]} | {book[1]} |")
     lines += ["", "Per 100 steps (each the mean bound of its 100 training batches, as the book prints), after so many steps:", ""]
     measured = [entry for entry in entries if entry["history"]]
@@ -57,7 +61,7 @@ def _gaussian(entries: list[dict[str, Any]]) -> list[str]:
               "|---|" + "---|" * width,
               "| book, rho = 0.5 | " + " | ".join(f"{v:.4f}" for v in BOOK_PER_100[:width]) + " |"]
     for entry in measured:
-        cells = [_number(row.get("mi")) for row in entry["history"]] + ["-"] * (width - len(entry["history"]))
+        cells = [cell(row.get("mi"), 4) for row in entry["history"]] + ["-"] * (width - len(entry["history"]))
         lines.append(f"| `{entry['name']}` | " + " | ".join(cells) + " |")
     lines += _figures(entries)
     return lines
@@ -86,7 +90,7 @@ def _mnist(entries: list[dict[str, Any]]) -> list[str]:
                          f"{trainer.get('epochs')} epoch{'s' if trainer.get('epochs') != 1 else ''})")
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {metrics.get('task')} | {config['model'].get('latent_dim')} | "
                      f"{training} | {_protocol(config)} | {100 * metrics['accuracy']:.2f} % | {BOOK_ACCURACY} % | "
-                     f"{_number(metrics.get('mi_estimate'))} |")
+                     f"{cell(metrics.get('mi_estimate'), 4)} |")
     return lines + _figures(entries)
 
 

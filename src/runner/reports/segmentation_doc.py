@@ -16,7 +16,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from adl_runner.runner.reports.files import commands_section, generated_by, load_records, read_csv, records_doc_main, write_page
+from adl_runner.runner.reports.files import (
+    cell,
+    commands_section,
+    generated_by,
+    load_records,
+    read_csv,
+    records_doc_main,
+    table_row,
+    write_page,
+)
 
 METRICS = ("miou", "pixel_accuracy", "mean_iou", "dice", "iou")
 LABELS = {"miou": "book mIoU", "pixel_accuracy": "pixel accuracy", "mean_iou": "mean IoU (confusion)",
@@ -29,15 +38,6 @@ BOOK = ("The book (E12.1: the FCN at 480x640, 100 epochs, the best epoch picked 
 CURVE = (("loss", "train loss"), ("val_loss", "validation loss"), ("val_miou", "validation book mIoU"),
          ("val_pixel_accuracy", "validation pixel accuracy"), *((m, f"test {LABELS[m]}") for m in METRICS))
 """history.csv columns shown per epoch, where a run has them (the test ones are the evaluator's)."""
-
-
-def _number(value: Any) -> str:
-    return "-" if value in (None, "") else f"{float(value):.3f}"
-
-
-def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
 
 
 def _settings(config: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
@@ -71,8 +71,8 @@ def _targets(entries: list[dict[str, Any]]) -> list[str]:
             continue
         value = metrics.get("mean_iou")
         verdict = "met" if value is not None and value >= TARGET_MEAN_IOU else "not met"
-        lines.append(f"- `{entry['name']}` ({_settings(config)}): mean IoU {_number(value)}, book mIoU "
-                     f"{_number(metrics.get('miou'))}, pixel accuracy {_number(metrics.get('pixel_accuracy'))}: "
+        lines.append(f"- `{entry['name']}` ({_settings(config)}): mean IoU {cell(value)}, book mIoU "
+                     f"{cell(metrics.get('miou'))}, pixel accuracy {cell(metrics.get('pixel_accuracy'))}: "
                      f"the CPU target (mean IoU >= {TARGET_MEAN_IOU} on the test images) {verdict}.")
     return ["", *lines] if lines else []
 
@@ -91,8 +91,8 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
     for entry in entries:
         config, metrics = entry["config"], entry["metrics"]
         lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {config['model']['name']} | {metrics.get('task')} | "
-                     f"{config['dataset']['name']} | {_settings(config, metrics)} | {_number(metrics.get('test_loss'))} | "
-                     + " | ".join(_number(metrics.get(m)) for m in METRICS) + " |")
+                     f"{config['dataset']['name']} | {_settings(config, metrics)} | {cell(metrics.get('test_loss'))} | "
+                     + " | ".join(cell(metrics.get(m)) for m in METRICS) + " |")
     lines += ["", *commands_section(entries)]
     for entry in entries:
         if entry["metrics"].get("task") != "train":
@@ -106,9 +106,9 @@ def segmentation_doc(records: Sequence[Path], docs: Path) -> Path:
         held = entry["config"]["dataset"].get("validation")
         split = f"{held} held-out training images" if held else "the test split (the book's choice)"
         lines += ["", f"## `{entry['name']}`: {unit}; validation on {split}, test on the test split", "",
-                  _row(["epoch", *(label for _, label in columns)]), "|---|" + "---|" * len(columns)]
+                  table_row(["epoch", *(label for _, label in columns)]), "|---|" + "---|" * len(columns)]
         for h in history:
-            lines.append(_row([str(int(h["epoch"]) + 1), *(_number(h[key]) for key, _ in columns)]))
+            lines.append(table_row([str(int(h["epoch"]) + 1), *(cell(h[key]) for key, _ in columns)]))
     return write_page(docs / "segmentation.md", lines)
 
 
