@@ -286,6 +286,36 @@ def test_detection_doc_puts_the_books_numbers_beside_the_records(tmp_path: Path,
     assert code == 2 and "no training record" in err
 
 
+def test_the_ssd_page_judges_the_books_reading_of_its_table_once_all_five_variants_ran(tmp_path: Path,
+                                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    scores = {  # (normalize, loss): mIoU, precision, recall
+        (False, "ce_l1"): (0.60, 0.80, 0.90), (False, "ce_smooth_l1"): (0.55, 0.85, 0.80),
+        (True, "ce_l1"): (0.50, 0.90, 0.95), (True, "ce_smooth_l1"): (0.45, 0.70, 0.85), (True, "focal_smooth_l1"): (0.52, 0.75, 0.85)}
+    records = []
+    for (normalize, loss), (miou, precision, recall) in scores.items():
+        record = tmp_path / "runs" / f"ssd_{loss}_{normalize}"
+        write(record / "config.yaml", {"model": {"name": "ssd", "normalize": normalize, "loss": loss},
+                                       "dataset": {"name": "drinks", "options": {"image_size": [128, 160]}}, "trainer": {"epochs": 12}})
+        write(record / "metrics.json", {"task": "train", "epochs_completed": 12, "miou": miou, "precision": precision, "recall": recall})
+        write(record / "history.csv", "epoch,loss,val_loss\n")
+        write(record / "run.json", {"argv": ["run", "model=ssd"], "git_commit": "abc123"})
+        records.append(str(record))
+    code, _, err = run_report(capsys, "detection-doc", *records[:3], "--docs", str(tmp_path))
+    assert code == 0, err
+    assert ("at 128x160, 12 epochs, learning rate constant:\n3 of 5 (to run: normalized, CE + smooth L1; normalized, focal + smooth L1)."
+            in (tmp_path / "ssd.md").read_text())
+    code, _, err = run_report(capsys, "detection-doc", *records, "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "ssd.md").read_text()
+    assert "## The book's reading of Table 11.13.1, at 128x160, 12 epochs, learning rate constant" in page
+    assert "- The best mIoU comes from un-normalised offsets: met (best: un-normalized, CE + L1, 0.60)" in page
+    assert "- The best precision comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.90)" in page
+    assert "- The best recall comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.95)" in page
+    # focal + smooth L1 (0.52) beats normalised CE + L1 (0.50): the improved losses do not all lose
+    assert ("- The \"improved\" losses lower the mIoU against CE + L1 with the same offsets: not met (un-normalized, CE + smooth L1 "
+            "0.55 against 0.60; normalized, CE + smooth L1 0.45 against 0.50; normalized, focal + smooth L1 0.52 against 0.50)") in page
+
+
 def test_the_ssd_pages_learning_rate_column_names_the_steps_inside_the_run() -> None:
     from adl_runner.runner.reports.detection_doc import schedule
 

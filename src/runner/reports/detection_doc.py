@@ -13,7 +13,7 @@ from `conf/experiment/book/table_11_13_1.yaml`, never typed here) and their per-
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from adl_runner.runner.reports.files import (
     ReportError,
@@ -59,6 +59,60 @@ def schedule(trainer: dict[str, Any]) -> str:
     return ", ".join(f"x{f:g} from {epoch}" for epoch, f in inside) or "constant"
 
 
+def _budget(config: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """What a Table 11.13.1 comparison holds equal: `128x160, 12 epochs, x0.1 from 9, x0.01 from 11`."""
+    size = config["dataset"].get("options", {}).get("image_size") or [480, 640]
+    return f"{size[0]}x{size[1]}, {metrics.get('epochs_completed')} epochs, learning rate {schedule(config.get('trainer', {}))}"
+
+
+IMPROVED_LOSSES = (((False, "ce_smooth_l1"), (False, "ce_l1")), ((True, "ce_smooth_l1"), (True, "ce_l1")),
+                   ((True, "focal_smooth_l1"), (True, "ce_l1")))
+"""The book's "improved" losses, each beside CE + L1 with the same offsets."""
+
+
+def _judged(holds: bool) -> str:
+    return "met" if holds else "not met"
+
+
+def _reading(got: dict[tuple[bool, str], dict[str, Any]], label: Callable[[tuple[bool, str]], str]) -> list[str]:
+    """The book's reading judged on one budget's five variants (`got`: variant -> metrics)."""
+    def value(variant: tuple[bool, str], metric: str) -> float:
+        return float(got[variant].get(metric) or 0.0)
+
+    lines = []
+    top = max(got, key=lambda v: value(v, "miou"))
+    lines.append(f"- The best mIoU comes from un-normalised offsets: {_judged(not top[0])} (best: {label(top)}, {value(top, 'miou'):.2f})")
+    for metric in ("precision", "recall"):
+        top = max(got, key=lambda v: value(v, metric))
+        lines.append(f"- The best {metric} comes from normalised offsets with CE + L1: {_judged(top == (True, 'ce_l1'))} "
+                     f"(best: {label(top)}, {value(top, metric):.2f})")
+    shown = "; ".join(f"{label(a)} {value(a, 'miou'):.2f} against {value(b, 'miou'):.2f}" for a, b in IMPROVED_LOSSES)
+    lines.append("- The \"improved\" losses lower the mIoU against CE + L1 with the same offsets: "
+                 f"{_judged(all(value(a, 'miou') < value(b, 'miou') for a, b in IMPROVED_LOSSES))} ({shown})")
+    return lines
+
+
+def book_reading(trained: Sequence[dict[str, Any]], book: dict[tuple[bool, str], dict[str, Any]]) -> list[str]:
+    """The book's reading of Table 11.13.1 (the best mIoU from un-normalised offsets, the best precision
+    and recall from normalised CE + L1, the "improved" losses below CE + L1), each judged met or not on
+    the records of every budget at which all five variants ran; else what the fullest budget lacks."""
+    budgets: dict[str, dict[tuple[bool, str], dict[str, Any]]] = {}
+    for entry in trained:
+        budgets.setdefault(_budget(entry["config"], entry["metrics"]), {})[_variant(entry["config"]["model"])] = entry["metrics"]
+
+    def label(variant: tuple[bool, str]) -> str:
+        return ", ".join(book[variant]["labels"].values())
+
+    complete = {budget: {v: got[v] for v in book} for budget, got in budgets.items() if set(book) <= set(got)}
+    if not complete:
+        budget, got = max(budgets.items(), key=lambda item: len(set(book) & set(item[1])))
+        missing = "; ".join(label(v) for v in book if v not in got)
+        return ["", f"The book's reading of its table is judged once all five variants have run at one budget; at {budget}:",
+                f"{len(set(book) & set(got))} of 5 (to run: {missing})."]
+    return [line for budget, got in complete.items()
+            for line in ["", f"## The book's reading of Table 11.13.1, at {budget}", "", *_reading(got, label)]]
+
+
 def detection_doc(records: Sequence[Path], docs: Path) -> Path:
     """Write `docs`/ssd.md from `records`; returns its path."""
     book = book_rows()
@@ -95,6 +149,7 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
             checks = [f"{LABELS[key]} >= {bar}: {'met' if (entry['metrics'].get(key) or 0) >= bar else 'not met'} "
                       f"({cell(entry['metrics'].get(key), 2)})" for key, bar in CPU_TARGETS.items()]
             lines += ["", f"`{entry['name']}` against the CPU targets for CE + L1: " + "; ".join(checks) + "."]
+    lines += book_reading(trained, book)
     lines += ["", *commands_section(trained + evaluated)]
     for entry in trained:
         history = read_csv(entry["path"] / "history.csv")
