@@ -6,7 +6,8 @@ A record is a folder holding a run's small files as the runner wrote them: `conf
 `metrics.json`, `history.csv` (training runs), `run.json` (commit and command) and, shown when
 present, `detections.png` (the overlays after training). Training
 records give one row of the Table 11.13.1 comparison each, the book's numbers beside them (read
-from `conf/experiment/book/table_11_13_1.yaml`, never typed here) and their per-epoch curve;
+from `conf/experiment/book/table_11_13_1.yaml`, never typed here) and their per-epoch curve; the
+five variants at one budget also judge the book's reading of its table (`book_reading`);
 `task=evaluate` records of the same checkpoint (soft NMS, another FN rule) give the NMS comparison.
 """
 
