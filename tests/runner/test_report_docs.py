@@ -289,7 +289,7 @@ def test_detection_doc_puts_the_books_numbers_beside_the_records(tmp_path: Path,
 def test_the_ssd_page_judges_the_books_reading_of_its_table_once_all_five_variants_ran(tmp_path: Path,
                                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     scores = {  # (normalize, loss): mIoU, precision, recall
-        (False, "ce_l1"): (0.60, 0.80, 0.90), (False, "ce_smooth_l1"): (0.55, 0.85, 0.80),
+        (False, "ce_l1"): (0.60, 0.80, 0.90), (False, "ce_smooth_l1"): (0.55, 0.78, 0.80),
         (True, "ce_l1"): (0.50, 0.90, 0.95), (True, "ce_smooth_l1"): (0.45, 0.70, 0.85), (True, "focal_smooth_l1"): (0.52, 0.75, 0.85)}
     records = []
     for (normalize, loss), (miou, precision, recall) in scores.items():
@@ -312,8 +312,10 @@ def test_the_ssd_page_judges_the_books_reading_of_its_table_once_all_five_varian
     assert "- The best precision comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.90)" in page
     assert "- The best recall comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.95)" in page
     # focal + smooth L1 (0.52) beats normalised CE + L1 (0.50): the improved losses do not all lose
-    assert ("- The \"improved\" losses lower the mIoU against CE + L1 with the same offsets: not met (un-normalized, CE + smooth L1 "
+    assert ("- The \"improved\" losses score a lower mIoU than CE + L1 with the same offsets: not met (un-normalized, CE + smooth L1 "
             "0.55 against 0.60; normalized, CE + smooth L1 0.45 against 0.50; normalized, focal + smooth L1 0.52 against 0.50)") in page
+    assert "- The \"improved\" losses score a lower precision than CE + L1 with the same offsets: met (un-normalized" in page
+    assert "- The \"improved\" losses score a lower recall than CE + L1 with the same offsets: met (un-normalized" in page
 
 
 def test_the_ssd_pages_learning_rate_column_names_the_steps_inside_the_run() -> None:
