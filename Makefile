@@ -9,7 +9,7 @@ SHARED_DATA := $(abspath ../shared/datasets)
 export RUNNER_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 ARGS ?=
 
-.PHONY: help install run test test-full bench bench-quick lint reproduce records record-set clean
+.PHONY: help install run test test-full bench bench-quick lint reproduce records record-set record clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,11 @@ record-set: $(STAMP) ## copy SWEEP=<sweep dir>'s run records to docs/results/run
 	@[ -n "$(SWEEP)" ] && [ -n "$(SET)" ] || { echo "usage: make record-set SWEEP=<sweep dir> SET=<name>"; exit 2; }
 	$(call copy_records,$(SWEEP),$(SET))
 	$(BIN)/run-report seeds-doc docs/results/runs/$(SET) --docs docs/results
+
+# One finished run (a job dir of a sweep too): its record to docs/results/runs/$(NAME)/, FIGURES shrunk to 640 px wide.
+record: $(STAMP) ## copy RUN=<run dir>'s record to docs/results/runs/NAME=<name>/ (FIGURES="a.png b.png": shrunk copies)
+	@[ -n "$(RUN)" ] && [ -n "$(NAME)" ] || { echo "usage: make record RUN=<run dir> NAME=<name> [FIGURES=...]"; exit 2; }
+	$(BIN)/run-report record "$(RUN)" "$(NAME)" $(addprefix --figure ,$(FIGURES))
 
 clean: ## remove the venv and build leftovers (run dirs in outputs/ are kept)
 	rm -rf $(VENV) build dist src/*.egg-info

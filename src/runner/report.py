@@ -49,6 +49,7 @@ from adl_runner.runner.reports import (
     judge_doc,
     localizer_doc,
     mine_doc,
+    record,
     rl_doc,
     rl_results,
     seeds_doc,
@@ -602,7 +603,7 @@ class JobsIndexCallback(Callback):
         log.info(f"Results written to {sweep_dir / 'results.md'} and {sweep_dir / 'results.csv'}")
 
 
-# The docs' tables: `run-report <subcommand> ...` prints (or writes) one of them.
+# The docs' tables: `run-report <subcommand> ...` prints (or writes) one of them; `record` copies a run's record for them.
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "gan-table": gan_table.main,
     "rl-results": rl_results.main,
@@ -620,6 +621,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], str]] = {
     "serving-doc": serving_doc.main,
     "judge-doc": judge_doc.main,
     "seeds-doc": seeds_doc.main,
+    "record": record.main,
 }
 
 

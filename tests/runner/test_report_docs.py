@@ -234,6 +234,34 @@ def test_cyclegan_doc_lists_each_records_losses_and_shows_its_grids(tmp_path: Pa
     assert code == 2 and "is a run of model 'dcgan'; give runs of cyclegan" in err and err.count("\n") == 1
 
 
+def test_record_copies_a_finished_runs_small_files_and_shrinks_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    run = tmp_path / "run"
+    write(run / "config.yaml", {"model": {"name": "ssd"}})
+    write(run / "metrics.json", {"status": "completed", "map50": 0.5})
+    write(run / "run.json", {"argv": ["run", "model=ssd"], "git_commit": "abc123"})
+    write(run / "history.csv", "epoch,loss\n0,1.0\n")
+    write(run / "checkpoints" / "last.keras", b"weights")
+    Image.new("RGB", (1280, 960), (200, 30, 30)).save(run / "detections.png")
+    docs = tmp_path / "docs"
+    code, out, err = run_report(capsys, "record", str(run), "ssd_x", "--figure", "detections.png", "--docs", str(docs))
+    assert code == 0 and out == f"wrote {docs / 'runs' / 'ssd_x'}\n", err
+    kept = docs / "runs" / "ssd_x"
+    assert sorted(p.name for p in kept.iterdir()) == ["config.yaml", "detections.png", "history.csv", "metrics.json", "run.json"]
+    assert (kept / "metrics.json").read_text() == (run / "metrics.json").read_text()
+    with Image.open(kept / "detections.png") as figure:
+        assert figure.size == (640, 480) and figure.mode == "P"
+    write(run / "metrics.json", {"status": "interrupted"})
+    code, _, err = run_report(capsys, "record", str(run), "ssd_y", "--docs", str(docs))
+    assert code == 2 and "has not completed (status: interrupted)" in err and err.count("\n") == 1
+    assert not (docs / "runs" / "ssd_y").exists()
+    write(run / "metrics.json", {"status": "completed"})
+    for argv, fragment in ((["ssd_z", "--figure", "nope.png"], "lacks nope.png"), (["../up"], "must be a plain folder name")):
+        code, _, err = run_report(capsys, "record", str(run), *argv, "--docs", str(docs))
+        assert code == 2 and fragment in err and err.count("\n") == 1, err
+
+
 GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d")
 """What docs/results/gan.md is generated from: a record, and the comparison sets it links."""
 
