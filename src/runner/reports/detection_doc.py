@@ -60,10 +60,20 @@ def schedule(trainer: dict[str, Any]) -> str:
     return ", ".join(f"x{f:g} from {epoch}" for epoch, f in inside) or "constant"
 
 
+def _size(config: dict[str, Any]) -> str:
+    """The run's input size, `128x160` (the book's 480x640 where the dataset options leave it)."""
+    size = config["dataset"].get("options", {}).get("image_size") or [480, 640]
+    return f"{size[0]}x{size[1]}"
+
+
+def _label(row: dict[str, Any]) -> str:
+    """A book row's variant as the table labels it: `normalized, CE + L1`."""
+    return ", ".join(str(v) for v in row["labels"].values())
+
+
 def _budget(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     """What a Table 11.13.1 comparison holds equal: `128x160, 12 epochs, x0.1 from 9, x0.01 from 11`."""
-    size = config["dataset"].get("options", {}).get("image_size") or [480, 640]
-    return f"{size[0]}x{size[1]}, {metrics.get('epochs_completed')} epochs, learning rate {schedule(config.get('trainer', {}))}"
+    return f"{_size(config)}, {metrics.get('epochs_completed')} epochs, learning rate {schedule(config.get('trainer', {}))}"
 
 
 IMPROVED_LOSSES = (((False, "ce_smooth_l1"), (False, "ce_l1")), ((True, "ce_smooth_l1"), (True, "ce_l1")),
@@ -103,7 +113,7 @@ def book_reading(trained: Sequence[dict[str, Any]], book: dict[tuple[bool, str],
         budgets.setdefault(_budget(entry["config"], entry["metrics"]), {})[_variant(entry["config"]["model"])] = entry["metrics"]
 
     def label(variant: tuple[bool, str]) -> str:
-        return ", ".join(book[variant]["labels"].values())
+        return _label(book[variant])
 
     complete = {budget: {v: got[v] for v in book} for budget, got in budgets.items() if set(book) <= set(got)}
     if not complete:
@@ -141,14 +151,13 @@ def detection_doc(records: Sequence[Path], docs: Path) -> Path:
     for entry in trained:
         config, metrics = entry["config"], entry["metrics"]
         row = book.get(_variant(config["model"]))
-        labels = f"{row['labels']['offsets']}, {row['labels']['loss']}" if row else str(_variant(config["model"]))
-        size = config["dataset"].get("options", {}).get("image_size") or [480, 640]
+        labels = _label(row) if row else str(_variant(config["model"]))
         theirs = " / ".join(cell(row["book"].get(m), 2) for m in ("miou", "precision", "recall")) if row else "-"
-        lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {labels} | {size[0]}x{size[1]} | "
+        lines.append(f"| [{entry['name']}](runs/{entry['name']}/) | {labels} | {_size(config)} | "
                      f"{metrics.get('epochs_completed')} | {schedule(config.get('trainer', {}))} | " + " | ".join(cell(metrics.get(m), 2) for m in METRICS) + f" | {theirs} |")
     for entry in trained:
         if _variant(entry["config"]["model"]) == (False, "ce_l1"):
-            checks = [f"{LABELS[key]} >= {bar}: {'met' if (entry['metrics'].get(key) or 0) >= bar else 'not met'} "
+            checks = [f"{LABELS[key]} >= {bar}: {_judged((entry['metrics'].get(key) or 0) >= bar)} "
                       f"({cell(entry['metrics'].get(key), 2)})" for key, bar in CPU_TARGETS.items()]
             lines += ["", f"`{entry['name']}` against the CPU targets for CE + L1: " + "; ".join(checks) + "."]
     lines += book_reading(trained, book)
