@@ -9,13 +9,7 @@ Installed as one import package. Its layers, lowest first, each importing only t
 - `adl_runner.runner`: the CLI, tasks, training loops, run dir and reports; knows no family by name.
 """
 
-import time
 from typing import TYPE_CHECKING, Any, Sequence
-
-IMPORTED_AT = time.time()
-"""When this package was first imported, the first thing `run` does: where a job's start-up stage
-begins (runner.stages). Not the process's start: a wrapper shell that waits, then `exec`s `run`,
-hands its own start time on to it."""
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,4 +1,4 @@
-"""Where a job's time goes: start-up (our imports, from the package's first), composition (Hydra), set-up
+"""Where a job's time goes: start-up (our imports, from the runner layer's first), composition (Hydra), set-up
 (TensorFlow's import, resolving the job), then the job's own stages (data, build, pre-training,
 train, evaluation, artifacts), each the wall time since the stage before it, plus the checkpoint
 writes inside training. `run.json` records them under `stages` and the end summary prints them in
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-import adl_runner
+from adl_runner.runner import IMPORTED_AT
 
 
 class Stages:
@@ -19,7 +19,7 @@ class Stages:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.last = adl_runner.IMPORTED_AT
+        self.last = IMPORTED_AT
         self.jobs = 0
 
     def entered_main(self) -> None:
