@@ -26,14 +26,17 @@ OPTIONAL = ("history.csv",)
 
 
 def shrink(source: Path, target: Path, width: int) -> Path:
-    """`source` as a 256-colour PNG at most `width` pixels wide (aspect kept), written atomically to `target`."""
-    from PIL import Image
+    """`source` as a 256-colour (or, where it is gray, 8-bit gray) PNG at most `width` pixels wide
+    (aspect kept), written atomically to `target`."""
+    from PIL import Image, ImageChops
 
     with Image.open(source) as opened:
         rgb = opened.convert("RGB")
     if rgb.width > width:
         rgb = rgb.resize((width, round(rgb.height * width / rgb.width)), Image.Resampling.LANCZOS)
-    small = rgb.quantize(256)
+    red, green, blue = rgb.split()
+    gray = ImageChops.difference(red, green).getbbox() is None and ImageChops.difference(green, blue).getbbox() is None
+    small = rgb.convert("L") if gray else rgb.quantize(256)  # a gray figure's 256 levels, not a palette's
     return write_atomic(target, lambda tmp: small.save(tmp, format="PNG", optimize=True))
 
 
