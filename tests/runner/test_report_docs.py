@@ -234,6 +234,17 @@ def test_cyclegan_doc_lists_each_records_losses_and_shows_its_grids(tmp_path: Pa
     assert code == 2 and "is a run of model 'dcgan'; give runs of cyclegan" in err and err.count("\n") == 1
 
 
+CYCLEGAN_DOC_RECORDS = ("cyclegan_cifar10_cpu", "cyclegan_cifar10_plain_cpu")
+"""What docs/results/cyclegan.md is generated from: E7.2 (PatchGAN) and E7.1 (plain D) at the CPU budget."""
+
+
+def test_the_committed_cyclegan_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "results"
+    code, _, err = run_report(capsys, "cyclegan-doc", *(str(docs / "runs" / name) for name in CYCLEGAN_DOC_RECORDS), "--docs", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "cyclegan.md").read_text() == (docs / "cyclegan.md").read_text()
+
+
 def test_record_copies_a_finished_runs_small_files_and_shrinks_its_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from PIL import Image
 
@@ -252,6 +263,10 @@ def test_record_copies_a_finished_runs_small_files_and_shrinks_its_figures(tmp_p
     assert (kept / "metrics.json").read_text() == (run / "metrics.json").read_text()
     with Image.open(kept / "detections.png") as figure:
         assert figure.size == (640, 480) and figure.mode == "P"
+    Image.new("RGB", (320, 200), (90, 90, 90)).save(run / "gray.png")
+    run_report(capsys, "record", str(run), "ssd_x", "--figure", "gray.png", "--docs", str(docs))
+    with Image.open(kept / "gray.png") as figure:  # narrower than --width: kept at its size, gray as gray
+        assert figure.size == (320, 200) and figure.mode == "L"
     write(run / "metrics.json", {"status": "interrupted"})
     code, _, err = run_report(capsys, "record", str(run), "ssd_y", "--docs", str(docs))
     assert code == 2 and "has not completed (status: interrupted)" in err and err.count("\n") == 1
