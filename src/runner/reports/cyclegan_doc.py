@@ -19,6 +19,7 @@ from adl_runner.runner.reports.files import (
     cell,
     command_line,
     generated_by,
+    interval_steps,
     load_records,
     read_csv,
     records_doc_main,
@@ -65,7 +66,7 @@ def _setting(config: dict[str, Any]) -> str:
 def _record(entry: dict[str, Any]) -> list[str]:
     config, metrics, name = entry["config"], entry["metrics"], entry["name"]
     trainer = config["trainer"]
-    interval = min(trainer["steps_per_epoch"], trainer["steps"])
+    interval = interval_steps(config)
     history = read_csv(entry["path"] / "history.csv")
     lines = ["", f"## `{name}`: {_setting(config)}, {metrics['steps_completed']:,} steps of batch {trainer['batch_size']}", "",
              command_line(name, entry["run"]), "",

@@ -94,6 +94,12 @@ def generated_by(prog: str) -> str:
             "`config.yaml`, `metrics.json`, `history.csv` and `run.json` with its commit and command).")
 
 
+def interval_steps(config: dict[str, Any]) -> int:
+    """Steps per history.csv row of a step-based run: its save interval, or the whole budget of a shorter run."""
+    trainer = config["trainer"]
+    return min(trainer["steps_per_epoch"], trainer["steps"])
+
+
 def cell(value: Any, digits: int = 3) -> str:
     """A number as a docs table shows it, `-` where a record has none (None, empty, history.csv's NA)."""
     return "-" if value in (None, "", "NA") else f"{float(value):.{digits}f}"

@@ -24,6 +24,7 @@ from adl_runner.runner.reports.files import (
     cell,
     command_line,
     generated_by,
+    interval_steps,
     load_records,
     read_csv,
     records_doc_main,
@@ -61,16 +62,10 @@ CURVE = (("d_loss", "D loss"), ("d_acc", "D acc"), ("d_real_acc", "D acc, real")
 """history.csv columns shown per interval, where a run has them (the means over the interval's steps)."""
 
 
-def _interval(config: dict[str, Any]) -> int:
-    """Steps per history row: the save interval, or the whole budget of a shorter run."""
-    trainer = config["trainer"]
-    return min(trainer["steps_per_epoch"], trainer["steps"])
-
-
 def _against_book(entry: dict[str, Any]) -> list[str]:
     """A DCGAN record's accuracies and losses beside the book's last three log lines."""
     metrics, steps = entry["metrics"], entry["metrics"]["steps_completed"]
-    first = steps - _interval(entry["config"]) + 1
+    first = steps - interval_steps(entry["config"]) + 1
     lines = ["The book's last three log lines (E4.1, steps 39,997-39,999: single batches, D on 64 real + 64 fake",
              f"digits, the adversarial model on 64 fakes) beside this record: the mean over steps {first:,}-{steps:,}",
              "(`train_*` in `metrics.json`) and D and G judged once on the held-out test digits (`test_*`).", "",
@@ -103,7 +98,7 @@ def _record(entry: dict[str, Any]) -> list[str]:
         lines += [*_against_book(entry), ""]
     history = read_csv(entry["path"] / "history.csv")
     columns = [(key, label) for key, label in CURVE if history and history[0].get(key, "NA") != "NA"]
-    interval = _interval(config)
+    interval = interval_steps(config)
     lines += [f"Per interval of {interval} steps (`history.csv`, means over the interval's steps):", "",
               table_row(["step", *(label for _, label in columns)]), "|---|" + "---|" * len(columns)]
     for row in history:
