@@ -351,12 +351,12 @@ def test_the_ssd_page_judges_the_books_reading_of_its_table_once_all_five_varian
     assert code == 0, err
     page = (tmp_path / "ssd.md").read_text()
     assert "## The book's reading of Table 11.13.1, at 128x160, 12 epochs, learning rate constant" in page
-    assert "- The best mIoU comes from un-normalised offsets: met (best: un-normalized, CE + L1, 0.60)" in page
-    assert "- The best precision comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.90)" in page
-    assert "- The best recall comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.95)" in page
+    assert "- The best mIoU comes from un-normalised offsets: met (best: un-normalized, CE + L1, 0.600)" in page
+    assert "- The best precision comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.900)" in page
+    assert "- The best recall comes from normalised offsets with CE + L1: met (best: normalized, CE + L1, 0.950)" in page
     # focal + smooth L1 (0.52) beats normalised CE + L1 (0.50): the improved losses do not all lose
     assert ("- The \"improved\" losses score a lower mIoU than CE + L1 with the same offsets: not met (un-normalized, CE + smooth L1 "
-            "0.55 against 0.60; normalized, CE + smooth L1 0.45 against 0.50; normalized, focal + smooth L1 0.52 against 0.50)") in page
+            "0.550 against 0.600; normalized, CE + smooth L1 0.450 against 0.500; normalized, focal + smooth L1 0.520 against 0.500)") in page
     assert "- The \"improved\" losses score a lower precision than CE + L1 with the same offsets: met (un-normalized" in page
     assert "- The \"improved\" losses score a lower recall than CE + L1 with the same offsets: met (un-normalized" in page
 
