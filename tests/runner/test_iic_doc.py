@@ -59,8 +59,21 @@ def test_iic_doc_puts_the_book_beside_every_head_with_its_protocol_and_target(tm
     assert "is a run of model 'ssd'; give runs of iic" in capsys.readouterr().err
 
 
+def test_a_table_13_6_1_job_is_named_by_its_set_and_row_and_linked_below_its_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = {"model": {"name": "iic", "heads": 3}, "dataset": {"name": "mnist"}, "optimizer": {"name": "adam", "learning_rate": 0.001},
+              "trainer": {"batch_size": 128, "steps_per_epoch": 50}, "table": {"id": "13.6.1", "row": 2}}
+    job = iic_record(tmp_path, "table_13_6_1/experiment=book+table_13_6_1,table.row=2", [0.7, 0.6, 0.5], 0.75, config)
+    assert report.main(["iic-doc", str(job), "--docs", str(tmp_path)]) == 0, capsys.readouterr().err
+    page = (tmp_path / "iic.md").read_text()
+    link = "runs/table_13_6_1/experiment=book+table_13_6_1,table.row=2/"
+    assert f"| [table_13_6_1 row 2]({link}) | 3 |" in page and "| 70.00 / 60.00 / 50.00 |" in page and "| 99.54 | not met |" in page
+    assert "The book-table page of the set table_13_6_1: [table_13_6_1.md](table_13_6_1.md)" in page
+    assert "## `table_13_6_1 row 2`: per epoch (50 steps each)" in page
+    assert f"]({link}confusion_head0.png)" in page
+
+
 def test_the_committed_iic_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    records = sorted((DOCS / "runs").glob("iic_*"))
+    records = sorted((DOCS / "runs").glob("iic_*")) + sorted((DOCS / "runs" / "table_13_6_1").glob("*"))
     if not records:
         pytest.skip("no IIC run record committed")
     assert report.main(["iic-doc", *map(str, records), "--docs", str(tmp_path)]) == 0, capsys.readouterr().err

@@ -4,7 +4,8 @@
 
 A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
 `metrics.json`, `history.csv` (training runs), `run.json` (commit and command) and, shown when
-present, `confusion_head<i>.png`. Each record is one row beside the book's value for its number of
+present, `confusion_head<i>.png`; a job of the Table 13.6.1 sweep (`runs/table_13_6_1/<job>/`, as `make
+record-set` copies it) is named by its set and row. Each record is one row beside the book's value for its number of
 heads, with its protocol (what it trained on and what it scored) and the BatchNorm statistics it
 was scored with; training records add their per-epoch curve of the matched accuracy, and a
 `task=evaluate` record names the training record whose checkpoint it scored.
@@ -55,14 +56,14 @@ def _run_dir(run: dict[str, Any]) -> str | None:
     return given[-1] if given else None
 
 
-def _budget(config: dict[str, Any], metrics: dict[str, Any], records_of: dict[str, str]) -> str:
+def _budget(config: dict[str, Any], metrics: dict[str, Any], records_of: dict[str, dict[str, Any]]) -> str:
     """Steps x batch (and epochs of how many steps), the learning rate and its schedule; for an
     evaluation, its checkpoint, linked to the training record of its run dir (`records_of`) when given."""
     if metrics.get("task") == "evaluate":
         checkpoint = Path(str(metrics.get("checkpoint", "")))
         record = records_of.get(str(checkpoint.parent.parent))
         if record is not None:
-            return f"the checkpoint {checkpoint.name} of [{record}](runs/{record}/)"
+            return f"the checkpoint {checkpoint.name} of [{record['name']}]({record['link']})"
         return f"the checkpoint {checkpoint.parent.parent.name}/{checkpoint.parent.name}/{checkpoint.name}"
     trainer, optimizer = config.get("trainer", {}), config.get("optimizer", {})
     steps = metrics.get("steps_completed")
@@ -88,9 +89,19 @@ def _verdict(value: Any) -> str:
     return "met" if 100 * float(value) >= TARGET else "not met"
 
 
+def _named(entry: dict[str, Any]) -> dict[str, Any]:
+    """A record's name and link on the page: a sweep job's folder name is its overrides, so it is named by its set
+    and book-table row (`table_13_6_1 row 2`) and linked below its set."""
+    path, row = entry["path"], (entry["config"].get("table") or {}).get("row")
+    if row is None:
+        return {**entry, "link": f"runs/{path.name}/", "set": None}
+    return {**entry, "name": f"{path.parent.name} row {row}", "link": f"runs/{path.parent.name}/{path.name}/",
+            "set": path.parent.name}
+
+
 def iic_doc(records: Sequence[Path], docs: Path) -> Path:
     """Write `docs`/iic.md from `records`; returns its path."""
-    entries = load_records(records, ("iic",))
+    entries = [_named(entry) for entry in load_records(records, ("iic",))]
     lines = ["# IIC on MNIST (chapter 13, Table 13.6.1)", "",
              generated_by("iic-doc"),
              "Accuracy is after matching each head's clusters to the labels (Hungarian, `linear_sum_assignment`) on",
@@ -103,11 +114,14 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
              "the checkpoint itself is not changed).", "",
              "The book's Table 13.6.1 reports " + ", ".join(f"{v} % with {h} head{'s' * (h > 1)}" for h, v in BOOK.items())
              + f" (best head; {BOOK_PROTOCOL}; the budget is not stated, the repository's is 1,200 epochs of batch 512).",
-             PAPER, "",
-             "| record | heads | protocol | budget | BatchNorm statistics | best head, % (final) | every head, % | mean ± std over heads, % | "
-             f"best epoch: best head, % | book, % | target >= {TARGET:g} % |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    records_of = {run_dir: entry["name"] for entry in entries
+             PAPER, ""]
+    sets = sorted({entry["set"] for entry in entries if entry["set"] is not None})
+    lines += [f"The book-table page of the set {name}: [{name}.md]({name}.md) (`run-report runs/{name} --table book/{name}`)."
+              for name in sets] + [""] * bool(sets)
+    lines += ["| record | heads | protocol | budget | BatchNorm statistics | best head, % (final) | every head, % | "
+              f"mean ± std over heads, % | best epoch: best head, % | book, % | target >= {TARGET:g} % |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    records_of = {run_dir: entry for entry in entries
                   if entry["metrics"].get("task") == "train" and (run_dir := _run_dir(entry["run"])) is not None}
     for entry in entries:
         config, metrics = entry["config"], entry["metrics"]
@@ -116,7 +130,7 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
         best_text = f"{metrics.get('best_epoch')}: {_percent(best)}" if best is not None else "-"
         reached = max((v for v in (metrics.get("accuracy"), best) if v is not None), default=None)
         lines.append(table_row([
-            f"[{entry['name']}](runs/{entry['name']}/)", str(heads), _protocol(config), _budget(config, metrics, records_of),
+            f"[{entry['name']}]({entry['link']})", str(heads), _protocol(config), _budget(config, metrics, records_of),
             _batchnorm(config),
             _percent(metrics.get("accuracy")), " / ".join(_percent(a) for a in metrics.get("accuracy_per_head") or []) or "-",
             f"{_percent(metrics.get('accuracy_mean'))} ± {_percent(metrics.get('accuracy_std'))}", best_text,
@@ -134,7 +148,7 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
                                     _percent(h.get("accuracy_mean"))]))
         figures = sorted(entry["path"].glob("confusion_head*.png"))
         for figure in figures:
-            lines += ["", f"![{entry['name']}: {figure.stem.replace('_', ' ')}, clusters (matched) x labels](runs/{entry['name']}/{figure.name})"]
+            lines += ["", f"![{entry['name']}: {figure.stem.replace('_', ' ')}, clusters (matched) x labels]({entry['link']}{figure.name})"]
     return write_page(docs / "iic.md", lines)
 
 
