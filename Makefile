@@ -9,7 +9,7 @@ SHARED_DATA := $(abspath ../shared/datasets)
 export RUNNER_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 ARGS ?=
 
-.PHONY: help install run test test-full bench bench-quick lint reproduce records record-set record clean
+.PHONY: help install run test test-full bench bench-quick lint reproduce records record-set record-table record clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,11 @@ record-set: $(STAMP) ## copy SWEEP=<sweep dir>'s run records to docs/results/run
 	$(BIN)/run-report seeds-doc docs/results/runs/$(SET) --docs docs/results
 
 # One finished run (a job dir of a sweep too): its record to docs/results/runs/$(NAME)/, FIGURES shrunk to 640 px wide.
+record-table: $(STAMP) ## copy SWEEP=<book-table sweep dir>'s run records to docs/results/runs/TABLE=<table>/ and regenerate its table
+	@[ -n "$(SWEEP)" ] && [ -n "$(TABLE)" ] || { echo "usage: make record-table SWEEP=<sweep dir> TABLE=<table, e.g. table_13_6_1>"; exit 2; }
+	$(call copy_records,$(SWEEP),$(TABLE))
+	$(BIN)/run-report docs/results/runs/$(TABLE) --table book/$(TABLE) --docs docs/results
+
 record: $(STAMP) ## copy RUN=<run dir>'s record to docs/results/runs/NAME=<name>/ (FIGURES="a.png b.png": shrunk copies)
 	@[ -n "$(RUN)" ] && [ -n "$(NAME)" ] || { echo "usage: make record RUN=<run dir> NAME=<name> [FIGURES=...]"; exit 2; }
 	$(BIN)/run-report record "$(RUN)" "$(NAME)" $(addprefix --figure ,$(FIGURES))
