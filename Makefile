@@ -61,11 +61,11 @@ copy_records = for job in $(1)/*/; do [ -f "$$job/metrics.json" ] || continue; \
 	  dest="docs/results/runs/$(2)/$$(basename "$$job")"; mkdir -p "$$dest"; \
 	  for f in $(RECORD_FILES); do [ ! -f "$$job$$f" ] || cp "$$job$$f" "$$dest/" || exit; done; done
 
+# $(call record_table,SWEEP,TABLE): copy_records, then docs/results/TABLE.md/.csv regenerated from the records.
+record_table = $(call copy_records,$(1),$(2)); $(BIN)/run-report docs/results/runs/$(2) --table book/$(2) --docs docs/results
+
 records: $(STAMP) ## copy the chapter-1 sweeps' run records into docs/results/runs/ and regenerate their tables
-	for t in $(BOOK_TABLES); do \
-	  $(call copy_records,$(BOOK_RUNS)/$$t,$$t); \
-	  $(BIN)/run-report docs/results/runs/$$t --table book/$$t --docs docs/results || exit; \
-	done
+	for t in $(BOOK_TABLES); do $(call record_table,$(BOOK_RUNS)/$$t,$$t) || exit; done
 
 # Any sweep (a comparison preset's, or `run -m ... seed=1,2,3`): its records to docs/results/runs/$(SET)/ and the page
 # of mean ± std per configuration (run-report seeds-doc; a preset's records name their page, else docs/results/$(SET).md).
@@ -74,12 +74,12 @@ record-set: $(STAMP) ## copy SWEEP=<sweep dir>'s run records to docs/results/run
 	$(call copy_records,$(SWEEP),$(SET))
 	$(BIN)/run-report seeds-doc docs/results/runs/$(SET) --docs docs/results
 
-# One finished run (a job dir of a sweep too): its record to docs/results/runs/$(NAME)/, FIGURES shrunk to 640 px wide.
+# Any book-table sweep (`run -m experiment=book/<table> ...`, a CPU budget added): its records and its table.
 record-table: $(STAMP) ## copy SWEEP=<book-table sweep dir>'s run records to docs/results/runs/TABLE=<table>/ and regenerate its table
 	@[ -n "$(SWEEP)" ] && [ -n "$(TABLE)" ] || { echo "usage: make record-table SWEEP=<sweep dir> TABLE=<table, e.g. table_13_6_1>"; exit 2; }
-	$(call copy_records,$(SWEEP),$(TABLE))
-	$(BIN)/run-report docs/results/runs/$(TABLE) --table book/$(TABLE) --docs docs/results
+	$(call record_table,$(SWEEP),$(TABLE))
 
+# One finished run (a job dir of a sweep too): its record to docs/results/runs/$(NAME)/, FIGURES shrunk to 640 px wide.
 record: $(STAMP) ## copy RUN=<run dir>'s record to docs/results/runs/NAME=<name>/ (FIGURES="a.png b.png": shrunk copies)
 	@[ -n "$(RUN)" ] && [ -n "$(NAME)" ] || { echo "usage: make record RUN=<run dir> NAME=<name> [FIGURES=...]"; exit 2; }
 	$(BIN)/run-report record "$(RUN)" "$(NAME)" $(addprefix --figure ,$(FIGURES))

@@ -5,7 +5,7 @@
 A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
 `metrics.json`, `history.csv` (training runs), `run.json` (commit and command) and, shown when
 present, `confusion_head<i>.png`; a job of the Table 13.6.1 sweep (`runs/table_13_6_1/<job>/`, as `make
-record-set` copies it) is named by its set and row. Each record is one row beside the book's value for its number of
+record-table` copies it) is named by its set and row. Each record is one row beside the book's value for its number of
 heads, with its protocol (what it trained on and what it scored) and the BatchNorm statistics it
 was scored with; training records add their per-epoch curve of the matched accuracy, and a
 `task=evaluate` record names the training record whose checkpoint it scored.
