@@ -193,6 +193,9 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     assert "| `wgan` | Listings 5.1.1-5.1.2 | 40,000 steps of batch 64 | qualitative: stable, no mode collapse | not yet re-run" in page
     assert "- `dcgan_short`: `run model=dcgan trainer.steps=200` (commit `abc123`)" in page
     assert "![dcgan_short" not in page  # no samples.png copied with the record
+    assert "run -m experiment=gan/cpu_budgets " in page
+    assert ("Not yet recorded from committed code: `gan_cpu_budgets`, `gan_lsgan_vs_dcgan`, `gan_batchnorm_d`, "
+            "`stackedgan_mnist` (the numbers") in page
     runs = tmp_path / "runs" / "gan_lsgan_vs_dcgan"
     for seed, status in ((1, "completed"), (2, "completed"), (3, "interrupted")):
         job = runs / f"model=lsgan,seed={seed}"
@@ -203,6 +206,7 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     page = (tmp_path / "gan.md").read_text()
     assert "| qualitative: better perceptual quality than DCGAN | [gan_lsgan_vs_dcgan](gan_lsgan_vs_dcgan.md): 2 runs of 3,000 steps |" in page
     assert "## `model=lsgan" not in page  # a set's records are on its own page
+    assert "Not yet recorded from committed code: `gan_cpu_budgets`, `gan_batchnorm_d`, `stackedgan_mnist` (" in page
     write(tmp_path / "runs" / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
     code, _, err = run_report(capsys, "gan-doc", str(tmp_path / "runs" / "mlp"), "--docs", str(tmp_path))
     assert code == 2 and "is a run of model 'mlp'; give runs of dcgan, cgan" in err

@@ -47,12 +47,14 @@ BOOK = (  # model, listings, book budget, the book's result (spec book-ch01-05 a
      "digit; z0 (-4 to 4) thickness, z1 (-1 to 1) tilt"),
     ("gan_mlp", "Pattanayak Listing 6-5", "60,000 steps of batch 256", "qualitative: noisy, mostly readable digits (Fig 6-23)"),
 )
-COMMANDS = (
-    "run -m experiment=gan/cpu_budgets      # CGAN 3,000, ACGAN 5,000, InfoGAN 2,000, the MLP GAN 60,000 steps, WGAN 2,000 in both modes",
-    "run -m experiment=gan/lsgan_vs_dcgan   # DCGAN and LSGAN, 3,000 steps, seeds 1-3",
-    "run model=stackedgan                   # the book's budget (hours on a CPU)",
+PRESETS = (  # record (a set's folder, or a run record's name), its command
+    ("gan_cpu_budgets", "run -m experiment=gan/cpu_budgets      # CGAN 3,000, ACGAN 5,000, InfoGAN 2,000, the MLP GAN 60,000 steps, WGAN 2,000 in both modes"),
+    ("gan_lsgan_vs_dcgan", "run -m experiment=gan/lsgan_vs_dcgan   # DCGAN and LSGAN, 3,000 steps, seeds 1-3"),
+    ("gan_batchnorm_d", "run -m experiment=gan/batchnorm_d      # Fig 5.1.5: DCGAN and WGAN with and without BatchNorm in D"),
+    ("stackedgan_mnist", "run model=stackedgan                   # the book's budget (hours on a CPU)"),
 )
-"""The sweeps that re-run the CPU budgets (recognisable digits, MNIST-FID every interval) whose earlier run dirs are gone."""
+"""The runs that re-made the GAN numbers from committed code (CPU budgets, MNIST-FID every interval);
+the page names those whose record is not yet committed."""
 BOOK_LINES = ((39997, 0.423329, 0.796875, 0.819355, 0.484375), (39998, 0.471747, 0.773438, 1.570030, 0.203125),
               (39999, 0.532917, 0.742188, 0.824350, 0.453125))
 """E4.1: the book's last three DCGAN log lines, (step, D loss, D acc, adversarial loss, adversarial acc)."""
@@ -142,13 +144,16 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
         records_of = ", ".join([*(f"[{e['name']}](runs/{e['name']}/)" for e in entries if e["config"]["model"]["name"] == model),
                                 *elsewhere.get(model, [])])
         lines.append(table_row([f"`{model}`", listing, budget, result, records_of or "not yet re-run from committed code"]))
-    lines += ["", "The MNIST-FID, label-accuracy and code-accuracy tables this page held before, the final grids and the",
-              "comparison of the discriminator's fakes in training mode against the book's inference-mode",
-              "`generator.predict` (`model.book_inference_fakes=true`) came from run dirs that are gone. They were",
-              "removed; these sweeps produce them again from committed code, each a comparison preset whose records",
-              "`make record-set SWEEP=<its sweep dir> SET=<its page>` copies to `runs/<its page>/` (`gan_cpu_budgets`,",
-              "`gan_lsgan_vs_dcgan`) and whose page the model rows above then link:", "", "```",
-              *COMMANDS, "```"]
+    recorded = {r.name for r in records}
+    missing = [name for name, _ in PRESETS if name not in recorded]
+    lines += ["", "## To run", "",
+              "Each comparison is a preset whose records `make record-set SWEEP=<its sweep dir> SET=<its page>` copies",
+              "to `runs/<its page>/`, linked from the model rows above; StackedGAN is one run, recorded with",
+              "`make record RUN=<its run dir> NAME=stackedgan_mnist FIGURES=samples.png`:", "", "```",
+              *(command for _, command in PRESETS), "```"]
+    if missing:
+        lines += ["", "Not yet recorded from committed code: " + ", ".join(f"`{name}`" for name in missing)
+                  + " (the numbers this page once gave for them had no record and were removed)."]
     for entry in entries:
         lines += _record(entry)
     return write_page(docs / "gan.md", lines)
