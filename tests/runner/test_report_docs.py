@@ -281,7 +281,7 @@ def test_record_copies_a_finished_runs_small_files_and_shrinks_its_figures(tmp_p
         assert code == 2 and fragment in err and err.count("\n") == 1, err
 
 
-GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d")
+GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d", "gan_cpu_budgets")
 """What docs/results/gan.md is generated from: a record, and the comparison sets it links."""
 
 
