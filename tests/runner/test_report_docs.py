@@ -195,7 +195,7 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     assert "![dcgan_short" not in page  # no samples.png copied with the record
     assert "run -m experiment=gan/cpu_budgets " in page
     assert ("Not yet recorded from committed code: `gan_cpu_budgets`, `gan_lsgan_vs_dcgan`, `gan_batchnorm_d`, "
-            "`stackedgan_mnist` (the numbers") in page
+            "`stackedgan_mnist`, `stackedgan_mnist_z0`, `stackedgan_mnist_z1`.") in page
     runs = tmp_path / "runs" / "gan_lsgan_vs_dcgan"
     for seed, status in ((1, "completed"), (2, "completed"), (3, "interrupted")):
         job = runs / f"model=lsgan,seed={seed}"
@@ -206,10 +206,36 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     page = (tmp_path / "gan.md").read_text()
     assert "| qualitative: better perceptual quality than DCGAN | [gan_lsgan_vs_dcgan](gan_lsgan_vs_dcgan.md): 2 runs of 3,000 steps |" in page
     assert "## `model=lsgan" not in page  # a set's records are on its own page
-    assert "Not yet recorded from committed code: `gan_cpu_budgets`, `gan_batchnorm_d`, `stackedgan_mnist` (" in page
+    assert "Not yet recorded from committed code: `gan_cpu_budgets`, `gan_batchnorm_d`, `stackedgan_mnist`, `stackedgan_mnist_z0`," in page
     write(tmp_path / "runs" / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
     code, _, err = run_report(capsys, "gan-doc", str(tmp_path / "runs" / "mlp"), "--docs", str(tmp_path))
     assert code == 2 and "is a run of model 'mlp'; give runs of dcgan, cgan" in err
+
+
+def test_gan_doc_shows_stackedgans_losses_and_the_grids_of_its_sample_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "runs" / "stackedgan_mnist"
+    write(run / "config.yaml", {"model": {"name": "stackedgan"}, "trainer": {"steps": 1000, "steps_per_epoch": 500, "batch_size": 64}})
+    write(run / "metrics.json", {"task": "train", "steps_completed": 1000})
+    write(run / "history.csv", "epoch,adv0_loss,adv1_loss,dis0_loss,dis1_loss,enc1_acc,fid,label_accuracy\n"
+                               "0,4.1,5.9,3.0,0.33,0.86,184.2,0.317\n1,3.5,4.7,3.2,0.35,0.97,79.7,0.8335\n")
+    write(run / "run.json", {"argv": ["run", "model=stackedgan"], "git_commit": "abc123"})
+    sweep = tmp_path / "runs" / "stackedgan_mnist_z0"
+    write(sweep / "config.yaml", {"model": {"name": "stackedgan"}, "task": "sample"})
+    write(sweep / "metrics.json", {"task": "sample", "checkpoint": "/runs/sg/checkpoints/generator.keras",
+                                   "files": ["/runs/sg_z0/sample_z0_-4_to_4.png", "/runs/sg_z0/not_kept.png"]})
+    write(sweep / "run.json", {"argv": ["run", "task=sample", "ckpt=/runs/sg", "sample.z0=-4:4"], "git_commit": "def456"})
+    write(sweep / "sample_z0_-4_to_4.png", "png")
+    code, _, err = run_report(capsys, "gan-doc", str(run), str(sweep), "--docs", str(tmp_path))
+    assert code == 0, err
+    page = (tmp_path / "gan.md").read_text()
+    assert ("| step | dis1 loss | dis0 loss | adv1 loss | adv0 loss | enc1 acc on gen1's features | MNIST-FID | label accuracy |\n"
+            "|---|---|---|---|---|---|---|---|\n| 500 | 0.330 | 3.000 | 5.900 | 4.100 | 0.860 | 184.200 | 0.317 |") in page
+    assert "| [stackedgan_mnist](runs/stackedgan_mnist/), [stackedgan_mnist_z0](runs/stackedgan_mnist_z0/) |" in page
+    assert "## `stackedgan_mnist_z0`: stackedgan samples from `/runs/sg/checkpoints/generator.keras`" in page
+    assert "- `stackedgan_mnist_z0`: `run task=sample ckpt=/runs/sg sample.z0=-4:4` (commit `def456`)" in page
+    assert "![stackedgan_mnist_z0: sample_z0_-4_to_4.png](runs/stackedgan_mnist_z0/sample_z0_-4_to_4.png)" in page
+    assert "not_kept.png" not in page  # a grid not copied with the record is not linked
+    assert "Not yet recorded from committed code: `gan_cpu_budgets`, `gan_lsgan_vs_dcgan`, `gan_batchnorm_d`, `stackedgan_mnist_z1`." in page
 
 
 def test_cyclegan_doc_lists_each_records_losses_and_shows_its_grids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

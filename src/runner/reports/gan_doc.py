@@ -5,9 +5,11 @@
 A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
 `metrics.json`, `history.csv`, `run.json` (commit and command) and, shown when present,
 `samples.png`. Each record gives its per-interval losses and the book's accuracies (D's on real
-and on fake digits, their mean, the adversarial one); a DCGAN record also stands beside the last
-three log lines the book printed (E4.1). The runs the page lists without a record are commands
-only: their earlier numbers had no record and were removed.
+and on fake digits, their mean, the adversarial one; StackedGAN's four losses and enc1's accuracy);
+a DCGAN record also stands beside the last three log lines the book printed (E4.1). A `task=sample`
+record (a checkpoint's grid with its controls swept, the book's test-script figures) shows its
+grids. The runs the page lists without a record are commands only: their earlier numbers had no
+record and were removed.
 
 A folder of records instead (a comparison's set, `runs/gan_lsgan_vs_dcgan/`) is not shown here: its
 own page (`gan_lsgan_vs_dcgan.md`, by `run-report seeds-doc`) is linked from the rows of the models
@@ -52,6 +54,8 @@ PRESETS = (  # record (a set's folder, or a run record's name), its command
     ("gan_lsgan_vs_dcgan", "run -m experiment=gan/lsgan_vs_dcgan   # DCGAN and LSGAN, 3,000 steps, seeds 1-3"),
     ("gan_batchnorm_d", "run -m experiment=gan/batchnorm_d      # Fig 5.1.5: DCGAN and WGAN with and without BatchNorm in D"),
     ("stackedgan_mnist", "run model=stackedgan                   # the book's budget (hours on a CPU)"),
+    ("stackedgan_mnist_z0", "run task=sample ckpt=<its run dir> sample.z1=0 sample.z0=-4:4   # Fig 6.2.10"),
+    ("stackedgan_mnist_z1", "run task=sample ckpt=<its run dir> sample.z0=0 sample.z1=-1:1   # Fig 6.2.11"),
 )
 """The runs that re-made the GAN numbers from committed code (CPU budgets, MNIST-FID every interval);
 the page names those whose record is not yet committed."""
@@ -60,7 +64,9 @@ BOOK_LINES = ((39997, 0.423329, 0.796875, 0.819355, 0.484375), (39998, 0.471747,
 """E4.1: the book's last three DCGAN log lines, (step, D loss, D acc, adversarial loss, adversarial acc)."""
 CURVE = (("d_loss", "D loss"), ("d_acc", "D acc"), ("d_real_acc", "D acc, real"), ("d_fake_acc", "D acc, fake"),
          ("g_loss", "adversarial loss"), ("g_acc", "adversarial acc"), ("d_label_acc", "D label acc, real"),
-         ("d_fake_label_acc", "D label acc, fake"), ("fid", "MNIST-FID"), ("label_accuracy", "label accuracy"))
+         ("d_fake_label_acc", "D label acc, fake"), ("dis1_loss", "dis1 loss"), ("dis0_loss", "dis0 loss"),
+         ("adv1_loss", "adv1 loss"), ("adv0_loss", "adv0 loss"), ("enc1_acc", "enc1 acc on gen1's features"),
+         ("fid", "MNIST-FID"), ("label_accuracy", "label accuracy"))
 """history.csv columns shown per interval, where a run has them (the means over the interval's steps)."""
 
 
@@ -91,8 +97,21 @@ def _against_book(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _samples(entry: dict[str, Any]) -> list[str]:
+    """A `task=sample` record: its command and the grids it drew (kept with the record)."""
+    name, metrics = entry["name"], entry["metrics"]
+    lines = ["", f"## `{name}`: {entry['config']['model']['name']} samples from `{metrics['checkpoint']}`", "",
+             command_line(name, entry["run"])]
+    for figure in (Path(f).name for f in metrics.get("files", [])):
+        if (entry["path"] / figure).is_file():
+            lines += ["", f"![{name}: {figure}](runs/{name}/{figure})"]
+    return lines
+
+
 def _record(entry: dict[str, Any]) -> list[str]:
     config, metrics, name = entry["config"], entry["metrics"], entry["name"]
+    if metrics.get("task") == "sample":
+        return _samples(entry)
     trainer = config["trainer"]
     lines = ["", f"## `{name}`: {config['model']['name']}, {metrics['steps_completed']:,} steps of batch {trainer['batch_size']}", "",
              command_line(name, entry["run"]), ""]
@@ -149,11 +168,12 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
     lines += ["", "## To run", "",
               "Each comparison is a preset whose records `make record-set SWEEP=<its sweep dir> SET=<its page>` copies",
               "to `runs/<its page>/`, linked from the model rows above; StackedGAN is one run, recorded with",
-              "`make record RUN=<its run dir> NAME=stackedgan_mnist FIGURES=samples.png`:", "", "```",
+              "`make record RUN=<its run dir> NAME=stackedgan_mnist FIGURES=samples.png`, and its two code sweeps",
+              "are `task=sample` runs of its checkpoint, each recorded with `make record` and the grid it names:",
+              "", "```",
               *(command for _, command in PRESETS), "```"]
     if missing:
-        lines += ["", "Not yet recorded from committed code: " + ", ".join(f"`{name}`" for name in missing)
-                  + " (the numbers this page once gave for them had no record and were removed)."]
+        lines += ["", "Not yet recorded from committed code: " + ", ".join(f"`{name}`" for name in missing) + "."]
     for entry in entries:
         lines += _record(entry)
     return write_page(docs / "gan.md", lines)
