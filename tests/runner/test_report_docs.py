@@ -195,7 +195,8 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     assert "![dcgan_short" not in page  # no samples.png copied with the record
     assert "run -m experiment=gan/cpu_budgets " in page
     assert ("Not yet recorded from committed code: `gan_cpu_budgets`, `gan_lsgan_vs_dcgan`, `gan_batchnorm_d`, "
-            "`stackedgan_mnist`, `stackedgan_mnist_z0`, `stackedgan_mnist_z1`.") in page
+            "`infogan_cpu_budgets_code1`, `infogan_cpu_budgets_code2`, `stackedgan_mnist`, `stackedgan_mnist_z0`, "
+            "`stackedgan_mnist_z1`.") in page
     runs = tmp_path / "runs" / "gan_lsgan_vs_dcgan"
     for seed, status in ((1, "completed"), (2, "completed"), (3, "interrupted")):
         job = runs / f"model=lsgan,seed={seed}"
@@ -206,7 +207,7 @@ def test_gan_doc_puts_a_dcgan_records_accuracies_beside_the_books_log_lines(tmp_
     page = (tmp_path / "gan.md").read_text()
     assert "| qualitative: better perceptual quality than DCGAN | [gan_lsgan_vs_dcgan](gan_lsgan_vs_dcgan.md): 2 runs of 3,000 steps |" in page
     assert "## `model=lsgan" not in page  # a set's records are on its own page
-    assert "Not yet recorded from committed code: `gan_cpu_budgets`, `gan_batchnorm_d`, `stackedgan_mnist`, `stackedgan_mnist_z0`," in page
+    assert "Not yet recorded from committed code: `gan_cpu_budgets`, `gan_batchnorm_d`, `infogan_cpu_budgets_code1`," in page
     write(tmp_path / "runs" / "mlp" / "config.yaml", {"model": {"name": "mlp"}})
     code, _, err = run_report(capsys, "gan-doc", str(tmp_path / "runs" / "mlp"), "--docs", str(tmp_path))
     assert code == 2 and "is a run of model 'mlp'; give runs of dcgan, cgan" in err
@@ -235,7 +236,8 @@ def test_gan_doc_shows_stackedgans_losses_and_the_grids_of_its_sample_records(tm
     assert "- `stackedgan_mnist_z0`: `run task=sample ckpt=/runs/sg sample.z0=-4:4` (commit `def456`)" in page
     assert "![stackedgan_mnist_z0: sample_z0_-4_to_4.png](runs/stackedgan_mnist_z0/sample_z0_-4_to_4.png)" in page
     assert "not_kept.png" not in page  # a grid not copied with the record is not linked
-    assert "Not yet recorded from committed code: `gan_cpu_budgets`, `gan_lsgan_vs_dcgan`, `gan_batchnorm_d`, `stackedgan_mnist_z1`." in page
+    assert ("Not yet recorded from committed code: `gan_cpu_budgets`, `gan_lsgan_vs_dcgan`, `gan_batchnorm_d`, `infogan_cpu_budgets_code1`, "
+            "`infogan_cpu_budgets_code2`, `stackedgan_mnist_z1`.") in page
 
 
 def test_cyclegan_doc_lists_each_records_losses_and_shows_its_grids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -307,7 +309,8 @@ def test_record_copies_a_finished_runs_small_files_and_shrinks_its_figures(tmp_p
         assert code == 2 and fragment in err and err.count("\n") == 1, err
 
 
-GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d", "gan_cpu_budgets")
+GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d", "gan_cpu_budgets",
+                   "infogan_cpu_budgets_code1", "infogan_cpu_budgets_code2")
 """What docs/results/gan.md is generated from: a record, and the comparison sets it links."""
 
 

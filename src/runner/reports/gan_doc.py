@@ -53,9 +53,11 @@ PRESETS = (  # record (a set's folder, or a run record's name), its command
     ("gan_cpu_budgets", "run -m experiment=gan/cpu_budgets      # CGAN 3,000, ACGAN 5,000, InfoGAN 2,000, the MLP GAN 60,000 steps, WGAN 2,000 in both modes"),
     ("gan_lsgan_vs_dcgan", "run -m experiment=gan/lsgan_vs_dcgan   # DCGAN and LSGAN, 3,000 steps, seeds 1-3"),
     ("gan_batchnorm_d", "run -m experiment=gan/batchnorm_d      # Fig 5.1.5: DCGAN and WGAN with and without BatchNorm in D"),
+    ("infogan_cpu_budgets_code1", "run task=sample ckpt=<gan_cpu_budgets' InfoGAN job dir> sample.code2=0 sample.code1=-2:2   # Fig 6.1.6"),
+    ("infogan_cpu_budgets_code2", "run task=sample ckpt=<gan_cpu_budgets' InfoGAN job dir> sample.code1=0 sample.code2=-2:2   # Fig 6.1.7"),
     ("stackedgan_mnist", "run model=stackedgan                   # the book's budget (hours on a CPU)"),
-    ("stackedgan_mnist_z0", "run task=sample ckpt=<its run dir> sample.z1=0 sample.z0=-4:4   # Fig 6.2.10"),
-    ("stackedgan_mnist_z1", "run task=sample ckpt=<its run dir> sample.z0=0 sample.z1=-1:1   # Fig 6.2.11"),
+    ("stackedgan_mnist_z0", "run task=sample ckpt=<stackedgan_mnist's run dir> sample.z1=0 sample.z0=-4:4   # Fig 6.2.10"),
+    ("stackedgan_mnist_z1", "run task=sample ckpt=<stackedgan_mnist's run dir> sample.z0=0 sample.z1=-1:1   # Fig 6.2.11"),
 )
 """The runs that re-made the GAN numbers from committed code (CPU budgets, MNIST-FID every interval);
 the page names those whose record is not yet committed."""
@@ -168,8 +170,11 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
     lines += ["", "## To run", "",
               "Each comparison is a preset whose records `make record-set SWEEP=<its sweep dir> SET=<its page>` copies",
               "to `runs/<its page>/`, linked from the model rows above; StackedGAN is one run, recorded with",
-              "`make record RUN=<its run dir> NAME=stackedgan_mnist FIGURES=samples.png`, and its two code sweeps",
-              "are `task=sample` runs of its checkpoint, each recorded with `make record` and the grid it names:",
+              "`make record RUN=<its run dir> NAME=stackedgan_mnist FIGURES=samples.png`. The code sweeps of the",
+              "book's test scripts are `task=sample` runs of a recorded run's checkpoint (the other code fixed at 0,",
+              "the digit cycling 0-9 over the grid, the noise drawn per image), each recorded with",
+              "`make record RUN=<its run dir> NAME=<its name> FIGURES=<the grid it wrote>`; which factor a code",
+              "carries (the book: thickness, tilt) is for the reader to judge from the grid, not measured:",
               "", "```",
               *(command for _, command in PRESETS), "```"]
     if missing:
