@@ -310,7 +310,8 @@ def test_record_copies_a_finished_runs_small_files_and_shrinks_its_figures(tmp_p
 
 
 GAN_DOC_RECORDS = ("reference_grid_dcgan", "gan_lsgan_vs_dcgan", "gan_batchnorm_d", "gan_cpu_budgets",
-                   "infogan_cpu_budgets_code1", "infogan_cpu_budgets_code2")
+                   "infogan_cpu_budgets_code1", "infogan_cpu_budgets_code2", "stackedgan_mnist", "stackedgan_mnist_z0",
+                   "stackedgan_mnist_z1")
 """What docs/results/gan.md is generated from: a record, and the comparison sets it links."""
 
 

@@ -172,7 +172,7 @@ def gan_doc(records: Sequence[Path], docs: Path) -> Path:
               "to `runs/<its page>/`, linked from the model rows above; StackedGAN is one run, recorded with",
               "`make record RUN=<its run dir> NAME=stackedgan_mnist FIGURES=samples.png`. The code sweeps of the",
               "book's test scripts are `task=sample` runs of a recorded run's checkpoint (the other code fixed at 0,",
-              "the digit cycling 0-9 over the grid, the noise drawn per image), each recorded with",
+              "the digit cycling 0-9 over the grid, InfoGAN's noise drawn per image), each recorded with",
               "`make record RUN=<its run dir> NAME=<its name> FIGURES=<the grid it wrote>`; which factor a code",
               "carries (the book: thickness, tilt) is for the reader to judge from the grid, not measured:",
               "", "```",
