@@ -266,7 +266,7 @@ def test_cyclegan_doc_lists_each_records_losses_and_shows_its_grids(tmp_path: Pa
     assert code == 2 and "is a run of model 'dcgan'; give runs of cyclegan" in err and err.count("\n") == 1
 
 
-CYCLEGAN_DOC_RECORDS = ("cyclegan_cifar10_cpu", "cyclegan_cifar10_plain_cpu")
+CYCLEGAN_DOC_RECORDS = ("cyclegan_cifar10_cpu", "cyclegan_cifar10_plain_cpu", "cyclegan_cifar10_cpu_5000")
 """What docs/results/cyclegan.md is generated from: E7.2 (PatchGAN) and E7.1 (plain D) at the CPU budget."""
 
 
