@@ -59,8 +59,9 @@ PRESETS = (  # record (a set's folder, or a run record's name), its command
     ("stackedgan_mnist_z0", "run task=sample ckpt=<stackedgan_mnist's run dir> sample.z1=0 sample.z0=-4:4   # Fig 6.2.10"),
     ("stackedgan_mnist_z1", "run task=sample ckpt=<stackedgan_mnist's run dir> sample.z0=0 sample.z1=-1:1   # Fig 6.2.11"),
 )
-"""The runs that re-made the GAN numbers from committed code (CPU budgets, MNIST-FID every interval);
-the page names those whose record is not yet committed."""
+"""The runs that re-made the GAN numbers from committed code (CPU budgets, MNIST-FID every interval)
+and the `task=sample` code sweeps of their checkpoints; the page names those whose record is not yet
+committed."""
 BOOK_LINES = ((39997, 0.423329, 0.796875, 0.819355, 0.484375), (39998, 0.471747, 0.773438, 1.570030, 0.203125),
               (39999, 0.532917, 0.742188, 0.824350, 0.453125))
 """E4.1: the book's last three DCGAN log lines, (step, D loss, D acc, adversarial loss, adversarial acc)."""
