@@ -72,8 +72,26 @@ def test_a_table_13_6_1_job_is_named_by_its_set_and_row_and_linked_below_its_set
     assert f"]({link}confusion_head0.png)" in page
 
 
+def test_a_seed_sets_jobs_are_named_by_heads_and_seed_and_its_seeds_page_is_linked(tmp_path: Path,
+                                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = {"model": {"name": "iic", "heads": 3}, "dataset": {"name": "mnist"}, "optimizer": {"name": "adam", "learning_rate": 0.001},
+              "trainer": {"batch_size": 128, "steps_per_epoch": 50}, "table": None}
+    for seed, heads in ((1, [0.97, 0.5, 0.6]), (2, [0.4, 0.41, 0.42])):
+        iic_record(tmp_path, f"iic_seeds/model.heads=3,seed={seed}", heads, max(heads), {**config, "seed": seed})
+    alone = iic_record(tmp_path, "iic_alone", [0.8], 0.8, {**config, "model": {"name": "iic", "heads": 1}, "seed": 1})
+    assert report.main(["iic-doc", str(alone), str(tmp_path / "runs" / "iic_seeds"), "--docs", str(tmp_path)]) == 0, capsys.readouterr().err
+    page = (tmp_path / "iic.md").read_text()
+    assert "| [iic_alone](runs/iic_alone/) | 1 |" in page
+    assert "| [iic_seeds: 3 heads, seed 1](runs/iic_seeds/model.heads=3,seed=1/) | 3 |" in page and "| 97.00 / 50.00 / 60.00 |" in page
+    assert "| [iic_seeds: 3 heads, seed 2](runs/iic_seeds/model.heads=3,seed=2/) | 3 |" in page and "| 42.00 | 40.00 / 41.00 / 42.00 |" in page
+    assert "The seeds page of the set iic_seeds: [iic_seeds.md](iic_seeds.md) (`run-report seeds-doc runs/iic_seeds`)." in page
+    assert "## `iic_seeds: 3 heads, seed 2`: per epoch (50 steps each)" in page
+    assert report.main(["iic-doc", str(tmp_path / "runs" / "nope"), "--docs", str(tmp_path)]) == 2
+
+
 def test_the_committed_iic_page_is_the_one_its_records_generate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    records = sorted((DOCS / "runs").glob("iic_*")) + sorted((DOCS / "runs" / "table_13_6_1").glob("*"))
+    """The records and the sets (folders of a sweep's records) under docs/results/runs/ that hold IIC runs."""
+    records = sorted((DOCS / "runs").glob("iic_*")) + [DOCS / "runs" / "table_13_6_1"]
     if not records:
         pytest.skip("no IIC run record committed")
     assert report.main(["iic-doc", *map(str, records), "--docs", str(tmp_path)]) == 0, capsys.readouterr().err

@@ -1,12 +1,13 @@
 """`run-report iic-doc`: docs/results/iic.md from committed IIC run records (chapter 13, Table 13.6.1).
 
-    run-report iic-doc <record> [<record> ...] [--docs docs/results]
+    run-report iic-doc <record or set> [<record or set> ...] [--docs docs/results]
 
 A record is a folder holding a run's small files as the runner wrote them: `config.yaml`,
 `metrics.json`, `history.csv` (training runs), `run.json` (commit and command) and, shown when
-present, `confusion_head<i>.png`; a job of the Table 13.6.1 sweep (`runs/table_13_6_1/<job>/`, as `make
-record-table` copies it) is named by its set and row. Each record is one row beside the book's value for its number of
-heads, with its protocol (what it trained on and what it scored) and the BatchNorm statistics it
+present, `confusion_head<i>.png`. A set is a folder of a sweep's records (`make record-table` or `make
+record-set` copies them to `runs/<set>/<job>/`): its jobs are named by the set and their book-table row
+(Table 13.6.1) or their heads and seed (a seed repeat), and the set's own page is linked. Each record is
+one row beside the book's value for its number of heads, with its protocol (what it trained on and what it scored) and the BatchNorm statistics it
 was scored with; training records add their per-epoch curve of the matched accuracy, and a
 `task=evaluate` record names the training record whose checkpoint it scored.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from adl_runner.runner.reports.aggregate import job_dirs
 from adl_runner.runner.reports.files import (
     commands_section,
     generated_by,
@@ -89,19 +91,33 @@ def _verdict(value: Any) -> str:
     return "met" if 100 * float(value) >= TARGET else "not met"
 
 
-def _named(entry: dict[str, Any]) -> dict[str, Any]:
-    """A record's name and link on the page: a sweep job's folder name is its overrides, so it is named by its set
-    and book-table row (`table_13_6_1 row 2`) and linked below its set."""
-    path, row = entry["path"], (entry["config"].get("table") or {}).get("row")
-    if row is None:
+def _in_sets(paths: Sequence[Path]) -> tuple[list[Path], set[Path]]:
+    """The records given, a folder without a config.yaml standing for its job records (a set), in
+    order; and the records that came from a set."""
+    sets = {path: job_dirs(path) for path in paths if path.is_dir() and not (path / "config.yaml").is_file()}
+    return [r for path in paths for r in sets.get(path, [path])], {r for jobs in sets.values() for r in jobs}
+
+
+def _named(entry: dict[str, Any], in_set: bool) -> dict[str, Any]:
+    """A record's name and link on the page. A job of a set (a sweep's folder, named by its overrides) is
+    named by its set and its book-table row (`table_13_6_1 row 2`, a job given alone too) or its heads and
+    seed (`iic_heads_seeds: 3 heads, seed 1`) and linked below its set; `page` is the set's own page."""
+    path, config = entry["path"], entry["config"]
+    row = (config.get("table") or {}).get("row")
+    if row is None and not in_set:
         return {**entry, "link": f"runs/{path.name}/", "set": None}
-    return {**entry, "name": f"{path.parent.name} row {row}", "link": f"runs/{path.parent.name}/{path.name}/",
-            "set": path.parent.name}
+    heads = int(config["model"].get("heads", 1))
+    name = (f"{path.parent.name} row {row}" if row is not None else
+            f"{path.parent.name}: {heads} head{'s' * (heads > 1)}, seed {config.get('seed')}")
+    page = ("book-table", f"run-report runs/{path.parent.name} --table book/{path.parent.name}") if row is not None else (
+        "seeds", f"run-report seeds-doc runs/{path.parent.name}")
+    return {**entry, "name": name, "link": f"runs/{path.parent.name}/{path.name}/", "set": path.parent.name, "page": page}
 
 
 def iic_doc(records: Sequence[Path], docs: Path) -> Path:
     """Write `docs`/iic.md from `records`; returns its path."""
-    entries = [_named(entry) for entry in load_records(records, ("iic",))]
+    paths, in_sets = _in_sets(records)
+    entries = [_named(entry, entry["path"] in in_sets) for entry in load_records(paths, ("iic",))]
     lines = ["# IIC on MNIST (chapter 13, Table 13.6.1)", "",
              generated_by("iic-doc"),
              "Accuracy is after matching each head's clusters to the labels (Hungarian, `linear_sum_assignment`) on",
@@ -115,9 +131,9 @@ def iic_doc(records: Sequence[Path], docs: Path) -> Path:
              "The book's Table 13.6.1 reports " + ", ".join(f"{v} % with {h} head{'s' * (h > 1)}" for h, v in BOOK.items())
              + f" (best head; {BOOK_PROTOCOL}; the budget is not stated, the repository's is 1,200 epochs of batch 512).",
              PAPER, ""]
-    sets = sorted({entry["set"] for entry in entries if entry["set"] is not None})
-    lines += [f"The book-table page of the set {name}: [{name}.md]({name}.md) (`run-report runs/{name} --table book/{name}`)."
-              for name in sets] + [""] * bool(sets)
+    sets = {entry["set"]: entry["page"] for entry in entries if entry["set"] is not None}
+    lines += [f"The {kind} page of the set {name}: [{name}.md]({name}.md) (`{command}`)."
+              for name, (kind, command) in sorted(sets.items())] + [""] * bool(sets)
     lines += ["| record | heads | protocol | budget | BatchNorm statistics | best head, % (final) | every head, % | "
               f"mean ± std over heads, % | best epoch: best head, % | book, % | target >= {TARGET:g} % |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
