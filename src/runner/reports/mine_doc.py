@@ -77,8 +77,8 @@ def _mnist(entries: list[dict[str, Any]]) -> list[str]:
              f"The book: {BOOK_ACCURACY} % after 200 epochs of the full training set at latent_dim 10, its probe",
              "trained and scored on the test embeddings (`model.book_compat=true`). `mi_estimate` is the bound",
              "over one pass of the training split's (X, G(X)) pairs in inference mode. The book's 200 epochs are",
-             "11,800 steps of batch 1024; a CPU-sized run is a few of them, so its accuracy is what a barely",
-             "trained encoder gives the probe, not the book's result.", "",
+             "11,800 steps of batch 1024; a CPU-sized run makes a few percent of them (its training column), so",
+             "its accuracy is what a partly trained encoder gives the probe, not the book's result.", "",
              "| record | task | latent_dim | training | probe protocol | accuracy | book | mi_estimate |",
              "|---|---|---|---|---|---|---|---|"]
     for entry in entries:
