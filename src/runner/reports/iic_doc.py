@@ -7,9 +7,10 @@ A record is a folder holding a run's small files as the runner wrote them: `conf
 present, `confusion_head<i>.png`. A set is a folder of a sweep's records (`make record-table` or `make
 record-set` copies them to `runs/<set>/<job>/`): its jobs are named by the set and their book-table row
 (Table 13.6.1) or their heads and seed (a seed repeat), and the set's own page is linked. Each record is
-one row beside the book's value for its number of heads, with its protocol (what it trained on and what it scored) and the BatchNorm statistics it
-was scored with; training records add their per-epoch curve of the matched accuracy, and a
-`task=evaluate` record names the training record whose checkpoint it scored.
+one row beside the book's value for its number of heads, with its protocol (what it trained on and what
+it scored) and the BatchNorm statistics it was scored with; training records add their per-epoch
+curve of the matched accuracy, and a `task=evaluate` record names the training record whose
+checkpoint it scored.
 """
 
 from __future__ import annotations
