@@ -49,6 +49,11 @@ def metrics(run: Path) -> Any:
     return read_json(run / "metrics.json")
 
 
+def is_record_set(path: Path) -> bool:
+    """Whether `path` is a set (a folder of a sweep's records, `runs/<set>/<job>/`) rather than one record."""
+    return path.is_dir() and not (path / "config.yaml").is_file()
+
+
 def load_records(records: Sequence[Path], models: Sequence[str]) -> list[dict[str, Any]]:
     """Each run record (a folder of `config.yaml`, `metrics.json`, `run.json`) as {name, path,
     config, metrics, run}; a record of a model not in `models` is a one-line ReportError."""

@@ -27,6 +27,7 @@ from adl_runner.runner.reports.files import (
     command_line,
     generated_by,
     interval_steps,
+    is_record_set,
     load_records,
     read_csv,
     records_doc_main,
@@ -150,7 +151,7 @@ def _sets(folders: Sequence[Path]) -> dict[str, list[str]]:
 def gan_doc(records: Sequence[Path], docs: Path) -> Path:
     """Write `docs`/gan.md from `records` (run records, and folders of a comparison's records);
     returns its path."""
-    folders = [r for r in records if r.is_dir() and not (r / "config.yaml").is_file()]
+    folders = [r for r in records if is_record_set(r)]
     entries = load_records([r for r in records if r not in folders], MODELS)
     elsewhere = _sets(folders)
     lines = ["# GANs on MNIST (chapters 4-6; Pattanayak Listing 6-5)", "",

@@ -22,6 +22,7 @@ from adl_runner.runner.reports.aggregate import job_dirs
 from adl_runner.runner.reports.files import (
     commands_section,
     generated_by,
+    is_record_set,
     load_records,
     read_csv,
     records_doc_main,
@@ -95,7 +96,7 @@ def _verdict(value: Any) -> str:
 def _in_sets(paths: Sequence[Path]) -> tuple[list[Path], set[Path]]:
     """The records given, a folder without a config.yaml standing for its job records (a set), in
     order; and the records that came from a set."""
-    sets = {path: job_dirs(path) for path in paths if path.is_dir() and not (path / "config.yaml").is_file()}
+    sets = {path: job_dirs(path) for path in paths if is_record_set(path)}
     return [r for path in paths for r in sets.get(path, [path])], {r for jobs in sets.values() for r in jobs}
 
 
